@@ -1,0 +1,91 @@
+"""What a lint run produces; shared by the engine (which judges) and the reporters (which print)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+CATEGORIES = (
+    "schema",
+    "deprecation",
+    "gpu",
+    "probes",
+    "resources",
+    "quota",
+    "scheduling",
+    "ingress",
+    "secrets",
+    "security",
+    "reliability",
+)
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """What `kgen explain` shows and reports embed (SARIF rule metadata)."""
+
+    id: str
+    category: str
+    severity: Severity
+    summary: str
+    why: str
+    fix: str
+    fixable: bool = False
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    category: str
+    severity: Severity
+    message: str
+    file: str
+    line: int
+    column: int
+    object: dict | None
+    path: str
+    environment: str | None = None
+
+    def sort_key(self) -> tuple:
+        return (self.file, self.line, self.column, self.rule, self.message)
+
+    def to_json(self) -> dict:
+        out = {
+            "rule": self.rule,
+            "category": self.category,
+            "severity": self.severity,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "object": self.object,
+            "path": self.path,
+        }
+        if self.environment is not None:
+            out["environment"] = self.environment
+        return out
+
+
+@dataclass
+class LintReport:
+    findings: list[Finding]
+    files: int
+    objects: int
+    rules: list[RuleMeta]
+    # Files as read, by display name, so text output can quote the offending line.
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    # Baseline entries that no longer occur (only with --baseline).
+    fixed_baseline: list[dict] = field(default_factory=list)
+    invalid_input: bool = False
+
+    def counts(self) -> dict[str, int]:
+        counts = {severity: 0 for severity in SEVERITIES}
+        for finding in self.findings:
+            counts[finding.severity] += 1
+        return counts
+
+    def summary(self) -> dict[str, int]:
+        return {"files": self.files, "objects": self.objects, **self.counts()}

@@ -1,0 +1,451 @@
+"""Load YAML into Kubernetes objects that remember where every field was written.
+
+PyYAML's C composer gives a node tree with marks; we build plain Python values
+from it ourselves (which is what lets us see duplicate keys and alias bombs) and
+keep the node tree, so any JSON path resolves to a line and column only when a
+finding needs one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Union
+
+import yaml
+
+PathPart = Union[str, int]
+JsonPath = tuple[PathPart, ...]
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+# A document may expand aliases up to this many nodes; beyond it is an alias bomb.
+MAX_EXPANDED_NODES = 2_000_000
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SAFE = yaml.constructor.SafeConstructor()
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+@dataclass
+class SourceFile:
+    """A file (or stdin, or rendered output) as the user wrote it."""
+
+    name: str
+    text: str
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
+
+    def line_text(self, line: int) -> str:
+        lines = self.lines
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """Input that is not valid YAML or not a Kubernetes object (reported as yaml-invalid)."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+
+class KubeObject:
+    """One Kubernetes object: its data, its source and its node tree."""
+
+    __slots__ = ("data", "node", "source", "doc_index", "labels")
+
+    def __init__(self, data: dict, node: yaml.Node, source: SourceFile, doc_index: int) -> None:
+        self.data = data
+        self.node = node
+        self.source = source
+        self.doc_index = doc_index
+        # Free-form labels attached by the input stage (e.g. the environment of a spec).
+        self.labels: dict[str, str] = {}
+
+    @property
+    def api_version(self) -> str:
+        return _text(self.data.get("apiVersion"))
+
+    @property
+    def kind(self) -> str:
+        return _text(self.data.get("kind"))
+
+    @property
+    def group(self) -> str:
+        api = self.api_version
+        return api.rpartition("/")[0] if "/" in api else ""
+
+    @property
+    def metadata(self) -> dict:
+        meta = self.data.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        return _text(self.metadata.get("name")) or _text(self.metadata.get("generateName"))
+
+    @property
+    def namespace(self) -> str | None:
+        ns = self.metadata.get("namespace")
+        return _text(ns) or None
+
+    @property
+    def annotations(self) -> dict:
+        ann = self.metadata.get("annotations")
+        return ann if isinstance(ann, dict) else {}
+
+    def ref(self) -> dict[str, str | None]:
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+        }
+
+    def locate(self, path: Iterable[PathPart]) -> tuple[int, int]:
+        """1-based line and column of ``path``, or of its nearest existing parent."""
+        return node_position(locate_node(self.node, path))
+
+    def node_at(self, path: Iterable[PathPart]) -> yaml.Node | None:
+        """The exact node at ``path`` (the value, not the key), or None if absent."""
+        node: yaml.Node | None = self.node
+        for part in path:
+            node = _child(node, part)
+            if node is None:
+                return None
+            node = node[1]
+        return node
+
+    def first_line(self) -> int:
+        return self.node.start_mark.line + 1
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} {self.namespace or ''}/{self.name} {self.source.name}:{self.first_line()}>"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _child(node: yaml.Node | None, part: PathPart) -> tuple[yaml.Node, yaml.Node] | None:
+    """(anchor node, value node) of one path step; the anchor is the key for maps."""
+    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+        found = None
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                continue
+            if isinstance(key_node, yaml.ScalarNode) and _key_text(key_node) == part:
+                found = (key_node, value_node)  # the last duplicate wins, as in the data
+        if found is not None:
+            return found
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                for source in (value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]):
+                    hit = _child(source, part)
+                    if hit is not None:
+                        return hit
+        return None
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+        if 0 <= part < len(node.value):
+            item = node.value[part]
+            return item, item
+    return None
+
+
+def locate_node(root: yaml.Node, path: Iterable[PathPart]) -> yaml.Node:
+    """The node a finding on ``path`` points at: the key of a map entry, the item of a list."""
+    anchor = root
+    node: yaml.Node = root
+    for part in path:
+        hit = _child(node, part)
+        if hit is None:
+            break
+        anchor, node = hit
+    return anchor
+
+
+def node_position(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def format_path(path: Iterable[PathPart]) -> str:
+    """``spec.template.spec.containers[0].resources``; odd keys are bracket-quoted."""
+    out: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif _PLAIN_KEY.fullmatch(part):
+            out.append(f".{part}" if out else part)
+        else:
+            out.append(f"[{part!r}]")
+    return "".join(out)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
+
+
+def _key_text(node: yaml.ScalarNode) -> str:
+    tag = node.tag
+    if tag == _BOOL:
+        return "true" if _SAFE.construct_yaml_bool(node) else "false"
+    if tag == _NULL:
+        return "null"
+    return node.value
+
+
+class _Builder:
+    """Turns one composed document into plain values; notes duplicate keys and bombs."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[yaml.Node, str]] = []
+        self._done: dict[int, Any] = {}
+        self._sizes: dict[int, int] = {}
+        self.expanded = 0
+
+    def build(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            self.expanded += 1
+            return _scalar(node)
+        key = id(node)
+        if key in self._done:
+            self.expanded += self._sizes[key]
+            if self.expanded > MAX_EXPANDED_NODES:
+                raise _AliasBomb(node)
+            return self._done[key]
+        before = self.expanded
+        if isinstance(node, yaml.SequenceNode):
+            value: Any = []
+            self._done[key] = value
+            value.extend(self.build(item) for item in node.value)
+        else:
+            value = {}
+            self._done[key] = value
+            self._mapping(node, value)
+        self.expanded += 1
+        self._sizes[key] = self.expanded - before
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, value: dict) -> None:
+        merged: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in reversed(sources):
+                    built = self.build(source)
+                    if isinstance(built, dict):
+                        merged.update(built)
+                    else:
+                        self.problems.append((source, "a merge key (<<) must refer to a mapping"))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append((key_node, "a mapping key must be a plain value, not a list or mapping"))
+                continue
+            key = _key_text(key_node)
+            if key in value:
+                self.problems.append((key_node, f"duplicate key {key!r}"))
+            value[key] = self.build(value_node)
+        for key, merged_value in merged.items():
+            value.setdefault(key, merged_value)
+
+
+class _AliasBomb(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    tag = node.tag
+    if tag == _INT:
+        return _SAFE.construct_yaml_int(node)
+    if tag == _FLOAT:
+        return _SAFE.construct_yaml_float(node)
+    if tag == _BOOL:
+        return _SAFE.construct_yaml_bool(node)
+    if tag == _NULL:
+        return None
+    # Strings, timestamps (Kubernetes keeps them as strings), binary, '=' and custom tags.
+    return node.value
+
+
+@dataclass
+class LoadResult:
+    objects: list[KubeObject] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+    files: list[SourceFile] = field(default_factory=list)
+    documents: int = 0
+
+
+def read_source(path: str) -> SourceFile:
+    """Read a file (``-`` is stdin) as text, refusing binary, huge or undecodable input."""
+    try:
+        if path == "-":
+            raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+            name = "<stdin>"
+        else:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+            name = path
+    except FileNotFoundError:
+        from kgen.errors import InputError
+
+        raise InputError("no such file or directory", path) from None
+    except OSError as exc:
+        from kgen.errors import InputError
+
+        raise InputError(exc.strerror or str(exc), path) from None
+    return decode_source(name, raw)
+
+
+def decode_source(name: str, raw: bytes) -> SourceFile:
+    from kgen.errors import InputError
+
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", name)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return SourceFile(name, raw.decode("utf-16"))
+        except UnicodeDecodeError:
+            raise InputError("not valid UTF-16 text", name) from None
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise InputError("binary file (contains NUL bytes), not YAML", name, line)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError("not UTF-8 text", name, line) from None
+    return SourceFile(name, text)
+
+
+def parse_source(source: SourceFile, result: LoadResult | None = None) -> LoadResult:
+    """Parse every document of ``source`` into objects; problems are collected, never raised."""
+    result = result if result is not None else LoadResult()
+    result.files.append(source)
+    loader = _Loader(source.text)
+    doc_index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            result.documents += 1
+            _add_document(node, source, doc_index, result)
+            doc_index += 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(part for part in (exc.context, exc.problem) if part)
+        result.problems.append(LoadProblem(source.name, line, column, f"invalid YAML: {message}"))
+    except yaml.YAMLError as exc:
+        result.problems.append(LoadProblem(source.name, 1, 1, f"invalid YAML: {exc}"))
+    except RecursionError:
+        result.problems.append(LoadProblem(source.name, 1, 1, "invalid YAML: nesting is too deep"))
+    finally:
+        loader.dispose()
+    return result
+
+
+def _add_document(node: yaml.Node | None, source: SourceFile, doc_index: int, result: LoadResult) -> None:
+    if node is None:
+        return
+    builder = _Builder()
+    try:
+        data = builder.build(node)
+    except _AliasBomb as bomb:
+        line, column = node_position(bomb.node)
+        result.problems.append(
+            LoadProblem(source.name, line, column, "YAML aliases expand to too many nodes (an alias bomb?)")
+        )
+        return
+    for bad, message in builder.problems:
+        line, column = node_position(bad)
+        result.problems.append(LoadProblem(source.name, line, column, message))
+    if data is None:
+        return
+    if not isinstance(data, dict):
+        line, column = node_position(node)
+        what = "a list" if isinstance(data, list) else "a plain value"
+        result.problems.append(
+            LoadProblem(source.name, line, column, f"document is {what}, not a Kubernetes object (a mapping)")
+        )
+        return
+    _add_mapping(data, node, source, doc_index, result)
+
+
+def _add_mapping(data: dict, node: yaml.Node, source: SourceFile, doc_index: int, result: LoadResult) -> None:
+    if "apiVersion" not in data or "kind" not in data:
+        return  # Kustomizations, Helm values, app configs: not Kubernetes objects, not our business.
+    problem = _shape_problem(data)
+    if problem:
+        field_name, message = problem
+        line, column = node_position(locate_node(node, field_name))
+        result.problems.append(LoadProblem(source.name, line, column, message))
+        return
+    if data["kind"].endswith("List") and isinstance(data.get("items"), list):
+        items_node = _child(node, "items")
+        for index, item in enumerate(data["items"]):
+            item_node = items_node[1].value[index] if items_node else node
+            if isinstance(item, dict):
+                _add_mapping(item, item_node, source, doc_index, result)
+            else:
+                line, column = node_position(item_node)
+                result.problems.append(
+                    LoadProblem(source.name, line, column, "List item is not a Kubernetes object (a mapping)")
+                )
+        return
+    result.objects.append(KubeObject(data, node, source, doc_index))
+
+
+def _shape_problem(data: dict) -> tuple[tuple[str, ...], str] | None:
+    """The minimum shape every object needs before any rule may look at it."""
+    if not isinstance(data["apiVersion"], str) or not data["apiVersion"]:
+        return ("apiVersion",), "apiVersion must be a non-empty string"
+    if not isinstance(data["kind"], str) or not data["kind"]:
+        return ("kind",), "kind must be a non-empty string"
+    meta = data.get("metadata")
+    if meta is not None and not isinstance(meta, dict):
+        return ("metadata",), "metadata must be a mapping"
+    if isinstance(meta, dict):
+        for key in ("labels", "annotations"):
+            value = meta.get(key)
+            if value is not None and not isinstance(value, dict):
+                return ("metadata", key), f"metadata.{key} must be a mapping"
+    return None
+
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str]:
+    """Files as given, directories walked recursively for *.yaml/*.yml (sorted, no hidden dirs)."""
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.endswith(YAML_SUFFIXES):
+                        yield os.path.join(root, name)
+        else:
+            yield path
+
+
+def load_paths(paths: Iterable[str]) -> LoadResult:
+    """Load every file named or found below the given paths."""
+    result = LoadResult()
+    for path in expand_paths(paths):
+        parse_source(read_source(path), result)
+    return result
+
+
+def load_text(text: str, name: str = "<string>") -> LoadResult:
+    return parse_source(SourceFile(name, text))

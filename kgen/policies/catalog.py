@@ -1,0 +1,63 @@
+"""The catalog as people read it: `kgen rules` and `kgen explain`."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import textwrap
+
+from kgen.errors import InputError
+from kgen.policies.registry import all_rules
+
+
+def catalog_table() -> str:
+    rules = sorted(all_rules().values(), key=lambda r: (r.category, r.id))
+    width = max(len(r.id) for r in rules)
+    lines = [f"{'RULE':<{width}}  {'CATEGORY':<12} {'SEVERITY':<8} FIX  SUMMARY"]
+    for r in rules:
+        lines.append(f"{r.id:<{width}}  {r.category:<12} {r.severity:<8} {'yes' if r.fixable else '-':<4} {r.summary}")
+    return "\n".join(lines) + "\n"
+
+
+def catalog_json() -> str:
+    rules = sorted(all_rules().values(), key=lambda r: r.id)
+    data = [
+        {
+            "id": r.id,
+            "category": r.category,
+            "severity": r.severity,
+            "fixable": r.fixable,
+            "summary": r.summary,
+            "why": r.why,
+            "fix": r.fix,
+            "params": dict(r.params),
+        }
+        for r in rules
+    ]
+    return json.dumps(data, indent=2) + "\n"
+
+
+def explain(rule_id: str) -> str:
+    rules = all_rules()
+    rule = rules.get(rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(rule_id, list(rules), n=1)
+        hint = f"; did you mean {close[0]}?" if close else "; `kgen rules` lists them"
+        raise InputError(f"unknown rule {rule_id!r}{hint}")
+    wrap = lambda text: textwrap.fill(text, 88, initial_indent="  ", subsequent_indent="  ")  # noqa: E731
+    parts = [
+        f"{rule.id}  ({rule.category}, default severity {rule.severity}{', fixable by kgen fix' if rule.fixable else ''})",
+        "",
+        wrap(rule.summary),
+        "",
+        "Why:",
+        wrap(rule.why),
+        "",
+        "How to fix:",
+        wrap(rule.fix),
+    ]
+    if rule.params:
+        parts += ["", "Parameters (set under spec.rules." + rule.id + " in the cluster policy):"]
+        parts += [f"  {key}: {json.dumps(value)}" for key, value in rule.params.items()]
+    parts += ["", f"Silence it on one object with the annotation kgen.dev/ignore: \"{rule.id}\" or a comment # kgen:ignore {rule.id}."]
+    return "\n".join(parts) + "\n"

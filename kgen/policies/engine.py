@@ -1,0 +1,149 @@
+"""Run the catalog over loaded objects: check -> locate -> policy -> suppress -> findings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from kgen.errors import RuleCrash
+from kgen.findings import Finding, LintReport, SEVERITY_RANK
+from kgen.loader import KubeObject, LoadResult, format_path
+from kgen.policies.inventory import Inventory
+from kgen.policies.policy import ClusterPolicy
+from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
+
+IGNORE_ANNOTATION = "kgen.dev/ignore"
+IGNORE_REASON_ANNOTATION = "kgen.dev/ignore-reason"
+_IGNORE_COMMENT = re.compile(r"#\s*kgen:ignore\b([^#]*)")
+YAML_INVALID = "yaml-invalid"
+
+
+@dataclass
+class _Active:
+    rule: Rule
+    context: RuleContext
+    severity: str
+
+
+def active_rules(policy: ClusterPolicy) -> list[Rule]:
+    """The catalog plus the policy's custom rules, minus what the policy disables."""
+    from kgen.policies.custom import custom_rules
+
+    candidates = [*all_rules().values(), *custom_rules(policy)]
+    return [rule for rule in candidates if policy.enabled(rule.id)]
+
+
+def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
+    """Every finding for the loaded input under ``policy``."""
+    rules = active_rules(policy)
+    inventory = Inventory(load.objects)
+    active = [
+        _Active(rule, RuleContext(policy, policy.params(rule.id, dict(rule.params)), inventory), policy.severity(rule.id, rule.severity))
+        for rule in rules
+    ]
+    object_rules = [a for a in active if a.rule.scope == "object"]
+    workload_rules = [a for a in active if a.rule.scope == "workload"]
+    inventory_rules = [a for a in active if a.rule.scope == "inventory"]
+
+    findings: list[Finding] = []
+    for obj in load.objects:
+        for entry in object_rules:
+            if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
+                findings.extend(_run(entry, obj, obj))
+        for template in inventory.templates_of(obj):
+            for entry in workload_rules:
+                findings.extend(_run(entry, template, obj))
+    for entry in inventory_rules:
+        findings.extend(_run(entry, inventory, None))
+
+    yaml_rule = all_rules()[YAML_INVALID]
+    for problem in load.problems:
+        findings.append(
+            Finding(YAML_INVALID, yaml_rule.category, yaml_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
+        )
+
+    unique = {(f.rule, f.file, f.line, f.column, f.message, f.environment): f for f in findings}
+    return LintReport(
+        findings=sorted(unique.values(), key=Finding.sort_key),
+        files=len(load.files),
+        objects=len(load.objects),
+        rules=sorted(rules, key=lambda r: r.id),
+        sources={source.name: source.lines for source in load.files},
+        invalid_input=bool(load.problems),
+    )
+
+
+def _run(entry: _Active, target: object, obj: KubeObject | None) -> list[Finding]:
+    rule = entry.rule
+    assert rule.check is not None
+    try:
+        violations = list(rule.check(target, entry.context))
+    except Exception as exc:  # a bug in a rule must not read as a finding-free run
+        where = f"{obj.source.name}:{obj.first_line()}: " if obj is not None else ""
+        raise RuleCrash(rule.id, where) from exc
+    out = []
+    for violation in violations:
+        owner = violation.obj or obj
+        if owner is None:
+            continue
+        finding = _finding(entry, violation, owner)
+        if not _suppressed(rule.id, owner, finding.line):
+            out.append(finding)
+    return out
+
+
+def _finding(entry: _Active, violation: Violation, obj: KubeObject) -> Finding:
+    line, column = obj.locate(violation.path)
+    return Finding(
+        rule=entry.rule.id,
+        category=entry.rule.category,
+        severity=entry.severity,  # type: ignore[arg-type]
+        message=violation.message,
+        file=obj.source.name,
+        line=line,
+        column=column,
+        object=obj.ref(),
+        path=format_path(violation.path),
+        environment=obj.labels.get("environment"),
+    )
+
+
+def _ids(text: str) -> set[str]:
+    ids = {part for part in re.split(r"[\s,]+", text.strip()) if part}
+    return ids or {"all"}
+
+
+def _suppressed(rule_id: str, obj: KubeObject, line: int) -> bool:
+    """``kgen.dev/ignore`` on the object, or ``# kgen:ignore`` on the line or the object's head."""
+    annotation = obj.annotations.get(IGNORE_ANNOTATION)
+    if isinstance(annotation, str) and _matches(rule_id, _ids(annotation)):
+        return True
+    lines = obj.source.lines
+    if "kgen:ignore" not in obj.source.text:
+        return False
+    candidates = [line, *_head_lines(obj)]
+    for number in candidates:
+        match = _IGNORE_COMMENT.search(lines[number - 1]) if 0 < number <= len(lines) else None
+        if match and _matches(rule_id, _ids(match.group(1))):
+            return True
+    return False
+
+
+def _matches(rule_id: str, ids: set[str]) -> bool:
+    return rule_id in ids or "all" in ids or "*" in ids
+
+
+def _head_lines(obj: KubeObject) -> list[int]:
+    """The object's first line and the comment lines right above it."""
+    first = obj.first_line()
+    head = [first]
+    lines = obj.source.lines
+    number = first - 1
+    while number >= 1 and lines[number - 1].lstrip().startswith("#"):
+        head.append(number)
+        number -= 1
+    return head
+
+
+def fails(report: LintReport, fail_on: str) -> bool:
+    threshold = SEVERITY_RANK[fail_on]
+    return any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings)

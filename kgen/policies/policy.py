@@ -1,0 +1,163 @@
+"""The cluster policy: what the manifests are checked against.
+
+A policy file is validated against ``kgen/schemas/cluster-policy.schema.json``
+and merged over the built-in default (maps merge, lists and values replace), so
+a user writes only what differs from the default.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from kgen.errors import InputError
+from kgen.findings import Severity
+from kgen.loader import format_path, load_text, read_source, parse_source, LoadResult
+
+DEFAULT_POLICY_FILE = "default-policy.yaml"
+RULE_SWITCHES = ("enabled", "severity")
+
+
+def default_policy_text() -> str:
+    return resources.files("kgen.policies").joinpath(DEFAULT_POLICY_FILE).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _default_document() -> dict:
+    loaded = load_text(default_policy_text(), "<built-in policy>")
+    return loaded.objects[0].data
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Maps merge key by key; anything else in ``override`` replaces; ``None`` deletes."""
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return copy.deepcopy(override)
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = deep_merge(merged.get(key), value)
+    return merged
+
+
+@dataclass
+class ClusterPolicy:
+    spec: dict
+    name: str = "kgen-default"
+    source: str = "<built-in policy>"
+
+    @classmethod
+    def default(cls) -> "ClusterPolicy":
+        return cls(spec=copy.deepcopy(_default_document()["spec"]))
+
+    def section(self, name: str) -> dict:
+        value = self.spec.get(name)
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def kubernetes_version(self) -> str:
+        return str(self.spec.get("kubernetesVersion") or _default_document()["spec"]["kubernetesVersion"])
+
+    @property
+    def gpu(self) -> dict:
+        return self.section("gpu")
+
+    @property
+    def ingress(self) -> dict:
+        return self.section("ingress")
+
+    @property
+    def secrets(self) -> dict:
+        return self.section("secrets")
+
+    @property
+    def namespaces(self) -> dict:
+        return self.section("namespaces")
+
+    @property
+    def node_pools(self) -> list[dict]:
+        return list(self.spec.get("nodePools") or [])
+
+    @property
+    def custom_rules(self) -> list[dict]:
+        return list(self.spec.get("customRules") or [])
+
+    def rule_setting(self, rule_id: str) -> dict:
+        setting = self.section("rules").get(rule_id)
+        return setting if isinstance(setting, dict) else {}
+
+    def enabled(self, rule_id: str) -> bool:
+        return self.rule_setting(rule_id).get("enabled", True) is not False
+
+    def severity(self, rule_id: str, default: Severity) -> Severity:
+        return self.rule_setting(rule_id).get("severity", default)
+
+    def params(self, rule_id: str, defaults: dict) -> dict:
+        merged = dict(defaults)
+        merged.update({k: v for k, v in self.rule_setting(rule_id).items() if k not in RULE_SWITCHES})
+        return merged
+
+
+def load_policy(path: str | None) -> ClusterPolicy:
+    """The policy in ``path`` merged over the default; the default alone when ``path`` is None."""
+    if path is None:
+        return ClusterPolicy.default()
+    loaded = parse_source(read_source(path))
+    if loaded.problems:
+        problem = loaded.problems[0]
+        raise InputError(problem.message, problem.file, problem.line)
+    if len(loaded.objects) != 1:
+        raise InputError("a policy file holds exactly one ClusterPolicy document", path)
+    document = loaded.objects[0]
+    _validate(document.data, loaded, path)
+    spec = deep_merge(_default_document()["spec"], document.data.get("spec") or {})
+    policy = ClusterPolicy(spec=spec, name=str(document.name or path), source=path)
+    _check_rule_settings(policy, loaded, path)
+    return policy
+
+
+def _validate(data: dict, loaded: LoadResult, path: str) -> None:
+    import jsonschema
+
+    from kgen.schemas import load_schema
+
+    validator = jsonschema.Draft202012Validator(
+        load_schema("cluster-policy.schema.json"), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        error = errors[0]
+        where = tuple(error.absolute_path)
+        line, _ = loaded.objects[0].locate(where)
+        raise InputError(f"{format_path(where) or '(top)'}: {error.message}", path, line)
+
+
+def _check_rule_settings(policy: ClusterPolicy, loaded: LoadResult, path: str) -> None:
+    """Unknown rule ids and parameters are typos; say so instead of ignoring them."""
+    from kgen.policies.registry import all_rules
+
+    catalog = all_rules()
+    custom_ids = {str(rule.get("id")) for rule in policy.custom_rules}
+    document = loaded.objects[0]
+    for rule_id, setting in (document.data.get("spec") or {}).get("rules", {}).items():
+        where = ("spec", "rules", rule_id)
+        if rule_id in custom_ids:
+            continue
+        if rule_id not in catalog:
+            close = difflib.get_close_matches(rule_id, list(catalog) + sorted(custom_ids), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else " (see `kgen rules`)"
+            raise InputError(f"spec.rules: unknown rule {rule_id!r}{hint}", path, document.locate(where)[0])
+        allowed = set(catalog[rule_id].params) | set(RULE_SWITCHES)
+        for key in setting:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise InputError(
+                    f"spec.rules.{rule_id}: unknown setting {key!r} (known: {known})",
+                    path,
+                    document.locate((*where, key))[0],
+                )

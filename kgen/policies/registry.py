@@ -1,0 +1,127 @@
+"""The rule catalog: each rule is a declarative record plus one check function.
+
+A check function receives what its scope says and yields :class:`Violation`\\ s;
+it never parses YAML, prints or decides severities. The engine locates each
+violation, applies the policy and suppressions, and turns it into a finding.
+
+Scopes:
+- ``workload``: called once per pod template (any kind, see kgen.workloads);
+- ``object``: called once per object whose kind is in ``kinds``;
+- ``inventory``: called once with every object of the input (cross-object rules);
+- ``loader``: produced by the loader itself (no check function).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping
+
+from kgen.findings import CATEGORIES, RuleMeta, Severity
+from kgen.loader import JsonPath, KubeObject
+
+if TYPE_CHECKING:
+    from kgen.policies.inventory import Inventory
+    from kgen.policies.policy import ClusterPolicy
+
+Scope = Literal["workload", "object", "inventory", "loader"]
+
+# One module per category; importing them fills RULES.
+RULE_MODULES = (
+    "syntax",
+    "security",
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One thing wrong, at ``path`` of ``obj`` (the object being checked when None)."""
+
+    path: JsonPath
+    message: str
+    obj: KubeObject | None = None
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a check may consult besides its target: the policy, its params, the whole input."""
+
+    policy: "ClusterPolicy"
+    params: Mapping[str, Any]
+    inventory: "Inventory"
+
+
+CheckFn = Callable[[Any, RuleContext], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Rule(RuleMeta):
+    scope: Scope = "object"
+    kinds: frozenset[str] | None = None  # object scope: the kinds checked (None: every kind)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    check: CheckFn | None = None
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    *,
+    id: str,
+    category: str,
+    severity: Severity,
+    summary: str,
+    why: str,
+    fix: str,
+    scope: Scope = "object",
+    kinds: Iterable[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Callable[[CheckFn], CheckFn]:
+    """Register the decorated function as the check of a rule."""
+    if category not in CATEGORIES:
+        raise ValueError(f"rule {id}: unknown category {category!r}")
+
+    def register(check: CheckFn) -> CheckFn:
+        if id in RULES:
+            raise ValueError(f"rule {id} registered twice")
+        RULES[id] = Rule(
+            id=id,
+            category=category,
+            severity=severity,
+            summary=" ".join(summary.split()),
+            why=" ".join(why.split()),
+            fix=" ".join(fix.split()),
+            scope=scope,
+            kinds=frozenset(kinds) if kinds is not None else None,
+            params=dict(params or {}),
+            check=check,
+        )
+        return check
+
+    return register
+
+
+def declare(*, id: str, category: str, severity: Severity, summary: str, why: str, fix: str) -> None:
+    """Register a rule whose findings come from the loader, not from a check."""
+    RULES[id] = Rule(
+        id=id,
+        category=category,
+        severity=severity,
+        summary=" ".join(summary.split()),
+        why=" ".join(why.split()),
+        fix=" ".join(fix.split()),
+        scope="loader",
+    )
+
+
+_loaded = False
+
+
+def all_rules() -> dict[str, Rule]:
+    """The whole catalog, importing the category modules on first use."""
+    global _loaded
+    if not _loaded:
+        for module in RULE_MODULES:
+            importlib.import_module(f"kgen.policies.{module}")
+        _loaded = True
+    return RULES

@@ -1,0 +1,14 @@
+"""Input that is not YAML or not a Kubernetes object; found by the loader."""
+
+from kgen.policies.registry import declare
+
+declare(
+    id="yaml-invalid",
+    category="schema",
+    severity="error",
+    summary="A file that is not valid YAML, has duplicate keys, or a document that is not a Kubernetes object.",
+    why="""kubectl and the API server reject such input, or silently keep only the last of two duplicate
+    keys, so what gets applied is not what the file seems to say.""",
+    fix="""Fix the YAML at the reported line: remove the duplicate key, quote the value, or make the document a
+    mapping with apiVersion, kind and metadata.""",
+)

@@ -1,0 +1,13 @@
+"""JSON Schemas shipped as package data (app spec, cluster policy)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict:
+    """A schema by file name, e.g. ``cluster-policy.schema.json``."""
+    return json.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))

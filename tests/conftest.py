@@ -1,0 +1,51 @@
+"""Shared helpers: lint in-process, run the CLI, find the shared corpus."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kgen.findings import LintReport
+from kgen.loader import load_paths, load_text
+from kgen.policies.engine import lint
+from kgen.policies.policy import load_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+RULE_FIXTURES = FIXTURES / "rules"
+SHARED = Path(os.environ.get("KGEN_SHARED", ROOT.parent / "shared"))
+CORPUS = SHARED / "corpus"
+PEER_SUITES = SHARED / "peer-suites"
+
+
+def lint_files(*paths: str | Path, policy: str | Path | None = None) -> LintReport:
+    return lint(load_paths([str(p) for p in paths]), load_policy(str(policy) if policy else None))
+
+
+def lint_yaml(text: str, policy: str | Path | None = None) -> LintReport:
+    return lint(load_text(text, "test.yaml"), load_policy(str(policy) if policy else None))
+
+
+def rules_found(report: LintReport) -> set[str]:
+    return {f.rule for f in report.findings}
+
+
+def run_kgen(*args: str, stdin: str | None = None, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
+    """Run the real command line in a new process, as a user or CI would."""
+    return subprocess.run(
+        [sys.executable, "-m", "kgen", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+def needs_shared(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} is not present (the shared/ folder sits beside the repository)")
