@@ -34,10 +34,14 @@ def render(report: LintReport, *, color: bool = False) -> str:
         out.append(f"baseline entry no longer occurs: {entry['rule']} {entry['object']} {entry['path']}")
     counts = report.counts()
     problems = sum(counts.values())
-    noun = "problem" if problems == 1 else "problems"
-    summary = (
-        f"{problems} {noun} ({counts['error']} errors, {counts['warning']} warnings, {counts['info']} info) "
-        f"in {report.files} files, {report.objects} objects"
-    )
-    out.append(paint(summary, "bold") if problems else f"no problems in {report.files} files, {report.objects} objects")
+    scope = f"in {_plural(report.files, 'file')}, {_plural(report.objects, 'object')}"
+    if problems:
+        detail = f"{_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, {counts['info']} info"
+        out.append(paint(f"{_plural(problems, 'problem')} ({detail}) {scope}", "bold"))
+    else:
+        out.append(f"no problems {scope}")
     return "\n".join(out) + "\n"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

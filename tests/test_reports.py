@@ -1,0 +1,85 @@
+"""Every output format carries the same findings with the same regions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import jsonschema
+
+from kgen.report import render
+from tests.conftest import FIXTURES, lint_files
+
+SAMPLE = FIXTURES / "rules" / "security-run-as-root" / "fail.yaml"
+SARIF_SCHEMA = json.loads((FIXTURES / "reference" / "sarif-schema-2.1.0.json").read_text())
+
+
+def _report():
+    report = lint_files(SAMPLE, FIXTURES / "rules" / "yaml-invalid" / "fail.yaml")
+    assert report.findings
+    return report
+
+
+def test_json_has_the_design_shape() -> None:
+    report = _report()
+    document = json.loads(render(report, "json"))
+    assert set(document) == {"findings", "summary"}
+    assert document["summary"] == {"files": 2, "objects": 2, **report.counts()}
+    first = document["findings"][0]
+    assert list(first) == ["rule", "category", "severity", "message", "file", "line", "column", "object", "path"]
+    assert list(first["object"]) == ["apiVersion", "kind", "namespace", "name"]
+
+
+def test_sarif_validates_and_carries_regions_and_rule_metadata() -> None:
+    report = _report()
+    log = json.loads(render(report, "sarif"))
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    results = run["results"]
+    assert len(results) == len(report.findings)
+    for result, finding in zip(results, report.findings):
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert (region["startLine"], region["startColumn"]) == (finding.line, finding.column)
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == finding.rule
+        assert result["level"] == {"error": "error", "warning": "warning", "info": "note"}[finding.severity]
+    assert all(rule["help"]["text"] and rule["shortDescription"]["text"] for rule in rules)
+
+
+def test_junit_is_wellformed_with_a_failure_per_finding() -> None:
+    report = _report()
+    root = ET.fromstring(render(report, "junit"))
+    failures = root.findall(".//failure")
+    assert len(failures) == len(report.findings)
+    assert root.get("failures") == str(len(report.findings))
+
+
+def test_junit_for_a_clean_run_has_one_passing_case() -> None:
+    report = lint_files(FIXTURES / "rules" / "yaml-invalid" / "pass.yaml")
+    root = ET.fromstring(render(report, "junit"))
+    assert root.findall(".//failure") == [] and len(root.findall(".//testcase")) == 1
+
+
+def test_github_annotations_escape_properties_and_data() -> None:
+    report = _report()
+    lines = render(report, "github").splitlines()
+    assert len(lines) == len(report.findings)
+    finding = report.findings[0]
+    assert lines[0].startswith(f"::{ {'error': 'error', 'warning': 'warning', 'info': 'notice'}[finding.severity]} file={finding.file},line={finding.line},col={finding.column},title=kgen {finding.rule}::")
+    from kgen.report.github import _escape_data, _escape_property
+
+    assert _escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+    assert _escape_data("50%\r\n") == "50%25%0D%0A"
+
+
+def test_text_shows_source_line_caret_and_summary() -> None:
+    report = _report()
+    out = render(report, "text")
+    assert "\033[" not in out
+    finding = report.findings[0]
+    lines = out.splitlines()
+    index = lines.index(next(l for l in lines if l.strip().startswith(f"{finding.line}:{finding.column}")))
+    assert lines[index + 2].index("^") - 4 == finding.column - 1
+    assert lines[-1].startswith(f"{len(report.findings)} problems (")
+    assert "\033[" in render(report, "text", color=True)
