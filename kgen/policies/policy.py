@@ -16,6 +16,7 @@ from typing import Any
 
 from kgen.errors import InputError
 from kgen.findings import Severity
+from kgen.merge import deep_merge
 from kgen.loader import format_path, load_text, read_source, parse_source, LoadResult
 
 DEFAULT_POLICY_FILE = "default-policy.yaml"
@@ -30,19 +31,6 @@ def default_policy_text() -> str:
 def _default_document() -> dict:
     loaded = load_text(default_policy_text(), "<built-in policy>")
     return loaded.objects[0].data
-
-
-def deep_merge(base: Any, override: Any) -> Any:
-    """Maps merge key by key; anything else in ``override`` replaces; ``None`` deletes."""
-    if not isinstance(base, dict) or not isinstance(override, dict):
-        return copy.deepcopy(override)
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = deep_merge(merged.get(key), value)
-    return merged
 
 
 @dataclass
