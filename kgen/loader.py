@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Union
+from typing import Any, Callable, Iterable, Iterator, Union
 
 import yaml
 
@@ -64,7 +64,7 @@ class LoadProblem:
 class KubeObject:
     """One Kubernetes object: its data, its source and its node tree."""
 
-    __slots__ = ("data", "node", "source", "doc_index", "labels")
+    __slots__ = ("data", "node", "source", "doc_index", "labels", "origin")
 
     def __init__(self, data: dict, node: yaml.Node, source: SourceFile, doc_index: int) -> None:
         self.data = data
@@ -73,6 +73,9 @@ class KubeObject:
         self.doc_index = doc_index
         # Free-form labels attached by the input stage (e.g. the environment of a spec).
         self.labels: dict[str, str] = {}
+        # For rendered objects (Helm, Kustomize, app specs): maps a path to the
+        # (file, line, column) the user wrote; None means ``source`` is that file.
+        self.origin: Callable[[JsonPath], tuple[str, int, int]] | None = None
 
     @property
     def api_version(self) -> str:
@@ -115,8 +118,14 @@ class KubeObject:
         }
 
     def locate(self, path: Iterable[PathPart]) -> tuple[int, int]:
-        """1-based line and column of ``path``, or of its nearest existing parent."""
+        """1-based line and column of ``path`` in ``source``, or of its nearest existing parent."""
         return node_position(locate_node(self.node, path))
+
+    def position(self, path: JsonPath) -> tuple[str, int, int]:
+        """Where a finding on ``path`` is shown: the file the user wrote, its line and column."""
+        if self.origin is not None:
+            return self.origin(path)
+        return (self.source.name, *self.locate(path))
 
     def node_at(self, path: Iterable[PathPart]) -> yaml.Node | None:
         """The exact node at ``path`` (the value, not the key), or None if absent."""

