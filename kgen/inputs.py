@@ -129,7 +129,7 @@ def _load_spec(path: str, result: LoadResult) -> None:
 
 def _spec_origin(spec: SourceFile, obj: KubeObject) -> Callable[[JsonPath], tuple[str, int, int]]:
     component = obj.metadata.get("labels", {}).get("app.kubernetes.io/component") if isinstance(obj.metadata.get("labels"), dict) else None
-    line = _find_key_line(spec.lines, ["components", str(component)]) if component else 1
+    line = (_find_key_line(spec.lines, ["components", str(component)]) if component else 0) or 1
 
     def origin(path: JsonPath) -> tuple[str, int, int]:
         return (spec.name, line, 1)
@@ -264,7 +264,7 @@ def _template_origin(template: SourceFile, obj: KubeObject) -> Callable[[JsonPat
 
     def origin(path: JsonPath) -> tuple[str, int, int]:
         keys = [part for part in path if isinstance(part, str)]
-        line = _find_key_line(template.lines, keys)
+        line = _find_key_line(template.lines, keys) or 1
         column = _key_column(template.line_text(line), keys)
         return (template.name, line, column)
 
@@ -272,7 +272,10 @@ def _template_origin(template: SourceFile, obj: KubeObject) -> Callable[[JsonPat
 
 
 def _find_key_line(lines: list[str], keys: list[str]) -> int:
-    """The line of the deepest key of ``keys`` found in order (1 when none is)."""
+    """The line of the deepest key of ``keys`` found in order (0 when none is).
+
+    A text search, not a parse: Helm templates are not YAML until rendered.
+    """
     position = 0
     found = 0
     for key in keys:
@@ -284,7 +287,7 @@ def _find_key_line(lines: list[str], keys: list[str]) -> int:
                 break
         else:
             break
-    return found or 1
+    return found
 
 
 def _key_column(text: str, keys: list[str]) -> int:
@@ -364,7 +367,7 @@ def _kustomize_sources(directory: str, seen: set[str]) -> list[str]:
     for entry in entries:
         if not isinstance(entry, str) or "://" in entry:
             continue
-        target = os.path.join(directory, entry)
+        target = os.path.normpath(os.path.join(directory, entry))
         if os.path.isdir(target):
             files += _kustomize_sources(target, seen)
         elif os.path.isfile(target) and target.endswith(YAML_SUFFIXES):
@@ -382,11 +385,16 @@ def _source_object(obj: KubeObject, candidates: list[KubeObject]) -> KubeObject 
     return max(contained, key=lambda c: len(c.name), default=None)
 
 
+# Kustomization fields that change objects; a changed value is blamed on the first one present.
+TRANSFORMER_FIELDS = ("patches", "patchesStrategicMerge", "patchesJson6902", "images", "replicas", "replacements", "configMapGenerator", "secretGenerator")
+
+
 def _kustomize_origin(obj: KubeObject, source: KubeObject | None, kustomization: SourceFile) -> Callable[[JsonPath], tuple[str, int, int]]:
     def origin(path: JsonPath) -> tuple[str, int, int]:
         if source is not None and _same_along(obj.data, source.data, path):
             return (source.source.name, *source.locate(path))
-        return (kustomization.name, 1, 1)
+        lines = (_find_key_line(kustomization.lines, [field_name]) for field_name in TRANSFORMER_FIELDS)
+        return (kustomization.name, next((line for line in lines if line), 1), 1)
 
     return origin
 

@@ -1,0 +1,110 @@
+"""Helm charts, Kustomize directories and baselines as `kgen lint` inputs, with the real tools."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT, run_kgen
+
+CHART = FIXTURES / "inputs" / "helm" / "webapp"
+OVERLAY = FIXTURES / "inputs" / "kustomize" / "overlays" / "prod"
+BASE = FIXTURES / "inputs" / "kustomize" / "base"
+
+
+def _findings(*args: str) -> tuple[int, list[dict]]:
+    result = run_kgen("lint", *args, "--format", "json")
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, json.loads(result.stdout)["findings"] if result.stdout else []
+
+
+needs_helm = pytest.mark.skipif(not (shutil.which("helm") or __import__("importlib").util.find_spec("helm_python")), reason="Helm not installed")
+
+
+@needs_helm
+def test_chart_is_rendered_and_findings_point_at_templates() -> None:
+    code, findings = _findings(str(CHART), "--set", "privileged=true")
+    privileged = [f for f in findings if f["rule"] == "security-privileged"]
+    assert code == 1 and len(privileged) == 1
+    template = CHART / "templates" / "deployment.yaml"
+    assert privileged[0]["file"] == str(template)
+    line = template.read_text().splitlines()[privileged[0]["line"] - 1]
+    assert "privileged:" in line and privileged[0]["object"]["name"] == "release-webapp"
+
+
+@needs_helm
+def test_values_files_and_matrix() -> None:
+    code, findings = _findings(str(CHART), "-f", str(CHART / "values-insecure.yaml"))
+    assert code == 1 and {"security-privileged", "image-tag-unpinned"} <= {f["rule"] for f in findings}
+    code, findings = _findings(str(CHART), "--values-matrix", str(CHART / "values.yaml"), "--values-matrix", str(CHART / "values-insecure.yaml"))
+    by_env = {f["environment"] for f in findings if f["rule"] == "security-privileged"}
+    assert by_env == {"values-insecure.yaml"}
+
+
+def test_chart_without_helm_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "helm_python.py").write_text("raise ImportError('blocked for this test')\n")
+    env_path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if not (Path(p) / "helm").exists())
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "kgen", "lint", str(CHART)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{ROOT}", "PATH": env_path},
+    )
+    assert result.returncode == 2
+    assert "pip install 'kgen[helm]'" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_chart_inside_a_walk_is_skipped_with_a_note(tmp_path: Path) -> None:
+    shutil.copytree(CHART, tmp_path / "charts" / "webapp")
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
+    result = run_kgen("lint", str(tmp_path))
+    assert result.returncode == 0 and "Helm chart skipped" in result.stderr
+
+
+def test_kustomize_overlay_points_at_sources_or_the_kustomization() -> None:
+    code, findings = _findings(str(OVERLAY))
+    unpinned = next(f for f in findings if f["rule"] == "image-tag-unpinned")
+    assert unpinned["file"] == str(OVERLAY / "kustomization.yaml")
+    assert unpinned["line"] == 7  # the patches: entry that changed the image
+    assert unpinned["object"] == {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "shop-prod", "name": "prod-api"}
+    unchanged = [f for f in findings if f["file"] == str(BASE / "deployment.yaml")]
+    assert unchanged, findings
+    for finding in unchanged:
+        text = (BASE / "deployment.yaml").read_text().splitlines()[finding["line"] - 1]
+        assert text.strip(), finding
+
+
+def test_baseline_reports_only_new_findings(tmp_path: Path) -> None:
+    manifest = tmp_path / "app.yaml"
+    source = (FIXTURES / "rules" / "security-privileged" / "fail.yaml").read_text()
+    manifest.write_text(source)
+    baseline = tmp_path / "kgen-baseline.json"
+    written = run_kgen("lint", str(manifest), "--write-baseline", str(baseline))
+    assert written.returncode == 0 and json.loads(baseline.read_text())["findings"]
+    assert run_kgen("lint", str(manifest), "--baseline", str(baseline)).returncode == 0
+    # Lines shift above the object: still known.
+    manifest.write_text("# a new comment\n# and another\n" + source)
+    assert run_kgen("lint", str(manifest), "--baseline", str(baseline)).returncode == 0
+    # A new problem on another object fails, and entries fixed since are listed.
+    manifest.write_text(source.replace("privileged: true", "privileged: false") + "---\n" + source.replace("node-agent", "other"))
+    result = run_kgen("lint", str(manifest), "--baseline", str(baseline), "--format", "json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert {f["object"]["name"] for f in document["findings"]} == {"other"}
+    assert any(entry["rule"] == "security-privileged" for entry in document["baselineFixed"])
+
+
+def test_bad_baseline_is_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "b.json"
+    bad.write_text("{not json")
+    result = run_kgen("lint", str(FIXTURES / "rules" / "security-privileged" / "pass.yaml"), "--baseline", str(bad))
+    assert result.returncode == 2 and "baseline is not valid JSON" in result.stderr
