@@ -69,9 +69,23 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
                 _load_kustomization(path, result)
             else:
                 _load_tree(path, result, say)
+        elif path != "-" and (chart := enclosing_chart(path)) is not None:
+            say(f"{path}: part of the Helm chart {chart}, skipped; lint the chart: kgen lint {chart}")
         else:
             _load_file(path, result)
     return result
+
+
+def enclosing_chart(path: str) -> str | None:
+    """The chart directory a file belongs to (its templates are not YAML until rendered)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    while True:
+        if is_chart(directory):
+            return os.path.relpath(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
 def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> None:
