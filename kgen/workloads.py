@@ -2,19 +2,36 @@
 
 Rules about pods and containers are written once against :class:`PodTemplate`
 and :class:`Container`; which paths hold pod specs in which kinds is data, in
-``TEMPLATE_SITES``. A ``*`` in a path stands for every item of a list (or every
-value of a map, whose key then names the role).
+``BUILTIN_SITES`` and ``CUSTOM_SITES``. A ``*`` in a path stands for every item
+of a list (or every value of a map, whose key then names the role). Kinds that
+do not embed a plain pod spec (a KServe predictor's shorthand ``model``, an Argo
+template's ``container``) say where their containers are with
+:class:`ContainerSlot`s, so rules never look at kinds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Iterator
 
 from kgen.loader import JsonPath, KubeObject, PathPart
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+
+
+@dataclass(frozen=True)
+class ContainerSlot:
+    """Where a pod spec (or a kind's stand-in for one) keeps containers, and how rules should treat them."""
+
+    path: JsonPath  # relative to the site's pod spec
+    field_name: str  # initContainers | containers | ephemeralContainers: the pod field they become
+    single: bool = False  # the path holds one container, not a list
+    default_name: str | None = None  # the name the controller gives an unnamed container
+    probes_injected: bool = False  # probes come from elsewhere (e.g. the KServe ServingRuntime)
+
+
+POD_CONTAINERS = tuple(ContainerSlot((name,), name) for name in CONTAINER_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,17 @@ class TemplateSite:
     batch: bool = False  # runs to completion: no readiness/liveness expected
     role_field: str | None = None  # in a ``*`` item, the field that names the role
     daemon: bool = False  # one pod per matching node
+    role: str | None = None  # the role of a site without ``*`` (e.g. Ray "head")
+    containers: tuple[ContainerSlot, ...] = POD_CONTAINERS
+    only_with_containers: bool = False  # the path may hold something that runs no pod (Argo steps/dag)
+    # The autoscaling ceiling: the first of these paths that holds a count, else ``default_max_replicas``.
+    max_replicas: tuple[JsonPath, ...] = ()
+    default_max_replicas: int | None = None
+    pods_per_replica: JsonPath | None = None  # e.g. LeaderWorkerSet size, JobSet job parallelism
+    # When this path holds something, one pod of every replica is built from it instead (the LWS leader).
+    leader_elsewhere: JsonPath | None = None
+    probes_injected: bool = False  # the controller adds readiness/liveness probes (Knative, KubeRay)
+    runs_pods: bool = True  # False for templates other objects instantiate (runtimes, WorkflowTemplates)
 
 
 def _site(prefix: JsonPath, **kw: Any) -> TemplateSite:
@@ -49,8 +77,205 @@ BUILTIN_SITES: dict[str, tuple[TemplateSite, ...]] = {
 }
 BUILTIN_GROUPS = frozenset({"", "apps", "extensions", "batch"})
 
+
+
+def _templates_only(sites: tuple[TemplateSite, ...]) -> tuple[TemplateSite, ...]:
+    """The same sites in a kind that only serves as a template: linted, counted as no pods."""
+    return tuple(replace(site, runs_pods=False) for site in sites)
+
+
+def _ray_cluster(prefix: JsonPath) -> tuple[TemplateSite, ...]:
+    """A RayCluster spec: one head pod and worker groups (KubeRay injects probes into both)."""
+    group = (*prefix, "workerGroupSpecs", "*")
+    return (
+        _site((*prefix, "headGroupSpec", "template"), role="head", probes_injected=True),
+        _site(
+            (*group, "template"),
+            replicas=(*group, "replicas"),
+            max_replicas=((*group, "maxReplicas"),),
+            pods_per_replica=(*group, "numOfHosts"),
+            role_field="groupName",
+            probes_injected=True,
+        ),
+    )
+
+
+def _kubeflow_job(replica_specs: str) -> tuple[TemplateSite, ...]:
+    """A Kubeflow training job (v1 operators): one pod template per role of ``spec.<replica_specs>``."""
+    role = ("spec", replica_specs, "*")
+    return (_site((*role, "template"), replicas=(*role, "replicas"), batch=True),)
+
+
+def _jobset(spec: JsonPath) -> tuple[TemplateSite, ...]:
+    """A JobSet spec: every replicated job runs ``replicas`` Jobs of ``parallelism`` pods."""
+    job = (*spec, "replicatedJobs", "*")
+    return (
+        _site(
+            (*job, "template", "spec", "template"),
+            replicas=(*job, "replicas"),
+            pods_per_replica=(*job, "template", "spec", "parallelism"),
+            role_field="name",
+            batch=True,
+        ),
+    )
+
+
+_KSERVE_CONTAINER = "kserve-container"
+# Predictor shorthands: each is one container whose image, args and probes come from a ServingRuntime.
+_KSERVE_PREDICTOR_FORMATS = ("model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface", "pmml", "lightgbm", "paddle")
+_KSERVE_EXPLAINER_FORMATS = ("art", "alibi")
+
+
+def _kserve_component(name: str, shorthands: tuple[str, ...] = ()) -> TemplateSite:
+    """A KServe component: a pod spec with extra fields, its own labels and min/max replicas."""
+    component = ("spec", name)
+    slots = tuple(ContainerSlot((key,), "containers", single=True, default_name=_KSERVE_CONTAINER, probes_injected=True) for key in shorthands)
+    return TemplateSite(
+        pod_spec=component,
+        metadata=component,
+        replicas=(*component, "minReplicas"),
+        max_replicas=((*component, "maxReplicas"),),
+        role=name,
+        containers=(*POD_CONTAINERS, *slots),
+    )
+
+
+_PREDICTOR = ("spec", "predictor")
+_INFERENCE_SERVICE = (
+    _kserve_component("predictor", _KSERVE_PREDICTOR_FORMATS),
+    # Multi-node serving: pipelineParallelSize nodes per replica, the first being the predictor pod.
+    TemplateSite(
+        pod_spec=(*_PREDICTOR, "workerSpec"),
+        metadata=_PREDICTOR,
+        replicas=(*_PREDICTOR, "minReplicas"),
+        pods_per_replica=(*_PREDICTOR, "workerSpec", "pipelineParallelSize"),
+        leader_elsewhere=_PREDICTOR,
+        role="predictor-worker",
+    ),
+    _kserve_component("transformer"),
+    _kserve_component("explainer", _KSERVE_EXPLAINER_FORMATS),
+)
+_SERVING_RUNTIME = _templates_only(
+    (
+        TemplateSite(pod_spec=("spec",), metadata=("spec",), role="runtime"),
+        TemplateSite(pod_spec=("spec", "workerSpec"), metadata=("spec",), role="runtime-worker"),
+    )
+)
+
+
+def _llm_workload(prefix: JsonPath, role: str) -> tuple[TemplateSite, ...]:
+    """An LLMInferenceService workload: ``template`` (the leader when multi-node) and ``worker``.
+
+    Probes come from the well-known LLMInferenceServiceConfig presets the service is merged with.
+    The worker count per replica depends on parallelism arithmetic (data / dataLocal), so one
+    worker per replica is counted: a floor, not a ceiling.
+    """
+    base = ("spec", *prefix)
+    return tuple(
+        TemplateSite(pod_spec=(*base, key), replicas=(*base, "replicas"), role=f"{role}-{key}" if key == "worker" else role, probes_injected=True)
+        for key in ("template", "worker")
+    )
+
+
+_LLM_INFERENCE_SERVICE = (
+    *_llm_workload((), "decode"),
+    *_llm_workload(("prefill",), "prefill"),
+    TemplateSite(pod_spec=("spec", "router", "scheduler", "template"), role="scheduler", probes_injected=True),
+)
+
+_KNATIVE_SCALE = ("spec", "template", "metadata", "annotations")
+
+_LWS = ("spec", "leaderWorkerTemplate")
+
+# An Argo template runs a pod only with a container, a script or a container set; sidecars share it.
+_ARGO_CONTAINERS = (
+    ContainerSlot(("container",), "containers", single=True, default_name="main"),
+    ContainerSlot(("script",), "containers", single=True, default_name="main"),
+    ContainerSlot(("containerSet", "containers"), "containers"),
+    ContainerSlot(("sidecars",), "containers"),
+    ContainerSlot(("initContainers",), "initContainers"),
+)
+
+
+def _argo(spec: JsonPath) -> tuple[TemplateSite, ...]:
+    """An Argo workflow spec: every template that runs a container is one pod (a step)."""
+    template = (*spec, "templates", "*")
+    return (
+        TemplateSite(
+            pod_spec=template,
+            metadata=(*template, "metadata"),
+            role_field="name",
+            batch=True,
+            containers=_ARGO_CONTAINERS,
+            only_with_containers=True,
+        ),
+    )
+
+
 # Custom resources that embed pod specs, keyed by (API group, kind).
-CUSTOM_SITES: dict[tuple[str, str], tuple[TemplateSite, ...]] = {}
+CUSTOM_SITES: dict[tuple[str, str], tuple[TemplateSite, ...]] = {
+    ("serving.kserve.io", "InferenceService"): _INFERENCE_SERVICE,
+    ("serving.kubeflow.org", "InferenceService"): _INFERENCE_SERVICE,
+    ("serving.kserve.io", "ServingRuntime"): _SERVING_RUNTIME,
+    ("serving.kserve.io", "ClusterServingRuntime"): _SERVING_RUNTIME,
+    ("serving.kserve.io", "LLMInferenceService"): _LLM_INFERENCE_SERVICE,
+    ("serving.kserve.io", "LLMInferenceServiceConfig"): _templates_only(_LLM_INFERENCE_SERVICE),
+    ("serving.knative.dev", "Service"): (
+        # The queue-proxy probes the container (TCP on its port) when no readiness probe is written.
+        _site(
+            _TEMPLATE,
+            replicas=(*_KNATIVE_SCALE, "autoscaling.knative.dev/min-scale"),
+            max_replicas=((*_KNATIVE_SCALE, "autoscaling.knative.dev/max-scale"), (*_KNATIVE_SCALE, "autoscaling.knative.dev/maxScale")),
+            probes_injected=True,
+        ),
+    ),
+    ("ray.io", "RayCluster"): _ray_cluster(("spec",)),
+    ("ray.io", "RayService"): _ray_cluster(("spec", "rayClusterConfig")),
+    ("ray.io", "RayJob"): (
+        *_ray_cluster(("spec", "rayClusterSpec")),
+        _site(("spec", "submitterPodTemplate"), role="submitter", batch=True),
+    ),
+    ("kubeflow.org", "PyTorchJob"): _kubeflow_job("pytorchReplicaSpecs"),
+    ("kubeflow.org", "TFJob"): _kubeflow_job("tfReplicaSpecs"),
+    ("kubeflow.org", "MPIJob"): _kubeflow_job("mpiReplicaSpecs"),
+    ("kubeflow.org", "XGBoostJob"): _kubeflow_job("xgbReplicaSpecs"),
+    ("kubeflow.org", "PaddleJob"): _kubeflow_job("paddleReplicaSpecs"),
+    ("kubeflow.org", "JAXJob"): _kubeflow_job("jaxReplicaSpecs"),
+    ("kubeflow.org", "MXJob"): _kubeflow_job("mxReplicaSpecs"),
+    ("kubeflow.org", "Notebook"): (_site(_TEMPLATE),),
+    ("trainer.kubeflow.org", "TrainingRuntime"): _templates_only(_jobset(("spec", "template", "spec"))),
+    ("trainer.kubeflow.org", "ClusterTrainingRuntime"): _templates_only(_jobset(("spec", "template", "spec"))),
+    ("jobset.x-k8s.io", "JobSet"): _jobset(("spec",)),
+    ("leaderworkerset.x-k8s.io", "LeaderWorkerSet"): (
+        _site((*_LWS, "leaderTemplate"), replicas=("spec", "replicas"), role="leader"),
+        # Each group is ``size`` pods; without a leaderTemplate the leader is built from this one too.
+        _site(
+            (*_LWS, "workerTemplate"),
+            replicas=("spec", "replicas"),
+            pods_per_replica=(*_LWS, "size"),
+            leader_elsewhere=(*_LWS, "leaderTemplate"),
+            role="worker",
+        ),
+    ),
+    ("keda.sh", "ScaledJob"): (
+        _site(
+            ("spec", "jobTargetRef", "template"),
+            replicas=("spec", "minReplicaCount"),
+            default_replicas=0,
+            max_replicas=(("spec", "maxReplicaCount"),),
+            default_max_replicas=100,  # KEDA's default maxReplicaCount
+            pods_per_replica=("spec", "jobTargetRef", "parallelism"),
+            batch=True,
+        ),
+    ),
+    ("argoproj.io", "Workflow"): _argo(("spec",)),
+    ("argoproj.io", "CronWorkflow"): _argo(("spec", "workflowSpec")),
+    ("argoproj.io", "WorkflowTemplate"): _templates_only(_argo(("spec",))),
+    ("argoproj.io", "ClusterWorkflowTemplate"): _templates_only(_argo(("spec",))),
+    ("batch.volcano.sh", "Job"): (
+        _site(("spec", "tasks", "*", "template"), replicas=("spec", "tasks", "*", "replicas"), role_field="name", batch=True),
+    ),
+}
 
 
 @dataclass
@@ -61,11 +286,15 @@ class Container:
     path: JsonPath
     field_name: str  # initContainers | containers | ephemeralContainers
     index: int
+    default_name: str | None = None  # what the controller names it when the manifest does not
+    probes_injected: bool = False  # its controller or runtime supplies the probes
 
     @property
     def name(self) -> str:
         name = self.data.get("name")
-        return name if isinstance(name, str) and name else f"{self.field_name}[{self.index}]"
+        if isinstance(name, str) and name:
+            return name
+        return self.default_name or f"{self.field_name}[{self.index}]"
 
     @property
     def is_init(self) -> bool:
@@ -133,13 +362,54 @@ class PodTemplate:
 
     @property
     def declared_replicas(self) -> int:
-        """Replicas written in the object (the site's default when absent or not a number)."""
-        if self.replicas_path is None:
-            return self.site.default_replicas
-        value = get_path(self.obj.data, self.replicas_path)
+        """Pods of this template the object asks for as written (the site's default when absent).
+
+        For group kinds this is groups x pods per group (LeaderWorkerSet size, JobSet parallelism,
+        Ray hosts); templates other objects instantiate count as none.
+        """
+        if not self.site.runs_pods:
+            return 0
+        return self.pods_for(self._groups())
+
+    @property
+    def max_replicas(self) -> int:
+        """The most pods of this template the autoscaling written in the object can reach.
+
+        An HPA or ScaledObject targeting the object is another object's business (see the inventory).
+        """
+        if not self.site.runs_pods:
+            return 0
+        groups = self._groups()
+        if self.site.max_replicas or self.site.default_max_replicas is not None:
+            ceilings = (self._count(self._bound(path)) for path in self.site.max_replicas)
+            ceiling = next((n for n in ceilings if n is not None), self.site.default_max_replicas)
+            groups = max(groups, ceiling or 0, 1)  # an autoscaled group serves at least one pod
+        return self.pods_for(groups)
+
+    def _groups(self) -> int:
+        written = self._count(self.replicas_path)
+        return self.site.default_replicas if written is None else written
+
+    def pods_for(self, groups: int) -> int:
+        """Pods of this template when its object runs ``groups`` replicas (e.g. an HPA's maximum)."""
+        per_group = self._count(self._bound(self.site.pods_per_replica))
+        per_group = 1 if per_group is None else per_group
+        leader = self._bound(self.site.leader_elsewhere)
+        if leader is not None and get_path(self.obj.data, leader) is not None:
+            per_group -= 1
+        return groups * max(per_group, 0)
+
+    def _bound(self, pattern: JsonPath | None) -> JsonPath | None:
+        return _bind(pattern, self.path)
+
+    def _count(self, path: JsonPath | None) -> int | None:
+        """A non-negative count at ``path``: an integer, or digits in a string (Knative annotations)."""
+        value = get_path(self.obj.data, path) if path is not None else None
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
-        return self.site.default_replicas
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return None
 
     @property
     def security_context(self) -> dict:
@@ -149,13 +419,14 @@ class PodTemplate:
     def containers(self) -> list[Container]:
         """Every container, init and ephemeral included, in pod-spec order."""
         found: list[Container] = []
-        for field_name in CONTAINER_FIELDS:
-            items = self.spec.get(field_name)
-            if not isinstance(items, list):
-                continue
-            for index, item in enumerate(items):
+        for slot in self.site.containers:
+            value = get_path(self.spec, slot.path)
+            items = [(None, value)] if slot.single else enumerate(as_list(value))
+            for index, item in items:
                 if isinstance(item, dict):
-                    found.append(Container(item, (*self.path, field_name, index), field_name, index))
+                    path = (*self.path, *slot.path) if index is None else (*self.path, *slot.path, index)
+                    injected = slot.probes_injected or self.site.probes_injected
+                    found.append(Container(item, path, slot.field_name, index or 0, slot.default_name, injected))
         return found
 
     def main_containers(self) -> list[Container]:
@@ -228,20 +499,21 @@ def pod_templates(obj: KubeObject) -> list[PodTemplate]:
             spec = get_path(obj.data, path)
             if not isinstance(spec, dict):
                 continue
-            role = None
+            role = site.role
             if bound:
                 key, item = bound[-1]
                 named = as_map(item).get(site.role_field) if site.role_field else None
                 role = str(named) if named else str(key)
-            found.append(
-                PodTemplate(
-                    obj=obj,
-                    spec=spec,
-                    path=path,
-                    site=site,
-                    metadata_path=_bind(site.metadata, path),
-                    replicas_path=_bind(site.replicas, path),
-                    role=role,
-                )
+            template = PodTemplate(
+                obj=obj,
+                spec=spec,
+                path=path,
+                site=site,
+                metadata_path=_bind(site.metadata, path),
+                replicas_path=_bind(site.replicas, path),
+                role=role,
             )
+            if site.only_with_containers and not template.containers:
+                continue
+            found.append(template)
     return found
