@@ -30,6 +30,10 @@ def cli() -> None:
 @click.option("-f", "--values", "values_files", multiple=True, type=click.Path(dir_okay=False), help="Helm charts: a values file (repeatable, merged in order).")
 @click.option("--set", "set_values", multiple=True, help="Helm charts: set a value, key=value (repeatable).")
 @click.option("--values-matrix", multiple=True, type=click.Path(dir_okay=False), help="Helm charts: render once per values file and lint each (repeatable).")
+@click.option("--kube-version", metavar="X.Y", help="Kubernetes version to validate against (default: the policy's kubernetesVersion).")
+@click.option("--no-strict", is_flag=True, help="Accept fields the Kubernetes schemas do not define (default: unknown fields are errors).")
+@click.option("--schema-dir", "schema_dirs", multiple=True, metavar="DIR", help="JSON schemas for custom resources, kubeconform naming (repeatable).")
+@click.option("--skip-kind", "skip_kinds", multiple=True, metavar="KIND", help="Do not schema-validate this kind, nor report it as unknown (repeatable).")
 def lint(
     paths: tuple[str, ...],
     policy_file: str | None,
@@ -41,6 +45,10 @@ def lint(
     values_files: tuple[str, ...],
     set_values: tuple[str, ...],
     values_matrix: tuple[str, ...],
+    kube_version: str | None,
+    no_strict: bool,
+    schema_dirs: tuple[str, ...],
+    skip_kinds: tuple[str, ...],
 ) -> None:
     """Lint Kubernetes manifests: files, directories (*.yaml, *.yml), - for stdin,
     Helm charts and Kustomize directories (rendered with the real tools), and kgen app specs."""
@@ -49,10 +57,16 @@ def lint(
     gc.disable()  # Node trees have no reference cycles; collection passes only cost time here.
     from kgen.inputs import InputOptions, load_inputs
     from kgen.policies.engine import fails, lint as run_lint
-    from kgen.policies.policy import load_policy
+    from kgen.policies.policy import apply_lint_options, load_policy
     from kgen.report import render
 
-    policy = load_policy(policy_file)
+    policy = apply_lint_options(
+        load_policy(policy_file),
+        kube_version=kube_version,
+        strict=False if no_strict else None,
+        schema_dirs=schema_dirs,
+        skip_kinds=skip_kinds,
+    )
     options = InputOptions(values=list(values_files), set_values=list(set_values), values_matrix=list(values_matrix))
     loaded = load_inputs(list(paths), options, notes=lambda note: click.echo(f"kgen: note: {note}", err=True))
     report = run_lint(loaded, policy)

@@ -104,8 +104,51 @@ def load_policy(path: str | None) -> ClusterPolicy:
     document = loaded.objects[0]
     _validate(document.data, loaded, path)
     spec = deep_merge(_default_document()["spec"], document.data.get("spec") or {})
+    # In ingress.requiredAnnotations `null` means "must exist", not "delete": keep the map as written.
+    required = ((document.data.get("spec") or {}).get("ingress") or {}).get("requiredAnnotations")
+    if isinstance(required, dict):
+        spec["ingress"]["requiredAnnotations"] = dict(required)
     policy = ClusterPolicy(spec=spec, name=str(document.name or path), source=path)
     _check_rule_settings(policy, loaded, path)
+    return policy
+
+
+def apply_lint_options(
+    policy: ClusterPolicy,
+    *,
+    kube_version: str | None = None,
+    strict: bool | None = None,
+    schema_dirs: tuple[str, ...] = (),
+    skip_kinds: tuple[str, ...] = (),
+) -> ClusterPolicy:
+    """Command-line flags win over the policy file: they set the fields a policy would set
+    (``kubernetesVersion`` and the schema settings kept with ``schema-invalid``)."""
+    import os
+
+    from kgen.kubeschemas import format_version, parse_version
+    from kgen.policies.schema import SETTINGS_RULE
+
+    if kube_version is not None:
+        try:
+            policy.spec["kubernetesVersion"] = format_version(parse_version(kube_version))
+        except ValueError as exc:
+            raise InputError(f"--kube-version: {exc}") from None
+    for directory in schema_dirs:
+        if not os.path.isdir(directory):
+            raise InputError("--schema-dir: not a directory", directory)
+    if strict is None and not schema_dirs and not skip_kinds:
+        return policy
+    rules = policy.spec.get("rules")
+    if not isinstance(rules, dict):
+        rules = policy.spec["rules"] = {}
+    settings = rules.setdefault(SETTINGS_RULE, {})
+    if strict is not None:
+        settings["strict"] = strict
+    if schema_dirs:
+        settings["schemaDirs"] = [*(settings.get("schemaDirs") or []), *schema_dirs]
+    kinds = [kind.strip() for value in skip_kinds for kind in value.split(",") if kind.strip()]
+    if kinds:
+        settings["skipKinds"] = [*(settings.get("skipKinds") or []), *kinds]
     return policy
 
 

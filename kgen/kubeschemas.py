@@ -1,0 +1,379 @@
+"""Kubernetes JSON schemas, offline: the built-in API of a version, CRDs and user schema dirs.
+
+The built-in schemas are the files shipped by the ``kubernetes-validate`` package
+(``kubernetes-json-schema/v1.X.0-local[-strict]/``). Every per-kind file there is a thin
+wrapper around one entry of ``_definitions.json``, which holds every type of that version
+with its group/version/kind; so we read that one file, index it by GVK and compile a
+``{"$ref": ...}`` validator per kind, lazily, only for the kinds the input has.
+
+Nothing is loaded at import time and nothing is ever fetched over the network: every
+``$ref`` resolves from the registry or from a local ``--schema-dir`` file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable
+
+DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
+_SHIPPED = re.compile(r"^v(\d+)\.(\d+)\.0-local-strict$")
+
+Version = tuple[int, int]
+
+
+def parse_version(text: str) -> Version:
+    """``1.33``, ``v1.33`` or ``1.33.2`` as (1, 33); ValueError for anything else."""
+    match = _VERSION.match(str(text).strip())
+    if not match:
+        raise ValueError(f"not a Kubernetes version (expected MAJOR.MINOR such as 1.33): {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def format_version(version: Version) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+def _schema_root() -> Any:
+    return resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+
+
+@lru_cache(maxsize=1)
+def shipped_versions() -> tuple[Version, ...]:
+    """The Kubernetes versions whose schemas are installed, oldest first."""
+    found = []
+    for entry in _schema_root().iterdir():
+        match = _SHIPPED.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), int(match.group(2))))
+    return tuple(sorted(found))
+
+
+def schema_version(target: Version) -> Version:
+    """The schema set used for ``target``: the newest shipped one not newer than it.
+
+    Targets older than the oldest shipped set use the oldest one (APIs added in between
+    are then not flagged); targets newer than the newest use the newest.
+    """
+    shipped = shipped_versions()
+    older = [version for version in shipped if version <= target]
+    return older[-1] if older else shipped[0]
+
+
+def api_version_of(group: str, version: str) -> str:
+    return f"{group}/{version}" if group else version
+
+
+def split_api_version(api_version: str) -> tuple[str, str]:
+    """(group, version); the core group is ''."""
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+@dataclass
+class CompiledSchema:
+    """A validator plus what is needed to explain its errors (the schema documents by URI)."""
+
+    validator: Any
+    root: dict
+    documents: dict[str, dict] = field(default_factory=dict)
+    source: str = ""  # named in messages when not the built-in API
+
+    def node_at(self, error: Any) -> dict:
+        """The schema object that holds the failing keyword of ``error``."""
+        location = error.absolute_keyword_location
+        if location and "#" in location:
+            uri, _, pointer = location.partition("#")
+            document = self.documents.get(uri)
+            if document is not None:
+                return _walk(document, [_unescape(p) for p in pointer.split("/")[1:-1]])
+        return _walk(self.root, list(error.schema_path)[:-1])
+
+
+def _unescape(part: str) -> str:
+    return part.replace("~1", "/").replace("~0", "~")
+
+
+def _walk(node: Any, parts: Iterable[Any]) -> dict:
+    for part in parts:
+        if isinstance(node, dict):
+            node = node.get(part if isinstance(part, str) else str(part), {})
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return {}
+    return node if isinstance(node, dict) else {}
+
+
+class BuiltinSchemas:
+    """The built-in API of one Kubernetes version (strict or not), compiled on demand."""
+
+    def __init__(self, version: Version, strict: bool) -> None:
+        self.version = version
+        self.strict = strict
+        suffix = "-local-strict" if strict else "-local"
+        path = _schema_root().joinpath(f"v{version[0]}.{version[1]}.0{suffix}", "_definitions.json")
+        with path.open("rb") as handle:
+            document = json.load(handle)
+        _relax_scalar_unions(document["$defs"])
+        self.document = document
+        self.index: dict[tuple[str, str], str] = {}
+        for name, definition in document["$defs"].items():
+            gvks = definition.get("x-kubernetes-group-version-kind") or []
+            if len(gvks) == 1:  # DeleteOptions/WatchEvent list every group: not objects one writes
+                gvk = gvks[0]
+                self.index[(api_version_of(gvk["group"], gvk["version"]), gvk["kind"])] = name
+        self.groups = {split_api_version(api)[0] for api, _ in self.index}
+        self._registry: Any = None
+        self._compiled: dict[tuple[str, str], CompiledSchema | None] = {}
+
+    def has(self, api_version: str, kind: str) -> bool:
+        return (api_version, kind) in self.index
+
+    def api_versions_of(self, kind: str) -> list[str]:
+        """Every apiVersion that serves ``kind`` in this version, stable ones first."""
+        found = [api for api, k in self.index if k == kind]
+        return sorted(found, key=_stability)
+
+    def schema(self, api_version: str, kind: str) -> CompiledSchema | None:
+        key = (api_version, kind)
+        if key not in self._compiled:
+            name = self.index.get(key)
+            self._compiled[key] = self._compile(name) if name else None
+        return self._compiled[key]
+
+    def _compile(self, name: str) -> CompiledSchema:
+        import jsonschema_rs
+
+        if self._registry is None:
+            self._registry = jsonschema_rs.Registry([(DEFINITIONS_URI, self.document)])
+        root = {"$ref": f"{DEFINITIONS_URI}#/$defs/{name}"}
+        validator = jsonschema_rs.validator_for(root, registry=self._registry)
+        return CompiledSchema(validator, root, {DEFINITIONS_URI: self.document})
+
+
+_API_LEVEL = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+
+
+def _stability(api_version: str) -> tuple[int, int, int, str]:
+    """Sort key: GA before beta before alpha, newest first (v1 > v1beta2 > v1beta1 > v1alpha3)."""
+    match = _API_LEVEL.match(split_api_version(api_version)[1])
+    if not match:
+        return 3, 0, 0, api_version
+    stage = {None: 0, "beta": 1, "alpha": 2}[match.group(2)]
+    return stage, -int(match.group(1)), -int(match.group(3) or 0), api_version
+
+
+def _relax_scalar_unions(defs: dict) -> None:
+    """IntOrString and Quantity are ``oneOf`` two nullable types, so ``null`` matches both and
+    fails; Kubernetes reads null as "unset". One type list says the same and reads better."""
+    for name, types in (
+        ("io.k8s.apimachinery.pkg.util.intstr.IntOrString", ["string", "integer", "null"]),
+        ("io.k8s.apimachinery.pkg.api.resource.Quantity", ["string", "number", "null"]),
+    ):
+        if name in defs:
+            defs[name] = {"type": types}
+
+
+@lru_cache(maxsize=4)
+def builtin_schemas(version: Version, strict: bool) -> BuiltinSchemas:
+    """The built-in schemas for a shipped version, loaded once per process."""
+    return BuiltinSchemas(version, strict)
+
+
+@lru_cache(maxsize=None)
+def builtin_gvks(version: Version) -> frozenset[tuple[str, str]]:
+    """(apiVersion, kind) pairs served by a shipped version (for cross-checks)."""
+    return frozenset(builtin_schemas(version, True).index)
+
+
+# --- CustomResourceDefinitions ------------------------------------------------------------
+
+
+def crd_schemas(crd: dict) -> dict[tuple[str, str], dict]:
+    """{(apiVersion, kind): openAPIV3Schema} for each version a CRD object defines."""
+    spec = crd.get("spec") if isinstance(crd.get("spec"), dict) else {}
+    group = spec.get("group")
+    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    kind = names.get("kind")
+    if not isinstance(group, str) or not isinstance(kind, str):
+        return {}
+    shared = ((spec.get("validation") or {}) if isinstance(spec.get("validation"), dict) else {}).get("openAPIV3Schema")
+    found: dict[tuple[str, str], dict] = {}
+    versions = spec.get("versions") if isinstance(spec.get("versions"), list) else []
+    if not versions and isinstance(spec.get("version"), str):
+        versions = [{"name": spec["version"]}]
+    for entry in versions:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        schema = ((entry.get("schema") or {}) if isinstance(entry.get("schema"), dict) else {}).get("openAPIV3Schema")
+        schema = schema if isinstance(schema, dict) else shared
+        if isinstance(schema, dict):
+            found[(f"{group}/{entry['name']}", kind)] = schema
+    return found
+
+
+_OBJECT_HEADER = {
+    "apiVersion": {"type": "string"},
+    "kind": {"type": "string"},
+    "metadata": {"type": "object"},
+}
+
+
+def crd_to_json_schema(schema: dict, strict: bool) -> dict:
+    """A CRD's OpenAPI v3 structural schema as JSON Schema, with the API server's semantics:
+    ``nullable``, ``x-kubernetes-int-or-string``, ``x-kubernetes-embedded-resource``, and
+    (strict) unknown fields rejected unless ``x-kubernetes-preserve-unknown-fields``."""
+    converted = _convert(schema, strict)
+    properties = converted.setdefault("properties", {})
+    for name, value in _OBJECT_HEADER.items():
+        properties.setdefault(name, value)
+    return converted
+
+
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+
+
+def _convert(node: Any, strict: bool) -> Any:
+    if not isinstance(node, dict):
+        return node
+    out: dict = {}
+    for key, value in node.items():
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _convert(sub, strict) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
+            out[key] = _convert(value, strict)
+        elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
+            out[key] = [_convert(sub, strict) for sub in value]
+        elif key.startswith("x-kubernetes-") or key in ("nullable", "description", "example", "default", "$schema", "$ref", "id", "externalDocs"):
+            continue
+        else:
+            out[key] = value
+    if node.get("x-kubernetes-int-or-string") is True:
+        out["type"] = ["integer", "string"]
+    if node.get("x-kubernetes-embedded-resource") is True:
+        props = out.setdefault("properties", {})
+        for name, value in _OBJECT_HEADER.items():
+            props.setdefault(name, value)
+    closed = (
+        strict
+        and out.get("type") == "object"
+        and "properties" in out
+        and "additionalProperties" not in out
+        and node.get("x-kubernetes-preserve-unknown-fields") is not True
+    )
+    if closed:
+        out["additionalProperties"] = False
+    if node.get("nullable") is True and "type" in out:
+        types = out["type"] if isinstance(out["type"], list) else [out["type"]]
+        out["type"] = [*types, "null"]
+    return out
+
+
+def compile_crd_schema(schema: dict, strict: bool, source: str) -> CompiledSchema:
+    import jsonschema_rs
+
+    root = crd_to_json_schema(schema, strict)
+    return CompiledSchema(jsonschema_rs.validator_for(root, retriever=_no_retrieval), root, source=source)
+
+
+def _no_retrieval(uri: str) -> dict:
+    raise ValueError(f"kgen never fetches schemas ({uri}); use --schema-dir")
+
+
+# --- --schema-dir ---------------------------------------------------------------------------
+
+
+def schema_file_candidates(api_version: str, kind: str) -> list[str]:
+    """Relative file names tried in a schema dir, kubeconform-style.
+
+    ``{kind}_{version}.json`` (openapi2jsonschema), also under ``{group}/`` (the CRDs
+    catalog layout); ``{kind}-{group}-{version}.json`` with the full group or its first
+    label (kubeconform's own naming); ``{kind}-{version}.json`` for the core group.
+    """
+    group, version = split_api_version(api_version)
+    kind = kind.lower()
+    names = []
+    if group:
+        names += [
+            os.path.join(group, f"{kind}_{version}.json"),
+            f"{kind}-{group}-{version}.json",
+            f"{kind}-{group.split('.')[0]}-{version}.json",
+        ]
+    else:
+        names.append(f"{kind}-{version}.json")
+    names.append(f"{kind}_{version}.json")
+    return list(dict.fromkeys(names))
+
+
+class SchemaDirs:
+    """JSON schemas the user keeps on disk, found by kubeconform's file naming."""
+
+    def __init__(self, directories: Iterable[str]) -> None:
+        self.directories = [str(d) for d in directories]
+        self._compiled: dict[tuple[str, str], CompiledSchema | None] = {}
+
+    def schema(self, api_version: str, kind: str) -> CompiledSchema | None:
+        key = (api_version, kind)
+        if key not in self._compiled:
+            self._compiled[key] = self._find(api_version, kind)
+        return self._compiled[key]
+
+    def _find(self, api_version: str, kind: str) -> CompiledSchema | None:
+        for directory in self.directories:
+            for name in schema_file_candidates(api_version, kind):
+                path = os.path.join(directory, name)
+                if os.path.isfile(path):
+                    return _compile_file(path)
+        return None
+
+
+class SchemaFileError(Exception):
+    """A --schema-dir file that is not a usable JSON schema."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+
+
+def _compile_file(path: str) -> CompiledSchema:
+    import jsonschema_rs
+
+    documents: dict[str, dict] = {}
+    base = "file://" + os.path.abspath(path)
+    root = _read_json(path)
+    documents[root.get("$id", base) if isinstance(root.get("$id"), str) else base] = root
+    directory = os.path.dirname(os.path.abspath(path))
+
+    def retrieve(uri: str) -> dict:
+        """Local files beside the schema only: never the network."""
+        if not uri.startswith("file://"):
+            raise ValueError(f"kgen never fetches schemas over the network ({uri})")
+        local = os.path.abspath(uri[len("file://") :].partition("#")[0])
+        if os.path.commonpath([local, directory]) != directory:
+            raise ValueError(f"{local} is outside the schema directory {directory}")
+        document = _read_json(local)
+        documents[uri.partition("#")[0]] = document
+        return document
+
+    try:
+        validator = jsonschema_rs.validator_for(root, base_uri=base, retriever=retrieve)
+    except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError) as exc:
+        raise SchemaFileError(path, f"not a usable JSON schema: {str(exc).splitlines()[0]}") from None
+    return CompiledSchema(validator, root, documents, source=path)
+
+
+def _read_json(path: str) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            document = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise SchemaFileError(path, f"cannot read JSON schema: {exc}") from None
+    if not isinstance(document, dict):
+        raise SchemaFileError(path, "a JSON schema must be an object")
+    return document

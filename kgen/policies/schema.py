@@ -1,0 +1,269 @@
+"""Validate every object against the Kubernetes JSON schema of the target version, offline.
+
+Built-in kinds use the schemas shipped by kubernetes-validate; custom resources use the
+CustomResourceDefinitions found in the input, then ``--schema-dir`` files. One pass over the
+inventory validates everything once; three rules read its results:
+
+- ``schema-invalid``: the object does not validate (strict: unknown fields are errors);
+- ``yaml-ambiguous-value``: it does not validate because YAML 1.1 read an unquoted scalar
+  (``on``, ``yes``, ``0755``, ``8080``) as a boolean or number where Kubernetes wants a string;
+- ``schema-unknown-kind``: no schema at all for a kind (info, once per apiVersion/kind).
+
+Schema settings live with ``schema-invalid`` (``strict``, ``schemaDirs``, ``skipKinds``) and
+apply to all three; the CLI's ``--no-strict``, ``--schema-dir`` and ``--skip-kind`` set them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import yaml
+
+from kgen.kubeschemas import (
+    CompiledSchema,
+    SchemaDirs,
+    SchemaFileError,
+    Version,
+    builtin_schemas,
+    compile_crd_schema,
+    crd_schemas,
+    format_version,
+    parse_version,
+    schema_version,
+    shipped_versions,
+)
+from kgen.loader import JsonPath, KubeObject
+from kgen.policies.deprecation import deprecation_table, removal
+from kgen.policies.inventory import Inventory
+from kgen.policies.policy import ClusterPolicy
+from kgen.policies.registry import RuleContext, Violation, rule
+
+SETTINGS_RULE = "schema-invalid"
+SETTINGS_DEFAULTS: dict[str, Any] = {"strict": True, "schemaDirs": [], "skipKinds": []}
+
+_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
+_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
+_JSON_TYPE = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object", type(None): "null"}
+
+
+@dataclass(frozen=True)
+class SchemaSettings:
+    """What the schema pass depends on; part of the memo key."""
+
+    target: Version
+    strict: bool
+    schema_dirs: tuple[str, ...]
+    skip_kinds: frozenset[str]
+
+    @classmethod
+    def from_policy(cls, policy: ClusterPolicy) -> "SchemaSettings":
+        params = policy.params(SETTINGS_RULE, dict(SETTINGS_DEFAULTS))
+        return cls(
+            target=parse_version(policy.kubernetes_version),
+            strict=params.get("strict") is not False,
+            schema_dirs=tuple(str(d) for d in params.get("schemaDirs") or ()),
+            skip_kinds=frozenset(str(k) for k in params.get("skipKinds") or ()),
+        )
+
+    def skips(self, obj: KubeObject) -> bool:
+        """``--skip-kind`` takes a kind (``Prometheus``) or apiVersion/kind (``monitoring.coreos.com/v1/Prometheus``)."""
+        return obj.kind in self.skip_kinds or f"{obj.api_version}/{obj.kind}" in self.skip_kinds
+
+
+@dataclass
+class SchemaResults:
+    invalid: list[Violation] = field(default_factory=list)
+    ambiguous: list[Violation] = field(default_factory=list)
+    unknown: list[Violation] = field(default_factory=list)
+
+
+class _SchemaPass:
+    """One lint run's schema lookups: built-in, then CRDs in the input, then --schema-dir."""
+
+    def __init__(self, inventory: Inventory, settings: SchemaSettings) -> None:
+        self.settings = settings
+        self.schema_version = schema_version(settings.target)
+        self.builtin = builtin_schemas(self.schema_version, settings.strict)
+        self.dirs = SchemaDirs(settings.schema_dirs)
+        self.crds: dict[tuple[str, str], tuple[KubeObject, dict]] = {}
+        for crd in inventory.of_kind("CustomResourceDefinition"):
+            for key, schema in crd_schemas(crd.data).items():
+                self.crds.setdefault(key, (crd, schema))
+        self._crd_compiled: dict[tuple[str, str], CompiledSchema | str] = {}
+        self.results = SchemaResults()
+        self._unknown: dict[tuple[str, str], tuple[KubeObject, int, str]] = {}
+        for obj in inventory.objects:
+            if not settings.skips(obj):
+                self._check(obj)
+        for (api_version, kind), (first, count, reason) in self._unknown.items():
+            objects = f"{count} object{'s' if count != 1 else ''}"
+            self.results.unknown.append(
+                Violation(("kind",), f"no schema for {api_version} {kind} ({reason}); {objects} not validated", first)
+            )
+
+    def _check(self, obj: KubeObject) -> None:
+        key = (obj.api_version, obj.kind)
+        compiled: CompiledSchema | str | None = self.builtin.schema(*key)
+        if compiled is None and key in self.crds:
+            compiled = self._crd_schema(key)
+        if compiled is None and self.settings.schema_dirs:
+            try:
+                compiled = self.dirs.schema(*key)
+            except SchemaFileError as exc:
+                compiled = f"cannot use schema file {exc}"
+        if isinstance(compiled, str):
+            self.results.invalid.append(Violation(("kind",), compiled, obj))
+        elif compiled is not None:
+            self._validate(obj, compiled)
+        else:
+            self._no_schema(obj)
+
+    def _crd_schema(self, key: tuple[str, str]) -> CompiledSchema | str:
+        if key not in self._crd_compiled:
+            crd, schema = self.crds[key]
+            try:
+                self._crd_compiled[key] = compile_crd_schema(schema, self.settings.strict, f"CustomResourceDefinition {crd.name}")
+            except ValueError as exc:
+                self._crd_compiled[key] = f"cannot validate {key[0]} {key[1]}: the schema of CustomResourceDefinition {crd.name} does not compile: {str(exc).splitlines()[0]}"
+        return self._crd_compiled[key]
+
+    def _no_schema(self, obj: KubeObject) -> None:
+        api_version, kind = obj.api_version, obj.kind
+        target = self.settings.target
+        if removal(api_version, kind, target):
+            return  # api-removed reports it; schema errors on top would only be noise
+        if obj.group in self.builtin.groups and not self.builtin.api_versions_of(kind) and (api_version, kind) not in deprecation_table():
+            self.results.invalid.append(
+                Violation(("kind",), f"{api_version} has no kind {kind!r} in Kubernetes {format_version(self.schema_version)}", obj)
+            )
+            return
+        if target < shipped_versions()[0] and (api_version, kind) in deprecation_table():
+            reason = f"schemas ship for Kubernetes {format_version(shipped_versions()[0])} and later, the target is {format_version(target)}"
+        else:
+            reason = f"not built into Kubernetes {format_version(self.schema_version)}, no CustomResourceDefinition in the input"
+            reason += ", nothing in --schema-dir" if self.settings.schema_dirs else "; add one with --schema-dir"
+        first, count, _ = self._unknown.get((api_version, kind), (obj, 0, reason))
+        self._unknown[(api_version, kind)] = (first, count + 1, reason)
+
+    def _validate(self, obj: KubeObject, compiled: CompiledSchema) -> None:
+        validator = compiled.validator
+        if validator.is_valid(obj.data):
+            return
+        suffix = f" (per {compiled.source})" if compiled.source else ""
+        for error in validator.iter_errors(obj.data):
+            path: JsonPath = tuple(error.instance_path)
+            name = error.kind.name
+            if name == "additionalProperties":
+                known = sorted(compiled.node_at(error).get("properties") or ())
+                for unexpected in error.kind.as_dict()["unexpected"]:
+                    close = difflib.get_close_matches(unexpected, known, n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    self.results.invalid.append(Violation((*path, unexpected), f"unknown field {unexpected!r}{hint}{suffix}", obj))
+            elif name == "type":
+                expected = [t for t in error.kind.as_dict()["types"] if t != "null"]
+                pitfall = _yaml_pitfall(obj, path, expected, error.instance)
+                if pitfall:
+                    self.results.ambiguous.append(Violation(path, pitfall, obj))
+                else:
+                    message = f"expected {' or '.join(expected)}, got {_describe(error.instance)}{suffix}"
+                    self.results.invalid.append(Violation(path, message, obj))
+            elif name == "required":
+                missing = error.kind.as_dict()["property"]
+                self.results.invalid.append(Violation(path, f"missing required field {missing!r}{suffix}", obj))
+            else:
+                self.results.invalid.append(Violation(path, error.message.splitlines()[0] + suffix, obj))
+
+
+def _describe(value: Any) -> str:
+    kind = _JSON_TYPE.get(type(value), type(value).__name__)
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    text = json.dumps(value) if not isinstance(value, float) or value == value else "nan"
+    return f"{kind} {text[:60]}"
+
+
+def _yaml_pitfall(obj: KubeObject, path: JsonPath, expected: list[str], value: Any) -> str | None:
+    """A message when a string was expected and YAML turned the unquoted text into something else."""
+    if "string" not in expected:
+        return None
+    node = obj.node_at(path)
+    if not isinstance(node, yaml.ScalarNode) or node.style or isinstance(value, str):  # plain style: None or ""
+        return None
+    raw = node.value
+    fix = f'a string is expected here; quote it: "{raw}"'
+    if isinstance(value, bool):
+        if raw.lower() in _BOOL_WORDS:
+            return f"YAML 1.1 reads unquoted {raw} as the boolean {json.dumps(value)}, but {fix}"
+        return f"unquoted {raw} is a boolean, but {fix}"
+    if isinstance(value, (int, float)):
+        if _OCTAL.match(raw):
+            return f"YAML 1.1 reads unquoted {raw} as the octal number {value}, but {fix}"
+        read = "" if raw == json.dumps(value) else f" (read as {json.dumps(value)})"
+        return f"unquoted {raw} is a number{read}, but {fix}"
+    return None
+
+
+_memo: tuple[Inventory, SchemaSettings, SchemaResults] | None = None
+
+
+def schema_results(inventory: Inventory, policy: ClusterPolicy) -> SchemaResults:
+    """The schema pass over ``inventory``, run once per lint run however many schema rules ask."""
+    global _memo
+    settings = SchemaSettings.from_policy(policy)
+    if _memo is None or _memo[0] is not inventory or _memo[1] != settings:
+        _memo = (inventory, settings, _SchemaPass(inventory, settings).results)
+    return _memo[2]
+
+
+@rule(
+    id="schema-invalid",
+    category="schema",
+    severity="error",
+    scope="inventory",
+    summary="The object does not validate against the Kubernetes JSON schema of the target version (strict: unknown fields are errors).",
+    why="""The API server rejects objects with wrong types or missing required fields, and kubectl's strict
+    field validation rejects unknown fields; a typo such as `contianers` or a field at the wrong level is
+    otherwise silently dropped, so what runs is not what the file says. Custom resources are checked
+    against the CustomResourceDefinitions in the input or the schemas in --schema-dir.""",
+    fix="""Fix the field at the reported line: use the suggested name for unknown fields, the expected type,
+    or add the missing field. Set `kubernetesVersion` (or `--kube-version`) to the version your cluster
+    runs; `--no-strict` (policy: `schema-invalid: {strict: false}`) accepts unknown fields.""",
+    params=SETTINGS_DEFAULTS,
+)
+def schema_invalid(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
+    yield from schema_results(inventory, ctx.policy).invalid
+
+
+@rule(
+    id="yaml-ambiguous-value",
+    category="schema",
+    severity="error",
+    scope="inventory",
+    summary="An unquoted value that YAML reads as a boolean or number where Kubernetes expects a string (on/off/yes/no, 0755, 8080).",
+    why="""Kubernetes parses YAML 1.1: unquoted `on`, `off`, `yes` and `no` are booleans, `0755` is the
+    octal number 493, and `8080` is a number. Where the API wants a string (env values, labels,
+    annotations, ConfigMap data) the object is rejected, or the value changes meaning.""",
+    fix="Quote the value: `value: \"8080\"`, `enabled: \"on\"`, `mode: \"0755\"`.",
+)
+def yaml_ambiguous_value(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
+    yield from schema_results(inventory, ctx.policy).ambiguous
+
+
+@rule(
+    id="schema-unknown-kind",
+    category="schema",
+    severity="info",
+    scope="inventory",
+    summary="No schema is known for a kind (not built in, no CustomResourceDefinition in the input, nothing in --schema-dir); reported once per apiVersion and kind.",
+    why="""Objects without a schema are not validated at all, so typos in them go unnoticed until the
+    cluster rejects or ignores them.""",
+    fix="""Lint the CustomResourceDefinition together with its resources, or pass its JSON schema with
+    `--schema-dir DIR` (kubeconform naming: `{kind}_{version}.json` or `{kind}-{group}-{version}.json`);
+    `--skip-kind KIND` silences this for kinds you do not want validated.""",
+)
+def schema_unknown_kind(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
+    yield from schema_results(inventory, ctx.policy).unknown
