@@ -30,6 +30,8 @@ Scope = Literal["workload", "object", "inventory", "loader"]
 RULE_MODULES = (
     "syntax",
     "security",
+    "resources",
+    "reliability",
     "schema",
     "deprecation",
 )
