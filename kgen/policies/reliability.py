@@ -1,0 +1,259 @@
+"""Cross-object rules: references between objects of the input that cannot work as written.
+
+Objects only refer to each other within one namespace of one rendered environment
+(kgen.policies.inventory.scope_of). "Missing target" rules stay silent when the input holds no
+workload at all: a file of Services or autoscalers linted on its own (a pre-commit run on one
+changed file) says nothing about where the workloads are defined.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from typing import Iterator, Mapping
+
+from kgen.loader import KubeObject
+from kgen.policies.inventory import Inventory, Scope, scope_of
+from kgen.policies.registry import RuleContext, Violation, rule
+from kgen.workloads import PodTemplate, as_list, as_map
+
+_PERCENT = re.compile(r"\s*([0-9]+)\s*%\s*")
+
+
+def _label(value: object) -> str:
+    """A label value as the API server reads it (YAML may have turned ``true`` or ``1`` into non-strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _labels(mapping: dict) -> dict[str, str]:
+    return {str(key): _label(value) for key, value in mapping.items()}
+
+
+def _show(selector: dict[str, str]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in selector.items())
+
+
+# Labels controllers put on the pods they create, beyond the template's own; None: a value not known
+# in advance (hashes, uids, generated Job names, StatefulSet pod names).
+_ANY_UID = {"controller-uid": None, "batch.kubernetes.io/controller-uid": None, "batch.kubernetes.io/job-completion-index": None}
+_CONTROLLER_LABELS: dict[str, dict[str, str | None]] = {
+    "Deployment": {"pod-template-hash": None},
+    "ReplicaSet": {"pod-template-hash": None},
+    "StatefulSet": {"statefulset.kubernetes.io/pod-name": None, "apps.kubernetes.io/pod-index": None, "controller-revision-hash": None},
+    "DaemonSet": {"controller-revision-hash": None, "pod-template-generation": None},
+    "CronJob": {"job-name": None, "batch.kubernetes.io/job-name": None, **_ANY_UID},
+}
+
+
+def pod_labels(template: PodTemplate) -> dict[str, str | None]:
+    """The labels pods of ``template`` will carry, controller-added ones included (None: any value)."""
+    labels: dict[str, str | None] = {**_labels(template.labels), **_CONTROLLER_LABELS.get(template.kind, {})}
+    if template.kind == "Job":
+        labels.update({"job-name": template.obj.name, "batch.kubernetes.io/job-name": template.obj.name, **_ANY_UID})
+    return labels
+
+
+def selector_matches(selector: dict, labels: Mapping[str, str | None]) -> bool:
+    """Whether a LabelSelector (matchLabels + matchExpressions) selects pods with ``labels``.
+
+    A label whose value is unknown (None) matches any value. An unknown operator or a malformed
+    expression selects nothing, as the API server would reject it.
+    """
+    for key, value in _labels(as_map(selector.get("matchLabels"))).items():
+        if key not in labels or labels[key] not in (None, value):
+            return False
+    for expression in as_list(selector.get("matchExpressions")):
+        expression = as_map(expression)
+        key, operator = _label(expression.get("key")), expression.get("operator")
+        values = {_label(v) for v in as_list(expression.get("values"))}
+        if operator == "In":
+            ok = key in labels and (labels[key] is None or labels[key] in values)
+        elif operator == "NotIn":
+            ok = key not in labels or labels[key] is None or labels[key] not in values
+        elif operator == "Exists":
+            ok = key in labels
+        elif operator == "DoesNotExist":
+            ok = key not in labels
+        else:
+            return False
+        if not ok:
+            return False
+    return True
+
+
+PodsByScope = dict[Scope, list[tuple[PodTemplate, dict[str, str | None]]]]
+
+
+def _pod_templates(inventory: Inventory) -> PodsByScope:
+    """Templates that run pods, with their pod labels, by scope (a PodTemplate object only stores one)."""
+    found: PodsByScope = defaultdict(list)
+    for template in inventory.templates:
+        if template.kind != "PodTemplate":
+            found[scope_of(template.obj)].append((template, pod_labels(template)))
+    return found
+
+
+def _custom_resource_names(inventory: Inventory) -> dict[Scope, set[str]]:
+    """Names of custom resources by scope: operators (databases, Prometheus, LeaderWorkerSet...) create
+    pods from them that carry the resource's name in a label."""
+    found: dict[Scope, set[str]] = defaultdict(set)
+    for obj in inventory.objects:
+        if "." in obj.group and not obj.group.endswith(".k8s.io") and obj.name:
+            found[scope_of(obj)].add(obj.name)
+    return found
+
+
+def _describe(template: PodTemplate) -> str:
+    return f"{template.kind} {template.obj.name!r}"
+
+
+@rule(
+    id="hpa-target-missing",
+    category="reliability",
+    severity="warning",
+    scope="inventory",
+    summary="A HorizontalPodAutoscaler or KEDA ScaledObject targets a workload that is not in the input.",
+    why="""An autoscaler whose scaleTargetRef names no existing workload scales nothing: the workload you
+    meant runs at its fixed replica count and the autoscaler only logs errors. The usual causes are a
+    renamed Deployment, a wrong kind, or a different namespace. The rule looks for the target among the
+    linted objects of the same namespace (KEDA's kind defaults to Deployment); it stays silent when the
+    input holds no workload at all.""",
+    fix="""Make `spec.scaleTargetRef` name the workload's kind and name exactly, in the autoscaler's
+    namespace, and lint the autoscaler together with the manifests of its workload.""",
+)
+def hpa_target_missing(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
+    if not inventory.templates:
+        return
+    present = {(scope_of(obj), obj.kind, obj.name) for obj in inventory.objects}
+    elsewhere = {(obj.kind, obj.name): obj for obj in inventory.objects}
+    for ref in inventory.scalers:
+        scope = scope_of(ref.scaler)
+        if (scope, ref.kind, ref.name) in present:
+            continue
+        message = f"{ref.scaler.kind} scales {ref.kind} {ref.name!r}, which is not in namespace {scope[1]!r} of the input"
+        other = elsewhere.get((ref.kind, ref.name))
+        if other is not None:
+            message += f" (one is in namespace {scope_of(other)[1]!r}; an autoscaler only scales its own namespace)"
+        yield Violation(("spec", "scaleTargetRef"), message + "; fix scaleTargetRef", obj=ref.scaler)
+
+
+@rule(
+    id="service-selector-no-match",
+    category="reliability",
+    severity="warning",
+    scope="inventory",
+    summary="A Service's selector matches no pod template in the input.",
+    why="""A Service routes to the pods its selector matches in its own namespace. When no pod has those
+    labels the Service has no endpoints and every request to it fails, usually because of a typo or a
+    label changed on one side only. Labels that controllers add (`job-name`, `pod-template-hash`,
+    `statefulset.kubernetes.io/pod-name`...) count, and a selector value naming a custom resource of the
+    namespace is taken to select the pods its operator creates. Services without a selector (endpoints
+    managed by hand) and ExternalName Services are not checked. Only the linted input is searched, so
+    lint a Service together with its workloads; the rule stays silent when the input holds no workload
+    at all.""",
+    fix="""Make `spec.selector` a subset of the pod template labels of the workload (metadata.labels of
+    the Pod, spec.template.metadata.labels of a controller), in the Service's namespace.""",
+)
+def service_selector_no_match(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
+    templates = _pod_templates(inventory)
+    if not templates:
+        return
+    operated = _custom_resource_names(inventory)
+    for service in inventory.of_kind("Service"):
+        spec = as_map(service.data.get("spec"))
+        selector = as_map(spec.get("selector"))
+        if spec.get("type") == "ExternalName" or not selector:
+            continue
+        wanted = {"matchLabels": _labels(selector)}
+        scope = scope_of(service)
+        if any(selector_matches(wanted, labels) for _, labels in templates.get(scope, [])):
+            continue
+        if operated.get(scope, set()) & set(wanted["matchLabels"].values()):
+            continue  # selects the pods an operator creates for a custom resource of the input
+        message = f"Service selects {_show(wanted['matchLabels'])} but no pod template in namespace {scope[1]!r} of the input has these labels"
+        elsewhere = [t for other, pairs in templates.items() if other != scope for t, labels in pairs if selector_matches(wanted, labels)]
+        if elsewhere:
+            message += f" ({_describe(elsewhere[0])} in namespace {scope_of(elsewhere[0].obj)[1]!r} does, but a Service only selects pods of its own namespace)"
+        yield Violation(("spec", "selector"), message + "; fix the selector or the pod labels", obj=service)
+
+
+def _int_or_percent(value: object) -> tuple[int, bool] | None:
+    """(amount, is_percent) of an IntOrString budget field; None when missing or malformed."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value, False
+    match = _PERCENT.fullmatch(value) if isinstance(value, str) else None
+    return (int(match.group(1)), True) if match else None
+
+
+def _selected(pdb: KubeObject, templates: PodsByScope) -> list[PodTemplate]:
+    """Pod templates a PDB covers. policy/v1: an empty selector selects every pod of the namespace,
+    a missing one none; policy/v1beta1: an empty selector selects none."""
+    selector = as_map(pdb.data.get("spec")).get("selector")
+    if not isinstance(selector, dict) or (not selector and pdb.api_version != "policy/v1"):
+        return []
+    return [t for t, labels in templates.get(scope_of(pdb), []) if selector_matches(selector, labels)]
+
+
+def _blocked_by_size(pdb: KubeObject, min_available: tuple[int, bool], inventory: Inventory, templates: PodsByScope) -> str | None:
+    """Why ``minAvailable`` can never be exceeded by the selected pods, or None when it can (or is unknown)."""
+    selected = _selected(pdb, templates)
+    sizes = [inventory.max_replicas(t) for t in selected]
+    if not selected or None in sizes:
+        return None  # nothing selected in the input, or a DaemonSet whose size depends on the nodes
+    most = sum(s for s in sizes if s is not None)
+    amount, percent = min_available
+    needed = math.ceil(amount * most / 100) if percent else amount
+    if most == 0 or needed < most:
+        return None
+    shown = f"{amount}%" if percent else str(amount)
+    workloads = ", ".join(_describe(t) for t in selected)
+    return (
+        f"minAvailable {shown} needs {needed} pods available, but the pods it selects ({workloads}) number at most {most}"
+        " (replicas, or an autoscaler's maximum), so no pod can ever be evicted; lower minAvailable below"
+        f" {most}, use maxUnavailable: 1, or run more replicas"
+    )
+
+
+@rule(
+    id="pdb-blocks-eviction",
+    category="reliability",
+    severity="warning",
+    scope="inventory",
+    summary="A PodDisruptionBudget can never allow a voluntary eviction.",
+    why="""A PDB that allows zero disruptions (`maxUnavailable: 0`, `minAvailable: 100%`, or a
+    minAvailable at or above the most replicas the selected workloads can ever have) makes every node
+    drain hang: cluster upgrades, autoscaler scale-downs and node maintenance stall until someone deletes
+    the PDB by hand. The most replicas is the HPA's or ScaledObject's maximum when one targets the
+    workload, else `replicas` (default 1). A PDB that selects no workload of the input is only checked
+    for the always-blocking values.""",
+    fix="""Use `maxUnavailable: 1` (or a percentage), or a minAvailable below the workload's replica count
+    (raise `replicas` / `minReplicas` to at least 2 for a highly available service).""",
+)
+def pdb_blocks_eviction(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
+    templates = _pod_templates(inventory)
+    for pdb in inventory.of_kind("PodDisruptionBudget"):
+        spec = as_map(pdb.data.get("spec"))
+        max_unavailable = _int_or_percent(spec.get("maxUnavailable"))
+        min_available = _int_or_percent(spec.get("minAvailable"))
+        if max_unavailable is not None and max_unavailable[0] == 0:
+            yield Violation(
+                ("spec", "maxUnavailable"),
+                "maxUnavailable 0 never allows a pod to be evicted, so node drains hang; use maxUnavailable: 1",
+                obj=pdb,
+            )
+        if min_available is None:
+            continue
+        amount, percent = min_available
+        if percent and amount >= 100:
+            yield Violation(
+                ("spec", "minAvailable"),
+                f"minAvailable {amount}% never allows a pod to be evicted, so node drains hang; use maxUnavailable: 1 or a lower percentage",
+                obj=pdb,
+            )
+        else:
+            reason = _blocked_by_size(pdb, min_available, inventory, templates)
+            if reason:
+                yield Violation(("spec", "minAvailable"), reason, obj=pdb)
