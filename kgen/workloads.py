@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from kgen.loader import JsonPath, KubeObject, PathPart
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+BOTH_PROBES = ("readinessProbe", "livenessProbe")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class ContainerSlot:
     field_name: str  # initContainers | containers | ephemeralContainers: the pod field they become
     single: bool = False  # the path holds one container, not a list
     default_name: str | None = None  # the name the controller gives an unnamed container
-    probes_injected: bool = False  # probes come from elsewhere (e.g. the KServe ServingRuntime)
+    probes_injected: tuple[str, ...] = ()  # probe fields supplied elsewhere (e.g. by the KServe ServingRuntime)
 
 
 POD_CONTAINERS = tuple(ContainerSlot((name,), name) for name in CONTAINER_FIELDS)
@@ -54,7 +55,7 @@ class TemplateSite:
     pods_per_replica: JsonPath | None = None  # e.g. LeaderWorkerSet size, JobSet job parallelism
     # When this path holds something, one pod of every replica is built from it instead (the LWS leader).
     leader_elsewhere: JsonPath | None = None
-    probes_injected: bool = False  # the controller adds readiness/liveness probes (Knative, KubeRay)
+    probes_injected: tuple[str, ...] = ()  # probe fields the controller adds when absent (Knative, KubeRay)
     runs_pods: bool = True  # False for templates other objects instantiate (runtimes, WorkflowTemplates)
 
 
@@ -88,14 +89,14 @@ def _ray_cluster(prefix: JsonPath) -> tuple[TemplateSite, ...]:
     """A RayCluster spec: one head pod and worker groups (KubeRay injects probes into both)."""
     group = (*prefix, "workerGroupSpecs", "*")
     return (
-        _site((*prefix, "headGroupSpec", "template"), role="head", probes_injected=True),
+        _site((*prefix, "headGroupSpec", "template"), role="head", probes_injected=BOTH_PROBES),
         _site(
             (*group, "template"),
             replicas=(*group, "replicas"),
             max_replicas=((*group, "maxReplicas"),),
             pods_per_replica=(*group, "numOfHosts"),
             role_field="groupName",
-            probes_injected=True,
+            probes_injected=BOTH_PROBES,
         ),
     )
 
@@ -129,7 +130,7 @@ _KSERVE_EXPLAINER_FORMATS = ("art", "alibi")
 def _kserve_component(name: str, shorthands: tuple[str, ...] = ()) -> TemplateSite:
     """A KServe component: a pod spec with extra fields, its own labels and min/max replicas."""
     component = ("spec", name)
-    slots = tuple(ContainerSlot((key,), "containers", single=True, default_name=_KSERVE_CONTAINER, probes_injected=True) for key in shorthands)
+    slots = tuple(ContainerSlot((key,), "containers", single=True, default_name=_KSERVE_CONTAINER, probes_injected=BOTH_PROBES) for key in shorthands)
     return TemplateSite(
         pod_spec=component,
         metadata=component,
@@ -172,7 +173,7 @@ def _llm_workload(prefix: JsonPath, role: str) -> tuple[TemplateSite, ...]:
     """
     base = ("spec", *prefix)
     return tuple(
-        TemplateSite(pod_spec=(*base, key), replicas=(*base, "replicas"), role=f"{role}-{key}" if key == "worker" else role, probes_injected=True)
+        TemplateSite(pod_spec=(*base, key), replicas=(*base, "replicas"), role=f"{role}-{key}" if key == "worker" else role, probes_injected=BOTH_PROBES)
         for key in ("template", "worker")
     )
 
@@ -180,7 +181,7 @@ def _llm_workload(prefix: JsonPath, role: str) -> tuple[TemplateSite, ...]:
 _LLM_INFERENCE_SERVICE = (
     *_llm_workload((), "decode"),
     *_llm_workload(("prefill",), "prefill"),
-    TemplateSite(pod_spec=("spec", "router", "scheduler", "template"), role="scheduler", probes_injected=True),
+    TemplateSite(pod_spec=("spec", "router", "scheduler", "template"), role="scheduler", probes_injected=BOTH_PROBES),
 )
 
 _KNATIVE_SCALE = ("spec", "template", "metadata", "annotations")
@@ -226,7 +227,7 @@ CUSTOM_SITES: dict[tuple[str, str], tuple[TemplateSite, ...]] = {
             _TEMPLATE,
             replicas=(*_KNATIVE_SCALE, "autoscaling.knative.dev/min-scale"),
             max_replicas=((*_KNATIVE_SCALE, "autoscaling.knative.dev/max-scale"), (*_KNATIVE_SCALE, "autoscaling.knative.dev/maxScale")),
-            probes_injected=True,
+            probes_injected=("readinessProbe",),
         ),
     ),
     ("ray.io", "RayCluster"): _ray_cluster(("spec",)),
@@ -287,7 +288,7 @@ class Container:
     field_name: str  # initContainers | containers | ephemeralContainers
     index: int
     default_name: str | None = None  # what the controller names it when the manifest does not
-    probes_injected: bool = False  # its controller or runtime supplies the probes
+    probes_injected: tuple[str, ...] = ()  # probe fields its controller or runtime supplies when absent
 
     @property
     def name(self) -> str:
@@ -425,7 +426,7 @@ class PodTemplate:
             for index, item in items:
                 if isinstance(item, dict):
                     path = (*self.path, *slot.path) if index is None else (*self.path, *slot.path, index)
-                    injected = slot.probes_injected or self.site.probes_injected
+                    injected = (*slot.probes_injected, *self.site.probes_injected)
                     found.append(Container(item, path, slot.field_name, index or 0, slot.default_name, injected))
         return found
 

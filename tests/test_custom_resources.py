@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from kgen.loader import JsonPath, load_paths, load_text
-from kgen.workloads import BUILTIN_GROUPS, PodTemplate, pod_templates
+from kgen.workloads import BOTH_PROBES, BUILTIN_GROUPS, PodTemplate, pod_templates
 from tests.conftest import CORPUS, FIXTURES, lint_files, needs_shared
 
 CRDS = FIXTURES / "crds"
@@ -97,11 +97,13 @@ def test_roles_and_replica_counts(kind: str) -> None:
 
 def test_shorthand_containers_get_the_controller_name_and_injected_probes() -> None:
     predictor, transformer = _templates("inferenceservice")
-    assert [(c.name, c.long_running, c.probes_injected) for c in predictor.containers] == [("kserve-container", True, True)]
-    assert [(c.name, c.probes_injected) for c in transformer.containers] == [("tokenizer", False)]
+    assert [(c.name, c.long_running, c.probes_injected) for c in predictor.containers] == [("kserve-container", True, BOTH_PROBES)]
+    assert [(c.name, c.probes_injected) for c in transformer.containers] == [("tokenizer", ())]
     (step,) = _templates("workflow")
     assert [c.name for c in step.containers] == ["main"]
-    assert all(c.probes_injected for t in _templates("raycluster") for c in t.containers)
+    assert all(c.probes_injected == BOTH_PROBES for t in _templates("raycluster") for c in t.containers)
+    (knative,) = _templates("knative-service")
+    assert knative.containers[0].probes_injected == ("readinessProbe",)  # the queue-proxy's TCP probe; no liveness
 
 
 def test_hpa_maximum_scales_whole_groups() -> None:
