@@ -32,6 +32,8 @@ RULE_MODULES = (
     "security",
     "resources",
     "reliability",
+    "gpu",
+    "probes",
     "schema",
     "deprecation",
 )

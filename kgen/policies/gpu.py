@@ -1,0 +1,450 @@
+"""GPU rules: device resources the API server accepts, and GPU nodes used only by GPU pods.
+
+What counts as a GPU:
+- ``nvidia.com/gpu``, ``nvidia.com/gpu.shared`` (time-slicing / MPS renamed resource),
+  ``nvidia.com/mig-<g>g.<mem>gb`` (MIG slices, with the ``.me`` and ``<c>c.`` variants),
+  ``amd.com/gpu``, and every name matching a ``gpu.resources`` glob of the policy;
+- names that *look* like one of those (``nvidia.com/gpus``, ``nvidia.com/GPU``,
+  ``nvidia.com/gpu.product``) are not GPUs: they are typos or node labels, and
+  ``gpu-resource-not-allowed`` reports them;
+- every ``nvidia.com/*`` extended resource (RDMA, host devices...) follows the same API
+  rules as GPUs (whole numbers, request == limit), so the two API rules cover them too.
+
+Pods that claim devices through Dynamic Resource Allocation (``spec.resourceClaims``) may get
+GPUs without any GPU resource name; kgen does not follow the claims, so the "requests no GPU"
+rule stays silent for them. Unrendered placeholders (``${GPUS}``, ``{{ .Values.gpus }}``) are
+decided later by the tool that fills them in and are not judged as quantities.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from fractions import Fraction
+from typing import Any, Iterable, Iterator
+
+from kgen.loader import JsonPath
+from kgen.policies.registry import RuleContext, Violation, rule
+from kgen.quantity import format_quantity, try_quantity
+from kgen.workloads import Container, PodTemplate, as_list, as_map
+
+_REAL_GPU = re.compile(
+    r"nvidia\.com/gpu(\.shared)?"
+    r"|nvidia\.com/mig-(\d+c\.)?\d+g\.\d+gb(\.[a-z0-9]+)*"  # 1g.10gb, 1c.3g.20gb, 1g.10gb.me
+    r"|amd\.com/gpu"
+)
+# Names a user may have meant as a GPU resource; any such name that is not offered is reported.
+_GPU_SHAPED = re.compile(r"(nvidia\.com/(gpu|mig)|amd\.com/gpu)", re.IGNORECASE)
+# Node labels GPU Feature Discovery / NFD publish; as a resource name they are a mistake.
+_NODE_LABEL_HINT = re.compile(r"(nvidia\.com/(gpu|mig)\.[a-z0-9.-]+|amd\.com/gpu\.[a-z0-9.-]+)")
+# Node labels that only GPU nodes carry (selecting one steers a pod onto GPU nodes).
+GPU_NODE_LABELS = frozenset({
+    "nvidia.com/gpu", "amd.com/gpu", "cloud.google.com/gke-accelerator", "cloud.google.com/gke-gpu",
+    "cloud.google.com/gke-gpu-driver-version", "karpenter.k8s.aws/instance-gpu-name",
+    "karpenter.k8s.aws/instance-gpu-count", "karpenter.k8s.aws/instance-gpu-manufacturer",
+    "karpenter.k8s.aws/instance-gpu-memory", "feature.node.kubernetes.io/pci-10de.present",
+})  # fmt: skip
+GPU_NODE_LABEL_PREFIXES = ("nvidia.com/gpu.", "nvidia.com/mig.", "amd.com/gpu.")
+# Taint keys GPU node pools carry besides the policy's (GKE, AKS and EKS all use these).
+GPU_TAINT_KEYS = frozenset({"nvidia.com/gpu", "amd.com/gpu"})
+_STEERING_OPERATORS = ("In", "Exists", "Gt")
+
+
+# --- what is a GPU -------------------------------------------------------------------------
+
+
+def gpu_patterns(ctx: RuleContext) -> list[str] | None:
+    """The policy's GPU resource globs; None when the policy does not list them (anything goes)."""
+    listed = ctx.policy.gpu.get("resources")
+    if not isinstance(listed, list):
+        return None
+    return [p for p in listed if isinstance(p, str)]
+
+
+def is_gpu(name: str, patterns: list[str] | None) -> bool:
+    """A resource that gives the container GPUs (a whole device, a MIG slice or a shared share)."""
+    return bool(_REAL_GPU.fullmatch(name)) or any(fnmatchcase(name, p) for p in patterns or ())
+
+
+def is_device_resource(name: str, patterns: list[str] | None) -> bool:
+    """A vendor device resource: must be a whole number and have request == limit."""
+    return name.startswith("nvidia.com/") or bool(_GPU_SHAPED.match(name)) or is_gpu(name, patterns)
+
+
+def is_placeholder(value: Any) -> bool:
+    """A value still to be filled in by envsubst, Helm or a similar template tool."""
+    return isinstance(value, str) and ("${" in value or "{{" in value)
+
+
+def _resource_names(container: Container) -> list[str]:
+    """Every resource name of a container, limits first, each once."""
+    names = [n for n in container.limits if isinstance(n, str)]
+    return names + [n for n in container.requests if isinstance(n, str) and n not in container.limits]
+
+
+def _resource_path(container: Container, name: str) -> JsonPath:
+    """Where a resource is written, the limit preferred (it is what the GPU is allocated by)."""
+    section = "limits" if name in container.limits else "requests"
+    return container.at("resources", section, name)
+
+
+def container_gpus(container: Container, patterns: list[str] | None) -> dict[str, Fraction]:
+    """GPUs per resource a container gets: the limit (the request defaults to it), else the request."""
+    found: dict[str, Fraction] = {}
+    for name in _resource_names(container):
+        if not is_gpu(name, patterns):
+            continue
+        amount = try_quantity(container.limits.get(name))
+        if amount is None:
+            amount = try_quantity(container.requests.get(name))
+        if amount is not None and amount > 0:
+            found[name] = amount
+    return found
+
+
+def gpu_containers(template: PodTemplate, patterns: list[str] | None) -> list[tuple[Container, dict[str, Fraction]]]:
+    """The containers that get a GPU (any kind): a pod with none is not a GPU pod."""
+    return [(c, gpus) for c in template.containers if (gpus := container_gpus(c, patterns))]
+
+
+@dataclass
+class PodDemand:
+    """GPUs one pod holds at its peak, and the containers that make up that peak."""
+
+    total: Fraction
+    shares: list[tuple[Container, Fraction]]
+
+    @property
+    def detail(self) -> str:
+        return " + ".join(f"{c.name!r}: {format_quantity(amount, 'gpu')}" for c, amount in self.shares)
+
+
+def pod_gpu_demand(template: PodTemplate, patterns: list[str] | None) -> PodDemand:
+    """The effective pod GPU request, as the scheduler computes it.
+
+    Init containers run one at a time before the app containers, next to the native sidecars
+    started before them; the pod needs max(any init step, app containers + sidecars).
+    """
+
+    def share(c: Container) -> Fraction:
+        return sum(container_gpus(c, patterns).values(), Fraction(0))
+
+    steps: list[list[tuple[Container, Fraction]]] = []
+    sidecars: list[tuple[Container, Fraction]] = []
+    for c in template.containers:
+        if c.is_sidecar:
+            sidecars.append((c, share(c)))
+        elif c.is_init:
+            steps.append([(c, share(c)), *sidecars])
+    steps.append([*sidecars, *((c, share(c)) for c in template.main_containers())])
+    peak = max(reversed(steps), key=lambda step: sum(amount for _, amount in step))  # ties: the running pod
+    shares = [(c, amount) for c, amount in peak if amount > 0]
+    return PodDemand(sum((amount for _, amount in shares), Fraction(0)), shares)
+
+
+# --- tolerations and node selection ------------------------------------------------------------
+
+
+def tolerates(toleration: Any, taint: dict) -> bool:
+    """Kubernetes' ToleratesTaint; a policy taint without value or effect matches any."""
+    tol = as_map(toleration)
+    key = tol.get("key") or ""
+    operator = tol.get("operator") or "Equal"
+    effect = tol.get("effect") or ""
+    if effect and taint.get("effect") and effect != taint.get("effect"):
+        return False
+    if not key:
+        return operator == "Exists"
+    if key != taint.get("key"):
+        return False
+    if operator == "Exists":
+        return True
+    if operator != "Equal":
+        return False
+    wanted = taint.get("value")
+    return wanted is None or str(tol.get("value") or "") == str(wanted)
+
+
+def policy_taint(ctx: RuleContext) -> dict | None:
+    """The taint GPU nodes carry per the policy; None when the policy names none (rule off)."""
+    taint = as_map(ctx.policy.gpu.get("taint"))
+    return taint if isinstance(taint.get("key"), str) and taint["key"] else None
+
+
+def _steers(value: Any) -> bool:
+    """A selected label value that lands on GPU nodes (``"false"`` selects the other nodes)."""
+    return str(value).lower() != "false"
+
+
+def node_selections(template: PodTemplate) -> Iterator[tuple[JsonPath, str, str, list]]:
+    """(path, label key, operator, values) of every hard node constraint of the pod."""
+    for key, value in as_map(template.spec.get("nodeSelector")).items():
+        yield template.at("nodeSelector", key), str(key), "In", [value]
+    for _term, path, key, operator, values in _affinity_expressions(template):
+        yield path, key, operator, values
+
+
+def _affinity_terms(template: PodTemplate) -> tuple[JsonPath, list]:
+    required = as_map(as_map(as_map(template.spec.get("affinity")).get("nodeAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution"))
+    path = template.at("affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms")
+    return path, as_list(required.get("nodeSelectorTerms"))
+
+
+def _affinity_expressions(template: PodTemplate) -> Iterator[tuple[int, JsonPath, str, str, list]]:
+    """(term index, path, key, operator, values) of every required node-affinity expression."""
+    terms_path, terms = _affinity_terms(template)
+    for t, term in enumerate(terms):
+        for e, expr in enumerate(as_list(as_map(term).get("matchExpressions"))):
+            expr = as_map(expr)
+            if isinstance(expr.get("key"), str):
+                path = (*terms_path, t, "matchExpressions", e)
+                yield t, path, expr["key"], str(expr.get("operator")), as_list(expr.get("values"))
+
+
+def is_gpu_label(key: str, product_label: str) -> bool:
+    """A node label only GPU nodes carry: selecting it steers a pod onto GPU nodes."""
+    return key == product_label or key in GPU_NODE_LABELS or key.startswith(GPU_NODE_LABEL_PREFIXES)
+
+
+def _product_label(ctx: RuleContext) -> str:
+    label = ctx.policy.gpu.get("productLabel")
+    return label if isinstance(label, str) and label else "nvidia.com/gpu.product"
+
+
+def _gpu_names(found: Iterable[tuple[Container, dict[str, Fraction]]]) -> str:
+    return ", ".join(sorted({name for _, gpus in found for name in gpus}))
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+@rule(
+    id="gpu-limit-missing",
+    category="gpu",
+    severity="error",
+    scope="workload",
+    summary="A GPU/MIG (or other nvidia.com) resource is requested without a limit, or its request differs from its limit.",
+    why="""Extended resources such as GPUs cannot be overcommitted: the API server rejects a pod whose
+    GPU request has no matching limit or differs from it. A limit alone is fine (the request defaults
+    to it).""",
+    fix="""Set the GPU under `resources.limits` (e.g. `nvidia.com/gpu: 1`); if you also keep it under
+    `requests`, use the same value.""",
+)
+def limit_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    patterns = gpu_patterns(ctx)
+    for c in template.containers:
+        for name, requested in c.requests.items():
+            if not isinstance(name, str) or not is_device_resource(name, patterns):
+                continue
+            if name not in c.limits:
+                yield Violation(
+                    c.at("resources", "requests", name),
+                    f"container {c.name!r} requests {name}: {requested} without a limit; the API server rejects it, "
+                    f"set resources.limits.{name}: {requested}",
+                )
+                continue
+            want, have = try_quantity(requested), try_quantity(c.limits[name])
+            if want is not None and have is not None and want != have:
+                yield Violation(
+                    c.at("resources", "limits", name),
+                    f"container {c.name!r} has {name} request {requested} but limit {c.limits[name]}; "
+                    "extended resources need request == limit (or only a limit)",
+                )
+
+
+@rule(
+    id="gpu-quantity-invalid",
+    category="gpu",
+    severity="error",
+    scope="workload",
+    summary="A GPU quantity is not a positive whole number.",
+    why="""A GPU is handed out as whole devices: the API server rejects fractional or negative amounts
+    of an extended resource, and 0 asks for nothing (it still leaves the GPU runtime in charge of what
+    the container sees).""",
+    fix="""Request a whole number of GPUs (`nvidia.com/gpu: 1`). To share a GPU, use a MIG slice
+    (`nvidia.com/mig-1g.10gb`) or time-slicing (`nvidia.com/gpu.shared`); drop an entry of 0.""",
+)
+def quantity_invalid(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    patterns = gpu_patterns(ctx)
+    for c in template.containers:
+        for section in ("limits", "requests"):
+            for name, value in getattr(c, section).items():
+                if not isinstance(name, str) or not is_device_resource(name, patterns):
+                    continue
+                amount = try_quantity(value)
+                if amount is None and is_placeholder(value):
+                    continue
+                if amount is None:
+                    problem = "is not a quantity"
+                elif amount.denominator != 1:
+                    problem = "is fractional; GPUs are whole devices (share one with MIG or nvidia.com/gpu.shared)"
+                elif amount <= 0:
+                    problem = "is not positive; remove the entry" if amount == 0 else "is negative"
+                else:
+                    continue
+                yield Violation(c.at("resources", section, name), f"container {c.name!r} {section} {name}: {value!r} {problem}")
+
+
+@rule(
+    id="gpu-over-max",
+    category="gpu",
+    severity="error",
+    scope="workload",
+    summary="A pod needs more GPUs than the policy's gpu.maxPerPod.",
+    why="""No node has more GPUs than `gpu.maxPerPod`: a pod asking for more stays Pending forever (and
+    with it the rollout). Init containers run before the app containers, so the pod needs the larger of
+    its biggest init step and the sum of its app containers.""",
+    fix="""Lower the GPU count, or split the work across pods (e.g. tensor/pipeline parallelism over
+    several replicas); raise `gpu.maxPerPod` only if the cluster has bigger nodes.""",
+)
+def over_max(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    limit = ctx.policy.gpu.get("maxPerPod")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        return
+    patterns = gpu_patterns(ctx)
+    demand = pod_gpu_demand(template, patterns)
+    if demand.total <= limit:
+        return
+    if len(demand.shares) == 1:
+        alone = demand.shares[0][0]
+        path = _resource_path(alone, next(iter(container_gpus(alone, patterns))))
+    else:
+        path = template.at("containers")
+    yield Violation(path, f"pod needs {format_quantity(demand.total, 'gpu')} GPUs ({demand.detail}), above gpu.maxPerPod {limit}; it can never be scheduled")
+
+
+@rule(
+    id="gpu-resource-not-allowed",
+    category="gpu",
+    severity="error",
+    scope="workload",
+    summary="A GPU/MIG resource name the cluster does not offer (not in the policy's gpu.resources).",
+    why="""The scheduler only places a pod on a node that advertises every resource it asks for: a MIG
+    profile the cluster is not partitioned into, a typo such as `nvidia.com/gpus`, or a node label used
+    as a resource keeps the pod Pending forever.""",
+    fix="""Use a resource name the cluster offers (see `kgen policy show`, gpu.resources), or add it to
+    the policy if the cluster really has it.""",
+)
+def resource_not_allowed(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    patterns = gpu_patterns(ctx)
+    for c in template.containers:
+        for name in _resource_names(c):
+            real = bool(_REAL_GPU.fullmatch(name))
+            if not (real or _GPU_SHAPED.match(name)):
+                continue
+            if any(fnmatchcase(name, p) for p in patterns or ()) or (patterns is None and real):
+                continue
+            if real:
+                hint = f"the cluster offers {', '.join(patterns or []) or 'no GPU resources'}"
+            elif _NODE_LABEL_HINT.fullmatch(name):
+                hint = "that is a node label, not a resource: select it with nodeSelector and request nvidia.com/gpu"
+            else:
+                hint = "it is not a GPU resource name (nvidia.com/gpu, nvidia.com/mig-<g>g.<mem>gb, nvidia.com/gpu.shared, amd.com/gpu)"
+            yield Violation(_resource_path(c, name), f"container {c.name!r} asks for {name}, which no node offers: {hint}")
+
+
+@rule(
+    id="gpu-toleration-missing",
+    category="gpu",
+    severity="warning",
+    scope="workload",
+    summary="A GPU pod does not tolerate the GPU node taint of the policy.",
+    why="""GPU nodes are tainted so that only GPU work lands on them. A GPU pod without the matching
+    toleration fits no node and stays Pending, unless the cluster runs the ExtendedResourceToleration
+    admission plugin (GKE does), which adds the toleration for you.""",
+    fix="""Add `tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]` (the key and
+    effect of the policy's gpu.taint).""",
+)
+def toleration_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    taint = policy_taint(ctx)
+    if taint is None:
+        return
+    found = gpu_containers(template, gpu_patterns(ctx))
+    if not found:
+        return
+    tolerations = as_list(template.spec.get("tolerations"))
+    if any(tolerates(t, taint) for t in tolerations):
+        return
+    effect = taint.get("effect") or "NoSchedule"
+    where = template.at("tolerations") if template.spec.get("tolerations") is not None else template.path
+    yield Violation(
+        where,
+        f"pod requests {_gpu_names(found)} but does not tolerate the GPU node taint {taint['key']}:{effect}; "
+        f"add a toleration {{key: {taint['key']}, operator: Exists, effect: {effect}}}",
+    )
+
+
+@rule(
+    id="gpu-product-selector-missing",
+    category="gpu",
+    severity="warning",
+    scope="workload",
+    summary="A GPU pod does not pin the GPU product (node selector/affinity on the product label) while the policy requires it.",
+    why="""In a cluster with several GPU models a pod without a product selector lands on whichever GPU
+    is free: a model sized for an 80 GB A100 runs out of memory on a 16 GB T4, and benchmarks become
+    meaningless. Only checked when `gpu.requireProductSelector` is true.""",
+    fix="""Add `nodeSelector: {nvidia.com/gpu.product: <product>}` (the policy's gpu.productLabel), or a
+    required node affinity `In` expression on that label in every selector term.""",
+)
+def product_selector_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    if ctx.policy.gpu.get("requireProductSelector") is not True:
+        return
+    found = gpu_containers(template, gpu_patterns(ctx))
+    if not found:
+        return
+    label = _product_label(ctx)
+    if label in as_map(template.spec.get("nodeSelector")):
+        return
+    terms_path, terms = _affinity_terms(template)
+    pinned = {t for t, _, key, op, values in _affinity_expressions(template) if key == label and op == "In" and values}
+    unpinned = [t for t in range(len(terms)) if t not in pinned]
+    if terms and not unpinned:
+        return
+    if terms:
+        where = (*terms_path, unpinned[0])
+        what = f"node selector term {unpinned[0]} does not constrain {label}"
+    else:
+        where = template.at("nodeSelector") if template.spec.get("nodeSelector") is not None else template.path
+        what = f"no nodeSelector or required node affinity on {label}"
+    yield Violation(where, f"pod requests {_gpu_names(found)} but {what}; pin the GPU product, e.g. nodeSelector: {{{label}: <product>}}")
+
+
+@rule(
+    id="gpu-node-without-gpu-request",
+    category="gpu",
+    severity="warning",
+    scope="workload",
+    summary="A pod steers onto GPU nodes (tolerates the GPU taint or selects a GPU node label) but requests no GPU.",
+    why="""GPU nodes are the most expensive capacity in the cluster. A pod that tolerates their taint or
+    selects them without requesting a GPU takes their CPU and memory, can keep the autoscaler from
+    removing them, and can block the GPU pods they exist for. DaemonSets are exempt: node agents (device
+    plugin, DCGM exporter, feature discovery) must run on GPU nodes without requesting a GPU. A blanket
+    toleration (`operator: Exists` without key) is not taken as steering: it is the node-agent pattern.""",
+    fix="""Request the GPU the pod needs, or remove the GPU toleration and GPU node selector so the pod
+    runs on general-purpose nodes.""",
+)
+def node_without_gpu_request(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    if template.site.daemon:
+        return
+    if gpu_containers(template, gpu_patterns(ctx)) or as_list(template.spec.get("resourceClaims")):
+        return
+    taint = policy_taint(ctx)
+    for index, toleration in enumerate(as_list(template.spec.get("tolerations"))):
+        key = as_map(toleration).get("key")
+        if not key:
+            continue
+        if key in GPU_TAINT_KEYS or (taint is not None and tolerates(toleration, taint)):
+            yield Violation(
+                template.at("tolerations", index),
+                f"pod tolerates the GPU node taint {key} but requests no GPU; request one or drop the toleration",
+            )
+            return
+    label = _product_label(ctx)
+    for path, key, operator, values in node_selections(template):
+        if not is_gpu_label(key, label) or operator not in _STEERING_OPERATORS:
+            continue
+        if operator == "In" and not any(_steers(v) for v in values):
+            continue
+        yield Violation(path, f"pod selects GPU nodes ({key}) but requests no GPU; request one or select general-purpose nodes")
+        return
