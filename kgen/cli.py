@@ -119,6 +119,27 @@ def policy_show() -> None:
     click.echo(default_policy_text(), nl=False)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="Cluster policy with namespaces and nodePools (default: the built-in policy).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def capacity(paths: tuple[str, ...], policy_file: str | None, fmt: str) -> None:
+    """Quota usage at peak per namespace, and CPU/memory/GPU demand vs supply per node pool."""
+    from kgen.capacity import capacity_report, cluster_fit
+    from kgen.loader import load_paths
+    from kgen.policies.inventory import Inventory
+    from kgen.policies.policy import load_policy
+    from kgen.report.capacity import render_json, render_text
+
+    policy = load_policy(policy_file)
+    loaded = load_paths(paths)
+    if loaded.problems:
+        problem = loaded.problems[0]
+        raise InputError(problem.message, problem.file, problem.line)
+    report = capacity_report(cluster_fit(Inventory(loaded.objects), policy))
+    click.echo(render_json(report) if fmt == "json" else render_text(report, color=_use_color()), nl=False)
+
+
 def _use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 

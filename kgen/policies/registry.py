@@ -36,6 +36,8 @@ RULE_MODULES = (
     "probes",
     "schema",
     "deprecation",
+    "quota",
+    "scheduling",
 )
 
 
