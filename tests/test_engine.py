@@ -95,3 +95,13 @@ def test_findings_are_sorted_and_unique() -> None:
     report = lint_yaml(_pod() + "---\n" + _pod().replace("name: p", "name: q"))
     keys = [f.sort_key() for f in report.findings]
     assert keys == sorted(keys) and len(keys) == len(set(keys))
+
+
+def test_a_violation_may_weigh_less_than_its_rule_and_the_policy_still_wins(tmp_path: Path) -> None:
+    probe = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      image: a:1\n      readinessProbe:\n        tcpSocket: {port: 80}\n        timeoutSeconds: 30\n        periodSeconds: 10\n"
+    timing = [f for f in lint_yaml(probe).findings if f.rule == "probe-timing-invalid"]
+    assert [f.severity for f in timing] == ["warning"]
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("apiVersion: kgen.dev/v1alpha1\nkind: ClusterPolicy\nspec:\n  rules:\n    probe-timing-invalid: {severity: error}\n")
+    timing = [f for f in lint_yaml(probe, policy=policy).findings if f.rule == "probe-timing-invalid"]
+    assert [f.severity for f in timing] == ["error"]

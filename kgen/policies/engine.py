@@ -21,7 +21,7 @@ YAML_INVALID = "yaml-invalid"
 class _Active:
     rule: Rule
     context: RuleContext
-    severity: str
+    severity: str | None  # set by the policy; None leaves it to the violation or the rule
 
 
 def active_rules(policy: ClusterPolicy) -> list[Rule]:
@@ -37,7 +37,7 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
     rules = active_rules(policy)
     inventory = Inventory(load.objects)
     active = [
-        _Active(rule, RuleContext(policy, policy.params(rule.id, dict(rule.params)), inventory), policy.severity(rule.id, rule.severity))
+        _Active(rule, RuleContext(policy, policy.params(rule.id, dict(rule.params)), inventory), policy.rule_setting(rule.id).get("severity"))
         for rule in rules
     ]
     object_rules = [a for a in active if a.rule.scope == "object"]
@@ -96,7 +96,7 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject) -> Finding:
     return Finding(
         rule=entry.rule.id,
         category=entry.rule.category,
-        severity=entry.severity,  # type: ignore[arg-type]
+        severity=entry.severity or violation.severity or entry.rule.severity,  # type: ignore[arg-type]
         message=violation.message,
         file=file,
         line=line,

@@ -15,7 +15,6 @@ from importlib import resources
 from typing import Any
 
 from kgen.errors import InputError
-from kgen.findings import Severity
 from kgen.merge import deep_merge
 from kgen.loader import format_path, load_text, read_source, parse_source, LoadResult
 
@@ -81,9 +80,6 @@ class ClusterPolicy:
 
     def enabled(self, rule_id: str) -> bool:
         return self.rule_setting(rule_id).get("enabled", True) is not False
-
-    def severity(self, rule_id: str, default: Severity) -> Severity:
-        return self.rule_setting(rule_id).get("severity", default)
 
     def params(self, rule_id: str, defaults: dict) -> dict:
         merged = dict(defaults)

@@ -197,6 +197,7 @@ def timing_invalid(template: PodTemplate, ctx: RuleContext) -> Iterator[Violatio
                     c.at(field, where),
                     f"container {c.name!r} {field} has timeoutSeconds {timeout} above periodSeconds {period}; "
                     "lower the timeout or lengthen the period",
+                    severity="warning",  # accepted by the API server, unlike the other cases
                 )
             success = _timing(probe, "successThreshold")
             if field != "readinessProbe" and success is not None and success > 1:

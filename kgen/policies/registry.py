@@ -38,16 +38,23 @@ RULE_MODULES = (
     "deprecation",
     "quota",
     "scheduling",
+    "ingress",
+    "secrets",
 )
 
 
 @dataclass(frozen=True)
 class Violation:
-    """One thing wrong, at ``path`` of ``obj`` (the object being checked when None)."""
+    """One thing wrong, at ``path`` of ``obj`` (the object being checked when None).
+
+    ``severity`` lets one case of a rule weigh less (or more) than the rule's default;
+    a severity set in the policy still wins over both.
+    """
 
     path: JsonPath
     message: str
     obj: KubeObject | None = None
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True)
