@@ -1,0 +1,296 @@
+"""Detectors for names and values that hold secrets, shared by the secrets rules.
+
+Kept apart from the rules so they can be tested exhaustively on their own. Two
+kinds of evidence:
+
+- the *name* of an env var, ConfigMap key or config-file setting says it holds a
+  secret (``DB_PASSWORD``, ``apiKey``) and the value is a literal, not a
+  reference, path, URL or switch;
+- the *value* is a secret whatever its name: a known token format, a private key
+  block, a URL with a password, or (ConfigMaps only) a long high-entropy string.
+
+No function here returns or formats a secret value: callers only learn *what*
+was found and where, so messages can never leak it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Pattern
+
+# --- names -----------------------------------------------------------------------------------
+
+# Words that make a name secret on their own.
+SECRET_WORDS = frozenset({
+    "password", "passwords", "pwd", "passphrase", "secret", "secrets", "token",
+    "apikey", "apitoken", "accesstoken", "authtoken", "refreshtoken", "credential", "credentials",
+    "creds", "privatekey", "secretkey", "accesskey", "signingkey", "encryptionkey", "masterkey",
+    "bearer", "connectionstring", "requirepass", "masterauth",
+})  # fmt: skip
+# Two-word spellings of the compounds above (AZURE_STORAGE_CONNECTION_STRING).
+SECRET_PAIRS = frozenset({("connection", "string")})
+# "key" is secret only with a qualifier before it (API_KEY, AZURE_BATCH_KEY), and not these.
+KEY_WORDS = frozenset({"key", "keys"})
+PUBLIC_KEY_QUALIFIERS = frozenset({
+    "public", "pub", "sort", "cache", "partition", "primary", "foreign", "routing", "idempotency",
+    "range", "row", "map", "lookup", "shard", "index", "unique", "composite", "object", "hash",
+    "dedup", "deduplication", "group", "label", "annotation", "metadata", "redis", "s3", "gcs",
+})  # fmt: skip
+# "passwd" needs a qualifier (DB_PASSWD): alone it is the nsswitch/getent database of that name.
+QUALIFIED_ONLY_WORDS = frozenset({"passwd"})
+# "pass" is a password only as the last word (DB_PASS), not a verb (PASS_DEVICE_SPECS).
+TRAILING_ONLY_WORDS = frozenset({"pass"})
+# A word after the secret word that makes the name describe a secret rather than hold it.
+METADATA_WORDS = frozenset({
+    "file", "files", "path", "paths", "dir", "directory", "name", "names", "ref", "reference", "id",
+    "ids", "arn", "uri", "url", "endpoint", "host", "hostname", "port", "env", "var", "location",
+    "mount", "length", "len", "size", "ttl", "expiry", "expires", "expiration", "lifetime",
+    "timeout", "interval", "duration", "age", "period", "seconds", "secs", "sec", "ms", "minutes",
+    "hours", "days", "header", "type", "kind", "mode", "format", "algorithm", "algo", "alg",
+    "version", "count", "enabled", "enable", "disabled", "required", "policy", "prefix", "suffix",
+    "pattern", "regex", "separator", "delimiter", "field", "param", "parameter", "claim", "audience",
+    "issuer", "scope", "scopes", "provider", "store", "backend", "engine", "manager", "namespace",
+    "selector", "hint", "description", "strategy", "rotation", "source", "key", "keys", "template",
+    "class", "label", "annotation",
+})  # fmt: skip
+# A word before the secret word that turns the name into a switch or a number (ALLOW_EMPTY_PASSWORD,
+# MAX_TOKEN_LENGTH): the value is not the secret.
+SWITCH_WORDS = frozenset({
+    "allow", "enable", "disable", "use", "skip", "require", "random", "generate", "ignore", "max",
+    "min", "num", "number", "limit", "no", "empty", "check", "verify", "validate", "is", "has",
+})  # fmt: skip
+
+
+def name_words(name: str) -> list[str]:
+    """``AWS_SECRET_ACCESS_KEY``, ``awsSecretAccessKey`` and ``aws.secret-access.key`` alike, lower-cased."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
+    return [word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word]
+
+
+def _secret_word_at(words: list[str], index: int) -> bool:
+    word = words[index]
+    if word in SECRET_WORDS or (index > 0 and (words[index - 1], word) in SECRET_PAIRS):
+        return True
+    if word in TRAILING_ONLY_WORDS:
+        return index == len(words) - 1
+    if word in KEY_WORDS:
+        qualifier = words[index - 1] if index > 0 else ""
+        return len(qualifier) > 1 and qualifier not in PUBLIC_KEY_QUALIFIERS  # not "a_key"
+    if word in QUALIFIED_ONLY_WORDS:
+        return index > 0
+    return False
+
+
+def compile_name_patterns(patterns: Iterable[object]) -> tuple[Pattern[str], ...]:
+    """The policy's ``secrets.namePatterns`` (case-insensitive); invalid ones are the schema's job."""
+    compiled = []
+    for pattern in patterns:
+        if isinstance(pattern, str):
+            try:
+                compiled.append(re.compile(pattern, re.IGNORECASE))
+            except re.error:
+                continue
+    return tuple(compiled)
+
+
+def is_secret_name(name: str, extra: Iterable[Pattern[str]] = ()) -> bool:
+    """Whether a setting called ``name`` holds a secret (not a file, name, length or switch for one)."""
+    if any(pattern.search(name) for pattern in extra):
+        return True
+    words = name_words(name)
+    hits = [index for index in range(len(words)) if _secret_word_at(words, index)]
+    if not hits:
+        return False
+    last = hits[-1]
+    if any(word in METADATA_WORDS for word in words[last + 1 :]):
+        return False
+    return not any(word in SWITCH_WORDS for word in words[: hits[0]])
+
+
+# --- values that are not secrets ----------------------------------------------------------------
+
+SWITCH_VALUES = frozenset({
+    "true", "false", "yes", "no", "on", "off", "y", "n", "0", "1", "enabled", "disabled", "enable",
+    "disable", "none", "null", "nil", "~", "undefined",
+})  # fmt: skip
+_REFERENCE = re.compile(r"\$\([A-Za-z_][\w.]*\)|\$\{[^}]*\}|\{\{.*?\}\}|\{%.*?%\}|^\$[A-Za-z_]\w*$")
+_PATH = re.compile(r"^(?:/|~/|\./|\.\./)\S*$")
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
+_RESOURCE_NAME = re.compile(r"^(?:arn:aws[\w-]*:|projects/[^/\s]+/)\S*$")
+
+
+def is_reference(value: str) -> bool:
+    """The value is filled in elsewhere: ``$(VAR)``, ``${VAR}``, Helm/Jinja ``{{ ... }}``."""
+    return _REFERENCE.search(value) is not None
+
+
+def is_benign_value(value: str) -> bool:
+    """Values that cannot be a secret themselves: empty, switches, references, paths, plain URLs, resource names.
+
+    Placeholder words (``changeme``, ``xxx``, ``<password>``) are *not* benign: the container runs with
+    them, and whatever replaces them would land in the same file.
+    """
+    text = value.strip()
+    if not text or text.lower() in SWITCH_VALUES or is_reference(text):
+        return True
+    if _PATH.match(text) or _RESOURCE_NAME.match(text):
+        return True
+    return bool(_URL.match(text)) and not url_has_password(text)
+
+
+# --- values that are secrets -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenFormat:
+    """A credential format recognisable from the value alone."""
+
+    label: str
+    pattern: Pattern[str]
+
+
+TOKEN_FORMATS: tuple[TokenFormat, ...] = (
+    TokenFormat("a private key block", re.compile(r"-{3,}\s*BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?\s*-{3,}")),
+    TokenFormat("an AWS access key ID", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])")),
+    TokenFormat("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})\b")),
+    TokenFormat("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
+    TokenFormat("a Slack token", re.compile(r"\bxox[baprse]-[A-Za-z0-9-]{10,}")),
+    TokenFormat("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+")),
+    TokenFormat("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
+    TokenFormat("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
+    TokenFormat("a Stripe secret key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,}\b")),
+    TokenFormat("an OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}")),
+    TokenFormat("an Anthropic API key", re.compile(r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}")),
+    TokenFormat("a Hugging Face token", re.compile(r"\bhf_[A-Za-z]{34}\b")),
+    TokenFormat("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
+    TokenFormat("a SendGrid API key", re.compile(r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b")),
+    TokenFormat("an Azure storage account key", re.compile(r"(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{40,}={0,2}")),
+    TokenFormat("a private JSON Web Key", re.compile(r'"kty"\s*:\s*"[^"]+"[^{}]*"d"\s*:\s*"[A-Za-z0-9_-]{16,}"|"d"\s*:\s*"[A-Za-z0-9_-]{16,}"[^{}]*"kty"\s*:')),
+)
+# Documented examples that every scanner ignores (AWS' own docs key).
+_EXAMPLE_MARKER = re.compile(r"EXAMPLE", re.IGNORECASE)
+
+_URL_USERINFO = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://([^\s:/@'\"]+):([^\s@/'\"]+)@[^\s/@]")
+
+
+def url_has_password(text: str) -> bool:
+    """A URL carries ``user:password@`` with a literal password (not ``$(VAR)``, ``${VAR}`` or ``{{ }}``)."""
+    for match in _URL_USERINFO.finditer(text):
+        password = match.group(2)
+        if not is_reference(password) and not re.fullmatch(r"\$\w+|%s|\*+|<[^>]*>", password):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Found:
+    """What was found (``label``, e.g. "a GitHub token") and where in the text (never the text itself)."""
+
+    label: str
+    offset: int
+
+    def line_in(self, text: str) -> int:
+        """1-based line of the finding within ``text``."""
+        return text.count("\n", 0, self.offset) + 1
+
+
+def find_token(text: str) -> Found | None:
+    """The first known credential ``text`` contains, or None."""
+    for token in TOKEN_FORMATS:
+        for match in token.pattern.finditer(text):
+            if not _EXAMPLE_MARKER.search(match.group(0)):
+                return Found(token.label, match.start())
+    for match in _URL_USERINFO.finditer(text):
+        if url_has_password(match.group(0)):
+            return Found("a URL with an embedded password", match.start())
+    return None
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character of ``text``'s own character distribution."""
+    if not text:
+        return 0.0
+    counts = Counter(text)
+    total = len(text)
+    return -sum(n / total * math.log2(n / total) for n in counts.values())
+
+
+MIN_ENTROPY_LENGTH = 32
+MAX_ENTROPY_LENGTH = 256  # longer runs are payloads (images, model inputs), not credentials
+ENTROPY_THRESHOLD = 4.3
+MAX_SEPARATOR_SHARE = 0.1  # random base64url has about 5% of / - _; names and paths far more
+_SEPARATORS = re.compile(r"[/_-]")
+MAX_WORD_SHARE = 0.6  # share of the run in word-like letter runs; random base64 exceeds it 1 time in 1000
+_WORD = re.compile(r"[A-Z]?[a-z]{3,}")
+_CANDIDATE = re.compile(r"[A-Za-z0-9+/_-]{%d,}={0,2}" % MIN_ENTROPY_LENGTH)
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.DOTALL)
+# Context right before a run that says it is a digest, public key material or inline data.
+_PUBLIC_CONTEXT = re.compile(
+    r"(?:sha\d*[:-]|md5[:-]|integrity\W*|checksum\W*|base64,|ssh-(?:rsa|ed25519|dss)\s|ecdsa-sha2-\S+\s"
+    r"|[\"'](?:n|e|x|y|x5c|x5t|x5t#S256|kid)[\"']\s*:\s*\[?\s*[\"'])$",
+    re.IGNORECASE,
+)
+
+
+def high_entropy_runs(text: str) -> Iterator[tuple[int, float]]:
+    """(offset, entropy) of long random-looking base64/base64url runs, skipping digests, certificates and public keys.
+
+    A run qualifies when it is 32-256 characters, mixes upper case, lower case and digits (identifiers
+    and hex digests do not), is not words joined by ``/ - _`` (paths, model and metric names) nor
+    mostly camel-case words, and its entropy reaches 4.3 bits/char: random base64 of 32 chars averages 4.55 (40 chars: 4.8), while the
+    camel-case names, paths and model ids of the corpus stay below 4.0 once separators are accounted for.
+    """
+    if len(text) < MIN_ENTROPY_LENGTH:
+        return
+    # Certificates, public keys and DH parameters are public: blank them out, keeping offsets.
+    text = _PEM_BLOCK.sub(lambda m: m.group(0) if "PRIVATE" in m.group(1) else " " * len(m.group(0)), text)
+    for match in _CANDIDATE.finditer(text):
+        run = match.group(0).rstrip("=")
+        if len(run) > MAX_ENTROPY_LENGTH:
+            continue
+        if not (re.search(r"[A-Z]", run) and re.search(r"[a-z]", run) and re.search(r"[0-9]", run)):
+            continue
+        if len(_SEPARATORS.findall(run)) > MAX_SEPARATOR_SHARE * len(run):
+            continue  # words joined by / - _: a path, model or metric name
+        if sum(len(word) for word in _WORD.findall(run)) > MAX_WORD_SHARE * len(run):
+            continue  # mostly camel-case words: an identifier
+        if _PUBLIC_CONTEXT.search(text[max(0, match.start() - 24) : match.start()]):
+            continue
+        entropy = shannon_entropy(run)
+        if entropy >= ENTROPY_THRESHOLD:
+            yield match.start(), entropy
+
+
+# --- settings inside config files --------------------------------------------------------------
+
+_ASSIGNMENT = re.compile(
+    r"""^[\s\-]*["']?(?P<key>[A-Za-z_][\w.\-]*)["']?(?:\s*[:=]|(?<=requirepass)|(?<=masterauth))\s*(?P<value>"[^"]*"|'[^']*'|[^\s#;,]+)\s*[,;]?\s*(?:#.*)?$"""
+)
+_UNQUOTED_LITERAL = re.compile(r"^[^\s()\[\]{}<>$`'\"]+$")
+_DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+
+
+def secret_assignments(text: str, extra: Iterable[Pattern[str]] = ()) -> Iterator[tuple[int, str]]:
+    """(1-based line, setting name) of ``password = "hunter2"``-style lines in a config file or script.
+
+    Recognises ``key: value``, ``key = value`` and ``key value`` lines (YAML, INI, properties, HCL,
+    redis/nginx style). Values that are code (``os.environ["X"]``, ``args.token``), references,
+    paths, switches or empty are not literals.
+    """
+    patterns = tuple(extra)
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _ASSIGNMENT.match(line)
+        if not match or not is_secret_name(match.group("key"), patterns):
+            continue
+        raw = match.group("value")
+        quoted = raw[:1] in "\"'" and len(raw) >= 2
+        value = raw[1:-1] if quoted else raw
+        if not quoted and (not _UNQUOTED_LITERAL.match(value) or _DOTTED_NAME.match(value) or value in "|>"):
+            continue
+        if is_benign_value(value) or name_words(value) == name_words(match.group("key")):
+            continue
+        yield number, match.group("key")

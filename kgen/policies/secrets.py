@@ -1,0 +1,196 @@
+"""Secrets rules: credentials written into manifests, and API tokens pods get without asking.
+
+What counts as a secret name or value lives in :mod:`kgen.policies.secret_patterns`;
+these checks only decide where to look. Messages name the env var or key and what
+was recognised, never the value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Iterator, Pattern
+
+from kgen.loader import KubeObject
+from kgen.policies.inventory import namespace_of
+from kgen.policies.registry import RuleContext, Violation, rule
+from kgen.policies.secret_patterns import (
+    compile_name_patterns,
+    find_token,
+    high_entropy_runs,
+    is_benign_value,
+    is_reference,
+    is_secret_name,
+    secret_assignments,
+)
+from kgen.workloads import PodTemplate, as_list, as_map
+
+DEFAULT_SERVICE_ACCOUNT = "default"
+
+
+def _name_patterns(ctx: RuleContext) -> tuple[Pattern[str], ...]:
+    return compile_name_patterns(as_list(ctx.policy.secrets.get("namePatterns")))
+
+
+def _text(value: object) -> str | None:
+    """A scalar as the string Kubernetes would see; None for null, booleans and collections."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+@rule(
+    id="secret-env-literal",
+    category="secrets",
+    severity="error",
+    scope="workload",
+    summary="An env var holds a secret as a literal value (its name says so, or the value is a known token format).",
+    why="""A literal `value` puts the credential in the manifest, in git history, in every rendered copy and
+    in `kubectl get -o yaml` output for anyone who can read the workload. It cannot be rotated without a
+    redeploy and leaks with every copy of the file.""",
+    fix="""Store the value in a Secret (or an ExternalSecret/SealedSecret) and reference it with
+    `valueFrom.secretKeyRef`, or load a whole Secret with `envFrom.secretRef`. Rotate the credential if it
+    was ever committed. Extra secret-name patterns go in the policy's `secrets.namePatterns`.""",
+)
+def env_literal(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    patterns = _name_patterns(ctx)
+    for c in template.containers:
+        for index, item in enumerate(as_list(c.data.get("env"))):
+            env = as_map(item)
+            name = env.get("name")
+            value = _text(env.get("value"))
+            if not isinstance(name, str) or value is None:
+                continue
+            where = c.at("env", index, "value")
+            found = find_token(value)
+            if found:
+                yield Violation(where, f"container {c.name!r} env {name} holds {found.label} (value redacted); move it to a Secret and use valueFrom.secretKeyRef")
+            elif is_secret_name(name, patterns) and not is_benign_value(value):
+                yield Violation(where, f"container {c.name!r} env {name} looks like a secret but has a literal value (redacted); use valueFrom.secretKeyRef")
+
+
+def _configmap_reason(key: str, value: str, patterns: tuple[Pattern[str], ...]) -> str | None:
+    """Why the ConfigMap entry ``key`` holds a secret, or None; the strongest evidence first."""
+    found = find_token(value)
+    if found:
+        return f"holds {found.label}" + (f" (line {found.line_in(value)})" if "\n" in value else "")
+    if is_secret_name(key, patterns) and not is_benign_value(value):
+        return "has a secret-looking name and a literal value"
+    for line, setting in secret_assignments(value, patterns):
+        return f"sets {setting} to a literal value on line {line}"
+    for offset, entropy in high_entropy_runs(value):
+        line = value.count("\n", 0, offset) + 1
+        return f"holds a random-looking token on line {line} ({entropy:.1f} bits/char)"
+    return None
+
+
+def _decoded(value: str) -> str | None:
+    """A binaryData value as text, when it is base64 of UTF-8."""
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+@rule(
+    id="secret-in-configmap",
+    category="secrets",
+    severity="error",
+    scope="object",
+    kinds=["ConfigMap"],
+    summary="""A ConfigMap holds something that looks like a secret: a secret-named key with a value, a
+    password set in an embedded config file, a private key, a cloud/API token or a random-looking token.""",
+    why="""ConfigMaps are not secret: they are readable by far more roles than Secrets, never encrypted at
+    rest, printed by `kubectl describe` and copied into logs, Helm release records and support bundles.""",
+    fix="""Move the value to a Secret (ideally managed by External Secrets or Sealed Secrets) and mount or
+    reference it; in config files, point to a mounted file or an environment variable instead. Rotate the
+    credential if it was committed. A false positive can be suppressed with `# kgen:ignore secret-in-configmap`
+    on the key's line.""",
+)
+def in_configmap(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
+    patterns = _name_patterns(ctx)
+    for key, raw in as_map(obj.data.get("data")).items():
+        value = _text(raw)
+        if value is None:
+            continue
+        reason = _configmap_reason(str(key), value, patterns)
+        if reason:
+            yield Violation(("data", key), f"ConfigMap key {key!r} {reason}; move it to a Secret")
+    for key, raw in as_map(obj.data.get("binaryData")).items():
+        value = _text(raw)
+        if value is None:
+            continue
+        if is_secret_name(str(key), patterns) and value.strip():
+            yield Violation(("binaryData", key), f"ConfigMap binaryData key {key!r} has a secret-looking name; move it to a Secret")
+            continue
+        decoded = _decoded(value)
+        found = find_token(decoded) if decoded else None
+        if found:
+            yield Violation(("binaryData", key), f"ConfigMap binaryData key {key!r} holds {found.label}; move it to a Secret")
+
+
+@rule(
+    id="secret-object-committed",
+    category="secrets",
+    severity="error",
+    scope="object",
+    kinds=["Secret"],
+    summary="A Secret with `data`/`stringData` values is in the linted files, which the policy forbids.",
+    why="""Secret data is only base64-encoded: a Secret committed to git is a plaintext credential in every
+    clone, fork and CI log, forever (history keeps it after deletion).""",
+    fix="""Keep only a reference in git: an ExternalSecret (External Secrets Operator), a SealedSecret, a
+    SOPS-encrypted file, or create the Secret out of band. Rotate any credential that was committed. Set
+    `secrets.allowSecretObjects: true` in the policy for repositories where this is intended (e.g. test
+    fixtures).""",
+)
+def object_committed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
+    if ctx.policy.secrets.get("allowSecretObjects") is True or obj.group != "":
+        return
+    for field in ("data", "stringData"):
+        keys = [str(key) for key, value in as_map(obj.data.get(field)).items() if _has_content(value)]
+        if keys:
+            shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+            yield Violation((field,), f"Secret {obj.name!r} carries {field} values ({shown}) in the files; use an ExternalSecret or SealedSecret")
+
+
+def _has_content(value: object) -> bool:
+    """A Secret entry with an actual value (empty strings and pure ``${VAR}`` templates are not)."""
+    if isinstance(value, str):
+        return bool(value.strip()) and not is_reference(value)
+    return value is not None
+
+
+@rule(
+    id="serviceaccount-token-automount",
+    category="secrets",
+    severity="warning",
+    scope="workload",
+    summary="The pod gets a Kubernetes API token mounted (automountServiceAccountToken is not false).",
+    why="""Unless turned off, every container gets a token for its ServiceAccount at
+    /var/run/secrets/kubernetes.io/serviceaccount. Most applications never call the API server, but anyone
+    who gets code execution in the pod can, with whatever RBAC the account has.""",
+    fix="""Set `automountServiceAccountToken: false` in the pod spec, or on its ServiceAccount (the pod's
+    own setting wins over the ServiceAccount's). Pods that do call the API keep it on and get a dedicated
+    ServiceAccount with minimal RBAC (then suppress this rule on them).""",
+)
+def token_automount(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    setting = template.spec.get("automountServiceAccountToken")
+    if setting is False:
+        return
+    if setting is True:
+        yield Violation(template.at("automountServiceAccountToken"), "the pod sets automountServiceAccountToken: true; set it to false unless the pod calls the Kubernetes API")
+        return
+    account = template.spec.get("serviceAccountName") or template.spec.get("serviceAccount")
+    account = account if isinstance(account, str) else DEFAULT_SERVICE_ACCOUNT
+    namespace = namespace_of(template.obj)
+    sa = ctx.inventory.find("ServiceAccount", namespace, account)
+    if sa is not None and sa.data.get("automountServiceAccountToken") is False:
+        return
+    where = "in the input does not set it to false either" if sa is not None else "is not in the input"
+    yield Violation(
+        template.path,
+        f"the pod does not set automountServiceAccountToken: false and its ServiceAccount {account!r} {where}; "
+        "set automountServiceAccountToken: false on the pod or the ServiceAccount",
+    )

@@ -1,0 +1,208 @@
+"""The secret detectors on their own: formats they must catch, and look-alikes they must leave alone."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from kgen.policies.secret_patterns import (
+    compile_name_patterns,
+    find_token,
+    high_entropy_runs,
+    is_benign_value,
+    is_secret_name,
+    name_words,
+    secret_assignments,
+    shannon_entropy,
+)
+
+# Fake credentials in the real formats (random-looking, never issued).
+TOKENS = {
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----": "a private key block",
+    "-----BEGIN OPENSSH PRIVATE KEY-----": "a private key block",
+    "-----BEGIN PGP PRIVATE KEY BLOCK-----": "a private key block",
+    "---BEGIN OPENSSH PRIVATE KEY---\nxxxxx": "a private key block",  # Polaris' sloppy fixture
+    "aws_access_key_id = AKIAZ7QW3RTY5UIO9PLK": "an AWS access key ID",
+    "ASIAZ7QW3RTY5UIO9PLK": "an AWS access key ID",
+    "ghp_Kq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPo": "a GitHub token",
+    "github_pat_11ABCDEFG0123456789abc_Kq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPoQw": "a GitHub token",
+    "glpat-Kq7Zr2mX9vB4nL8wT1yH": "a GitLab token",
+    "xoxb-123456789012-1234567890123-Kq7Zr2mX9vB4nL8wT1yH6cJ3": "a Slack token",
+    "https://hooks.slack.com/services/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": "a Slack webhook URL",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJrZ2VuIn0.Kq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE": "a JSON Web Token",
+    "AIzaSyKq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2": "a Google API key",
+    "sk_live_Kq7Zr2mX9vB4nL8wT1yH6cJ3": "a Stripe secret key",
+    "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": "a Hugging Face token",
+    "sk-proj-Kq7Zr2mX9vB4nL8wT1yHT3BlbkFJ6cJ3dF5gA0sE2uPoQwEr": "an OpenAI API key",
+    "DefaultEndpointsProtocol=https;AccountName=kgen;AccountKey=Kq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPoQwErTyUi==": "an Azure storage account key",
+    "mongodb://admin:Kq7Zr2mX@mongo:27017/app": "a URL with an embedded password",
+    '{"kty": "RSA", "n": "0vx7agoebGc", "d": "X4cTteJY_gn4FYPsXB8rdXix5vwsg1FLN45"}': "a private JSON Web Key",
+}
+
+
+@pytest.mark.parametrize("text,label", TOKENS.items())
+def test_known_token_formats(text: str, label: str) -> None:
+    found = find_token(text)
+    assert found is not None and found.label == label
+
+
+NOT_TOKENS = [
+    "AKIAIOSFODNN7EXAMPLE",  # AWS' documentation key
+    "-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2g\n-----END CERTIFICATE-----",
+    "-----BEGIN PUBLIC KEY-----",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPo user@host",
+    "postgres://app@db:5432/app",
+    "postgres://app:$(DB_PASSWORD)@db:5432/app",
+    "redis://:${REDIS_PASSWORD}@redis:6379",
+    "https://user:{{ .Values.password }}@example.com",
+    "ghp_short",
+    "sk_live_",
+    "eyJhbGciOiJIUzI1NiJ9",  # a JWT header alone is not a token
+    "mistralai/Mixtral-8x7B-Instruct-v0.1",
+]
+
+
+@pytest.mark.parametrize("text", NOT_TOKENS)
+def test_not_tokens(text: str) -> None:
+    assert find_token(text) is None
+
+
+def test_found_reports_the_line_not_the_value() -> None:
+    text = "a: 1\nb: 2\nkey: ghp_Kq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPo\n"
+    found = find_token(text)
+    assert found is not None and found.line_in(text) == 3
+    assert "ghp_" not in repr(found)
+
+
+@pytest.mark.parametrize("name,words", [
+    ("AWS_SECRET_ACCESS_KEY", ["aws", "secret", "access", "key"]),
+    ("awsSecretAccessKey", ["aws", "secret", "access", "key"]),
+    ("APIKey", ["api", "key"]),
+    ("spring.datasource.password", ["spring", "datasource", "password"]),
+    ("OAUTH2_PROXY-cookie.secret", ["oauth2", "proxy", "cookie", "secret"]),
+])  # fmt: skip
+def test_name_words(name: str, words: list[str]) -> None:
+    assert name_words(name) == words
+
+
+SECRET_NAMES = [
+    "password", "DB_PASSWORD", "my_password", "MYSQL_ROOT_PASSWORD", "db_pass", "SMTP_PASSWD", "pwd",
+    "passphrase", "token", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN", "authToken",
+    "secret", "CLIENT_SECRET", "OAUTH2_PROXY_COOKIE_SECRET", "SECRET_KEY_BASE", "apiKey", "API_KEY",
+    "x-api-key", "AZURE_BATCH_KEY", "OCI_CLI_KEY_CONTENT", "AWS_SECRET_ACCESS_KEY", "MINIO_ACCESS_KEY",
+    "privateKey", "tls.key", "credentials", "AZURE_STORAGE_CONNECTION_STRING", "requirepass",
+    "PASSWORD_HASH", "JWT_SIGNING_KEY", "ENCRYPTION_KEY", "license_key",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+def test_secret_names(name: str) -> None:
+    assert is_secret_name(name)
+
+
+NOT_SECRET_NAMES = [
+    # names of, paths to and facts about secrets
+    "TOKEN_FILE", "PASSWORD_PATH", "SECRET_NAME", "DB_SECRET_REF", "TLS_RELAY_CLIENT_KEY_FILE",
+    "GOOGLE_APPLICATION_CREDENTIALS_FILE", "SECRET_ID", "SECRET_VERSION", "TOKEN_TTL", "TOKEN_URL",
+    "PASSWORD_MIN_LENGTH", "AUTH_TOKEN_HEADER", "secretEnv", "keys_path", "bearer_token_file",
+    "PILOT_JWT_PUB_KEY_REFRESH_INTERVAL", "ALLOYDB_SECRET_NAME", "KMS_KEY_ARN",
+    # switches and sizes
+    "MYSQL_ALLOW_EMPTY_PASSWORD", "ALLOW_EMPTY_PASSWORD", "MYSQL_RANDOM_ROOT_PASSWORD", "enablePasswordDB",
+    "MAX_TOTAL_TOKENS", "MAX_BATCH_PREFILL_TOKENS", "max_tokens", "MAX_TOKEN", "TOKENIZERS_PARALLELISM",
+    # other meanings of key and pass
+    "key", "a_key", "PUBLIC_KEY", "CACHE_KEY_PREFIX", "SORT_KEY", "partitionKey", "idempotency-key",
+    "PASS_DEVICE_SPECS", "passwd", "BYPASS_CACHE", "KEYCLOAK_URL", "monkey", "SECRETARY",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", NOT_SECRET_NAMES)
+def test_not_secret_names(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+def test_policy_name_patterns_add_names() -> None:
+    extra = compile_name_patterns([r"_dsn$", "(unclosed", 42])
+    assert is_secret_name("SENTRY_DSN", extra)
+    assert not is_secret_name("SENTRY_DSN")
+
+
+@pytest.mark.parametrize("value", [
+    "", "  ", "true", "False", "yes", "1", "$(DB_PASSWORD)", "${DB_PASSWORD}", "$DB_PASSWORD",
+    "{{ .Values.password }}", "{% raw %}", "/var/run/secrets/kubernetes.io/serviceaccount/token",
+    "./secrets/token", "https://auth.example.com/token", "s3://bucket/creds.json",
+    "arn:aws:kms:eu-west-1:123456789012:key/abcd", "projects/p/secrets/s/versions/latest",
+])  # fmt: skip
+def test_benign_values(value: str) -> None:
+    assert is_benign_value(value)
+
+
+@pytest.mark.parametrize("value", [
+    "changeme", "xxx", "<Client Secret>", "admin", "hunter2", "abc123", "https://u:p4ss@example.com",
+    "SECRET", "correct horse battery staple",
+])  # fmt: skip
+def test_placeholders_and_words_are_literals(value: str) -> None:
+    assert not is_benign_value(value)
+
+
+def test_entropy() -> None:
+    assert shannon_entropy("") == 0.0
+    assert shannon_entropy("aaaa") == 0.0
+    assert shannon_entropy("abcd") == 2.0
+
+
+def test_random_tokens_are_high_entropy() -> None:
+    # 40-character tokens are caught practically always; 32-character ones nearly always.
+    caught = sum(1 for _ in range(200) if list(high_entropy_runs("value: " + secrets.token_urlsafe(30))))
+    assert caught >= 195
+    assert list(high_entropy_runs("pUBnBOY80SnXgjibTYM9ZWNzY2xreNGQok"))
+
+
+@pytest.mark.parametrize("text", [
+    "image: ghcr.io/acme/api@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "uid: 8a3c1f0e-2b4d-4e6f-9a1b-3c5d7e9f1a2b",
+    "model: RedHatAI/NVIDIA-Nemotron-3-Ultra-550B-A55B-FP8-block",
+    "path: //BUCKET_NAME/pytorch/gemma-7b-it/final/bf16/",
+    "metric: APIServiceOpenAPIAggregationControllerQueue1_unfinished_work_seconds",
+    "class: io.strimzi.kafka.oauth.client.JaasClientOauthLoginCallbackHandler",
+    "-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIUQ3mZ8o5Yb2x7K9kq0fB3hJ1X2pMwCgYIKoZIzj0EAwIw\n-----END CERTIFICATE-----",
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDKq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPo user",
+    '{"kty": "RSA", "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc"}',
+    "integrity: sha512-Kq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPoQwErTyUiOp",
+    "logo: data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg",
+    "payload: " + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0123456789" * 10,  # inline data, not a credential
+])  # fmt: skip
+def test_not_high_entropy(text: str) -> None:
+    assert not list(high_entropy_runs(text))
+
+
+def test_secret_assignments_find_literals_in_config_files() -> None:
+    text = "\n".join([
+        "spring.datasource.password=Xy7!k2Lm",
+        'token: "somerandomtoken"',
+        "  signing_key: CHANGEME00000000",
+        '"client_secret": "abc123",',
+        "requirepass foobared",
+        "[section]",
+    ])  # fmt: skip
+    assert [line for line, _ in secret_assignments(text)] == [1, 2, 3, 4, 5]
+
+
+def test_secret_assignments_skip_non_literals() -> None:
+    text = "\n".join([
+        "password: ${DB_PASSWORD}",
+        "password = os.environ['DB_PASSWORD']",
+        "token = args.token",
+        "api_key = None",
+        "passwd:         compat",
+        "bearer_token_file: /var/run/secrets/kubernetes.io/serviceaccount/token",
+        'password: "{{ .Values.password }}"',
+        "password:",
+        "password: |",
+        "enablePasswordDB: true",
+        "secretEnv: OIDC_CLIENT_SECRET",
+        "token = token",
+        "requirepass $REDIS_PASSWORD",
+        "the password reset link expires",
+    ])  # fmt: skip
+    assert list(secret_assignments(text)) == []

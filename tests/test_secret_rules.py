@@ -1,0 +1,163 @@
+"""Secrets rules: literal env secrets, secrets in ConfigMaps, committed Secrets, token automount."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import lint_yaml
+
+GITHUB_TOKEN = "ghp_Kq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPo"
+
+
+def _policy(tmp_path: Path, secrets: str) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(f"apiVersion: kgen.dev/v1alpha1\nkind: ClusterPolicy\nmetadata: {{name: t}}\nspec:\n  secrets:\n{secrets}\n")
+    return path
+
+
+def _hits(text: str, rule: str, policy: Path | None = None) -> list:
+    return [f for f in lint_yaml(text, policy).findings if f.rule == rule]
+
+
+def _pod(env: str, extra: str = "") -> str:
+    return (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n" + extra
+        + "  containers:\n    - name: app\n      image: ghcr.io/acme/app:1.0.0\n      env:\n" + env
+    )
+
+
+def _configmap(data: str, field: str = "data") -> str:
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm}}\n{field}:\n{data}"
+
+
+@pytest.mark.parametrize("name,value,flagged", [
+    ("DB_PASSWORD", "changeme", True),
+    ("DB_PASSWORD", "$(DB_PASSWORD)", False),
+    ("DB_PASSWORD", "", False),
+    ("TOKEN_FILE", "/var/run/secrets/token", False),
+    ("GREETING", "hello", False),
+    ("GREETING", GITHUB_TOKEN, True),
+    ("DATABASE_URL", "postgres://app:hunter2@db/app", True),
+    ("DATABASE_URL", "postgres://db/app", False),
+    ("MAX_TOTAL_TOKENS", "2048", False),
+])  # fmt: skip
+def test_env_literal(name: str, value: str, flagged: bool) -> None:
+    hits = _hits(_pod(f"        - name: {name}\n          value: '{value}'\n"), "secret-env-literal")
+    assert bool(hits) is flagged
+    for hit in hits:
+        assert hit.path == "spec.containers[0].env[0].value" and hit.line == 10
+        assert value not in hit.message  # never echo the secret
+
+
+def test_env_value_from_is_not_a_literal() -> None:
+    env = "        - name: token\n          valueFrom:\n            secretKeyRef: {name: s, key: token}\n"
+    assert not _hits(_pod(env), "secret-env-literal")
+
+
+def test_env_in_init_containers_and_unquoted_numbers() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  initContainers:\n    - name: init\n"
+        "      env:\n        - name: PIN_PASSWORD\n          value: 123456\n  containers: []\n"
+    )
+    [hit] = _hits(text, "secret-env-literal")
+    assert hit.path == "spec.initContainers[0].env[0].value"
+
+
+def test_policy_name_patterns(tmp_path: Path) -> None:
+    env = "        - name: SENTRY_DSN\n          value: abc\n"
+    assert not _hits(_pod(env), "secret-env-literal")
+    assert _hits(_pod(env), "secret-env-literal", _policy(tmp_path, "    namePatterns: ['_DSN$']"))
+
+
+@pytest.mark.parametrize("env", [
+    "        - null\n        - 3\n        - {name: null, value: x}\n        - {name: PASSWORD, value: null}\n        - {name: PASSWORD, value: [a]}\n        - {name: PASSWORD, value: true}\n",
+    "        {PASSWORD: x}\n",
+])  # fmt: skip
+def test_malformed_env_does_not_crash(env: str) -> None:
+    assert not _hits(_pod(env), "secret-env-literal")
+
+
+def test_configmap_key_names_and_values() -> None:
+    data = "  db_password: hunter2\n  db_user: app\n  token_file: /etc/token\n  enabled: true\n  port: 5432\n  aws: AKIAZ7QW3RTY5UIO9PLK\n"
+    hits = _hits(_configmap(data), "secret-in-configmap")
+    assert [h.path for h in hits] == ["data.db_password", "data.aws"]
+    assert "an AWS access key ID" in hits[1].message and "AKIA" not in hits[1].message
+
+
+def test_configmap_embedded_file_reports_line() -> None:
+    data = "  app.ini: |\n    [db]\n    user = app\n    password = 'Xy7!k2Lm'\n"
+    [hit] = _hits(_configmap(data), "secret-in-configmap")
+    assert "line 3" in hit.message and "Xy7" not in hit.message
+
+
+def test_configmap_templates_and_ordinary_config_pass() -> None:
+    data = (
+        "  values.yaml: |\n    password: {{ .Values.password | quote }}\n    tokenSecretName: api-token\n"
+        "  nginx.conf: |\n    ssl_certificate_key /etc/tls/tls.key;\n    proxy_pass http://backend;\n"
+    )
+    assert not _hits(_configmap(data), "secret-in-configmap")
+
+
+def test_configmap_binary_data() -> None:
+    assert _hits(_configmap("  private.key: AAAA\n", "binaryData"), "secret-in-configmap")
+    assert not _hits(_configmap("  logo.png: iVBORw0KGgo=\n", "binaryData"), "secret-in-configmap")
+    assert not _hits(_configmap("  broken: '%%%'\n", "binaryData"), "secret-in-configmap")
+
+
+def test_configmap_malformed_does_not_crash() -> None:
+    for text in (_configmap("  - a\n"), _configmap("  a: [1]\n  b: null\n  c: {d: e}\n"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: 3\n"):
+        lint_yaml(text)
+
+
+SECRET = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
+
+
+def test_secret_object_committed(tmp_path: Path) -> None:
+    [hit] = _hits(SECRET + "data:\n  password: aHVudGVyMg==\n  user: ''\n", "secret-object-committed")
+    assert hit.path == "data" and "password" in hit.message and "user" not in hit.message and "aHVu" not in hit.message
+    allow = _policy(tmp_path, "    allowSecretObjects: true")
+    assert not _hits(SECRET + "data:\n  password: aHVudGVyMg==\n", "secret-object-committed", allow)
+
+
+@pytest.mark.parametrize("body", [
+    "type: kubernetes.io/service-account-token\n",
+    "data: {}\nstringData: null\n",
+    "stringData:\n  password: '${DB_PASSWORD}'\n",
+    "data: [1, 2]\n",
+])  # fmt: skip
+def test_secret_object_without_values(body: str) -> None:
+    assert not _hits(SECRET + body, "secret-object-committed")
+
+
+def _sa(name: str, automount: str = "", namespace: str = "") -> str:
+    ns = f", namespace: {namespace}" if namespace else ""
+    return f"apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}{ns}}}\n{automount}---\n"
+
+
+def _deployment(pod_extra: str = "", namespace: str = "") -> str:
+    ns = f", namespace: {namespace}" if namespace else ""
+    return (
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d{ns}}}\nspec:\n  template:\n    spec:\n{pod_extra}"
+        "      containers: [{name: app, image: ghcr.io/acme/app:1.0.0}]\n"
+    )
+
+
+@pytest.mark.parametrize("text,flagged", [
+    (_deployment(), True),
+    (_deployment("      automountServiceAccountToken: false\n"), False),
+    (_deployment("      automountServiceAccountToken: true\n"), True),
+    (_sa("default", "automountServiceAccountToken: false\n") + _deployment(), False),
+    (_sa("api", "automountServiceAccountToken: false\n") + _deployment("      serviceAccountName: api\n"), False),
+    (_sa("api", "automountServiceAccountToken: false\n") + _deployment("      serviceAccount: api\n"), False),
+    (_sa("api", "automountServiceAccountToken: false\n", "other") + _deployment("      serviceAccountName: api\n", "shop"), True),
+    (_sa("api", "automountServiceAccountToken: false\n", "shop") + _deployment("      serviceAccountName: api\n", "shop"), False),
+    (_sa("api", "automountServiceAccountToken: false\n") + _deployment("      serviceAccountName: api\n      automountServiceAccountToken: true\n"), True),
+    (_sa("api") + _deployment("      serviceAccountName: api\n"), True),
+    (_deployment("      serviceAccountName: [api]\n"), True),
+])  # fmt: skip
+def test_serviceaccount_token_automount(text: str, flagged: bool) -> None:
+    hits = _hits(text, "serviceaccount-token-automount")
+    assert bool(hits) is flagged
+    assert all(h.severity == "warning" for h in hits)
