@@ -43,16 +43,17 @@ LIMITS_ONLY = """\
             limits: {cpu: 200m, memory: 1Gi}"""
 
 
-def test_limits_only_container_has_requests() -> None:
-    """The API server copies limits into unset requests: nothing is missing."""
-    assert not _hits(_deployment(LIMITS_ONLY), "resources-requests-missing")
+def test_limits_only_container_is_flagged_and_told_about_the_copy() -> None:
+    """An unwritten request is missing (as Polaris and kube-score say), though Kubernetes copies the limit."""
+    [hit] = _hits(_deployment(LIMITS_ONLY), "resources-requests-missing")
+    assert "would copy the cpu and memory limit" in hit.message
     assert not _hits(_deployment(LIMITS_ONLY), "resources-memory-limit-missing")
 
 
-def test_a_limit_only_covers_its_own_resource() -> None:
+def test_the_copy_is_only_mentioned_for_limited_resources() -> None:
     text = _deployment("          resources:\n            limits: {cpu: 200m}")
     [hit] = _hits(text, "resources-requests-missing")
-    assert "no memory request" in hit.message and "cpu" not in hit.message.split(";")[0]
+    assert "no cpu or memory request (the API server would copy the cpu limit" in hit.message
     assert hit.path == "spec.template.spec.containers[0].resources.requests"
 
 

@@ -39,8 +39,13 @@ def _pod_level(template: PodTemplate, field: str, resource: str) -> bool:
 
 
 def _has_request(c: Container, template: PodTemplate, ctx: RuleContext, resource: str) -> bool:
-    if c.requests.get(resource) is not None or c.limits.get(resource) is not None:
-        return True  # the API server copies an unset request from the limit
+    """Written in the container, at pod level, or by a LimitRange default of the namespace.
+
+    A limit alone does not count: the API server would copy it into the request, but an
+    unwritten request is rarely a decision (Polaris and kube-score flag it too).
+    """
+    if c.requests.get(resource) is not None:
+        return True
     if _pod_level(template, "requests", resource) or _pod_level(template, "limits", resource):
         return True
     return _default(ctx.inventory, template, "default_request", resource) is not None
@@ -71,7 +76,9 @@ def requests_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violat
         missing = [r for r in COMPUTE if not _has_request(c, template, ctx, r)]
         if missing:
             fields = " and ".join(f"resources.requests.{r}" for r in missing)
-            yield Violation(c.at("resources", "requests"), f"container {c.name!r} has no {' or '.join(missing)} request; set {fields}")
+            copied = [r for r in missing if c.limits.get(r) is not None]
+            note = f" (the API server would copy the {' and '.join(copied)} limit, reserving the peak)" if copied else ""
+            yield Violation(c.at("resources", "requests"), f"container {c.name!r} has no {' or '.join(missing)} request{note}; set {fields}")
 
 
 def _limit_missing(resource: str, template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
