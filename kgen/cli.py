@@ -140,6 +140,62 @@ def capacity(paths: tuple[str, ...], policy_file: str | None, fmt: str) -> None:
     click.echo(render_json(report) if fmt == "json" else render_text(report, color=_use_color()), nl=False)
 
 
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_dir", default="deploy", show_default=True, type=click.Path(file_okay=False), help="Output directory (kustomize/, helm/, manifests/ go below it).")
+@click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable; default: all).")
+@click.option("--target", "targets", multiple=True, metavar="LIST", help="kustomize, helm, manifests (comma-separated or repeated; default: all).")
+@click.option("--check", is_flag=True, help="Write nothing; print a diff and exit 1 if the files on disk are stale.")
+def build(spec: str, out_dir: str, envs: tuple[str, ...], targets: tuple[str, ...], check: bool) -> None:
+    """Generate Kustomize base + overlays, a Helm chart + values per environment, and manifests."""
+    from kgen.generator.build import TARGETS, build as run_build
+
+    chosen = [t.strip() for group in targets for t in group.split(",") if t.strip()] or list(TARGETS)
+    unknown = sorted(set(chosen) - set(TARGETS))
+    if unknown:
+        raise click.BadParameter(f"unknown target {unknown[0]!r} (choose from {', '.join(TARGETS)})", param_hint="--target")
+    result = run_build(spec, out_dir, envs or None, chosen, check=check)
+    if check:
+        if result.stale:
+            click.echo(result.diff, nl=False)
+            click.echo(f"kgen: {out_dir} is stale: {len(result.written)} file(s) to write, {len(result.removed)} to remove; run kgen build {spec} -o {out_dir}", err=True)
+            sys.exit(EXIT_FINDINGS)
+        click.echo(f"kgen: {out_dir} is up to date ({result.unchanged} files)", err=True)
+        return
+    click.echo(f"kgen: {out_dir}: {len(result.written)} written, {len(result.removed)} removed, {result.unchanged} unchanged", err=True)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--env", help="The environment to render (required when the spec has several).")
+def render(spec: str, env: str | None) -> None:
+    """Print the final manifests of one environment (multi-document YAML)."""
+    from kgen.generator.build import render_environment
+
+    click.echo(render_environment(spec, env), nl=False)
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+def validate(spec: str) -> None:
+    """Check an app spec: schema and semantic rules, errors addressed by line and spec path."""
+    from kgen.generator.spec import validated_spec
+
+    app = validated_spec(spec)
+    components, envs = len(app.data["components"]), app.environment_names()
+    click.echo(f"{spec}: valid ({components} component{'s' * (components != 1)}; environments: {', '.join(envs)})")
+
+
+@cli.command()
+@click.argument("path", default="kgen.yaml", type=click.Path(dir_okay=False))
+def init(path: str) -> None:
+    """Write a commented starter spec (a web service and a GPU inference service, two environments)."""
+    from kgen.generator.build import write_starter
+
+    write_starter(path)
+    click.echo(f"kgen: wrote {path}; next: kgen validate {path} && kgen build {path} -o deploy", err=True)
+
+
 def _use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 

@@ -17,3 +17,25 @@ def deep_merge(base: Any, override: Any) -> Any:
         else:
             merged[key] = deep_merge(merged.get(key), value)
     return merged
+
+
+def merge_patch(base: dict, target: dict) -> dict:
+    """The smallest override with ``deep_merge(base, patch) == target``.
+
+    Used to write only an environment's differences (Helm values files). Values
+    must not contain ``None`` themselves, as ``None`` is the deletion marker.
+    """
+    patch: dict = {}
+    for key, value in target.items():
+        if key not in base:
+            patch[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(base[key], dict):
+            nested = merge_patch(base[key], value)
+            if nested:
+                patch[key] = nested
+        elif value != base[key] or type(value) is not type(base[key]):
+            patch[key] = copy.deepcopy(value)
+    for key in base:
+        if key not in target:
+            patch[key] = None
+    return patch

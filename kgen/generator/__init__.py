@@ -1,0 +1,1 @@
+"""App spec -> resolved component models -> Kubernetes objects -> Kustomize, Helm and manifests."""

@@ -1,0 +1,184 @@
+"""Kustomize output: a base from the spec without environments, one overlay per environment.
+
+An overlay holds only what its environment changes: the namespace, image tags
+and replica counts through Kustomize's own transformers, objects the
+environment adds, ``$patch: delete`` for objects it removes, and one JSON 6902
+patch per object for every remaining difference. Patches are computed by
+diffing the base objects (after the transformers) against the environment's
+objects, so the overlay builds to exactly what ``kgen render`` prints.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from kgen.generator.text import dump_documents, dump_yaml, header
+
+KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+Key = tuple[str, str, str]  # apiVersion, kind, name
+
+
+def kustomize_files(base: list[dict], environments: dict[str, tuple[str | None, list[dict]]], spec_name: str) -> dict[str, str]:
+    """``base``: objects of the base model; ``environments``: env -> (namespace, objects)."""
+    files: dict[str, str] = {}
+    top = header(spec_name)
+    resources = []
+    for obj in base:
+        filename = _filename(obj)
+        resources.append(filename)
+        files[f"kustomize/base/{filename}"] = top + dump_documents([obj])
+    files["kustomize/base/kustomization.yaml"] = top + dump_yaml({**KUSTOMIZATION, "resources": sorted(resources)})
+    for env, (namespace, objects) in environments.items():
+        for path, text in overlay(base, objects, namespace).items():
+            files[f"kustomize/overlays/{env}/{path}"] = top + text
+    return files
+
+
+def overlay(base: list[dict], objects: list[dict], namespace: str | None) -> dict[str, str]:
+    """The files of one overlay directory (without headers), relative to it."""
+    before = {_key(o): o for o in base}
+    after = {_key(o): _without_namespace(o) for o in objects}
+    kustomization: dict[str, Any] = dict(KUSTOMIZATION)
+    if namespace:
+        kustomization["namespace"] = namespace
+    files: dict[str, str] = {}
+    resources = ["../../base"]
+    for key in sorted(set(after) - set(before)):
+        filename = _filename(after[key])
+        resources.append(filename)
+        files[filename] = dump_documents([after[key]])
+    kustomization["resources"] = resources
+
+    common = [key for key in before if key in after]
+    images = _image_changes([before[k] for k in common], list(after.values()))
+    if images:
+        kustomization["images"] = [{"name": name, "newTag": tag} for name, tag in sorted(images.items())]
+    replicas = {
+        key[2]: after[key]["spec"]["replicas"]
+        for key in common
+        if key[1] == "Deployment" and "replicas" in before[key]["spec"] and "replicas" in after[key]["spec"]
+        and before[key]["spec"]["replicas"] != after[key]["spec"]["replicas"]
+    }
+    if replicas:
+        kustomization["replicas"] = [{"name": name, "count": count} for name, count in sorted(replicas.items())]
+
+    patches = []
+    for key in sorted(set(before) - set(after)):
+        filename = f"patches/delete-{_filename(before[key])}"
+        files[filename] = dump_yaml({"$patch": "delete", "apiVersion": key[0], "kind": key[1], "metadata": {"name": key[2]}})
+        patches.append({"path": filename})
+    for key in sorted(common):
+        transformed = _apply_transformers(before[key], images, replicas)
+        ops = json_patch(transformed, after[key])
+        if ops:
+            filename = f"patches/{_filename(before[key])}"
+            files[filename] = dump_yaml(ops)
+            group, _, version = key[0].rpartition("/")
+            target = {"group": group, "version": version, "kind": key[1], "name": key[2]} if group else {"version": version, "kind": key[1], "name": key[2]}
+            patches.append({"path": filename, "target": target})
+    if patches:
+        kustomization["patches"] = patches
+    files["kustomization.yaml"] = dump_yaml(kustomization)
+    return files
+
+
+def _key(obj: dict) -> Key:
+    return obj["apiVersion"], obj["kind"], obj["metadata"]["name"]
+
+
+def _filename(obj: dict) -> str:
+    return f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+
+
+def _without_namespace(obj: dict) -> dict:
+    """The overlay's ``namespace:`` sets it; the diff must not see it."""
+    if "namespace" not in obj["metadata"]:
+        return obj
+    out = dict(obj)
+    out["metadata"] = {k: v for k, v in obj["metadata"].items() if k != "namespace"}
+    return out
+
+
+def _containers(obj: dict) -> list[dict]:
+    spec = obj.get("spec") or {}
+    template = spec.get("template") or ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    pod = template.get("spec") or {}
+    return [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+
+
+def _split_image(image: str) -> tuple[str, str | None]:
+    if "@" in image:
+        return image, None
+    slash, colon = image.rfind("/"), image.rfind(":")
+    return (image[:colon], image[colon + 1:]) if colon > slash else (image, None)
+
+
+def _image_changes(common_base: list[dict], env_objects: list[dict]) -> dict[str, str]:
+    """Image name -> new tag, where Kustomize's ``images:`` gives exactly the environment's images.
+
+    The transformer rewrites every container with that image name in the whole
+    overlay, so it is only used when every such container ends on the same tag.
+    """
+    final_tags: dict[str, set[str | None]] = {}
+    for obj in env_objects:
+        for container in _containers(obj):
+            name, tag = _split_image(container["image"])
+            final_tags.setdefault(name, set()).add(tag)
+    changes: dict[str, str] = {}
+    for obj in common_base:
+        for container in _containers(obj):
+            name, tag = _split_image(container["image"])
+            targets = final_tags.get(name, set())
+            if len(targets) == 1 and None not in targets and tag is not None and tag not in targets:
+                changes[name] = next(iter(targets))  # type: ignore[arg-type]
+    return changes
+
+
+def _apply_transformers(obj: dict, images: dict[str, str], replicas: dict[str, int]) -> dict:
+    """What Kustomize's images and replicas transformers make of a base object."""
+    out = copy.deepcopy(obj)
+    for container in _containers(out):
+        name, tag = _split_image(container["image"])
+        if name in images and tag is not None:
+            container["image"] = f"{name}:{images[name]}"
+    if out["kind"] == "Deployment" and out["metadata"]["name"] in replicas:
+        out["spec"]["replicas"] = replicas[out["metadata"]["name"]]
+    return out
+
+
+def json_patch(before: Any, after: Any, path: str = "") -> list[dict]:
+    """RFC 6902 operations turning ``before`` into ``after``: maps key by key, equal-length lists item by item."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        ops: list[dict] = []
+        for key in before:
+            if key not in after:
+                ops.append({"op": "remove", "path": f"{path}/{_escape(key)}"})
+        for key, value in after.items():
+            if key not in before:
+                ops.append({"op": "add", "path": f"{path}/{_escape(key)}", "value": value})
+            elif not same(before[key], value):
+                ops.extend(json_patch(before[key], value, f"{path}/{_escape(key)}"))
+        return ops
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        ops = []
+        for index, (old, new) in enumerate(zip(before, after)):
+            if not same(old, new):
+                ops.extend(json_patch(old, new, f"{path}/{index}"))
+        return ops
+    return [{"op": "replace", "path": path, "value": after}]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality that tells ``1`` from ``True`` and ``1.0``, as YAML does."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")

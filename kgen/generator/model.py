@@ -1,0 +1,360 @@
+"""Resolved component models: every default applied, every derived decision made.
+
+The model of one environment is what both renderers consume: ``objects.py``
+turns it into Kubernetes objects in Python, and the Helm chart's templates turn
+the same data (``values.yaml`` + ``values-<env>.yaml``) into the same objects.
+Leaves are Kubernetes-shaped fragments (resources, probes, volumes), so the two
+renderers only assemble objects and cannot disagree about policy: GPU
+resources, security defaults, probe budgets and names are all decided here.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from typing import Any
+
+from kgen.generator.spec import CONFIG_VOLUME, RWO_MODES, SHM_VOLUME, WORKLOAD_KINDS, AppSpec
+from kgen.merge import deep_merge
+
+NAME_LIMIT = 63
+CRONJOB_NAME_LIMIT = 52  # the Job controller appends an 11-character suffix
+SCALED_OBJECT_NAME_LIMIT = 54  # KEDA names its HPA keda-hpa-<name>
+DEFAULT_CPU, DEFAULT_MEMORY = "100m", "128Mi"
+DEFAULT_SHM = "1Gi"
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
+GPU_MEMORY_LABEL = "nvidia.com/gpu.memory"
+# Model loading can take minutes: 10 s x 90 = 15 minutes before the kubelet gives up.
+GPU_STARTUP_PERIOD, GPU_STARTUP_FAILURES = 10, 90
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+POD_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def fit_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """``name`` if short enough, else a prefix plus a stable 8-hex hash of the whole name."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9].rstrip('-')}-{digest}"
+
+
+def app_model(spec: AppSpec, env: str | None) -> dict:
+    """The values of one environment (``None``: the base that ``values.yaml`` holds)."""
+    app = spec.name
+    model: dict[str, Any] = {"app": app}
+    namespace = spec.namespace(env)
+    if namespace:
+        model["namespace"] = namespace
+    labels = spec.data["metadata"].get("labels") or {}
+    if labels:
+        model["labels"] = dict(sorted(labels.items()))
+    tag = spec.environment(env).get("imageTag") if env else None
+    model["components"] = {
+        name: component_model(app, name, c, tag if "image" not in _override(spec, env, name) else None)
+        for name, c in spec.components(env).items()
+    }
+    return model
+
+
+def _override(spec: AppSpec, env: str | None, name: str) -> dict:
+    if not env:
+        return {}
+    return (spec.environment(env).get("components") or {}).get(name) or {}
+
+
+def component_model(app: str, name: str, c: dict, image_tag: str | None = None) -> dict:
+    kind = c.get("kind", "service")
+    fullname = fit_name(f"{app}-{name}", CRONJOB_NAME_LIMIT if kind == "cronjob" else NAME_LIMIT)
+    ports = [{"name": p, "port": body["port"], "protocol": body.get("protocol", "TCP")} for p, body in (c.get("ports") or {}).items()]
+    m: dict[str, Any] = {"kind": kind, "fullname": fullname}
+    if c.get("labels"):
+        m["labels"] = dict(sorted(c["labels"].items()))
+    if c.get("podAnnotations"):
+        m["podAnnotations"] = dict(sorted(c["podAnnotations"].items()))
+    if ports:
+        m["ports"] = ports
+    if kind in WORKLOAD_KINDS:
+        if "autoscaling" in c:
+            hpa = c["autoscaling"]
+            m["autoscaling"] = {"min": hpa.get("min", 1), "max": hpa["max"], **{k: hpa[k] for k in ("cpu", "memory") if k in hpa}}
+        elif "keda" in c:
+            m["keda"] = _keda(fullname, c["keda"])
+        else:
+            m["replicas"] = c.get("replicas", 1)
+        if any(_single_writer(v) for v in (c.get("storage") or {}).values()):
+            m["strategy"] = "Recreate"
+    if kind == "service" and "ingress" in c:
+        m["ingress"] = _ingress(fullname, c["ingress"], ports)
+    if (c.get("config") or {}).get("data"):
+        m["config"] = {"data": {k: _text(v) for k, v in sorted(c["config"]["data"].items())}}
+        if c["config"].get("mountPath"):
+            m["config"]["mountPath"] = c["config"]["mountPath"]
+    claims = [
+        {"name": fit_name(f"{fullname}-{vol}"), "size": _text(body["size"]), "accessMode": body.get("accessMode", "ReadWriteOnce"),
+         **({"storageClass": body["storageClass"]} if "storageClass" in body else {})}
+        for vol, body in sorted((c.get("storage") or {}).items()) if "size" in body
+    ]
+    if claims:
+        m["claims"] = claims
+    account = c.get("serviceAccount") or {}
+    create = account.get("create", True)
+    m["serviceAccount"] = {"create": create, "name": account.get("name", fullname if create else "default")}
+    if account.get("annotations"):
+        m["serviceAccount"]["annotations"] = dict(sorted(account["annotations"].items()))
+    if "networkPolicy" in c:
+        policy = c["networkPolicy"] or {}
+        m["networkPolicy"] = {k: sorted(policy.get(k) or []) for k in ("allowComponents", "allowNamespaces")}
+    if kind == "job":
+        m["job"] = _job_spec(c)
+    if kind == "cronjob":
+        m["job"] = _job_spec(c)
+        m["cron"] = {
+            "schedule": c["schedule"],
+            "concurrencyPolicy": c.get("concurrencyPolicy", "Forbid"),
+            "successfulJobsHistoryLimit": c.get("successfulJobsHistoryLimit", 3),
+            "failedJobsHistoryLimit": c.get("failedJobsHistoryLimit", 1),
+            **{k: c[k] for k in ("timeZone", "suspend", "startingDeadlineSeconds") if k in c},
+        }
+    m["pod"] = _pod(fullname, kind, c, m["serviceAccount"]["name"])
+    m["container"] = _container(kind, c, ports, image_tag)
+    return m
+
+
+def _single_writer(volume: dict) -> bool:
+    return "emptyDir" not in volume and volume.get("accessMode", "ReadWriteOnce") in RWO_MODES
+
+
+def _keda(fullname: str, keda: dict) -> dict:
+    triggers = []
+    for trigger in keda["triggers"]:
+        t = {k: trigger[k] for k in ("type", "name", "metricType", "useCachedMetrics") if k in trigger}
+        t["metadata"] = {k: _text(v) for k, v in sorted(trigger["metadata"].items())}
+        if "authenticationRef" in trigger:
+            t["authenticationRef"] = dict(sorted(trigger["authenticationRef"].items()))
+        triggers.append(t)
+    out = {"name": fit_name(fullname, SCALED_OBJECT_NAME_LIMIT), "min": keda.get("min", 0), "max": keda["max"], "triggers": triggers}
+    out.update({k: keda[k] for k in ("pollingInterval", "cooldownPeriod") if k in keda})
+    return out
+
+
+def _ingress(fullname: str, ingress: dict, ports: list[dict]) -> dict:
+    out: dict[str, Any] = {
+        "host": ingress["host"],
+        "path": ingress.get("path", "/"),
+        "pathType": ingress.get("pathType", "Prefix"),
+        "port": ingress.get("port", ports[0]["name"]),
+    }
+    annotations = dict(ingress.get("annotations") or {})
+    tls = ingress.get("tls")
+    if tls is not None:
+        if "issuer" in tls:
+            annotations["cert-manager.io/cluster-issuer"] = tls["issuer"]
+        out["tlsSecret"] = tls.get("secretName") or fit_name(f"{fullname}-tls")
+    if "className" in ingress:
+        out["className"] = ingress["className"]
+    if annotations:
+        out["annotations"] = dict(sorted(annotations.items()))
+    return out
+
+
+def _job_spec(c: dict) -> dict:
+    spec = {"backoffLimit": c.get("backoffLimit", 3)}
+    spec.update({k: c[k] for k in ("activeDeadlineSeconds", "ttlSecondsAfterFinished", "completions", "parallelism") if k in c})
+    return spec
+
+
+def gpu_resource(gpu: dict) -> str:
+    """The extended resource a GPU request names: MIG slice, shared (time-sliced) GPU or whole GPU."""
+    if "mig" in gpu:
+        return f"nvidia.com/mig-{gpu['mig']}"
+    if gpu.get("sharing"):
+        return "nvidia.com/gpu.shared"
+    return "nvidia.com/gpu"
+
+
+def _pod(fullname: str, kind: str, c: dict, account: str) -> dict:
+    gpu = c.get("gpu")
+    pod: dict[str, Any] = {
+        "serviceAccountName": account,
+        "automountServiceAccountToken": False,
+        "securityContext": deep_merge(POD_SECURITY, c.get("podSecurityContext") or {}),
+    }
+    if kind in ("job", "cronjob"):
+        pod["restartPolicy"] = c.get("restartPolicy", "OnFailure")
+    node_selector = dict(c.get("nodeSelector") or {})
+    tolerations = list(c.get("tolerations") or [])
+    affinity = c.get("affinity") or {}
+    if gpu is not None:
+        if gpu.get("product"):
+            node_selector[GPU_PRODUCT_LABEL] = gpu["product"]
+        if not any(t.get("key") == GPU_TOLERATION["key"] for t in tolerations):
+            tolerations.append(dict(GPU_TOLERATION))
+        if "minMemoryMiB" in gpu:
+            affinity = _with_node_requirement(affinity, {"key": GPU_MEMORY_LABEL, "operator": "Gt", "values": [str(gpu["minMemoryMiB"] - 1)]})
+        if gpu.get("runtimeClassName"):
+            pod["runtimeClassName"] = gpu["runtimeClassName"]
+    if node_selector:
+        pod["nodeSelector"] = dict(sorted(node_selector.items()))
+    if tolerations:
+        pod["tolerations"] = tolerations
+    if affinity:
+        pod["affinity"] = affinity
+    for key in ("priorityClassName", "terminationGracePeriodSeconds"):
+        if key in c:
+            pod[key] = c[key]
+    if c.get("imagePullSecrets"):
+        pod["imagePullSecrets"] = [{"name": n} for n in c["imagePullSecrets"]]
+    volumes = []
+    for vol, body in sorted((c.get("storage") or {}).items()):
+        if "emptyDir" in body:
+            volumes.append({"name": vol, "emptyDir": {k: _text(v) if k == "sizeLimit" else v for k, v in sorted(body["emptyDir"].items())}})
+        else:
+            claim = body.get("existingClaim") or fit_name(f"{fullname}-{vol}")
+            source: dict[str, Any] = {"claimName": claim}
+            if body.get("readOnly"):
+                source["readOnly"] = True
+            volumes.append({"name": vol, "persistentVolumeClaim": source})
+    if gpu is not None:
+        volumes.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": _text(gpu.get("shm", DEFAULT_SHM))}})
+    if volumes:
+        pod["volumes"] = volumes
+    return pod
+
+
+def _with_node_requirement(affinity: dict, requirement: dict) -> dict:
+    """Add a required node-selector expression to every term (terms are ORed, expressions ANDed)."""
+    path = ("nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
+    required = ((affinity.get(path[0]) or {}).get(path[1]) or {})
+    terms = required.get("nodeSelectorTerms") or [{}]
+    terms = [{**t, "matchExpressions": [*(t.get("matchExpressions") or []), requirement]} for t in terms]
+    return deep_merge(affinity, {path[0]: {path[1]: {"nodeSelectorTerms": terms}}})
+
+
+def _container(kind: str, c: dict, ports: list[dict], image_tag: str | None) -> dict:
+    image = with_tag(c["image"], image_tag) if image_tag else c["image"]
+    container: dict[str, Any] = {"image": image}
+    for key in ("command", "args", "workingDir"):
+        if key in c:
+            container[key] = c[key]
+    env = [_env_var(name, value) for name, value in (c.get("env") or {}).items()]
+    if env:
+        container["env"] = env
+    env_from = [
+        {"secretRef": {"name": e["secretRef"]}} if "secretRef" in e else {"configMapRef": {"name": e["configMapRef"]}}
+        for e in c.get("envFrom") or []
+    ]
+    if env_from:
+        container["envFrom"] = env_from
+    container["resources"] = _resources(c)
+    probes = _probes(kind, c, ports)
+    container.update(probes)
+    container["securityContext"] = deep_merge(CONTAINER_SECURITY, c.get("securityContext") or {})
+    mounts = []
+    for vol, body in sorted((c.get("storage") or {}).items()):
+        mount: dict[str, Any] = {"name": vol, "mountPath": body["mountPath"]}
+        if body.get("readOnly"):
+            mount["readOnly"] = True
+        if body.get("subPath"):
+            mount["subPath"] = body["subPath"]
+        mounts.append(mount)
+    if c.get("gpu") is not None:
+        mounts.append({"name": SHM_VOLUME, "mountPath": "/dev/shm"})
+    if mounts:
+        container["volumeMounts"] = mounts
+    return container
+
+
+def with_tag(image: str, tag: str) -> str:
+    """``image`` with its tag (or digest) replaced by ``tag``."""
+    name = image.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        name = name[:colon]
+    return f"{name}:{tag}"
+
+
+def _env_var(name: str, value: Any) -> dict:
+    if not isinstance(value, dict):
+        return {"name": name, "value": _text(value)}
+    if "fieldRef" in value:
+        return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": value["fieldRef"]}}}
+    ref_kind, ref = next(iter(value.items()))
+    selector = "secretKeyRef" if ref_kind == "secretRef" else "configMapKeyRef"
+    return {"name": name, "valueFrom": {selector: dict(sorted(ref.items()))}}
+
+
+def _resources(c: dict) -> dict:
+    r = c.get("resources") or {}
+    requests = {"cpu": _text(r.get("cpu", DEFAULT_CPU)), "memory": _text(r.get("memory", DEFAULT_MEMORY))}
+    if "ephemeralStorage" in r:
+        requests["ephemeral-storage"] = _text(r["ephemeralStorage"])
+    limits = {"memory": _text(r.get("memoryLimit", r.get("memory", DEFAULT_MEMORY)))}
+    if "cpuLimit" in r:
+        limits["cpu"] = _text(r["cpuLimit"])
+    gpu = c.get("gpu")
+    if gpu is not None:
+        resource = gpu_resource(gpu)
+        requests[resource] = limits[resource] = gpu.get("count", 1)
+    return {"limits": limits, "requests": requests}
+
+
+def _probes(kind: str, c: dict, ports: list[dict]) -> dict:
+    """readiness on the primary port for services, liveness only when asked, a long startup budget for GPUs."""
+    asked = c.get("probes") or {}
+    primary = (ports[0]["name"], ports[0]["port"]) if ports else (None, None)
+    out: dict[str, Any] = {}
+    readiness = asked.get("readiness")
+    if readiness is not None:
+        out["readinessProbe"] = _probe(readiness, primary)
+    elif kind == "service" and ports:
+        out["readinessProbe"] = {"tcpSocket": {"port": primary[0]}}
+    if asked.get("liveness") is not None:
+        out["livenessProbe"] = _probe(asked["liveness"], primary)
+    startup = asked.get("startup")
+    if c.get("gpu") is not None and (startup is not None or "readinessProbe" in out):
+        base = _probe(startup, primary) if startup is not None else _handler_only(out["readinessProbe"])
+        base.setdefault("periodSeconds", GPU_STARTUP_PERIOD)
+        base.setdefault("failureThreshold", GPU_STARTUP_FAILURES)
+        out["startupProbe"] = base
+    elif startup is not None:
+        out["startupProbe"] = _probe(startup, primary)
+    return out
+
+
+def _handler_only(probe: dict) -> dict:
+    return {k: copy.deepcopy(v) for k, v in probe.items() if k in ("httpGet", "tcpSocket", "grpc", "exec")}
+
+
+def _probe(probe: dict, primary: tuple[str | None, int | None]) -> dict:
+    """A spec probe as a Kubernetes probe; ports default to the primary (first) port."""
+    out: dict[str, Any] = {}
+    if "http" in probe:
+        http = probe["http"] or {}
+        out["httpGet"] = {"path": http.get("path", "/"), "port": http.get("port", primary[0]), **({"scheme": http["scheme"]} if "scheme" in http else {})}
+    elif "tcp" in probe:
+        out["tcpSocket"] = {"port": (probe["tcp"] or {}).get("port", primary[0])}
+    elif "grpc" in probe:
+        grpc = probe["grpc"] or {}
+        out["grpc"] = {"port": grpc.get("port", primary[1]), **({"service": grpc["service"]} if "service" in grpc else {})}
+    else:
+        out["exec"] = {"command": list(probe["exec"]["command"])}
+    for key in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold", "successThreshold"):
+        if key in probe:
+            out[key] = probe[key]
+    return out
+
+
+def _text(value: Any) -> str:
+    """Strings as Kubernetes keeps them: YAML numbers and booleans as their plain text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

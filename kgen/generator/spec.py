@@ -1,0 +1,429 @@
+"""The app spec: load it with positions, validate it, resolve its environments.
+
+Validation has three passes, each reporting ``file:line: spec.path: message``:
+the JSON Schema on what the user wrote (nothing required inside components, so
+partial overrides validate where they are written), the schema again on every
+merged component (now with its required fields), and the semantic rules no
+schema can say. Errors found on a merged component are attributed to the place
+that wrote the value: the environment override, the component, or ``defaults``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable
+
+from kgen.errors import InputError
+from kgen.loader import JsonPath, KubeObject, SourceFile, format_path, parse_source, read_source
+from kgen.merge import deep_merge
+from kgen.quantity import QuantityError, parse_quantity
+
+API_VERSION = "kgen.dev/v1alpha1"
+KIND = "App"
+DEFAULT_ENVIRONMENT = "default"
+WORKLOAD_KINDS = ("service", "worker")  # the kinds that become Deployments
+SECRET_NAME = re.compile(r"(?i)(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key)")
+CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
+RWO_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
+SHM_VOLUME, CONFIG_VOLUME = "dshm", "config"  # volume names kgen adds itself
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """One error, addressed by spec path and line."""
+
+    path: JsonPath
+    message: str
+    line: int
+
+    def format(self, file: str) -> str:
+        where = format_path(self.path) or "(document)"
+        return f"{file}:{self.line}: {where}: {self.message}"
+
+
+class SpecError(InputError):
+    """An invalid spec: every problem, one per line, so the user fixes them in one go."""
+
+    def __init__(self, file: str, problems: list[SpecProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(p.format(file) for p in problems))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class AppSpec:
+    """A loaded (not yet validated) spec and the node tree that locates its fields."""
+
+    data: dict
+    document: KubeObject
+    file: str
+
+    @property
+    def name(self) -> str:
+        return self.data["metadata"]["name"]
+
+    def line(self, path: Iterable[Any]) -> int:
+        return self.document.locate(path)[0]
+
+    def has(self, path: JsonPath) -> bool:
+        return self.document.node_at(path) is not None
+
+    def environment_names(self) -> list[str]:
+        """Environments in the order written; a spec without any has ``default``."""
+        envs = self.data.get("environments") or {}
+        return list(envs) if envs else [DEFAULT_ENVIRONMENT]
+
+    def environment(self, env: str) -> dict:
+        return (self.data.get("environments") or {}).get(env) or {}
+
+    def namespace(self, env: str | None) -> str | None:
+        if env is None:
+            return None
+        return self.environment(env).get("namespace") or self.data["metadata"].get("namespace")
+
+    def components(self, env: str | None) -> dict[str, dict]:
+        """Every component of ``env`` (``None``: the base) with defaults and overrides merged."""
+        defaults = self.data.get("defaults") or {}
+        overrides = (self.environment(env).get("components") or {}) if env else {}
+        resolved: dict[str, dict] = {}
+        for name, component in (self.data.get("components") or {}).items():
+            merged = deep_merge(defaults, component or {})
+            if name in overrides:
+                if overrides[name] is None:
+                    continue  # `name: null` removes the component from this environment
+                merged = deep_merge(merged, overrides[name])
+            resolved[name] = merged
+        return resolved
+
+    def own_fields(self, name: str, env: str | None) -> dict:
+        """What the component and its override wrote themselves (no defaults)."""
+        own = copy.deepcopy((self.data.get("components") or {}).get(name) or {})
+        if env:
+            override = (self.environment(env).get("components") or {}).get(name)
+            if override:
+                own = deep_merge(own, override)
+        return own
+
+
+def load_spec(path: str) -> AppSpec:
+    """Read and parse ``path``; a file that is not one App document is an InputError."""
+    return parse_spec(read_source(path))
+
+
+def parse_spec(source: SourceFile) -> AppSpec:
+    loaded = parse_source(source)
+    if loaded.problems:
+        problem = loaded.problems[0]
+        raise InputError(problem.message, problem.file, problem.line)
+    apps = [obj for obj in loaded.objects if obj.api_version == API_VERSION and obj.kind == KIND]
+    if len(apps) != 1 or len(loaded.objects) != 1:
+        raise InputError(f"a spec file holds exactly one document with apiVersion: {API_VERSION} and kind: {KIND}", source.name)
+    return AppSpec(apps[0].data, apps[0], source.name)
+
+
+def validated_spec(path: str) -> AppSpec:
+    """Load and fully validate; raises SpecError listing every problem."""
+    spec = load_spec(path)
+    problems = validate(spec)
+    if problems:
+        raise SpecError(spec.file, problems)
+    return spec
+
+
+def validate(spec: AppSpec) -> list[SpecProblem]:
+    """Schema errors first; the semantic pass only runs on a schema-valid spec."""
+    problems = _schema_problems(spec)
+    if problems:
+        return problems
+    problems = _overrides_name_components(spec)
+    for env in [None, *([] if not spec.data.get("environments") else spec.environment_names())]:
+        components = spec.components(env)
+        for name, component in components.items():
+            found = [*_merged_schema_problems(component), *_component_problems(spec, env, name, component, components)]
+            problems.extend(_attribute(spec, env, name, path, message) for path, message in found)
+        problems.extend(_environment_problems(spec, env, components))
+    unique = {(p.path, p.message): p for p in problems}
+    return sorted(unique.values(), key=lambda p: (p.line, format_path(p.path), p.message))
+
+
+# --- schema ------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _validators() -> tuple[Any, Any]:
+    """(partial, full): the spec schema without ``required`` inside components, and one component."""
+    import jsonschema
+
+    from kgen.schemas import load_schema
+
+    schema = load_schema("app-spec.schema.json")
+    partial = copy.deepcopy(schema)
+    partial["$defs"]["component"] = _without_required(partial["$defs"]["component"])
+    component = {"$defs": schema["$defs"], **schema["$defs"]["component"]}
+    cls = jsonschema.Draft202012Validator
+    return cls(partial), cls(component)
+
+
+def _without_required(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_required(v) for k, v in node.items() if k != "required"}
+    if isinstance(node, list):
+        return [_without_required(v) for v in node]
+    return node
+
+
+def _strip_nulls(data: Any) -> Any:
+    """Inside components ``null`` means "delete": valid anywhere, so the schema never sees it."""
+    if isinstance(data, dict):
+        return {k: _strip_nulls(v) for k, v in data.items() if v is not None}
+    if isinstance(data, list):
+        return [_strip_nulls(v) for v in data]
+    return data
+
+
+def _schema_problems(spec: AppSpec) -> list[SpecProblem]:
+    partial, _ = _validators()
+    data = copy.deepcopy(spec.data)
+    for section in ("defaults",):
+        if isinstance(data.get(section), dict):
+            data[section] = _strip_nulls(data[section])
+    for name, component in (data.get("components") or {}).items() if isinstance(data.get("components"), dict) else ():
+        data["components"][name] = _strip_nulls(component)
+    for env in (data.get("environments") or {}).values() if isinstance(data.get("environments"), dict) else ():
+        if isinstance(env, dict) and isinstance(env.get("components"), dict):
+            env["components"] = {k: _strip_nulls(v) for k, v in env["components"].items()}
+    problems = []
+    for error in partial.iter_errors(data):
+        path, message = _explain(error)
+        problems.append(SpecProblem(path, message, spec.line(path)))
+    return problems
+
+
+def _merged_schema_problems(component: dict) -> list[tuple[JsonPath, str]]:
+    _, full = _validators()
+    return [_explain(error) for error in full.iter_errors(component)]
+
+
+def _explain(error: Any) -> tuple[JsonPath, str]:
+    """A jsonschema error as (path, short message), pointing at the key the user wrote."""
+    path: JsonPath = tuple(error.absolute_path)
+    validator, value = error.validator, error.validator_value
+    if validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        extra = [k for k in extra if not k.startswith("x-")]
+        key = extra[0] if extra else ""
+        return (*path, key), f"unknown key {key!r} (keys starting with x- are free-form)"
+    if validator == "required":
+        missing = [k for k in value if k not in error.instance]
+        return path, f"{missing[0] if missing else value[0]!r} is required"
+    if validator == "propertyNames":
+        return (*path, error.instance), f"{error.instance!r} is not a valid name: {_short(error.context)}"
+    if validator in ("minimum", "exclusiveMinimum"):
+        return path, f"must be >= {value}"
+    if validator in ("maximum", "exclusiveMaximum"):
+        return path, f"must be <= {value}"
+    if validator == "type":
+        kinds = value if isinstance(value, list) else [value]
+        return path, f"must be {' or '.join(_article(k) for k in kinds)}"
+    if validator == "enum":
+        return path, "must be one of: " + ", ".join(repr(v) for v in value)
+    if validator == "const":
+        return path, f"must be {value!r}"
+    if validator == "pattern":
+        return path, f"{error.instance!r} does not match {value}"
+    if validator == "maxLength":
+        return path, f"must be at most {value} characters"
+    if validator in ("minLength", "minItems", "minProperties"):
+        return path, "must not be empty"
+    if validator in ("oneOf", "anyOf"):
+        return path, _short(error.context) or "does not match any allowed form"
+    return path, error.message
+
+
+def _short(context: Iterable[Any] | None) -> str:
+    """The most specific sub-error of a oneOf/anyOf/propertyNames failure."""
+    best = None
+    for sub in context or ():
+        if best is None or len(sub.absolute_path) > len(best.absolute_path):
+            best = sub
+    if best is None:
+        return ""
+    path, message = _explain(best)
+    rel = format_path(path[len(best.absolute_path) - len(best.relative_path):]) if best.relative_path else ""
+    return f"{rel}: {message}" if rel else message
+
+
+def _article(kind: str) -> str:
+    return {"object": "a mapping", "array": "a list", "integer": "an integer", "null": "null"}.get(kind, f"a {kind}")
+
+
+# --- semantics -----------------------------------------------------------------------------------
+
+
+def _attribute(spec: AppSpec, env: str | None, name: str, path: JsonPath, message: str) -> SpecProblem:
+    """Point a merged-component problem at whoever wrote the value (override, component, defaults)."""
+    candidates: list[JsonPath] = []
+    if env:
+        candidates.append(("environments", env, "components", name, *path))
+    candidates += [("components", name, *path), ("defaults", *path)]
+    chosen = next((c for c in candidates if spec.has(c)), ("components", name, *path))
+    if env and chosen[0] != "environments":
+        base = spec.components(None).get(name)
+        if base is None or message not in {m for _, m in _component_problems(spec, None, name, base, spec.components(None))}:
+            message = f"{message} (in environment {env})"
+    return SpecProblem(chosen, message, spec.line(chosen))
+
+
+def _overrides_name_components(spec: AppSpec) -> list[SpecProblem]:
+    known = set(spec.data.get("components") or {})
+    problems = []
+    for env, body in (spec.data.get("environments") or {}).items():
+        for name in ((body or {}).get("components") or {}):
+            if name not in known:
+                path = ("environments", env, "components", name)
+                problems.append(SpecProblem(path, f"no component named {name!r} (known: {', '.join(sorted(known))})", spec.line(path)))
+    return problems
+
+
+def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, components: dict[str, dict]) -> list[tuple[JsonPath, str]]:
+    out: list[tuple[JsonPath, str]] = []
+    kind = c.get("kind", "service")
+    ports = c.get("ports") or {}
+    resources = c.get("resources") or {}
+    scaled = "autoscaling" in c or "keda" in c
+
+    if "autoscaling" in c and "keda" in c:
+        out.append((("keda",), "autoscaling (HPA) and keda are exclusive: choose one"))
+    if scaled and kind not in WORKLOAD_KINDS:
+        out.append((("autoscaling" if "autoscaling" in c else "keda",), f"a {kind} cannot be autoscaled"))
+    for key in ("autoscaling", "keda"):
+        block = c.get(key) or {}
+        low = block.get("min", 0 if key == "keda" else 1)
+        if "max" in block and low > block["max"]:
+            out.append(((key, "min"), f"must be <= {key}.max ({block['max']})"))
+    hpa = c.get("autoscaling") or {}
+    if "autoscaling" in c and "cpu" not in hpa and "memory" not in hpa:
+        out.append((("autoscaling",), "needs a target: cpu and/or memory utilization (percent)"))
+    for metric in ("cpu", "memory"):
+        if metric in hpa and metric not in resources:
+            out.append((("autoscaling", metric), f"{metric} autoscaling needs a {metric} request: set resources.{metric}"))
+    if kind == "cronjob":
+        schedule = c.get("schedule")
+        if schedule is None:
+            out.append(((), "a cronjob needs a schedule (five fields, e.g. '0 2 * * *')"))
+        elif len(schedule.split()) != 5 or not all(CRON_FIELD.match(f) for f in schedule.split()):
+            out.append((("schedule",), f"{schedule!r} is not a 5-field cron schedule (minute hour day month weekday)"))
+        for key in ("ports", "ingress"):
+            if key in c:
+                out.append(((key,), f"a cronjob has no {key}"))
+    elif "schedule" in c:
+        out.append((("schedule",), "only a cronjob has a schedule"))
+    if kind == "service" and not ports:
+        out.append(((), "a service needs at least one port (or use kind: worker)"))
+    numbers = [p["port"] for p in ports.values()]
+    if len(set(numbers)) != len(numbers):
+        out.append((("ports",), "port numbers must be unique"))
+    ingress = c.get("ingress")
+    if ingress is not None:
+        if kind != "service":
+            out.append((("ingress",), "an ingress needs a kind: service component"))
+        elif ingress.get("port") and ingress["port"] not in ports:
+            out.append((("ingress", "port"), f"no port named {ingress['port']!r}"))
+        tls = ingress.get("tls")
+        if tls is not None and "issuer" in tls and "secretName" in tls:
+            out.append((("ingress", "tls"), "tls.issuer and tls.secretName are exclusive"))
+        elif tls is not None and not tls:
+            out.append((("ingress", "tls"), "tls needs issuer (cert-manager) or secretName"))
+    for probe_name, probe in (c.get("probes") or {}).items():
+        handlers = [h for h in ("http", "tcp", "grpc", "exec") if h in probe]
+        if len(handlers) != 1:
+            out.append((("probes", probe_name), "needs exactly one of http, tcp, grpc, exec"))
+            continue
+        port = (probe[handlers[0]] or {}).get("port")
+        if isinstance(port, str) and port not in ports:
+            out.append((("probes", probe_name, handlers[0], "port"), f"no port named {port!r}"))
+        if port is None and handlers[0] in ("http", "tcp", "grpc") and not ports:
+            out.append((("probes", probe_name, handlers[0]), "needs a port (the component has none)"))
+    out.extend(_storage_problems(c, kind, scaled))
+    out.extend(_gpu_problems(spec, env, name, c))
+    out.extend(_secret_problems(c))
+    for target in (c.get("networkPolicy") or {}).get("allowComponents", []):
+        if target not in components:
+            out.append((("networkPolicy", "allowComponents"), f"no component named {target!r}"))
+    for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/managed-by"):
+        if key in (c.get("labels") or {}):
+            out.append((("labels", key), f"{key} is set by kgen (selectors rely on it)"))
+    return out
+
+
+def _storage_problems(c: dict, kind: str, scaled: bool) -> list[tuple[JsonPath, str]]:
+    out: list[tuple[JsonPath, str]] = []
+    for vol, body in (c.get("storage") or {}).items():
+        if vol in (SHM_VOLUME, CONFIG_VOLUME):
+            out.append((("storage", vol), f"{vol!r} is the name of a volume kgen adds itself: choose another"))
+        sources = [k for k in ("size", "existingClaim", "emptyDir") if k in body]
+        if len(sources) != 1:
+            out.append((("storage", vol), "needs exactly one of size (a new claim), existingClaim or emptyDir"))
+            continue
+        if "emptyDir" in body and ("accessMode" in body or "storageClass" in body):
+            out.append((("storage", vol), "accessMode and storageClass only apply to claims"))
+        mode = body.get("accessMode", "ReadWriteOnce")
+        if "emptyDir" not in body and mode in RWO_MODES and kind in WORKLOAD_KINDS:
+            most = (c.get("autoscaling") or c.get("keda") or {}).get("max", 1) if scaled else c.get("replicas", 1)
+            if most > 1:
+                out.append((("storage", vol, "accessMode") if "accessMode" in body else ("storage", vol),
+                            f"a {mode} volume allows one pod: at most 1 replica (found {most}); use ReadWriteMany or drop the extra replicas"))
+    return out
+
+
+def _gpu_problems(spec: AppSpec, env: str | None, name: str, c: dict) -> list[tuple[JsonPath, str]]:
+    gpu = c.get("gpu")
+    if gpu is None:
+        return []
+    out: list[tuple[JsonPath, str]] = []
+    if "mig" in gpu and gpu.get("sharing"):
+        out.append((("gpu",), "gpu.mig and gpu.sharing are exclusive"))
+    own = spec.own_fields(name, env).get("resources") or {}
+    for key in ("cpu", "memory"):
+        if key not in own:
+            out.append((("resources",), f"a GPU component must declare resources.{key} itself (defaults do not count)"))
+    memory = (c.get("resources") or {}).get("memoryLimit") or (c.get("resources") or {}).get("memory")
+    shm = gpu.get("shm")
+    if shm is not None and memory is not None:
+        try:
+            if parse_quantity(shm) >= parse_quantity(memory):
+                out.append((("gpu", "shm"), f"/dev/shm ({shm}) counts against the memory limit ({memory}): make it smaller"))
+        except QuantityError as exc:
+            out.append((("gpu", "shm"), str(exc)))
+    return out
+
+
+def _secret_problems(c: dict) -> list[tuple[JsonPath, str]]:
+    out: list[tuple[JsonPath, str]] = []
+    for var, value in (c.get("env") or {}).items():
+        if SECRET_NAME.search(var) and not isinstance(value, dict):
+            out.append((("env", var), "looks like a secret: use {secretRef: {name, key}}, never a literal value"))
+    for key in ((c.get("config") or {}).get("data") or {}):
+        if SECRET_NAME.search(key):
+            out.append((("config", "data", key), "looks like a secret: ConfigMaps are not secret; use env with a secretRef"))
+    return out
+
+
+def _environment_problems(spec: AppSpec, env: str | None, components: dict[str, dict]) -> list[SpecProblem]:
+    seen: dict[str, str] = {}
+    problems = []
+    for name, c in components.items():
+        host = (c.get("ingress") or {}).get("host")
+        if host is None:
+            continue
+        if host in seen:
+            found = _attribute(spec, env, name, ("ingress", "host"), f"host {host!r} is already used by component {seen[host]!r}")
+            problems.append(found)
+        else:
+            seen[host] = name
+    return problems
