@@ -225,3 +225,9 @@ def test_corpus_validates_without_a_crash_and_findings_per_rule_are_pinned() -> 
     assert {rule: counts.get(rule, 0) for rule in SCHEMA_RULES} == pinned, (
         f"schema/deprecation findings on the corpus changed; if intended, update {CORPUS_COUNTS.name}"
     )
+
+
+def test_a_crd_whose_schema_does_not_compile_is_reported_not_a_crash() -> None:
+    broken = CRD % ("v1", CRD_V1_VERSIONS.replace("replicas: {type: integer}", "replicas: {type: bogus}")) + MODEL % "  replicas: 1"
+    found = _found(_lint(broken), "schema-invalid")
+    assert len(found) == 1 and "does not compile" in found[0][3]
