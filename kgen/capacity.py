@@ -489,6 +489,11 @@ class ClusterFit:
     def pools(self) -> list[NodePool]:
         return node_pools(self.policy)
 
+    @cached_property
+    def templates(self) -> list[PodTemplate]:
+        """Templates that run pods (not the runtimes and workflow templates other objects instantiate)."""
+        return [t for t in self.inventory.templates if t.site.runs_pods]
+
     def pod(self, template: PodTemplate) -> PodResources:
         """The effective requests and limits of one pod of ``template`` (memoized)."""
         found = self._pods.get(id(template))
@@ -532,11 +537,11 @@ class ClusterFit:
         replicas = self.inventory.max_replicas(template)
         if replicas is None:
             replicas = template.declared_replicas
-        if template.kind in ("Job", "CronJob") and template.site.batch:
+        if template.obj.group == "batch" and template.kind in ("Job", "CronJob"):
             completions = _job_spec(template).get("completions")
             replicas = min(replicas, _whole(completions, replicas))
-        if template.kind == "CronJob":
-            replicas *= _cron_runs(template)
+            if template.kind == "CronJob":
+                replicas *= _cron_runs(template)
         return replicas
 
     # quotas
@@ -569,7 +574,7 @@ class ClusterFit:
     @cached_property
     def _templates_by_scope(self) -> dict[Scope, list[PodTemplate]]:
         index: dict[Scope, list[PodTemplate]] = defaultdict(list)
-        for template in self.inventory.templates:
+        for template in self.templates:
             index[scope_of(template.obj)].append(template)
         return index
 
@@ -619,7 +624,7 @@ class ClusterFit:
             if key in ("persistentvolumeclaims", "requests.storage"):
                 yield from self._claims(obj, key, storage_class if storage_key else None)
             elif key == "services" and obj.kind == "Service" and not obj.group:
-                yield Contribution(obj, Fraction(1), ())
+                yield Contribution(obj, Fraction(1), ("kind",))
             elif key.startswith("services.") and obj.kind == "Service" and not obj.group:
                 yield from _service_contributions(obj, key)
             elif key.startswith("count/") or key in _BARE_COUNTS:
@@ -648,12 +653,12 @@ class ClusterFit:
     def _counted(self, obj: KubeObject, resource: str) -> Iterable[Contribution]:
         """``count/<plural>.<group>``: the object itself, and the objects its controller keeps."""
         if self._resource_name(obj) == resource:
-            yield Contribution(obj, Fraction(1), ())
+            yield Contribution(obj, Fraction(1), ("kind",))
         spec = as_map(obj.data.get("spec"))
-        if obj.kind == "Deployment" and resource == "replicasets.apps":
+        if obj.kind == "Deployment" and obj.group == "apps" and resource == "replicasets.apps":
             kept = _whole(spec.get("revisionHistoryLimit"), DEPLOYMENT_REVISION_HISTORY) + 1
             yield Contribution(obj, Fraction(kept), ("spec", "revisionHistoryLimit"))
-        elif obj.kind == "CronJob" and resource == "jobs.batch":
+        elif obj.kind == "CronJob" and obj.group == "batch" and resource == "jobs.batch":
             templates = self.inventory.templates_of(obj)
             kept = _whole(spec.get("successfulJobsHistoryLimit"), CRONJOB_HISTORY[0]) + _whole(spec.get("failedJobsHistoryLimit"), CRONJOB_HISTORY[1])
             running = _cron_runs(templates[0]) if templates else 1
@@ -682,7 +687,7 @@ class ClusterFit:
     def daemon_reserved(self) -> dict[str, dict[str, Fraction]]:
         """Per pool, what the DaemonSets that run on it take from every node."""
         reserved: dict[str, dict[str, Fraction]] = defaultdict(dict)
-        for template in self.inventory.templates:
+        for template in self.templates:
             if template.site.daemon:
                 for verdict in self.verdicts(template):
                     if verdict.selected:
@@ -805,7 +810,7 @@ def capacity_report(fit: ClusterFit) -> CapacityReport:
     remaining = {pool.name: dict(pool.supply) for pool in fit.pools}
     workloads: dict[str, list[PoolWorkload]] = defaultdict(list)
     unplaced: list[Unplaced] = []
-    templates = sorted(fit.inventory.templates, key=lambda t: not t.site.daemon)
+    templates = sorted(fit.templates, key=lambda t: not t.site.daemon)
     for template in templates:
         pod = fit.pod(template)
         requests = schedulable_requests(pod)

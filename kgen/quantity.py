@@ -135,13 +135,23 @@ def _with_suffix(whole: int, units: list[tuple[str, Fraction]]) -> str | None:
     return None
 
 
+def _exponent_form(amount: Fraction) -> str:
+    mantissa, exponent = int(amount / NANO), -9
+    while mantissa % 10 == 0:
+        mantissa, exponent = mantissa // 10, exponent + 1
+    return f"{mantissa}e{exponent}"
+
+
 def format_quantity(amount: Fraction, resource: str = "") -> str:
     """An exact quantity text that parses back to ``amount`` (rounded up to 1n first, like Kubernetes).
 
     Memory-like resources use binary suffixes (then decimal ones) when exact, cpu and counts plain
     numbers, fractions the coarsest of m/u/n that is exact; other resources the shortest exact form.
+    Beyond 2^63-1 (sums across a cluster) the exponent form, which Kubernetes does not cap.
     """
     amount = _round_up_to_nano(Fraction(amount))
+    if abs(amount) > MAX_INT64:  # suffixed forms would be capped when read back; exponents are not
+        return _exponent_form(amount)
     if amount.denominator != 1:
         for suffix, size in _FRACTIONAL:
             scaled = amount / size

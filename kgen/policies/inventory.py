@@ -104,14 +104,15 @@ class Inventory:
 
     def max_replicas(self, template: PodTemplate) -> int | None:
         """The most pods of ``template`` that can run at once: the autoscalers' maximum when one
-        targets its object, else the declared replicas (Job parallelism); None for DaemonSets,
-        whose size is the number of matching nodes."""
+        targets its object, else the declared replicas (Job parallelism) or the ceiling of the
+        autoscaling written in the object (Ray, KServe, Knative); None for DaemonSets, whose size
+        is the number of matching nodes."""
         if template.site.daemon:
             return None
         obj = template.obj
         maxima = [ref.max_replicas for ref in self._scalers_by_target.get((scope_of(obj), obj.kind, obj.name), [])]
         known = [m for m in maxima if m is not None]
-        return max(known) if known else template.declared_replicas
+        return template.pods_for(max(known)) if known else template.max_replicas
 
     @cached_property
     def _container_limits(self) -> dict[Scope, list[ContainerLimits]]:

@@ -87,7 +87,7 @@ def quota_exceeded(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation
 def quota_requests_required(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     fit = cluster_fit(ctx.inventory, ctx.policy)
     quotas = fit.quotas_by_scope.get(scope_of(template.obj))
-    if not quotas:
+    if not quotas or not template.site.runs_pods:
         return
     for c, key, quota in missing_for_quota(fit.pod(template), quotas):
         section, _, name = key.partition(".")

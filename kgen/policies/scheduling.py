@@ -46,7 +46,7 @@ def _what(template: PodTemplate) -> str:
 )
 def no_fitting_pool(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     fit = cluster_fit(ctx.inventory, ctx.policy)
-    if not fit.pools or template.spec.get("nodeName"):
+    if not fit.pools or not template.site.runs_pods or template.spec.get("nodeName"):
         return
     verdicts = fit.verdicts(template)
     asked = describe({n: a for n, a in schedulable_requests(fit.pod(template)).items() if n != "pods"}) or "no requests"

@@ -67,10 +67,15 @@ def _use(used: Fraction, limit: Fraction) -> str:
     return f"{text} OVER" if used > limit else text
 
 
+def _ordered(usages: list[QuotaUsage]) -> list[QuotaUsage]:
+    """By namespace, then quota (input order of resources kept within a quota)."""
+    return sorted(usages, key=lambda u: (u.quota.namespace, u.quota.scope[0] or "", u.quota.short))
+
+
 def _quota_rows(usages: list[QuotaUsage], color: bool) -> list[str]:
     rows: list[list[str]] = []
     bars: list[str] = []
-    for u in usages:
+    for u in _ordered(usages):
         scope = ",".join(u.quota.scopes) or ("scopeSelector" if u.quota.selector else "")
         rows.append([
             _where(u.quota.scope), u.quota.short + (f" ({scope})" if scope else ""), u.resource,
@@ -158,7 +163,7 @@ def _quota_json(u: QuotaUsage) -> dict[str, Any]:
 
 def render_json(report: CapacityReport) -> str:
     namespaces: dict[tuple, dict[str, Any]] = {}
-    for u in report.usages:
+    for u in _ordered(report.usages):
         env, namespace = u.quota.scope
         entry = namespaces.setdefault(u.quota.scope, {"namespace": namespace, "environment": env, "quotas": []})
         entry["quotas"].append(_quota_json(u))
