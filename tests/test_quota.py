@@ -6,12 +6,16 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kgen.capacity import cluster_fit, plural_of, quota_key
-from kgen.loader import load_text
+from kgen.capacity import capacity_report, cluster_fit, plural_of, quota_key
+from kgen.loader import SourceFile, load_text, parse_source
+from kgen.policies.engine import lint
 from kgen.policies.inventory import Inventory
-from kgen.policies.policy import ClusterPolicy, load_policy
+from kgen.policies.policy import ClusterPolicy, deep_merge, load_policy
 from tests.conftest import lint_yaml
+from tests.test_fuzz import KINDS, _document, junk
 
 POLICY = """\
 apiVersion: kgen.dev/v1alpha1
@@ -294,3 +298,29 @@ def test_quota_key(name: str, key: str) -> None:
 )
 def test_plural_of(kind: str, plural: str) -> None:
     assert plural_of(kind) == plural
+
+
+# --- odd shapes -------------------------------------------------------------------------------------
+
+FIT_POLICY = ClusterPolicy(spec=deep_merge(ClusterPolicy.default().spec, {
+    "nodePools": [
+        {"name": "a", "count": 2, "labels": {"pool": "a"}, "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "10"}},
+        {"name": "g", "taints": [{"key": "nvidia.com/gpu"}], "allocatable": {"nvidia.com/gpu": "8"}},
+    ],
+    "namespaces": {"ns": {"quota": {"cpu": "1", "limits.memory": "1Gi", "pods": "2", "count/deployments.apps": "1"}}},
+}))  # fmt: skip
+QUOTA_FIELDS = st.dictionaries(st.sampled_from(["hard", "scopes", "scopeSelector", "limits", "type", "default", "defaultRequest", "max", "min"]), junk, max_size=4)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(KINDS), junk, st.lists(junk, max_size=3), junk, QUOTA_FIELDS)
+def test_cluster_fit_never_crashes_on_odd_shapes(kind: str, spec: object, containers: object, pod_extra: object, quota: dict) -> None:
+    documents = [
+        _document(kind, spec, containers, pod_extra),
+        {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": "ns"}, "spec": quota},
+        {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "l", "namespace": "ns"}, "spec": {"limits": [quota]}},
+    ]
+    loaded = parse_source(SourceFile("fuzz.yaml", yaml.safe_dump_all(documents)))
+    for finding in lint(loaded, FIT_POLICY).findings:
+        assert finding.line >= 1
+    capacity_report(cluster_fit(Inventory(loaded.objects), FIT_POLICY))
