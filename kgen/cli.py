@@ -179,9 +179,13 @@ def render(spec: str, env: str | None) -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 def validate(spec: str) -> None:
     """Check an app spec: schema and semantic rules, errors addressed by line and spec path."""
-    from kgen.generator.spec import validated_spec
+    from kgen.generator.spec import SpecError, validated_spec
 
-    app = validated_spec(spec)
+    try:
+        app = validated_spec(spec)
+    except SpecError as exc:
+        click.echo(str(exc), err=True)  # one `file:line: spec.path: message` per problem
+        sys.exit(EXIT_INVALID)
     components, envs = len(app.data["components"]), app.environment_names()
     click.echo(f"{spec}: valid ({components} component{'s' * (components != 1)}; environments: {', '.join(envs)})")
 

@@ -137,16 +137,20 @@ def validated_spec(path: str) -> AppSpec:
 
 def validate(spec: AppSpec) -> list[SpecProblem]:
     """Schema errors first; the semantic pass only runs on a schema-valid spec."""
-    problems = _schema_problems(spec)
+    problems = _schema_problems(spec) + _overrides_name_components(spec)
     if problems:
-        return problems
-    problems = _overrides_name_components(spec)
+        return _sorted(problems)
     for env in [None, *([] if not spec.data.get("environments") else spec.environment_names())]:
         components = spec.components(env)
         for name, component in components.items():
             found = [*_merged_schema_problems(component), *_component_problems(spec, env, name, component, components)]
             problems.extend(_attribute(spec, env, name, path, message) for path, message in found)
         problems.extend(_environment_problems(spec, env, components))
+    return _sorted(problems)
+
+
+def _sorted(problems: list[SpecProblem]) -> list[SpecProblem]:
+    """In file order, each problem once (a base problem shows up in every environment)."""
     unique = {(p.path, p.message): p for p in problems}
     return sorted(unique.values(), key=lambda p: (p.line, format_path(p.path), p.message))
 
@@ -221,8 +225,10 @@ def _explain(error: Any) -> tuple[JsonPath, str]:
     if validator == "required":
         missing = [k for k in value if k not in error.instance]
         return path, f"{missing[0] if missing else value[0]!r} is required"
-    if validator == "propertyNames":
-        return (*path, error.instance), f"{error.instance!r} is not a valid name: {_short(error.context)}"
+    if "propertyNames" in error.schema_path:
+        # jsonschema reports a bad key as an error on the key itself, at the parent's path
+        rule = f"at most {value} characters" if validator == "maxLength" else f"must match {value}" if validator == "pattern" else error.message
+        return (*path, error.instance), f"{error.instance!r} is not a valid name: {rule} (lowercase letters, digits and '-')"
     if validator in ("minimum", "exclusiveMinimum"):
         return path, f"must be >= {value}"
     if validator in ("maximum", "exclusiveMaximum"):
@@ -241,21 +247,12 @@ def _explain(error: Any) -> tuple[JsonPath, str]:
     if validator in ("minLength", "minItems", "minProperties"):
         return path, "must not be empty"
     if validator in ("oneOf", "anyOf"):
-        return path, _short(error.context) or "does not match any allowed form"
+        # the alternative that got furthest into the value says best what is wrong
+        deepest = max(error.context or (), key=lambda sub: len(sub.absolute_path), default=None)
+        if deepest is not None and len(deepest.absolute_path) > len(path):
+            return _explain(deepest)
+        return path, "must be a plain value or a {secretRef|configMapRef|fieldRef} reference" if "secretRef" in str(value) else "does not match any allowed form"
     return path, error.message
-
-
-def _short(context: Iterable[Any] | None) -> str:
-    """The most specific sub-error of a oneOf/anyOf/propertyNames failure."""
-    best = None
-    for sub in context or ():
-        if best is None or len(sub.absolute_path) > len(best.absolute_path):
-            best = sub
-    if best is None:
-        return ""
-    path, message = _explain(best)
-    rel = format_path(path[len(best.absolute_path) - len(best.relative_path):]) if best.relative_path else ""
-    return f"{rel}: {message}" if rel else message
 
 
 def _article(kind: str) -> str:
@@ -280,10 +277,14 @@ def _attribute(spec: AppSpec, env: str | None, name: str, path: JsonPath, messag
 
 
 def _overrides_name_components(spec: AppSpec) -> list[SpecProblem]:
-    known = set(spec.data.get("components") or {})
+    components, environments = spec.data.get("components"), spec.data.get("environments")
+    if not isinstance(components, dict) or not isinstance(environments, dict):
+        return []
+    known = set(components)
     problems = []
-    for env, body in (spec.data.get("environments") or {}).items():
-        for name in ((body or {}).get("components") or {}):
+    for env, body in environments.items():
+        overrides = body.get("components") if isinstance(body, dict) else None
+        for name in overrides if isinstance(overrides, dict) else ():
             if name not in known:
                 path = ("environments", env, "components", name)
                 problems.append(SpecProblem(path, f"no component named {name!r} (known: {', '.join(sorted(known))})", spec.line(path)))
