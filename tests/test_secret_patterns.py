@@ -83,7 +83,7 @@ def test_found_reports_the_line_not_the_value() -> None:
     ("OAUTH2_PROXY-cookie.secret", ["oauth2", "proxy", "cookie", "secret"]),
 ])  # fmt: skip
 def test_name_words(name: str, words: list[str]) -> None:
-    assert name_words(name) == words
+    assert list(name_words(name)) == words
 
 
 SECRET_NAMES = [

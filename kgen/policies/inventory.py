@@ -68,7 +68,7 @@ class Inventory:
     def templates_of(self, obj: KubeObject) -> list[PodTemplate]:
         return self._templates.get(id(obj), [])
 
-    @property
+    @cached_property
     def templates(self) -> list[PodTemplate]:
         return [template for obj in self.objects for template in self._templates[id(obj)]]
 
@@ -134,8 +134,13 @@ class Inventory:
         """The LimitRange container items of the input that apply to pods of ``obj``."""
         return self._container_limits.get(scope_of(obj), [])
 
+    @cached_property
+    def _by_name(self) -> dict[tuple[str, str, str], KubeObject]:
+        index: dict[tuple[str, str, str], KubeObject] = {}
+        for obj in self.objects:
+            index.setdefault((obj.kind, namespace_of(obj), obj.name), obj)
+        return index
+
     def find(self, kind: str, namespace: str, name: str) -> KubeObject | None:
-        for obj in self.by_kind.get(kind, []):
-            if obj.name == name and namespace_of(obj) == namespace:
-                return obj
-        return None
+        """The first object of that kind, namespace and name in the input."""
+        return self._by_name.get((kind, namespace, name))

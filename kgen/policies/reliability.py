@@ -96,6 +96,29 @@ def _pod_templates(inventory: Inventory) -> PodsByScope:
     return found
 
 
+LabelIndex = dict[tuple[str, str | None], list[tuple[PodTemplate, dict[str, str | None]]]]
+
+
+def _label_index(templates: PodsByScope) -> dict[Scope, LabelIndex]:
+    """Templates by (label, value) per scope, so a selector only tests templates sharing one of its labels."""
+    indexes: dict[Scope, LabelIndex] = {}
+    for scope, pairs in templates.items():
+        index: LabelIndex = defaultdict(list)
+        for entry in pairs:
+            for key, value in entry[1].items():
+                index[(key, value)].append(entry)
+        indexes[scope] = index
+    return indexes
+
+
+def _matching(index: LabelIndex, wanted: dict[str, str]) -> list[PodTemplate]:
+    """Templates whose pod labels a non-empty ``matchLabels`` selector matches."""
+    key, value = next(iter(wanted.items()))
+    candidates = index.get((key, value), []) + index.get((key, None), [])
+    selector = {"matchLabels": wanted}
+    return [template for template, labels in candidates if selector_matches(selector, labels)]
+
+
 def _custom_resource_names(inventory: Inventory) -> dict[Scope, set[str]]:
     """Names of custom resources by scope: operators (databases, Prometheus, LeaderWorkerSet...) create
     pods from them that carry the resource's name in a label."""
@@ -162,19 +185,20 @@ def service_selector_no_match(inventory: Inventory, ctx: RuleContext) -> Iterato
     if not templates:
         return
     operated = _custom_resource_names(inventory)
+    indexes = _label_index(templates)
     for service in inventory.of_kind("Service"):
         spec = as_map(service.data.get("spec"))
         selector = as_map(spec.get("selector"))
         if spec.get("type") == "ExternalName" or not selector:
             continue
-        wanted = {"matchLabels": _labels(selector)}
+        wanted = _labels(selector)
         scope = scope_of(service)
-        if any(selector_matches(wanted, labels) for _, labels in templates.get(scope, [])):
+        if _matching(indexes.get(scope, {}), wanted):
             continue
-        if operated.get(scope, set()) & set(wanted["matchLabels"].values()):
+        if operated.get(scope, set()) & set(wanted.values()):
             continue  # selects the pods an operator creates for a custom resource of the input
-        message = f"Service selects {_show(wanted['matchLabels'])} but no pod template in namespace {scope[1]!r} of the input has these labels"
-        elsewhere = [t for other, pairs in templates.items() if other != scope for t, labels in pairs if selector_matches(wanted, labels)]
+        message = f"Service selects {_show(wanted)} but no pod template in namespace {scope[1]!r} of the input has these labels"
+        elsewhere = [t for other, index in indexes.items() if other != scope for t in _matching(index, wanted)]
         if elsewhere:
             message += f" ({_describe(elsewhere[0])} in namespace {scope_of(elsewhere[0].obj)[1]!r} does, but a Service only selects pods of its own namespace)"
         yield Violation(("spec", "selector"), message + "; fix the selector or the pod labels", obj=service)

@@ -19,6 +19,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator, Pattern
 
 # --- names -----------------------------------------------------------------------------------
@@ -64,14 +65,15 @@ SWITCH_WORDS = frozenset({
 })  # fmt: skip
 
 
-def name_words(name: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def name_words(name: str) -> tuple[str, ...]:
     """``AWS_SECRET_ACCESS_KEY``, ``awsSecretAccessKey`` and ``aws.secret-access.key`` alike, lower-cased."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
-    return [word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word]
+    return tuple(word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word)
 
 
-def _secret_word_at(words: list[str], index: int) -> bool:
+def _secret_word_at(words: tuple[str, ...], index: int) -> bool:
     word = words[index]
     if word in SECRET_WORDS or (index > 0 and (words[index - 1], word) in SECRET_PAIRS):
         return True
@@ -147,29 +149,39 @@ def is_benign_value(value: str) -> bool:
 
 @dataclass(frozen=True)
 class TokenFormat:
-    """A credential format recognisable from the value alone."""
+    """A credential format recognisable from the value alone.
+
+    ``hints`` are literal pieces every match contains: a substring test is far cheaper than a
+    regex scan (patterns that start with ``\\b`` get no literal-prefix search in ``re``), and
+    ConfigMaps hold megabytes of dashboards and rules.
+    """
 
     label: str
     pattern: Pattern[str]
+    hints: tuple[str, ...]
+
+    def search(self, text: str) -> Iterator[re.Match[str]]:
+        if any(hint in text for hint in self.hints):
+            yield from self.pattern.finditer(text)
 
 
 TOKEN_FORMATS: tuple[TokenFormat, ...] = (
-    TokenFormat("a private key block", re.compile(r"-{3,}\s*BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?\s*-{3,}")),
-    TokenFormat("an AWS access key ID", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])")),
-    TokenFormat("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})\b")),
-    TokenFormat("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b")),
-    TokenFormat("a Slack token", re.compile(r"\bxox[baprse]-[A-Za-z0-9-]{10,}")),
-    TokenFormat("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+")),
-    TokenFormat("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
-    TokenFormat("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
-    TokenFormat("a Stripe secret key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,}\b")),
-    TokenFormat("an OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}")),
-    TokenFormat("an Anthropic API key", re.compile(r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}")),
-    TokenFormat("a Hugging Face token", re.compile(r"\bhf_[A-Za-z]{34}\b")),
-    TokenFormat("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
-    TokenFormat("a SendGrid API key", re.compile(r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b")),
-    TokenFormat("an Azure storage account key", re.compile(r"(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{40,}={0,2}")),
-    TokenFormat("a private JSON Web Key", re.compile(r'"kty"\s*:\s*"[^"]+"[^{}]*"d"\s*:\s*"[A-Za-z0-9_-]{16,}"|"d"\s*:\s*"[A-Za-z0-9_-]{16,}"[^{}]*"kty"\s*:')),
+    TokenFormat("a private key block", re.compile(r"-{3,}\s*BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?\s*-{3,}"), ("PRIVATE KEY",)),
+    TokenFormat("an AWS access key ID", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])"), ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
+    TokenFormat("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})\b"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+    TokenFormat("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"), ("glpat-",)),
+    TokenFormat("a Slack token", re.compile(r"\bxox[baprse]-[A-Za-z0-9-]{10,}"), ("xox",)),
+    TokenFormat("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+"), ("hooks.slack.com",)),
+    TokenFormat("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), ("eyJ",)),
+    TokenFormat("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"), ("AIza",)),
+    TokenFormat("a Stripe secret key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,}\b"), ("_live_", "_test_")),
+    TokenFormat("an OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}"), ("T3BlbkFJ",)),
+    TokenFormat("an Anthropic API key", re.compile(r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}"), ("sk-ant-",)),
+    TokenFormat("a Hugging Face token", re.compile(r"\bhf_[A-Za-z]{34}\b"), ("hf_",)),
+    TokenFormat("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), ("npm_",)),
+    TokenFormat("a SendGrid API key", re.compile(r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"), ("SG.",)),
+    TokenFormat("an Azure storage account key", re.compile(r"(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{40,}={0,2}"), ("AccountKey=", "SharedAccessKey=")),
+    TokenFormat("a private JSON Web Key", re.compile(r'"kty"\s*:\s*"[^"]+"[^{}]*"d"\s*:\s*"[A-Za-z0-9_-]{16,}"|"d"\s*:\s*"[A-Za-z0-9_-]{16,}"[^{}]*"kty"\s*:'), ('"kty"',)),
 )
 # Documented examples that every scanner ignores (AWS' own docs key).
 _EXAMPLE_MARKER = re.compile(r"EXAMPLE", re.IGNORECASE)
@@ -201,9 +213,11 @@ class Found:
 def find_token(text: str) -> Found | None:
     """The first known credential ``text`` contains, or None."""
     for token in TOKEN_FORMATS:
-        for match in token.pattern.finditer(text):
+        for match in token.search(text):
             if not _EXAMPLE_MARKER.search(match.group(0)):
                 return Found(token.label, match.start())
+    if "://" not in text or "@" not in text:
+        return None
     for match in _URL_USERINFO.finditer(text):
         if url_has_password(match.group(0)):
             return Found("a URL with an embedded password", match.start())
