@@ -303,12 +303,14 @@ class Contribution:
     replicas: int = 1
     per_unit: Fraction | None = None  # per pod; None for a count of objects
     unit: str = "pods"
+    source: str = ""  # what sets the peak (an autoscaler...), when not the object's own replicas
 
-    def detail(self, resource: str) -> str:
+    def detail(self, resource: str, *, source: bool = True) -> str:
         total = format_quantity(self.amount, resource)
         if self.per_unit is None or self.replicas == 1:
             return total
-        return f"{total} ({self.replicas} {self.unit} x {format_quantity(self.per_unit, resource)})"
+        why = f"; {self.source}" if self.source and source else ""
+        return f"{total} ({self.replicas} {self.unit} x {format_quantity(self.per_unit, resource)}{why})"
 
 
 @dataclass
@@ -544,6 +546,28 @@ class ClusterFit:
                 replicas *= _cron_runs(template)
         return replicas
 
+    @cached_property
+    def _scalers(self) -> dict[tuple, list]:
+        index: dict[tuple, list] = defaultdict(list)
+        for ref in self.inventory.scalers:
+            if ref.max_replicas is not None:
+                index[(scope_of(ref.scaler), ref.kind, ref.name)].append(ref)
+        return index
+
+    def peak_source(self, template: PodTemplate) -> str:
+        """What sets the peak, for messages: the autoscaler, the CronJob overlap or the node pools."""
+        if template.site.daemon:
+            return "one per node it runs on" if self.pools else "one pod (no node pools in the policy)"
+        obj = template.obj
+        scalers = self._scalers.get((scope_of(obj), obj.kind, obj.name))
+        if scalers:
+            top = max(scalers, key=lambda r: r.max_replicas or 0)
+            field_name = "maxReplicaCount" if top.scaler.kind == "ScaledObject" else "maxReplicas"
+            return f"{top.scaler.kind} {top.scaler.name} {field_name} {top.max_replicas}"
+        if obj.group == "batch" and obj.kind == "CronJob" and _cron_runs(template) > 1:
+            return f"concurrencyPolicy Allow: {CRONJOB_ALLOW_RUNS} overlapping runs"
+        return ""
+
     # quotas
 
     @cached_property
@@ -614,7 +638,7 @@ class ClusterFit:
             else:
                 continue
             replicas = self.peak_replicas(template)
-            yield Contribution(template.obj, per_pod * replicas, path, replicas, per_pod)
+            yield Contribution(template.obj, per_pod * replicas, path, replicas, per_pod, source=self.peak_source(template))
 
     def _object_contributions(self, key: str, objects: list[KubeObject]) -> Iterable[Contribution]:
         storage_class, _, storage_key = key.partition(".storageclass.storage.k8s.io/")

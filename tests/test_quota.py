@@ -85,7 +85,7 @@ def test_reported_on_every_contributor_with_totals_and_largest(policy: Path) -> 
     assert sorted(f.object["name"] for f in hits) == ["big", "small"]
     big = next(f for f in hits if f.object["name"] == "big")
     assert "requests.cpu in namespace ml reaches 9 at peak, over the 8 of the policy quota of namespace ml" in big.message
-    assert "Deployment/big adds 6 (6 pods x 1)" in big.message
+    assert "Deployment/big adds 6 (6 pods x 1; HorizontalPodAutoscaler big maxReplicas 6)" in big.message
     assert "largest: Deployment/big 6 (6 pods x 1), Deployment/small 3 (3 pods x 1)" in big.message
     assert big.path == "spec.template.spec.containers[0].resources.requests.cpu"
 

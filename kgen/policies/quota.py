@@ -58,7 +58,7 @@ def quota_exceeded(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation
     for usage in _tightest_exceeded(fit.usages):
         resource = usage.resource
         largest = usage.largest
-        shown = ", ".join(f"{_ref(c.obj)} {c.detail(resource)}" for c in largest[:_SHOWN])
+        shown = ", ".join(f"{_ref(c.obj)} {c.detail(resource, source=False)}" for c in largest[:_SHOWN])
         more = f" and {len(largest) - _SHOWN} more" if len(largest) > _SHOWN else ""
         head = (
             f"{resource} in namespace {usage.quota.namespace} reaches {format_quantity(usage.used, resource)} at peak, "

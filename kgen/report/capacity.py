@@ -80,7 +80,7 @@ def _quota_rows(usages: list[QuotaUsage], color: bool) -> list[str]:
         rows.append([
             _where(u.quota.scope), u.quota.short + (f" ({scope})" if scope else ""), u.resource,
             format_quantity(u.used, u.resource), format_quantity(u.hard, u.resource), _use(u.used, u.hard),
-            ", ".join(f"{c.obj.kind}/{c.obj.name} {c.detail(u.resource)}" for c in u.largest[:2]),
+            ", ".join(f"{c.obj.kind}/{c.obj.name} {c.detail(u.resource, source=False)}" for c in u.largest[:2]),
         ])  # fmt: skip
         bars.append(_bar(u.used, u.hard) if color else "")
     header = ["NAMESPACE", "QUOTA", "RESOURCE", "PEAK", "HARD", "USE", "LARGEST"]
