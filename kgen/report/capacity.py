@@ -37,6 +37,21 @@ def _workload(template: PodTemplate) -> str:
 
 # --- text -------------------------------------------------------------------------------------
 
+_READABLE = [("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)]
+
+
+def _readable(amount: Fraction, resource: str) -> str:
+    """The exact quantity when it is short, else one decimal in the largest fitting unit (text only)."""
+    exact = format_quantity(amount, resource)
+    if len(exact) <= 6:
+        return exact
+    if "memory" in resource or "storage" in resource:
+        for suffix, size in _READABLE:
+            if abs(amount) >= size:
+                return f"{float(amount / size):.1f}{suffix}"
+    return f"{float(amount):.1f}"
+
+
 
 def _visible(cell: str) -> int:
     """Width on screen: colour codes take none."""
@@ -79,7 +94,7 @@ def _quota_rows(usages: list[QuotaUsage], color: bool) -> list[str]:
         scope = ",".join(u.quota.scopes) or ("scopeSelector" if u.quota.selector else "")
         rows.append([
             _where(u.quota.scope), u.quota.short + (f" ({scope})" if scope else ""), u.resource,
-            format_quantity(u.used, u.resource), format_quantity(u.hard, u.resource), _use(u.used, u.hard),
+            _readable(u.used, u.resource), _readable(u.hard, u.resource), _use(u.used, u.hard),
             ", ".join(f"{c.obj.kind}/{c.obj.name} {c.detail(u.resource, source=False)}" for c in u.largest[:2]),
         ])  # fmt: skip
         bars.append(_bar(u.used, u.hard) if color else "")
@@ -96,7 +111,7 @@ def _pool_rows(pools: list[PoolCapacity], report: CapacityReport, color: bool) -
         supply = p.pool.supply
         for name in p.resources(report.is_gpu):
             demand, have = p.demand.get(name, Fraction(0)), supply.get(name, Fraction(0))
-            row = [p.pool.name, str(p.pool.count), name, format_quantity(demand, name), format_quantity(have, name), _use(demand, have)]
+            row = [p.pool.name, str(p.pool.count), name, _readable(demand, name), _readable(have, name), _use(demand, have)]
             rows.append(row + ([_bar(demand, have)] if color else []))
     header = ["POOL", "NODES", "RESOURCE", "DEMAND", "SUPPLY", "USE"] + ([""] if color else [])
     return _table(header, rows) if rows else []
