@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kgen.loader import SourceFile
+
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
@@ -76,7 +78,7 @@ class LintReport:
     objects: int
     rules: list[RuleMeta]
     # Files as read, by display name, so text output can quote the offending line.
-    sources: dict[str, list[str]] = field(default_factory=dict)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
     # Baseline entries that no longer occur (only with --baseline).
     fixed_baseline: list[dict] = field(default_factory=list)
     invalid_input: bool = False

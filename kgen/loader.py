@@ -121,12 +121,6 @@ class KubeObject:
         """1-based line and column of ``path`` in ``source``, or of its nearest existing parent."""
         return node_position(locate_node(self.node, path))
 
-    def position(self, path: JsonPath) -> tuple[str, int, int]:
-        """Where a finding on ``path`` is shown: the file the user wrote, its line and column."""
-        if self.origin is not None:
-            return self.origin(path)
-        return (self.source.name, *self.locate(path))
-
     def node_at(self, path: Iterable[PathPart]) -> yaml.Node | None:
         """The exact node at ``path`` (the value, not the key), or None if absent."""
         node: yaml.Node | None = self.node

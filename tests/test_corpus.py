@@ -34,7 +34,7 @@ def test_corpus_lints_and_every_finding_has_a_real_position() -> None:
     report = _corpus_report()
     assert report.objects > 2600 and report.files > 1600
     for finding in report.findings:
-        lines = report.sources[finding.file]
+        lines = report.sources[finding.file].lines
         assert 1 <= finding.line <= len(lines), finding
         assert 1 <= finding.column <= len(lines[finding.line - 1]) + 1, finding
 

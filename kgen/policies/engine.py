@@ -67,7 +67,7 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
         files=len(load.files),
         objects=len(load.objects),
         rules=sorted(rules, key=lambda r: r.id),
-        sources={source.name: source.lines for source in load.files},
+        sources={source.name: source for source in load.files},
         invalid_input=bool(load.problems),
     )
 
@@ -86,13 +86,17 @@ def _run(entry: _Active, target: object, obj: KubeObject | None) -> list[Finding
         if owner is None:
             continue
         # Suppression comments are read where the object was parsed (rendered text keeps them).
-        if not _suppressed(rule.id, owner, owner.locate(violation.path)[0]):
-            out.append(_finding(entry, violation, owner))
+        line, column = owner.locate(violation.path)
+        if not _suppressed(rule.id, owner, line):
+            out.append(_finding(entry, violation, owner, line, column))
     return out
 
 
-def _finding(entry: _Active, violation: Violation, obj: KubeObject) -> Finding:
-    file, line, column = obj.position(violation.path)
+def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, column: int) -> Finding:
+    """The finding, placed in the file the user wrote (a template, a kustomize source, a spec)."""
+    file = obj.source.name
+    if obj.origin is not None:
+        file, line, column = obj.origin(violation.path)
     return Finding(
         rule=entry.rule.id,
         category=entry.rule.category,

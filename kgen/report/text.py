@@ -17,7 +17,8 @@ def render(report: LintReport, *, color: bool = False) -> str:
     out: list[str] = []
     for file, findings in groupby(report.findings, key=lambda f: f.file):
         out.append(paint(file, "bold"))
-        lines = report.sources.get(file, [])
+        source = report.sources.get(file)
+        lines = source.lines if source is not None else []
         for f in findings:
             where = f"{f.object['kind']}/{f.object['name']}" if f.object else ""
             env = f" [{f.environment}]" if f.environment else ""
