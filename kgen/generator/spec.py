@@ -158,19 +158,30 @@ def _sorted(problems: list[SpecProblem]) -> list[SpecProblem]:
 # --- schema ------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _validators() -> tuple[Any, Any]:
-    """(partial, full): the spec schema without ``required`` inside components, and one component."""
-    import jsonschema
+class _Checker:
+    """A fast yes/no (jsonschema-rs) and, only for invalid input, readable errors (jsonschema)."""
 
+    def __init__(self, schema: dict) -> None:
+        import jsonschema
+        import jsonschema_rs
+
+        self._fast = jsonschema_rs.validator_for(schema)
+        self._explaining = jsonschema.Draft202012Validator(schema)
+
+    def iter_errors(self, data: Any) -> Iterable[Any]:
+        return () if self._fast.is_valid(data) else self._explaining.iter_errors(data)
+
+
+@lru_cache(maxsize=1)
+def _validators() -> tuple[_Checker, _Checker]:
+    """(partial, full): the spec schema without ``required`` inside components, and one component."""
     from kgen.schemas import load_schema
 
     schema = load_schema("app-spec.schema.json")
     partial = copy.deepcopy(schema)
     partial["$defs"]["component"] = _without_required(partial["$defs"]["component"])
     component = {"$defs": schema["$defs"], **schema["$defs"]["component"]}
-    cls = jsonschema.Draft202012Validator
-    return cls(partial), cls(component)
+    return _Checker(partial), _Checker(component)
 
 
 def _without_required(node: Any) -> Any:
