@@ -64,10 +64,13 @@ class LoadProblem:
 class KubeObject:
     """One Kubernetes object: its data, its source and its node tree."""
 
-    __slots__ = ("data", "node", "source", "doc_index", "labels", "origin")
+    __slots__ = ("data", "node", "source", "doc_index", "labels", "origin", "api_version", "kind")
 
     def __init__(self, data: dict, node: yaml.Node, source: SourceFile, doc_index: int) -> None:
         self.data = data
+        # Read once: rules ask for these on every check, and they never change after loading.
+        self.api_version = _text(data.get("apiVersion"))
+        self.kind = _text(data.get("kind"))
         self.node = node
         self.source = source
         self.doc_index = doc_index
@@ -76,14 +79,6 @@ class KubeObject:
         # For rendered objects (Helm, Kustomize, app specs): maps a path to the
         # (file, line, column) the user wrote; None means ``source`` is that file.
         self.origin: Callable[[JsonPath], tuple[str, int, int]] | None = None
-
-    @property
-    def api_version(self) -> str:
-        return _text(self.data.get("apiVersion"))
-
-    @property
-    def kind(self) -> str:
-        return _text(self.data.get("kind"))
 
     @property
     def group(self) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 NANO = Fraction(1, 10**9)
@@ -79,6 +80,12 @@ def parse_quantity(value: Any) -> Fraction:
         value = repr(value)  # the shortest text that reads back as this float, e.g. "0.1", "1e+20"
     if not isinstance(value, str):
         raise QuantityError(f"{value!r} is not a quantity")
+    return _parse_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(value: str) -> Fraction:
+    """Manifests repeat the same few quantities ("100m", "128Mi") thousands of times: parse each once."""
     match = _QUANTITY.fullmatch(value.strip())
     if not match:
         raise QuantityError(f"{value!r} is not a quantity")
