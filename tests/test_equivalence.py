@@ -8,7 +8,9 @@ Only ``helm.sh/chart`` and ``app.kubernetes.io/managed-by`` may differ.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,8 @@ from kgen.generator.spec import load_spec
 
 from .conftest import FIXTURES
 
-SPECS = sorted((FIXTURES / "specs").glob("*.yaml"))
+STARTER = Path(str(resources.files("kgen.generator").joinpath("starter.yaml")))
+SPECS = [*sorted((FIXTURES / "specs").glob("*.yaml")), STARTER]
 CASES = [(spec, env) for spec in SPECS for env in load_spec(str(spec)).environment_names()]
 IGNORED_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
 
@@ -95,3 +98,12 @@ def test_helm_lint_has_no_error(built: dict, spec: Path) -> None:
         report = helm.lint(str(chart), values, strict=False)
         errors = [m for m in report["messages"] if m["severity"] >= 3] + list(report.get("errors") or [])
         assert not errors, f"{spec.name} {env}: {errors}"
+
+
+def test_chart_is_offline_and_deterministic(built: dict) -> None:
+    """No cluster lookups, no randomness, no time, no remote schema references."""
+    chart = next((built[SPECS[0]] / "helm").iterdir())
+    for template in (chart / "templates").iterdir():
+        text = template.read_text()
+        assert not re.search(r"\b(lookup|rand\w*|uuidv4|now|date\w*|genCA|genPrivateKey)\b", text), template.name
+    assert '"$ref"' not in (chart / "values.schema.json").read_text()

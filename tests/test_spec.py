@@ -315,3 +315,17 @@ def test_deep_merge_semantics(base: dict, override: dict) -> None:
         assert merged[key] == base[key]
     deleting = {key: None for key in base}
     assert deep_merge(base, deleting) == {}
+
+
+def test_image_tag_for_every_component_or_for_some(tmp_path: Path) -> None:
+    text = BASE + "  cache:\n    kind: worker\n    image: docker.io/library/redis:7.2\n" + textwrap.dedent("""\
+        environments:
+          all: {imageTag: "2.0"}
+          some: {imageTag: {api: "2.0"}}
+        """)
+    images = {env: {n: o["spec"]["template"]["spec"]["containers"][0]["image"] for (k, n), o in objects(tmp_path, text, env).items() if k == "Deployment"}
+              for env in ("all", "some")}
+    assert images["all"] == {"shop-api": "ghcr.io/acme/api:2.0", "shop-cache": "docker.io/library/redis:2.0"}
+    assert images["some"] == {"shop-api": "ghcr.io/acme/api:2.0", "shop-cache": "docker.io/library/redis:7.2"}
+    found = errors(tmp_path, text.replace("{api: \"2.0\"}", "{apu: \"2.0\"}"))
+    assert found == ["kgen.yaml:16: environments.some.imageTag.apu: no component named 'apu' (known: api, cache)"]

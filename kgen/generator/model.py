@@ -54,9 +54,9 @@ def app_model(spec: AppSpec, env: str | None) -> dict:
     labels = spec.data["metadata"].get("labels") or {}
     if labels:
         model["labels"] = dict(sorted(labels.items()))
-    tag = spec.environment(env).get("imageTag") if env else None
+    tags = spec.environment(env).get("imageTag") if env else None
     model["components"] = {
-        name: component_model(app, name, c, tag if "image" not in _override(spec, env, name) else None)
+        name: component_model(app, name, c, None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
         for name, c in spec.components(env).items()
     }
     return model

@@ -294,11 +294,12 @@ def _overrides_name_components(spec: AppSpec) -> list[SpecProblem]:
     known = set(components)
     problems = []
     for env, body in environments.items():
-        overrides = body.get("components") if isinstance(body, dict) else None
-        for name in overrides if isinstance(overrides, dict) else ():
-            if name not in known:
-                path = ("environments", env, "components", name)
-                problems.append(SpecProblem(path, f"no component named {name!r} (known: {', '.join(sorted(known))})", spec.line(path)))
+        for section in ("components", "imageTag"):
+            named = body.get(section) if isinstance(body, dict) else None
+            for name in named if isinstance(named, dict) else ():
+                if name not in known:
+                    path = ("environments", env, section, name)
+                    problems.append(SpecProblem(path, f"no component named {name!r} (known: {', '.join(sorted(known))})", spec.line(path)))
     return problems
 
 
