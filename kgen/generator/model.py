@@ -14,7 +14,7 @@ import copy
 import hashlib
 from typing import Any
 
-from kgen.generator.spec import CONFIG_VOLUME, RWO_MODES, SHM_VOLUME, WORKLOAD_KINDS, AppSpec
+from kgen.generator.spec import RWO_MODES, SHM_VOLUME, WORKLOAD_KINDS, AppSpec
 from kgen.merge import deep_merge
 
 NAME_LIMIT = 63
@@ -69,6 +69,7 @@ def _override(spec: AppSpec, env: str | None, name: str) -> dict:
 
 
 def component_model(app: str, name: str, c: dict, image_tag: str | None = None) -> dict:
+    """One merged component as the renderers' input: names fitted, defaults applied, GPUs resolved."""
     kind = c.get("kind", "service")
     fullname = fit_name(f"{app}-{name}", CRONJOB_NAME_LIMIT if kind == "cronjob" else NAME_LIMIT)
     ports = [{"name": p, "port": body["port"], "protocol": body.get("protocol", "TCP")} for p, body in (c.get("ports") or {}).items()]

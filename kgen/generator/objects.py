@@ -71,6 +71,7 @@ def metadata(model: dict, name: str, c: dict, object_name: str, annotations: dic
 
 
 def service_account(model: dict, name: str, c: dict) -> list[dict]:
+    """One per component, token not mounted: pods that need API access opt in explicitly."""
     account = c["serviceAccount"]
     if not account["create"]:
         return []
@@ -100,6 +101,7 @@ def persistent_volume_claims(model: dict, name: str, c: dict) -> list[dict]:
 
 
 def pod_template(model: dict, name: str, c: dict) -> dict:
+    """The model's pod and container, plus ports and the (hash-named) ConfigMap as env or files."""
     container: dict[str, Any] = {"name": name, "image": c["container"]["image"]}
     if c.get("ports"):
         container["ports"] = [{"name": p["name"], "containerPort": p["port"], "protocol": p["protocol"]} for p in c["ports"]]
@@ -119,6 +121,7 @@ def pod_template(model: dict, name: str, c: dict) -> dict:
 
 
 def deployment(model: dict, name: str, c: dict) -> list[dict]:
+    """Services and workers; no ``replicas`` when an HPA or KEDA owns the count (applies would fight it)."""
     if c["kind"] not in ("service", "worker"):
         return []
     spec: dict[str, Any] = {}
@@ -205,6 +208,7 @@ def min_replicas(c: dict) -> int:
 
 
 def pod_disruption_budget(model: dict, name: str, c: dict) -> list[dict]:
+    """Only when two pods always run: a PDB over a single pod blocks every node drain."""
     if c["kind"] not in ("service", "worker") or min_replicas(c) < 2:
         return []
     return [{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": metadata(model, name, c, c["fullname"]),
@@ -212,6 +216,7 @@ def pod_disruption_budget(model: dict, name: str, c: dict) -> list[dict]:
 
 
 def network_policy(model: dict, name: str, c: dict) -> list[dict]:
+    """Opt-in: ingress only from the listed components and namespaces (none listed: deny all)."""
     policy = c.get("networkPolicy")
     if policy is None:
         return []
