@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 from kgen.errors import InputError
 from kgen.generator.helm import helm_files
 from kgen.generator.kustomize import kustomize_files
-from kgen.generator.manifests import render
+from kgen.generator.manifests import manifest_text, render
 from kgen.generator.model import app_model
 from kgen.generator.objects import build_objects
 from kgen.generator.spec import AppSpec, validated_spec
@@ -56,15 +56,16 @@ def generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> dict[str
     """Every output file (relative path -> text) of a validated spec."""
     spec_name = os.path.basename(spec.file)
     models = {env: app_model(spec, env) for env in envs}
+    objects = {env: build_objects(model) for env, model in models.items()}
     files: dict[str, str] = {}
     targets = set(targets)
     if "manifests" in targets:
         for env in envs:
-            files[f"manifests/{env}.yaml"] = render(spec, env, spec_name)
+            files[f"manifests/{env}.yaml"] = manifest_text(objects[env], spec_name)
     if targets & {"kustomize", "helm"}:
         base = app_model(spec, None)
         if "kustomize" in targets:
-            per_env = {env: (model.get("namespace"), build_objects(model)) for env, model in models.items()}
+            per_env = {env: (models[env].get("namespace"), objects[env]) for env in envs}
             files.update(kustomize_files(build_objects(base), per_env, spec_name))
         if "helm" in targets:
             files.update(helm_files(spec.name, base, models, spec_name))

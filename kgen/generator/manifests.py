@@ -8,10 +8,11 @@ from kgen.generator.spec import AppSpec
 from kgen.generator.text import dump_documents, header
 
 
+def manifest_text(objects: list[dict], spec_name: str) -> str:
+    """One environment's objects as a multi-document YAML stream under kgen's header."""
+    return header(spec_name) + dump_documents(objects)
+
+
 def render(spec: AppSpec, env: str, spec_name: str) -> str:
-    """Every object of ``env`` as one multi-document YAML stream."""
-    return header(spec_name) + dump_documents(build_objects(app_model(spec, env)))
-
-
-def manifest_files(spec: AppSpec, envs: list[str], spec_name: str) -> dict[str, str]:
-    return {f"manifests/{env}.yaml": render(spec, env, spec_name) for env in envs}
+    """Every object of ``env``, as ``kgen render`` prints it."""
+    return manifest_text(build_objects(app_model(spec, env)), spec_name)
