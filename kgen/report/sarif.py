@@ -76,4 +76,4 @@ def render(report: LintReport, *, color: bool = False) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2) + "\n"
+    return json.dumps(log) + "\n"  # compact: indent would switch json to its slow pure-Python encoder
