@@ -215,26 +215,40 @@ def _emit(text: str, output: str | None) -> None:
 
 def main() -> None:
     """Entry point: every failure becomes one line on stderr and exit 2, never a traceback."""
+    code = _invoke()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or EXIT_INVALID
+    # Skip interpreter teardown: everything is written, and finalising millions of YAML nodes
+    # (a full garbage collection, even with gc disabled) can take longer than the lint itself.
+    os._exit(code)
+
+
+def _invoke() -> int:
     try:
         cli.main(standalone_mode=False, prog_name="kgen")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_INVALID)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_INVALID)
+        return EXIT_INVALID
     except click.exceptions.Abort:
         click.echo("kgen: aborted", err=True)
-        sys.exit(EXIT_INVALID)
+        return EXIT_INVALID
     except InputError as exc:
         click.echo(f"kgen: error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+        return EXIT_INVALID
     except RuleCrash as exc:
         if os.environ.get("KGEN_DEBUG"):
             raise
         click.echo(f"kgen: {exc}: {exc.__cause__!r}", err=True)
-        sys.exit(EXIT_INVALID)
+        return EXIT_INVALID
     except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(EXIT_INVALID)
+        return EXIT_INVALID
     except KeyboardInterrupt:
-        sys.exit(130)
+        return 130
+    return EXIT_OK
