@@ -58,3 +58,22 @@ def test_kgen_lint_hook_fails_a_bad_manifest_and_passes_the_fix(tmp_path: Path) 
     _git(repo, "add", ".")
     passed = _try_repo(repo, "kgen-lint", "deploy/agent.yaml")
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_kgen_build_check_hook_fails_on_stale_outputs(tmp_path: Path) -> None:
+    pytest.importorskip("pre_commit")
+    repo = _project(tmp_path)
+    spec = repo / "kgen.yaml"
+    spec.write_text((FIXTURES / "specs" / "minimal.yaml").read_text())
+    built = subprocess.run([sys.executable, "-m", "kgen", "build", "kgen.yaml"], cwd=repo, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    _git(repo, "add", ".")
+    current = _try_repo(repo, "kgen-build-check", "kgen.yaml")
+    assert current.returncode == 0, current.stdout + current.stderr
+
+    spec.write_text(spec.read_text().replace("ports: {http: {port: 8080}}", "ports: {http: {port: 8080}}\n    replicas: 3"))
+    _git(repo, "add", ".")
+    stale = _try_repo(repo, "kgen-build-check", "kgen.yaml")
+    output = stale.stdout + stale.stderr
+    assert stale.returncode != 0, output
+    assert "replicas: 3" in output  # the unified diff is on screen
