@@ -110,7 +110,7 @@ def _load_file(path: str, result: LoadResult) -> None:
     own = parse_source(read_source(path))
     specs = [obj for obj in own.objects if obj.api_version == SPEC_API_VERSION and obj.kind == "App"]
     if specs:
-        _load_spec(path, result)
+        _load_spec(path, specs[0], result)
         return
     _merge(result, own)
 
@@ -125,28 +125,66 @@ def _merge(result: LoadResult, other: LoadResult) -> None:
 # --- kgen app specs -------------------------------------------------------------------------
 
 
-def _load_spec(path: str, result: LoadResult) -> None:
+def _load_spec(path: str, spec: KubeObject, result: LoadResult) -> None:
     """Every environment of the spec, rendered in memory; findings point at the spec file."""
     from kgen.generator.build import render_environments
 
-    spec_source = read_source(path)
-    result.files.append(spec_source)
+    result.files.append(spec.source)
     for environment, text in render_environments(path):
         rendered = parse_source(SourceFile(f"{path} [{environment}]", text))
         result.problems.extend(rendered.problems)
         result.documents += rendered.documents
         for obj in rendered.objects:
             obj.labels["environment"] = environment
-            obj.origin = _spec_origin(spec_source, obj)
+            obj.origin = _spec_origin(spec, obj, environment)
             result.objects.append(obj)
 
 
-def _spec_origin(spec: SourceFile, obj: KubeObject) -> Callable[[JsonPath], tuple[str, int, int]]:
-    component = obj.metadata.get("labels", {}).get("app.kubernetes.io/component") if isinstance(obj.metadata.get("labels"), dict) else None
-    line = (_find_key_line(spec.lines, ["components", str(component)]) if component else 0) or 1
+# The spec field that produces a Kubernetes field (the innermost match along a finding's path wins).
+SPEC_FIELDS = {
+    "resources": "resources",
+    "readinessProbe": "probes",
+    "livenessProbe": "probes",
+    "startupProbe": "probes",
+    "image": "image",
+    "ports": "ports",
+    "env": "env",
+    "envFrom": "envFrom",
+    "replicas": "replicas",
+    "securityContext": "securityContext",
+    "tolerations": "gpu",
+    "nodeSelector": "nodeSelector",
+    "affinity": "gpu",
+    "volumes": "storage",
+    "volumeMounts": "storage",
+    "serviceAccountName": "serviceAccount",
+    "automountServiceAccountToken": "serviceAccount",
+    "schedule": "schedule",
+    "tls": "ingress",
+    "rules": "ingress",
+    "minReplicas": "autoscaling",
+    "maxReplicas": "autoscaling",
+}
+
+
+def _spec_origin(spec: KubeObject, obj: KubeObject, environment: str) -> Callable[[JsonPath], tuple[str, int, int]]:
+    """Point at the spec field that wrote the value: the environment's override, the component, or defaults."""
+    labels = obj.metadata.get("labels")
+    component = str(labels.get("app.kubernetes.io/component")) if isinstance(labels, dict) and labels.get("app.kubernetes.io/component") else None
 
     def origin(path: JsonPath) -> tuple[str, int, int]:
-        return (spec.name, line, 1)
+        field_name = next((SPEC_FIELDS[p] for p in reversed(path) if isinstance(p, str) and p in SPEC_FIELDS), None)
+        candidates: list[tuple[str, ...]] = []
+        if component and field_name:
+            candidates += [("environments", environment, "components", component, field_name), ("components", component, field_name)]
+        if field_name:
+            candidates.append(("defaults", field_name))
+        if component:
+            candidates += [("environments", environment, "components", component), ("components", component)]
+        for keys in candidates:
+            if spec.node_at(keys) is not None:
+                return (spec.source.name, *spec.locate(keys))
+        return (spec.source.name, spec.first_line(), 1)
 
     return origin
 

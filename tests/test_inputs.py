@@ -108,3 +108,17 @@ def test_bad_baseline_is_exit_2(tmp_path: Path) -> None:
     bad.write_text("{not json")
     result = run_kgen("lint", str(FIXTURES / "rules" / "security-privileged" / "pass.yaml"), "--baseline", str(bad))
     assert result.returncode == 2 and "baseline is not valid JSON" in result.stderr
+
+
+def test_app_spec_is_rendered_per_environment_and_findings_point_at_the_spec() -> None:
+    spec = FIXTURES / "specs" / "triton.yaml"
+    code, findings = _findings(str(spec))
+    assert code == 0  # generated output carries no error
+    cpu = {f["environment"]: f for f in findings if f["rule"] == "resources-cpu-limit-missing"}
+    assert set(cpu) == {"staging", "prod"}
+    lines = spec.read_text().splitlines()
+    # prod uses the component's resources; staging overrides them under environments.staging.
+    assert lines[cpu["prod"]["line"] - 1].strip().startswith("resources:")
+    assert lines[cpu["staging"]["line"] - 1].strip().startswith("resources:")
+    assert cpu["staging"]["line"] > cpu["prod"]["line"]
+    assert all(f["file"] == str(spec) for f in findings)
