@@ -80,6 +80,19 @@ class Rule(RuleMeta):
 RULES: dict[str, Rule] = {}
 
 
+def _register(entry: Rule) -> None:
+    if entry.category not in CATEGORIES:
+        raise ValueError(f"rule {entry.id}: unknown category {entry.category!r}")
+    if entry.id in RULES:
+        raise ValueError(f"rule {entry.id} registered twice")
+    RULES[entry.id] = entry
+
+
+def _prose(text: str) -> str:
+    """Docstring-style text as one line (reports and `kgen explain` wrap it themselves)."""
+    return " ".join(text.split())
+
+
 def rule(
     *,
     id: str,
@@ -93,23 +106,21 @@ def rule(
     params: Mapping[str, Any] | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register the decorated function as the check of a rule."""
-    if category not in CATEGORIES:
-        raise ValueError(f"rule {id}: unknown category {category!r}")
 
     def register(check: CheckFn) -> CheckFn:
-        if id in RULES:
-            raise ValueError(f"rule {id} registered twice")
-        RULES[id] = Rule(
-            id=id,
-            category=category,
-            severity=severity,
-            summary=" ".join(summary.split()),
-            why=" ".join(why.split()),
-            fix=" ".join(fix.split()),
-            scope=scope,
-            kinds=frozenset(kinds) if kinds is not None else None,
-            params=dict(params or {}),
-            check=check,
+        _register(
+            Rule(
+                id=id,
+                category=category,
+                severity=severity,
+                summary=_prose(summary),
+                why=_prose(why),
+                fix=_prose(fix),
+                scope=scope,
+                kinds=frozenset(kinds) if kinds is not None else None,
+                params=dict(params or {}),
+                check=check,
+            )
         )
         return check
 
@@ -118,15 +129,7 @@ def rule(
 
 def declare(*, id: str, category: str, severity: Severity, summary: str, why: str, fix: str) -> None:
     """Register a rule whose findings come from the loader, not from a check."""
-    RULES[id] = Rule(
-        id=id,
-        category=category,
-        severity=severity,
-        summary=" ".join(summary.split()),
-        why=" ".join(why.split()),
-        fix=" ".join(fix.split()),
-        scope="loader",
-    )
+    _register(Rule(id=id, category=category, severity=severity, summary=_prose(summary), why=_prose(why), fix=_prose(fix), scope="loader"))
 
 
 _loaded = False
