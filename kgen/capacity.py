@@ -113,7 +113,6 @@ class ContainerResources:
     container: Container
     requests: dict[str, Fraction]
     limits: dict[str, Fraction]
-    from_limit_range: frozenset[str]  # "requests.cpu", "limits.memory"... that a LimitRange filled
 
     def path_of(self, section: str, name: str) -> JsonPath:
         """Where the value is written: the field itself, else the container's resources."""
@@ -128,14 +127,11 @@ def container_resources(container: Container, inventory: Inventory, obj: KubeObj
     """What admission leaves in the container: requests default to limits, then LimitRange defaults."""
     limits = _quantities(container.limits)
     requests = {**limits, **_quantities(container.requests)}
-    filled: set[str] = set()
     for item in inventory.container_limits(obj):
-        for section, defaults, target in (("limits", item.default, limits), ("requests", item.default_request, requests)):
+        for defaults, target in ((item.default, limits), (item.default_request, requests)):
             for name, amount in _quantities(defaults).items():
-                if name not in target:
-                    target[name] = amount
-                    filled.add(f"{section}.{name}")
-    return ContainerResources(container, requests, limits, frozenset(filled))
+                target.setdefault(name, amount)
+    return ContainerResources(container, requests, limits)
 
 
 @dataclass(frozen=True)

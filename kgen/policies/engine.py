@@ -12,7 +12,6 @@ from kgen.policies.policy import ClusterPolicy
 from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
 
 IGNORE_ANNOTATION = "kgen.dev/ignore"
-IGNORE_REASON_ANNOTATION = "kgen.dev/ignore-reason"
 _IGNORE_COMMENT = re.compile(r"#\s*kgen:ignore\b([^#]*)")
 YAML_INVALID = "yaml-invalid"
 
@@ -32,14 +31,16 @@ def active_rules(policy: ClusterPolicy) -> list[Rule]:
     return [rule for rule in candidates if policy.enabled(rule.id)]
 
 
+def rule_context(rule: Rule, policy: ClusterPolicy, inventory: Inventory) -> RuleContext:
+    """What the rule's check (and its fixer) may consult: the policy and its params for the rule."""
+    return RuleContext(policy, policy.params(rule.id, dict(rule.params)), inventory)
+
+
 def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
     """Every finding for the loaded input under ``policy``."""
     rules = active_rules(policy)
     inventory = Inventory(load.objects)
-    active = [
-        _Active(rule, RuleContext(policy, policy.params(rule.id, dict(rule.params)), inventory), policy.rule_setting(rule.id).get("severity"))
-        for rule in rules
-    ]
+    active = [_Active(rule, rule_context(rule, policy, inventory), policy.rule_setting(rule.id).get("severity")) for rule in rules]
     object_rules = [a for a in active if a.rule.scope == "object"]
     workload_rules = [a for a in active if a.rule.scope == "workload"]
     inventory_rules = [a for a in active if a.rule.scope == "inventory"]
@@ -108,6 +109,8 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         object=obj.ref(),
         path=format_path(violation.path),
         environment=obj.labels.get("environment"),
+        owner=obj,
+        node_path=violation.path,
     )
 
 
