@@ -108,3 +108,14 @@ def test_rules_explain_and_policy_show() -> None:
     assert typo.returncode == 2 and "did you mean security-privileged" in typo.stderr
     shown = run_kgen("policy", "show")
     assert shown.returncode == 0 and "kind: ClusterPolicy" in shown.stdout
+
+
+def test_github_format_annotates_each_finding_for_actions() -> None:
+    result = run_kgen("lint", FAIL, "--format", "github")
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1 and lines
+    privileged = [line for line in lines if "title=kgen security-privileged" in line]
+    assert privileged == [
+        f"::error file={FAIL},line=16,col=13,title=kgen security-privileged::container 'agent' runs privileged; remove securityContext.privileged"
+    ]
+    assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
