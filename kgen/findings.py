@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kgen.loader import SourceFile
+from kgen.loader import JsonPath, KubeObject, SourceFile
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -50,6 +50,10 @@ class Finding:
     object: dict | None
     path: str
     environment: str | None = None
+    # Where the violation is, for `kgen fix`: the object as loaded and the unformatted path.
+    # Not part of the JSON report, nor of equality.
+    owner: KubeObject | None = field(default=None, compare=False, repr=False)
+    node_path: JsonPath = field(default=(), compare=False, repr=False)
 
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.column, self.rule, self.message)

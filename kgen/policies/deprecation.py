@@ -15,8 +15,8 @@ from typing import Iterator
 import yaml
 
 from kgen.kubeschemas import Version, builtin_schemas, format_version, parse_version, schema_version, shipped_versions, split_api_version
-from kgen.loader import KubeObject
-from kgen.policies.registry import RuleContext, Violation, rule
+from kgen.loader import JsonPath, KubeObject
+from kgen.policies.registry import RuleContext, Violation, fixer, rule
 
 TABLE_FILE = "deprecations.yaml"
 
@@ -139,3 +139,22 @@ def api_deprecated(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
             f"{entry.api_version} {entry.kind} is deprecated since Kubernetes {format_version(entry.deprecated)} "
             f"and removed in {format_version(entry.removed)}; {_advice(entry, target)}",
         )
+
+
+@fixer("api-removed", "api-deprecated")
+def fix_api_version(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """The replacement apiVersion, only when the object validates under it unchanged (policy/v1beta1
+    PodDisruptionBudget -> policy/v1 does; extensions/v1beta1 Ingress -> networking.k8s.io/v1 does not)."""
+    from kgen.policies.schema import SchemaSettings  # schema imports this module
+
+    entry = deprecation_table().get((data.get("apiVersion"), data.get("kind")))  # type: ignore[arg-type]
+    target = _target(ctx)
+    replacement = replacement_at(entry, target) if entry is not None else None
+    if replacement is None:
+        return False
+    schemas = builtin_schemas(schema_version(target), SchemaSettings.from_policy(ctx.policy).strict)
+    compiled = schemas.schema(replacement, str(data["kind"]))
+    if compiled is None or not compiled.validator.is_valid({**data, "apiVersion": replacement}):
+        return False
+    data["apiVersion"] = replacement
+    return True

@@ -25,9 +25,10 @@ from fractions import Fraction
 from typing import Any, Iterable, Iterator
 
 from kgen.loader import JsonPath
-from kgen.policies.registry import RuleContext, Violation, rule
+from kgen.policies.fixing import copy_request_to_limit
+from kgen.policies.registry import RuleContext, Violation, fixer, rule
 from kgen.quantity import format_quantity, try_quantity
-from kgen.workloads import Container, PodTemplate, as_list, as_map
+from kgen.workloads import Container, PodTemplate, as_list, as_map, get_path
 
 _REAL_GPU = re.compile(
     r"nvidia\.com/gpu(\.shared)?"
@@ -253,6 +254,13 @@ def limit_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation
                 )
 
 
+@fixer("gpu-limit-missing")
+def fix_limit_missing(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """limit = request for a device requested without a limit; a limit that differs is a choice left to the user."""
+    container = get_path(data, path[:-3]) if path[-3:-1] == ("resources", "requests") else None
+    return isinstance(container, dict) and copy_request_to_limit(container, str(path[-1]))
+
+
 @rule(
     id="gpu-quantity-invalid",
     category="gpu",
@@ -373,6 +381,21 @@ def toleration_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Viol
         f"pod requests {_gpu_names(found)} but does not tolerate the GPU node taint {taint['key']}:{effect}; "
         f"add a toleration {{key: {taint['key']}, operator: Exists, effect: {effect}}}",
     )
+
+
+@fixer("gpu-toleration-missing")
+def fix_toleration_missing(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """Adds the toleration the message names (the policy's taint key and effect, operator Exists)."""
+    taint = policy_taint(ctx)
+    spec = get_path(data, path[:-1] if path[-1:] == ("tolerations",) else path)
+    if taint is None or not isinstance(spec, dict):
+        return False
+    toleration = {"key": taint["key"], "operator": "Exists", "effect": taint.get("effect") or "NoSchedule"}
+    tolerations = spec.setdefault("tolerations", [])
+    if not isinstance(tolerations, list) or any(tolerates(t, taint) for t in tolerations):
+        return False
+    tolerations.append(toleration)
+    return True
 
 
 @rule(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from kgen.loader import KubeObject
-from kgen.policies.registry import RuleContext, Violation, rule
-from kgen.workloads import as_list, as_map
+from kgen.loader import JsonPath, KubeObject
+from kgen.policies.registry import RuleContext, Violation, fixer, rule
+from kgen.workloads import as_list, as_map, get_path
 
 INGRESS_GROUPS = frozenset({"networking.k8s.io", "extensions"})
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
@@ -124,6 +124,21 @@ def host_not_covered(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     for index, host in _rule_hosts(spec):
         if host is not None and not any(host_matches(tls_host, host) for tls_host in tls_hosts):
             yield Violation(("spec", "rules", index, "host"), f"host {host} is not in any spec.tls[].hosts; add it to the TLS entry whose certificate covers it")
+
+
+@fixer("ingress-host-not-covered")
+def fix_host_not_covered(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """Adds the host to the only TLS entry with a secretName; with several, which certificate covers
+    it is a choice left to the user."""
+    host = get_path(data, path)
+    with_secret = [entry for _, entry in _tls_entries(as_map(data.get("spec"))) if entry.get("secretName")]
+    if not isinstance(host, str) or len(with_secret) != 1:
+        return False
+    hosts = with_secret[0].get("hosts")
+    if not isinstance(hosts, list) or any(isinstance(h, str) and host_matches(h, host) for h in hosts):
+        return False
+    hosts.append(host)
+    return True
 
 
 @rule(

@@ -9,12 +9,16 @@ Scopes:
 - ``object``: called once per object whose kind is in ``kinds``;
 - ``inventory``: called once with every object of the input (cross-object rules);
 - ``loader``: produced by the loader itself (no check function).
+
+A rule may also declare a fix with :func:`fixer`: a function that edits the object's data
+in place for one violation (the path the check yielded) and says whether it changed
+anything. kgen.fix turns those edits into minimal text changes of the file.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping
 
 from kgen.findings import CATEGORIES, RuleMeta, Severity
@@ -67,6 +71,8 @@ class RuleContext:
 
 
 CheckFn = Callable[[Any, RuleContext], Iterable[Violation]]
+# (the object's data, to edit in place; the violation's path; the rule's context) -> changed?
+FixFn = Callable[[dict, JsonPath, RuleContext], bool]
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Rule(RuleMeta):
     kinds: frozenset[str] | None = None  # object scope: the kinds checked (None: every kind)
     params: Mapping[str, Any] = field(default_factory=dict)
     check: CheckFn | None = None
+    fixer: FixFn | None = None
 
 
 RULES: dict[str, Rule] = {}
@@ -130,6 +137,23 @@ def rule(
 def declare(*, id: str, category: str, severity: Severity, summary: str, why: str, fix: str) -> None:
     """Register a rule whose findings come from the loader, not from a check."""
     _register(Rule(id=id, category=category, severity=severity, summary=_prose(summary), why=_prose(why), fix=_prose(fix), scope="loader"))
+
+
+def fixer(*ids: str) -> Callable[[FixFn], FixFn]:
+    """Declare the decorated function as the automatic fix of already registered rules.
+
+    A fixer only fills in what is missing or unambiguous; when the violation's case is not
+    safe to fix (a value the user wrote, a choice to make) it returns False and the finding stays.
+    """
+
+    def register(fix: FixFn) -> FixFn:
+        for rule_id in ids:
+            if RULES[rule_id].fixer is not None:
+                raise ValueError(f"rule {rule_id} has two fixers")
+            RULES[rule_id] = replace(RULES[rule_id], fixable=True, fixer=fix)
+        return fix
+
+    return register
 
 
 _loaded = False

@@ -12,9 +12,11 @@ from fractions import Fraction
 from typing import Iterator
 
 from kgen.policies.inventory import Inventory
-from kgen.policies.registry import RuleContext, Violation, rule
+from kgen.loader import JsonPath
+from kgen.policies.fixing import copy_request_to_limit
+from kgen.policies.registry import RuleContext, Violation, fixer, rule
 from kgen.quantity import format_quantity, try_quantity
-from kgen.workloads import Container, PodTemplate, as_map
+from kgen.workloads import Container, PodTemplate, as_map, get_path
 
 COMPUTE = ("cpu", "memory")
 
@@ -104,6 +106,13 @@ def _limit_missing(resource: str, template: PodTemplate, ctx: RuleContext) -> It
 )
 def memory_limit_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     yield from _limit_missing("memory", template, ctx)
+
+
+@fixer("resources-memory-limit-missing")
+def fix_memory_limit_missing(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """limits.memory = requests.memory; without a request in the container there is no value to choose."""
+    container = get_path(data, path[:-2]) if path[-2:] == ("resources", "limits") else None
+    return isinstance(container, dict) and copy_request_to_limit(container, "memory")
 
 
 @rule(

@@ -11,9 +11,10 @@ import base64
 import binascii
 from typing import Iterator, Pattern
 
-from kgen.loader import KubeObject
-from kgen.policies.inventory import namespace_of
-from kgen.policies.registry import RuleContext, Violation, rule
+from kgen.loader import JsonPath, KubeObject
+from kgen.policies.fixing import set_missing
+from kgen.policies.inventory import DEFAULT_NAMESPACE, Inventory, namespace_of
+from kgen.policies.registry import RuleContext, Violation, fixer, rule
 from kgen.policies.secret_patterns import (
     compile_name_patterns,
     find_token,
@@ -23,7 +24,7 @@ from kgen.policies.secret_patterns import (
     is_secret_name,
     secret_assignments,
 )
-from kgen.workloads import PodTemplate, as_list, as_map
+from kgen.workloads import PodTemplate, as_list, as_map, get_path
 
 DEFAULT_SERVICE_ACCOUNT = "default"
 
@@ -194,3 +195,29 @@ def token_automount(template: PodTemplate, ctx: RuleContext) -> Iterator[Violati
         f"the pod does not set automountServiceAccountToken: false and its ServiceAccount {account!r} {where}; "
         "set automountServiceAccountToken: false on the pod or the ServiceAccount",
     )
+
+
+def _granted_rights(inventory: Inventory, namespace: str, account: str) -> bool:
+    """A RoleBinding or ClusterRoleBinding of the input names the ServiceAccount: its pods call the API."""
+    for binding in inventory.of_kind("RoleBinding", "ClusterRoleBinding"):
+        for subject in as_list(binding.data.get("subjects")):
+            subject = as_map(subject)
+            bound_namespace = subject.get("namespace") or (namespace_of(binding) if binding.kind == "RoleBinding" else None)
+            if subject.get("kind") == "ServiceAccount" and subject.get("name") == account and bound_namespace == namespace:
+                return True
+    return False
+
+
+@fixer("serviceaccount-token-automount")
+def fix_token_automount(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """automountServiceAccountToken: false on the pod where it is unset, unless RBAC in the input grants
+    its ServiceAccount rights (such pods call the API and need the token)."""
+    spec = get_path(data, path)
+    if not isinstance(spec, dict):
+        return False  # an explicit true: a decision the user made
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    account = account if isinstance(account, str) else DEFAULT_SERVICE_ACCOUNT
+    namespace = as_map(data.get("metadata")).get("namespace") or DEFAULT_NAMESPACE
+    if _granted_rights(ctx.inventory, namespace, account):
+        return False
+    return set_missing(spec, ("automountServiceAccountToken",), False)

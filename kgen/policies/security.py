@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from kgen.policies.registry import RuleContext, Violation, rule
-from kgen.workloads import Container, PodTemplate, as_list, as_map
+from kgen.loader import JsonPath
+from kgen.policies.fixing import container_path, enclosing, on_windows, set_missing
+from kgen.policies.registry import RuleContext, Violation, fixer, rule
+from kgen.workloads import Container, PodTemplate, as_list, as_map, get_path
 
 DANGEROUS_CAPABILITIES = [
     "ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "SYS_RAWIO",
@@ -56,6 +58,27 @@ def privilege_escalation(template: PodTemplate, ctx: RuleContext) -> Iterator[Vi
             yield Violation(where, f"container {c.name!r} does not set securityContext.allowPrivilegeEscalation: false")
 
 
+def _linux_container(data: dict, path: JsonPath) -> dict | None:
+    """The container a security violation points into, unless it runs on Windows (no Linux security fields)."""
+    cpath = container_path(path)
+    container = get_path(data, cpath)
+    return container if isinstance(container, dict) and not on_windows(data, cpath) else None
+
+
+@fixer("security-privilege-escalation")
+def fix_privilege_escalation(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """Only where it is unset (an explicit true is a decision), and never beside privileged or an
+    added CAP_SYS_ADMIN: the API server rejects allowPrivilegeEscalation: false with those."""
+    container = _linux_container(data, path)
+    if container is None:
+        return False
+    context = as_map(container.get("securityContext"))
+    added = {_cap(name) for name in as_list(as_map(context.get("capabilities")).get("add"))}
+    if context.get("privileged") is True or added & {"SYS_ADMIN", "ALL"}:
+        return False
+    return set_missing(container, ("securityContext", "allowPrivilegeEscalation"), False)
+
+
 @rule(
     id="security-run-as-root",
     category="security",
@@ -77,6 +100,20 @@ def run_as_root(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
         elif non_root is not True and not (isinstance(user, int) and not isinstance(user, bool) and user > 0):
             where = c.at("securityContext") if c.data.get("securityContext") is not None else c.path
             yield Violation(where, f"container {c.name!r} may run as root; set runAsNonRoot: true")
+
+
+@fixer("security-run-as-root")
+def fix_run_as_root(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """runAsNonRoot: true on the container, unless runAsUser: 0 or runAsNonRoot: false is written for it
+    (in the container or the pod): a contradiction the user has to resolve."""
+    container = _linux_container(data, path)
+    if container is None or path[-1:] == ("runAsUser",):
+        return False
+    for mapping in enclosing(data, container_path(path)):
+        context = as_map(mapping.get("securityContext"))
+        if context.get("runAsUser") == 0 or context.get("runAsNonRoot") is False:
+            return False
+    return set_missing(container, ("securityContext", "runAsNonRoot"), True)
 
 
 def _cap(name: object) -> str:
@@ -110,6 +147,21 @@ def capabilities(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]
             else:
                 where = c.path
             yield Violation(where, f"container {c.name!r} does not drop ALL capabilities; add capabilities.drop: [ALL]")
+
+
+@fixer("security-capabilities")
+def fix_capabilities(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """Adds ALL to capabilities.drop; a dangerous added capability is the user's to remove."""
+    container = _linux_container(data, path)
+    if container is None or path[-2:-1] == ("add",):
+        return False
+    drop = as_map(as_map(container.get("securityContext")).get("capabilities")).get("drop")
+    if isinstance(drop, list):
+        if "ALL" in {_cap(name) for name in drop}:
+            return False
+        drop.append("ALL")
+        return True
+    return set_missing(container, ("securityContext", "capabilities", "drop"), ["ALL"])
 
 
 @rule(
