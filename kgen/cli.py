@@ -7,8 +7,15 @@ import sys
 
 import click
 
+from typing import TYPE_CHECKING
+
 from kgen import __version__
 from kgen.errors import InputError, RuleCrash
+
+if TYPE_CHECKING:
+    from kgen.findings import LintReport
+    from kgen.loader import LoadResult
+    from kgen.policies.policy import ClusterPolicy
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
 
@@ -34,6 +41,7 @@ def cli() -> None:
 @click.option("--no-strict", is_flag=True, help="Accept fields the Kubernetes schemas do not define (default: unknown fields are errors).")
 @click.option("--schema-dir", "schema_dirs", multiple=True, metavar="DIR", help="JSON schemas for custom resources, kubeconform naming (repeatable).")
 @click.option("--skip-kind", "skip_kinds", multiple=True, metavar="KIND", help="Do not schema-validate this kind, nor report it as unknown (repeatable).")
+@click.option("--fix", "apply_fixes", is_flag=True, help="First apply the safe automatic fixes to the files (as kgen fix), then report what remains.")
 def lint(
     paths: tuple[str, ...],
     policy_file: str | None,
@@ -49,6 +57,7 @@ def lint(
     no_strict: bool,
     schema_dirs: tuple[str, ...],
     skip_kinds: tuple[str, ...],
+    apply_fixes: bool,
 ) -> None:
     """Lint Kubernetes manifests: files, directories (*.yaml, *.yml), - for stdin,
     Helm charts and Kustomize directories (rendered with the real tools), and kgen app specs."""
@@ -67,9 +76,11 @@ def lint(
         schema_dirs=schema_dirs,
         skip_kinds=skip_kinds,
     )
+    if apply_fixes and "-" in paths:
+        raise click.UsageError("--fix cannot rewrite stdin; `kgen fix -` prints the fixed text")
     options = InputOptions(values=list(values_files), set_values=list(set_values), values_matrix=list(values_matrix))
-    loaded = load_inputs(list(paths), options, notes=lambda note: click.echo(f"kgen: note: {note}", err=True))
-    report = run_lint(loaded, policy)
+    loaded = load_inputs(list(paths), options, notes=_note)
+    report = _fix_files(loaded, policy) if apply_fixes else run_lint(loaded, policy)
     if write_baseline_file:
         from kgen.baseline import baseline_text
         from kgen.fsutil import write_atomic
@@ -198,6 +209,67 @@ def init(path: str) -> None:
 
     write_starter(path)
     click.echo(f"kgen: wrote {path}; next: kgen validate {path} && kgen build {path} -o deploy", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), help="Cluster policy file (default: the built-in policy).")
+@click.option("--rule", "rule_ids", multiple=True, metavar="RULE", help="Apply only this rule's fix (repeatable; default: every fixable rule, see kgen rules).")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff and write nothing.")
+@click.option("--dry-run", is_flag=True, help="Say what would be fixed in each file and write nothing.")
+@click.option("--kube-version", metavar="X.Y", help="Kubernetes version whose APIs to move to (default: the policy's kubernetesVersion).")
+def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ...], show_diff: bool, dry_run: bool, kube_version: str | None) -> None:
+    """Apply the safe automatic fixes to manifests in place, changing only the edited lines.
+
+    Files and directories as for lint; - reads stdin and prints the fixed text. Helm charts and
+    Kustomize directories are rendered, not written, and are refused. Exit 0 when nothing is left
+    to fix, 1 when findings of the fixable rules remain (with --diff or --dry-run: when there is
+    anything to fix), 2 on bad input."""
+    from kgen.fix import STDIN, fixable_rules, outcome, plan_fixes, refuse_rendered, summary, unified_diff, write_fixes
+    from kgen.inputs import load_inputs
+    from kgen.policies.policy import apply_lint_options, load_policy
+
+    policy = apply_lint_options(load_policy(policy_file), kube_version=kube_version)
+    rules = fixable_rules(rule_ids)
+    refuse_rendered(paths)
+    loaded = load_inputs(list(paths), notes=_note)
+    plan = plan_fixes(loaded, policy, rules)
+    preview = show_diff or dry_run
+    skipped = [] if preview else write_fixes(plan)
+    for file in plan.files:
+        if show_diff and file.changed:
+            click.echo(unified_diff(file), nl=False)
+        elif dry_run and file.changed:
+            click.echo(f"{file.source.name}: would fix {summary(file.fixed)}")
+        elif file.changed and not preview and file not in skipped and file.source.name != STDIN:
+            click.echo(f"kgen: fixed {file.source.name}: {summary(file.fixed)}", err=True)
+    if not preview:
+        for source in loaded.files:
+            if source.name == STDIN:
+                click.echo(plan.text_of(source), nl=False)
+    for note in [*plan.notes, *(f"{file.source.name}: {file.problem}" for file in skipped)]:
+        _note(note)
+    click.echo(f"kgen: {outcome(plan, applied=not preview)}", err=True)
+    if loaded.problems:
+        sys.exit(EXIT_INVALID)
+    left = plan.remaining or skipped or (preview and plan.fixed)
+    sys.exit(EXIT_FINDINGS if left else EXIT_OK)
+
+
+def _fix_files(loaded: "LoadResult", policy: "ClusterPolicy") -> "LintReport":
+    """lint --fix: write the fixes, say what changed, and return the report of what remains."""
+    from kgen.fix import fixable_rules, outcome, plan_fixes, write_fixes
+
+    plan = plan_fixes(loaded, policy, fixable_rules())
+    skipped = write_fixes(plan)
+    for note in [*plan.notes, *(f"{file.source.name}: {file.problem}" for file in skipped)]:
+        _note(note)
+    click.echo(f"kgen: {outcome(plan, applied=True)}", err=True)
+    return plan.after
+
+
+def _note(note: str) -> None:
+    click.echo(f"kgen: note: {note}", err=True)
 
 
 def _use_color() -> bool:
