@@ -14,6 +14,7 @@ from kgen.errors import InputError, RuleCrash
 
 if TYPE_CHECKING:
     from kgen.findings import LintReport
+    from kgen.fix import FileFix, FixPlan
     from kgen.loader import LoadResult
     from kgen.policies.policy import ClusterPolicy
 
@@ -225,7 +226,7 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
     Kustomize directories are rendered, not written, and are refused. Exit 0 when nothing is left
     to fix, 1 when findings of the fixable rules remain (with --diff or --dry-run: when there is
     anything to fix), 2 on bad input."""
-    from kgen.fix import STDIN, fixable_rules, outcome, plan_fixes, refuse_rendered, summary, unified_diff, write_fixes
+    from kgen.fix import STDIN, fixable_rules, plan_fixes, refuse_rendered, summary, unified_diff, write_fixes
     from kgen.inputs import load_inputs
     from kgen.policies.policy import apply_lint_options, load_policy
 
@@ -247,9 +248,7 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
         for source in loaded.files:
             if source.name == STDIN:
                 click.echo(plan.text_of(source), nl=False)
-    for note in [*plan.notes, *(f"{file.source.name}: {file.problem}" for file in skipped)]:
-        _note(note)
-    click.echo(f"kgen: {outcome(plan, applied=not preview)}", err=True)
+    _tell(plan, skipped, applied=not preview)
     if loaded.problems:
         sys.exit(EXIT_INVALID)
     left = plan.remaining or skipped or (preview and plan.fixed)
@@ -258,14 +257,20 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
 
 def _fix_files(loaded: "LoadResult", policy: "ClusterPolicy") -> "LintReport":
     """lint --fix: write the fixes, say what changed, and return the report of what remains."""
-    from kgen.fix import fixable_rules, outcome, plan_fixes, write_fixes
+    from kgen.fix import fixable_rules, plan_fixes, write_fixes
 
     plan = plan_fixes(loaded, policy, fixable_rules())
-    skipped = write_fixes(plan)
+    _tell(plan, write_fixes(plan), applied=True)
+    return plan.after
+
+
+def _tell(plan: "FixPlan", skipped: "list[FileFix]", applied: bool) -> None:
+    """The notes on files left untouched, and the one-line outcome, on stderr."""
+    from kgen.fix import outcome
+
     for note in [*plan.notes, *(f"{file.source.name}: {file.problem}" for file in skipped)]:
         _note(note)
-    click.echo(f"kgen: {outcome(plan, applied=True)}", err=True)
-    return plan.after
+    click.echo(f"kgen: {outcome(plan, applied)}", err=True)
 
 
 def _note(note: str) -> None:
