@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Union
+from typing import Any, Callable, Iterable, Iterator, TypeVar, Union
 
 import yaml
 
@@ -23,13 +23,32 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 # A document may expand aliases up to this many nodes; beyond it is an alias bomb.
 MAX_EXPANDED_NODES = 2_000_000
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SAFE = yaml.constructor.SafeConstructor()
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
+# kubectl and the API machinery read YAML with go-yaml v2 (through sigs.k8s.io/yaml), which takes
+# unquoted y, Y, n and N for booleans, as YAML 1.1 says; PyYAML reads them as strings.
+_GO_YAML_BOOL = re.compile(r"^(?:y|Y|n|N)$")
+_TRUE_WORDS = frozenset({"y", "yes", "true", "on"})
+
+_R = TypeVar("_R", bound="type[yaml.resolver.BaseResolver]")
+
+
+def resolve_like_kubectl(cls: _R) -> _R:
+    """Make a PyYAML loader or dumper class resolve plain scalars as kubectl does (``y`` is a boolean).
+
+    A loader then sees the object kubectl would send; a dumper quotes the strings kubectl would misread.
+    """
+    cls.add_implicit_resolver(_BOOL, _GO_YAML_BOOL, list("yYnN"))
+    return cls
+
+
+@resolve_like_kubectl
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader (the C one when built), reading plain scalars as kubectl does."""
 
 
 @dataclass
@@ -197,7 +216,7 @@ _PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
 def _key_text(node: yaml.ScalarNode) -> str:
     tag = node.tag
     if tag == _BOOL:
-        return "true" if _SAFE.construct_yaml_bool(node) else "false"
+        return "true" if _bool(node) else "false"
     if tag == _NULL:
         return "null"
     return node.value
@@ -270,11 +289,21 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     if tag == _FLOAT:
         return _SAFE.construct_yaml_float(node)
     if tag == _BOOL:
-        return _SAFE.construct_yaml_bool(node)
+        return _bool(node)
     if tag == _NULL:
         return None
     # Strings, timestamps (Kubernetes keeps them as strings), binary, '=' and custom tags.
     return node.value
+
+
+def _bool(node: yaml.ScalarNode) -> bool:
+    return node.value.lower() in _TRUE_WORDS
+
+
+def read_plain(text: str) -> Any:
+    """What ``text`` means written unquoted, as kubectl reads it (``1`` a number, ``y`` a boolean)."""
+    node = yaml.compose(text, Loader=_Loader)
+    return None if node is None else _Builder().build(node)
 
 
 @dataclass

@@ -16,6 +16,8 @@ import kgen.generator.build as build_module
 from kgen.errors import InputError
 from kgen.generator.build import build
 from kgen.generator.spec import SpecError
+from kgen.generator.text import dump_yaml
+from kgen.loader import read_plain
 
 from .conftest import FIXTURES, ROOT, run_kgen
 
@@ -168,3 +170,11 @@ def test_env_and_target_selection(tmp_path: Path) -> None:
     assert sorted(p.name for p in (only / "manifests").iterdir()) == ["dev.yaml", "prod.yaml", "staging.yaml"]
     with pytest.raises(InputError, match="no environment 'qa'"):
         build(str(WEB), str(only), envs=["qa"])
+
+
+def test_generated_yaml_quotes_strings_kubectl_would_read_as_booleans() -> None:
+    """A spec's env value "y" must reach the cluster as a string: go-yaml v2 reads plain y as true."""
+    data = {"env": [{"name": "VERBOSE", "value": "y"}, {"name": "DRY_RUN", "value": "N"}, {"name": "MODE", "value": "x"}]}
+    text = dump_yaml(data)
+    assert "value: 'y'" in text and "value: 'N'" in text and "value: x" in text
+    assert read_plain(text) == data

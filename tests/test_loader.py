@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings, strategies as st
 
 from kgen.errors import InputError
-from kgen.loader import decode_source, format_path, load_text
+from kgen.loader import decode_source, format_path, load_text, read_plain, resolve_like_kubectl
 
 POD = """\
 # leading comment
@@ -51,6 +51,14 @@ def test_values_follow_kubernetes_yaml() -> None:
     assert data["date"] == "2024-01-02"  # timestamps stay strings, as in Go
     assert data["octal"] == 493 and data["hex"] == 31 and data["time"] == 90
     assert data["true"] is True  # YAML 1.1: the key `on` is a boolean, as sigs.k8s.io/yaml reads it
+
+
+def test_y_and_n_are_booleans_as_kubectl_reads_them() -> None:
+    """go-yaml v2 (kubectl, through sigs.k8s.io/yaml) resolves plain y/Y/n/N as booleans; PyYAML would not."""
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: y\n  b: N\n  c: 'y'\n  d: !!str n\n  e: yy\n  n: x\n"
+    data = load_text(text).objects[0].data["data"]
+    assert data == {"a": True, "b": False, "c": "y", "d": "n", "e": "yy", "false": "x"}
+    assert read_plain("Y") is True and read_plain("n") is False and read_plain("512Mi") == "512Mi"
 
 
 def test_duplicate_keys_are_problems_and_object_is_kept() -> None:
@@ -140,11 +148,16 @@ def test_loader_never_raises_on_arbitrary_text(text: str) -> None:
         assert problem.line >= 1 and problem.column >= 1
 
 
+@resolve_like_kubectl
+class _KubectlDumper(yaml.SafeDumper):
+    """Quotes what kubectl would not read back as a string (``y``), as kgen's own dumper does."""
+
+
 @settings(max_examples=200, deadline=None)
 @given(yaml_values)
 def test_loader_round_trips_arbitrary_data(value: object) -> None:
     document = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": value}
-    result = load_text(yaml.safe_dump(document))
+    result = load_text(yaml.dump(document, Dumper=_KubectlDumper))
     assert result.problems == []
     assert result.objects[0].data["data"] == _as_kubernetes_reads(value)
 

@@ -80,6 +80,9 @@ def test_null_int_or_string_and_quantity_are_unset_not_errors() -> None:
     [
         ("on", 'YAML 1.1 reads unquoted on as the boolean true, but a string is expected here; quote it: "on"'),
         ("No", 'YAML 1.1 reads unquoted No as the boolean false, but a string is expected here; quote it: "No"'),
+        # kubectl's go-yaml v2 reads y/Y/n/N as booleans too (PyYAML does not): the API server gets true.
+        ("y", 'YAML 1.1 reads unquoted y as the boolean true, but a string is expected here; quote it: "y"'),
+        ("N", 'YAML 1.1 reads unquoted N as the boolean false, but a string is expected here; quote it: "N"'),
         ("0755", 'YAML 1.1 reads unquoted 0755 as the octal number 493, but a string is expected here; quote it: "0755"'),
         ("8080", 'unquoted 8080 is a number, but a string is expected here; quote it: "8080"'),
         ("1.10", 'unquoted 1.10 is a number (read as 1.1), but a string is expected here; quote it: "1.10"'),
@@ -92,7 +95,7 @@ def test_yaml_11_pitfalls_are_explained_once_not_as_schema_errors(value: str, me
 
 
 def test_quoted_values_and_octal_integers_are_fine() -> None:
-    text = DEPLOYMENT % '          env: [{name: X, value: "on"}]\n      volumes: [{name: v, configMap: {name: c, defaultMode: 0644}}]'
+    text = DEPLOYMENT % '          env: [{name: X, value: "on"}, {name: V, value: \'y\'}]\n      volumes: [{name: v, configMap: {name: c, defaultMode: 0644}}]'
     assert _found(_lint(text)) == []
 
 

@@ -6,7 +6,8 @@ inventory validates everything once; three rules read its results:
 
 - ``schema-invalid``: the object does not validate (strict: unknown fields are errors);
 - ``yaml-ambiguous-value``: it does not validate because YAML 1.1 read an unquoted scalar
-  (``on``, ``yes``, ``0755``, ``8080``) as a boolean or number where Kubernetes wants a string;
+  (``on``, ``yes``, ``y``, ``0755``, ``8080``) as a boolean or number where Kubernetes wants a string
+  (the loader reads ``y``/``n`` as kubectl does, see :func:`kgen.loader.resolve_like_kubectl`);
 - ``schema-unknown-kind``: no schema at all for a kind (info, once per apiVersion/kind).
 
 Schema settings live with ``schema-invalid`` (``strict``, ``schemaDirs``, ``skipKinds``) and
@@ -243,8 +244,9 @@ def schema_invalid(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation
     category="schema",
     severity="error",
     scope="inventory",
-    summary="An unquoted value that YAML reads as a boolean or number where Kubernetes expects a string (on/off/yes/no, 0755, 8080).",
-    why="""Kubernetes parses YAML 1.1: unquoted `on`, `off`, `yes` and `no` are booleans, `0755` is the
+    summary="An unquoted value that YAML reads as a boolean or number where Kubernetes expects a string (on/off/yes/no/y/n, 0755, 8080).",
+    why="""Kubernetes parses YAML 1.1: unquoted `on`, `off`, `yes`, `no`, `y` and `n` are booleans (kubectl
+    reads `y` as true even where other YAML tools see a string), `0755` is the
     octal number 493, and `8080` is a number. Where the API wants a string (env values, labels,
     annotations, ConfigMap data) the object is rejected, or the value changes meaning.""",
     fix="Quote the value: `value: \"8080\"`, `enabled: \"on\"`, `mode: \"0755\"`.",
