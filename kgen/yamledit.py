@@ -7,7 +7,8 @@ scalars and mixed list indentation are rewritten), and it takes ~40 s. So kgen c
 before and after an edit and writes only the difference, placed with the loader's node marks:
 a new key after the last line of its mapping, a new item after the last of its list, a changed
 scalar in place in the same quoting; indented like the object's other nested mappings and lists
-(block or flow, like the collection it joins). Removals and type changes are not supported
+(block or flow, like the collection it joins); a new string the object already writes (a request
+copied to a limit) in the quotes of its nearest occurrence. Removals and type changes are not supported
 (fixers never make them): they raise :class:`Unpatchable`, as does anything the caller's check
 of the result rejects.
 """
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 import yaml
+
+from kgen.loader import read_plain
 
 
 class Unpatchable(Exception):
@@ -45,12 +48,14 @@ class _Layout:
     newline: str
     step: int  # a nested mapping's keys, relative to its parent key
     offset: int  # a block list's dashes, relative to its parent key
+    written: dict[str, list[tuple[int, str | None]]]  # string values of the object: (offset, quote or None)
+    near: int = 0  # where the edit being written goes
 
 
 def text_edits(source: str, node: yaml.Node, old: Any, new: Any) -> list[Edit]:
     """The edits of ``source`` that turn ``node`` (read as ``old``) into ``new``."""
     step, offset = _indentation(node)
-    layout = _Layout(source, "\r\n" if "\r\n" in source else "\n", step, offset)
+    layout = _Layout(source, "\r\n" if "\r\n" in source else "\n", step, offset, _written_strings(node))
     edits: list[Edit] = []
     _diff(old, new, node, 0, layout, edits)
     return edits
@@ -105,16 +110,18 @@ def _value_node(node: yaml.MappingNode, key: Any) -> yaml.Node | None:
 
 
 def _add_entries(node: yaml.MappingNode, added: dict, depth: int, layout: _Layout) -> Edit:
+    layout = replace(layout, near=node.start_mark.index)
     if node.flow_style or not node.value:
-        return _flow_insert(node, [f"{_scalar(key)}: {_flow(value)}" for key, value in added.items()], depth)
+        return _flow_insert(node, [f"{_scalar(key)}: {_flow(value, layout)}" for key, value in added.items()], depth)
     column = node.value[0][0].start_mark.column
     lines = [line for key, value in added.items() for line in _entry(key, value, column, layout)]
     return _after(_tail(node), lines, depth, layout)
 
 
 def _add_items(node: yaml.SequenceNode, items: list, depth: int, layout: _Layout) -> Edit:
+    layout = replace(layout, near=node.start_mark.index)
     if node.flow_style or not node.value:
-        return _flow_insert(node, [_flow(item) for item in items], depth)
+        return _flow_insert(node, [_flow(item, layout) for item in items], depth)
     dash = node.start_mark.column
     lines = [line for item in items for line in _item(item, dash, layout)]
     return _after(_tail(node), lines, depth, layout)
@@ -158,7 +165,7 @@ def _entry(key: Any, value: Any, column: int, layout: _Layout) -> list[str]:
         return [head, *(line for k, v in value.items() for line in _entry(k, v, column + layout.step, layout))]
     if isinstance(value, list) and any(isinstance(item, dict) and item for item in value):
         return [head, *(line for item in value for line in _item(item, column + layout.offset, layout))]
-    return [f"{head} {_flow(value)}"]
+    return [f"{head} {_flow(value, layout)}"]
 
 
 def _item(item: Any, dash: int, layout: _Layout) -> list[str]:
@@ -166,17 +173,40 @@ def _item(item: Any, dash: int, layout: _Layout) -> list[str]:
         lines = [line for key, value in item.items() for line in _entry(key, value, dash + 2, layout)]
         lines[0] = " " * dash + "- " + lines[0][dash + 2 :]
         return lines
-    return [" " * dash + "- " + _flow(item)]
+    return [" " * dash + "- " + _flow(item, layout)]
 
 
-def _flow(value: Any) -> str:
+def _flow(value: Any, layout: _Layout) -> str:
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_scalar(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_scalar(k)}: {_flow(v, layout)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_flow(item) for item in value) + "]"
+        return "[" + ", ".join(_flow(item, layout) for item in value) + "]"
+    copies = layout.written.get(value) if isinstance(value, str) else None
+    if copies:  # most likely copied from the nearest one: keep its quotes
+        return _styled(value, min(copies, key=lambda copy: abs(copy[0] - layout.near))[1])
     return _scalar(value)
 
 
+def _written_strings(root: yaml.Node) -> dict[str, list[tuple[int, str | None]]]:
+    """Every string value written in the object: its offset, and its quote character if quoted."""
+    written: dict[str, list[tuple[int, str | None]]] = {}
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(value for _, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif node.tag == _STR:
+            quote = node.style if node.style in ('"', "'") else None
+            written.setdefault(node.value, []).append((node.start_mark.index, quote))
+    return written
+
+
+_STR = "tag:yaml.org,2002:str"
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 
 
@@ -191,8 +221,8 @@ def _scalar(value: Any) -> str:
 
 @lru_cache(maxsize=1024)
 def _plain_safe(text: str) -> bool:
-    """Reads back as this very string when unquoted (not a number, boolean or null, no syntax)."""
-    return bool(_PLAIN.fullmatch(text)) and yaml.safe_load(text) == text
+    """Reads back as this very string when unquoted, as kubectl reads it (not a number, boolean or null, no syntax)."""
+    return bool(_PLAIN.fullmatch(text)) and read_plain(text) == text
 
 
 def _styled(value: Any, style: str | None) -> str:

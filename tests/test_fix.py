@@ -97,6 +97,15 @@ def test_memory_limit_copies_the_request_and_gpu_limit_the_gpu_request() -> None
     assert "        limits:\n          memory: 1Gi\n          nvidia.com/gpu: 2\n" in fixed
 
 
+def test_copied_string_keeps_its_quotes_and_stays_a_string() -> None:
+    """A GPU request written '1' is the string "1": its copy must not turn into the number 1."""
+    text = POD + "      resources:\n        requests:\n          nvidia.com/gpu: '1'\n"
+    fixed = fix_text(text, ("gpu-limit-missing",))
+    assert fixed == text + "        limits:\n          nvidia.com/gpu: '1'\n"
+    [obj] = load_text(fixed).objects
+    assert obj.data["spec"]["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": "1"}
+
+
 # --- what is left to the user ---------------------------------------------------------------
 
 
@@ -235,7 +244,7 @@ def test_cli_diff_and_dry_run_write_nothing(tmp_path: Path) -> None:
     original = target.read_text(encoding="utf-8")
     diff = run_kgen("fix", "--diff", str(target))
     assert diff.returncode == 1
-    assert "+          limits:\n+            memory: 512Mi\n" in diff.stdout and diff.stdout.startswith("--- a/")
+    assert '+          limits:\n+            memory: "512Mi"\n' in diff.stdout and diff.stdout.startswith("--- a/")
     dry = run_kgen("fix", "--dry-run", "--rule", "api-removed", str(target))
     assert dry.returncode == 1 and dry.stdout == f"{target}: would fix 1 finding (api-removed 1)\n"
     assert target.read_text(encoding="utf-8") == original
