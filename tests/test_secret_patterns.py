@@ -13,6 +13,7 @@ from kgen.policies.secret_patterns import (
     is_benign_value,
     is_secret_name,
     name_words,
+    secret_arguments,
     secret_assignments,
     shannon_entropy,
 )
@@ -92,7 +93,7 @@ SECRET_NAMES = [
     "secret", "CLIENT_SECRET", "OAUTH2_PROXY_COOKIE_SECRET", "SECRET_KEY_BASE", "apiKey", "API_KEY",
     "x-api-key", "AZURE_BATCH_KEY", "OCI_CLI_KEY_CONTENT", "AWS_SECRET_ACCESS_KEY", "MINIO_ACCESS_KEY",
     "privateKey", "tls.key", "credentials", "AZURE_STORAGE_CONNECTION_STRING", "requirepass",
-    "PASSWORD_HASH", "JWT_SIGNING_KEY", "ENCRYPTION_KEY", "license_key",
+    "PASSWORD_HASH", "JWT_SIGNING_KEY", "ENCRYPTION_KEY", "license_key", "PGPASSWORD",
 ]  # fmt: skip
 
 
@@ -106,7 +107,7 @@ NOT_SECRET_NAMES = [
     "TOKEN_FILE", "PASSWORD_PATH", "SECRET_NAME", "DB_SECRET_REF", "TLS_RELAY_CLIENT_KEY_FILE",
     "GOOGLE_APPLICATION_CREDENTIALS_FILE", "SECRET_ID", "SECRET_VERSION", "TOKEN_TTL", "TOKEN_URL",
     "PASSWORD_MIN_LENGTH", "AUTH_TOKEN_HEADER", "secretEnv", "keys_path", "bearer_token_file",
-    "PILOT_JWT_PUB_KEY_REFRESH_INTERVAL", "ALLOYDB_SECRET_NAME", "KMS_KEY_ARN",
+    "PILOT_JWT_PUB_KEY_REFRESH_INTERVAL", "ALLOYDB_SECRET_NAME", "KMS_KEY_ARN", "password-stdin",
     # switches and sizes
     "MYSQL_ALLOW_EMPTY_PASSWORD", "ALLOW_EMPTY_PASSWORD", "MYSQL_RANDOM_ROOT_PASSWORD", "enablePasswordDB",
     "MAX_TOTAL_TOKENS", "MAX_BATCH_PREFILL_TOKENS", "max_tokens", "MAX_TOKEN", "TOKENIZERS_PARALLELISM",
@@ -206,3 +207,39 @@ def test_secret_assignments_skip_non_literals() -> None:
         "the password reset link expires",
     ])  # fmt: skip
     assert list(secret_assignments(text)) == []
+
+
+PASSWORD = "Xy7k2Lm9"
+
+
+@pytest.mark.parametrize("argv,found", [
+    (["--password=" + PASSWORD], [(0, "passes --password a literal value")]),
+    (["--api-key", PASSWORD, "--port", "8080"], [(1, "passes --api-key a literal value")]),
+    (["java", "-Djavax.net.ssl.keyStorePassword=" + PASSWORD], [(1, "passes -Djavax.net.ssl.keyStorePassword a literal value")]),
+    (["redis-server", "--requirepass", PASSWORD], [(2, "passes --requirepass a literal value")]),
+    (["mysql", "-uroot", "-p" + PASSWORD], [(2, "passes -p a literal value")]),
+    (["redis-cli", "-a", PASSWORD, "ping"], [(2, "passes -a a literal value")]),
+    (["sh", "-c", f"DB_PASSWORD={PASSWORD} ./run.sh"], [(2, "runs a shell command that sets DB_PASSWORD to a literal value")]),
+    (["sh", "-c", f"set -e; mysql -uroot -p'{PASSWORD}' app < /dump.sql"], [(2, "runs a shell command that passes -p a literal value")]),
+    (["serve", "--model", "m", "--hf", "ghp_Kq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPo"], [(4, "holds a GitHub token")]),
+    (["--db=postgres://app:" + PASSWORD + "@db/app"], [(0, "holds a URL with an embedded password")]),
+])  # fmt: skip
+def test_secret_arguments(argv: list[str], found: list[tuple[int, str]]) -> None:
+    assert list(secret_arguments(argv)) == found
+    assert all(PASSWORD not in what for _, what in found)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--token=$(TOKEN)", "--password", "$(DB_PASSWORD)", "--api-key=${API_KEY}"],
+    ["--password-file=/etc/x", "--token-path", "/var/run/token", "--secret-name=foo", "--enable-token-auth"],
+    ["--tls-private-key-file", "/etc/tls/tls.key", "--kubeconfig", "/etc/kubeconfig", "--authentication-token-webhook=true"],
+    ["--disable-token-auth", "--max-total-tokens=3072", "--password", "--verbose", "--token"],
+    ["docker", "login", "--username", "ci", "--password-stdin", "registry.example.com"],
+    ["mysql", "-p", "appdb"],  # a bare -p prompts; appdb is the database
+    ["-p", "8080"],
+    ["sh", "-c", 'mysql -uroot -p"$MYSQL_ROOT_PASSWORD" -e "select 1"; curl --password=$(cat /run/pw) http://x'],
+    ["sh", "-c", "export API_TOKEN=$(cat /var/run/secrets/token) # PASSWORD=example\nexec /app"],
+    ["sh", "-c", "echo 'unbalanced"],
+])  # fmt: skip
+def test_not_secret_arguments(argv: list[str]) -> None:
+    assert not list(secret_arguments(argv))

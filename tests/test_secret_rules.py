@@ -79,6 +79,42 @@ def test_malformed_env_does_not_crash(env: str) -> None:
     assert not _hits(_pod(env), "secret-env-literal")
 
 
+def _args_pod(command: str, init: str = "") -> str:
+    return (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n" + init
+        + "  containers:\n    - name: app\n      image: ghcr.io/acme/app:1.0.0\n" + command
+    )
+
+
+def test_arg_literal_points_at_the_argument_and_redacts() -> None:
+    text = _args_pod("      command: [/app]\n      args:\n        - --port=8080\n        - --api-key\n        - Xy7k2Lm9\n")
+    [hit] = _hits(text, "secret-arg-literal")
+    assert (hit.path, hit.line) == ("spec.containers[0].args[2]", 12)
+    assert "--api-key" in hit.message and "Xy7k2Lm9" not in hit.message
+    assert not _hits(text, "secret-env-literal")
+
+
+def test_arg_literal_reads_command_and_args_as_one_command_line() -> None:
+    # `mysql` in command, its password option in args; a token in an init container's command.
+    text = _args_pod("      command: [mysql]\n      args: [-uroot, -pXy7k2Lm9]\n", f"  initContainers:\n    - name: init\n      command: [fetch, {GITHUB_TOKEN}]\n")
+    hits = _hits(text, "secret-arg-literal")
+    assert [h.path for h in hits] == ["spec.initContainers[0].command[1]", "spec.containers[0].args[1]"]
+    assert "a GitHub token" in hits[0].message and GITHUB_TOKEN not in hits[0].message
+
+
+def test_arg_literal_shell_script_and_references() -> None:
+    script = "      command: [sh, -c]\n      args:\n        - |\n          export PGPASSWORD=Xy7k2Lm9\n          psql -h db -c 'select 1'\n"
+    [hit] = _hits(_args_pod(script), "secret-arg-literal")
+    assert hit.path == "spec.containers[0].args[0]" and "sets PGPASSWORD" in hit.message
+    assert not _hits(_args_pod("      args: [--password=$(DB_PASSWORD), --token-path, /var/run/token, 3]\n"), "secret-arg-literal")
+
+
+def test_arg_literal_policy_name_patterns(tmp_path: Path) -> None:
+    text = _args_pod("      args: [--sentry-dsn=abc]\n")
+    assert not _hits(text, "secret-arg-literal")
+    assert _hits(text, "secret-arg-literal", _policy(tmp_path, "    namePatterns: ['dsn$']"))
+
+
 def test_configmap_key_names_and_values() -> None:
     data = "  db_password: hunter2\n  db_user: app\n  token_file: /etc/token\n  enabled: true\n  port: 5432\n  aws: AKIAZ7QW3RTY5UIO9PLK\n"
     hits = _hits(_configmap(data), "secret-in-configmap")

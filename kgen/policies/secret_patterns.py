@@ -16,11 +16,13 @@ was found and where, so messages can never leak it.
 from __future__ import annotations
 
 import math
+import os
 import re
+import shlex
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Iterator, Pattern
+from typing import Iterable, Iterator, Pattern, Sequence
 
 # --- names -----------------------------------------------------------------------------------
 
@@ -29,7 +31,7 @@ SECRET_WORDS = frozenset({
     "password", "passwords", "pwd", "passphrase", "secret", "secrets", "token",
     "apikey", "apitoken", "accesstoken", "authtoken", "refreshtoken", "credential", "credentials",
     "creds", "privatekey", "secretkey", "accesskey", "signingkey", "encryptionkey", "masterkey",
-    "bearer", "connectionstring", "requirepass", "masterauth",
+    "bearer", "connectionstring", "requirepass", "masterauth", "pgpassword",
 })  # fmt: skip
 # Two-word spellings of the compounds above (AZURE_STORAGE_CONNECTION_STRING).
 SECRET_PAIRS = frozenset({("connection", "string")})
@@ -55,7 +57,7 @@ METADATA_WORDS = frozenset({
     "pattern", "regex", "separator", "delimiter", "field", "param", "parameter", "claim", "audience",
     "issuer", "scope", "scopes", "provider", "store", "backend", "engine", "manager", "namespace",
     "selector", "hint", "description", "strategy", "rotation", "source", "key", "keys", "template",
-    "class", "label", "annotation",
+    "class", "label", "annotation", "stdin", "prompt",
 })  # fmt: skip
 # A word before the secret word that turns the name into a switch or a number (ALLOW_EMPTY_PASSWORD,
 # MAX_TOKEN_LENGTH): the value is not the secret.
@@ -308,3 +310,88 @@ def secret_assignments(text: str, extra: Iterable[Pattern[str]] = ()) -> Iterato
         if is_benign_value(value) or name_words(value) == name_words(match.group("key")):
             continue
         yield number, match.group("key")
+
+
+# --- command lines ----------------------------------------------------------------------------
+
+# ``--password=x``, ``-Djavax.net.ssl.keyStorePassword=x``, ``DB_PASSWORD=x`` (a shell prefix or export).
+_SETTING = re.compile(r"^(?:-D|-{0,2})(?P<name>[A-Za-z_][\w.\-]*)=(?P<value>.*)$", re.DOTALL)
+# ``--api-key x``: double dash only, since ``-pSecret`` is an option with its value attached.
+_LONG_FLAG = re.compile(r"^--(?P<name>[A-Za-z][\w.\-]+)$")
+# Short options that take a password in well-known clients, and whether the value may be the next
+# word: ``mysql -p x`` names a database (a bare -p prompts), ``redis-cli -a x`` is a password.
+PASSWORD_OPTIONS = {
+    "mysql": ("-p", False), "mysqladmin": ("-p", False), "mysqldump": ("-p", False),
+    "mysqlcheck": ("-p", False), "mariadb": ("-p", False), "mariadb-dump": ("-p", False),
+    "redis-cli": ("-a", True),
+}  # fmt: skip
+_SHELL_SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")"})
+
+
+def _literal(value: str, name: str) -> bool:
+    """A value written out, not a reference, shell expansion, path, switch or the setting's own name."""
+    value = value.strip("\"'")
+    return not (is_benign_value(value) or "$" in value or "`" in value or name_words(value) == name_words(name))
+
+
+def _words(script: str) -> list[str]:
+    """A shell command line as the shell splits it (quotes removed, ``;``/``&&``/``|`` apart)."""
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        return list(lexer)
+    except ValueError:  # unbalanced quotes: not shell, or not all of it
+        return script.split()
+
+
+def _literal_settings(words: Sequence[str], extra: tuple[Pattern[str], ...]) -> Iterator[tuple[int, str]]:
+    """(index of the word holding it, option or variable name) for each secret passed literally in ``words``."""
+    option: tuple[str, bool] | None = None
+    program = True  # the next word that is not an assignment names the program
+    for index, word in enumerate(words):
+        if word in _SHELL_SEPARATORS:
+            program = True
+            continue
+        following = words[index + 1] if index + 1 < len(words) else ""
+        setting = _SETTING.match(word)
+        flag = _LONG_FLAG.match(word)
+        if program and not setting:
+            option, program = PASSWORD_OPTIONS.get(os.path.basename(word)), False
+        if setting and is_secret_name(setting.group("name"), extra) and _literal(setting.group("value"), setting.group("name")):
+            yield index, word[: setting.start("value") - 1]
+        elif flag and is_secret_name(flag.group("name"), extra) and not following.startswith("-") and following not in _SHELL_SEPARATORS and _literal(following, flag.group("name")):
+            yield index + 1, word
+        elif option and word.startswith(option[0]) and len(word) > 2 and _literal(word[2:], "password"):
+            yield index, option[0]
+        elif option and option[1] and word == option[0] and _literal(following, "password"):
+            yield index + 1, word
+
+
+def _passes(setting: str) -> str:
+    return f"passes {setting} a literal value" if setting.startswith("-") else f"sets {setting} to a literal value"
+
+
+def secret_arguments(argv: Sequence[str], extra: Iterable[Pattern[str]] = ()) -> Iterator[tuple[int, str]]:
+    """(index, what) for each argument of a command line that passes a secret; ``what`` never holds the value.
+
+    Catches known token formats anywhere, ``--password=x`` and ``--api-key x``, ``NAME=x`` for
+    secret names, ``mysql -pX`` and ``redis-cli -a X``, and the same inside shell scripts
+    (``sh -c "..."``). References (``$(VAR)``, ``$VAR``), paths, switches and names of secrets
+    (``--password-file``, ``--secret-name``) are not literals. One finding per argument.
+    """
+    patterns = tuple(extra)
+    reported: set[int] = set()
+    for index, arg in enumerate(argv):
+        found = find_token(arg)
+        if found:
+            reported.add(index)
+            yield index, f"holds {found.label}"
+        elif any(space in arg for space in " \n\t"):
+            for _, setting in _literal_settings(_words(arg), patterns):
+                reported.add(index)
+                yield index, f"runs a shell command that {_passes(setting)}"
+                break
+    for index, setting in _literal_settings(argv, patterns):
+        if index not in reported:
+            reported.add(index)
+            yield index, _passes(setting)

@@ -1,7 +1,7 @@
 """Secrets rules: credentials written into manifests, and API tokens pods get without asking.
 
 What counts as a secret name or value lives in :mod:`kgen.policies.secret_patterns`;
-these checks only decide where to look. Messages name the env var or key and what
+these checks only decide where to look. Messages name the env var, key or option and what
 was recognised, never the value.
 """
 
@@ -22,6 +22,7 @@ from kgen.policies.secret_patterns import (
     is_benign_value,
     is_reference,
     is_secret_name,
+    secret_arguments,
     secret_assignments,
 )
 from kgen.workloads import PodTemplate, as_list, as_map, get_path
@@ -70,6 +71,33 @@ def env_literal(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
                 yield Violation(where, f"container {c.name!r} env {name} holds {found.label} (value redacted); move it to a Secret and use valueFrom.secretKeyRef")
             elif is_secret_name(name, patterns) and not is_benign_value(value):
                 yield Violation(where, f"container {c.name!r} env {name} looks like a secret but has a literal value (redacted); use valueFrom.secretKeyRef")
+
+
+@rule(
+    id="secret-arg-literal",
+    category="secrets",
+    severity="error",
+    scope="workload",
+    summary="""A container's command or args pass a secret literally: `--password=x`, `--api-key x`,
+    `mysql -pX`, `DB_PASSWORD=x` in a shell script, or a value in a known token format.""",
+    why="""A literal in `command` or `args` puts the credential in the manifest, in git history, in every
+    rendered copy and in `kubectl get -o yaml` output, like a literal env value; on top of that the running
+    process shows it to anyone who can list processes on the node. It cannot be rotated without a redeploy.""",
+    fix="""Store the value in a Secret and give it to the program without writing it: mount the Secret and use
+    the program's file option (`--password-file`), or expose it as an env var with `valueFrom.secretKeyRef`
+    that the program reads, or pass `$(VAR_NAME)` in args (Kubernetes expands it: out of the manifest, though
+    still on the process's command line); in shell scripts use `"$VAR_NAME"`. Rotate the credential if it was
+    committed. Extra secret-name patterns go in the policy's `secrets.namePatterns`.""",
+)
+def arg_literal(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    """command and args as one command line, the way the container runs them (``mysql`` then ``-pX``)."""
+    patterns = _name_patterns(ctx)
+    for c in template.containers:
+        fields = [(field, index, item) for field in ("command", "args") for index, item in enumerate(as_list(c.data.get(field)))]
+        argv = [_text(item) or "" for _, _, item in fields]
+        for position, what in secret_arguments(argv, patterns):
+            field, index, _ = fields[position]
+            yield Violation(c.at(field, index), f"container {c.name!r} {field}[{index}] {what} (redacted); move it to a Secret and pass it as a mounted file or as $(VAR) from valueFrom.secretKeyRef")
 
 
 def _configmap_reason(key: str, value: str, patterns: tuple[Pattern[str], ...]) -> str | None:
