@@ -455,7 +455,7 @@ def node_without_gpu_request(template: PodTemplate, ctx: RuleContext) -> Iterato
     taint = policy_taint(ctx)
     for index, toleration in enumerate(as_list(template.spec.get("tolerations"))):
         key = as_map(toleration).get("key")
-        if not key:
+        if not key or not isinstance(key, str):
             continue
         if key in GPU_TAINT_KEYS or (taint is not None and tolerates(toleration, taint)):
             yield Violation(
