@@ -6,14 +6,17 @@ and :class:`Container`; which paths hold pod specs in which kinds is data, in
 of a list (or every value of a map, whose key then names the role). Kinds that
 do not embed a plain pod spec (a KServe predictor's shorthand ``model``, an Argo
 template's ``container``) say where their containers are with
-:class:`ContainerSlot`s, so rules never look at kinds.
+:class:`ContainerSlot`s, so rules never look at kinds. Pod fields an enclosing spec sets
+for every pod (an Argo workflow's securityContext, volumes...) are merged into
+``PodTemplate.spec`` (:class:`InheritedFields`), and ``PodTemplate.at`` points at where each
+is written.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from kgen.loader import JsonPath, KubeObject, PathPart
 
@@ -30,9 +33,20 @@ class ContainerSlot:
     single: bool = False  # the path holds one container, not a list
     default_name: str | None = None  # the name the controller gives an unnamed container
     probes_injected: tuple[str, ...] = ()  # probe fields supplied elsewhere (e.g. by the KServe ServingRuntime)
+    # (container field, the field the kind writes it as): TrainJob's trainer has ``resourcesPerNode``.
+    renamed: tuple[tuple[str, str], ...] = ()
 
 
 POD_CONTAINERS = tuple(ContainerSlot((name,), name) for name in CONTAINER_FIELDS)
+
+
+@dataclass(frozen=True)
+class InheritedFields:
+    """Pod fields an enclosing spec sets for every pod of a site, unless the pod's own spec writes them."""
+
+    source: JsonPath  # the enclosing spec (it may share the site's ``*``s)
+    fields: tuple[str, ...]  # a value the pod writes replaces the inherited one whole
+    by_name: tuple[str, ...] = ()  # lists of named items both add to; the pod's own item wins a name
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,10 @@ class TemplateSite:
     leader_elsewhere: JsonPath | None = None
     probes_injected: tuple[str, ...] = ()  # probe fields the controller adds when absent (Knative, KubeRay)
     runs_pods: bool = True  # False for templates other objects instantiate (runtimes, WorkflowTemplates)
+    inherits: tuple[InheritedFields, ...] = ()  # nearest first (Argo: workflow-level pod settings)
+    # The object only overrides the pod of a runtime that is linted on its own (Kubeflow TrainJob):
+    # whatever it does not write comes from there, so findings about unwritten fields are not its own.
+    overrides_runtime: bool = False
 
 
 def _site(prefix: JsonPath, **kw: Any) -> TemplateSite:
@@ -198,6 +216,16 @@ _ARGO_CONTAINERS = (
 )
 
 
+# Workflow-level pod settings every step pod gets unless its template writes its own (Argo's
+# addSchedulingConstraints and setupServiceAccount); hostNetwork, DNS and pull secrets exist at workflow
+# level only. Argo adds a workflow-level volume to the steps that mount it: every step is assumed to.
+# podSpecPatch is not applied.
+_ARGO_POD_FIELDS = (
+    "securityContext", "nodeSelector", "tolerations", "affinity", "schedulerName", "serviceAccountName",
+    "automountServiceAccountToken", "hostNetwork", "dnsPolicy", "dnsConfig", "imagePullSecrets",
+)  # fmt: skip
+
+
 def _argo(spec: JsonPath) -> tuple[TemplateSite, ...]:
     """An Argo workflow spec: every template that runs a container is one pod (a step)."""
     template = (*spec, "templates", "*")
@@ -209,8 +237,23 @@ def _argo(spec: JsonPath) -> tuple[TemplateSite, ...]:
             batch=True,
             containers=_ARGO_CONTAINERS,
             only_with_containers=True,
+            inherits=(InheritedFields(spec, _ARGO_POD_FIELDS, by_name=("volumes",)),),
         ),
     )
+
+
+# A Kubeflow Trainer v2 TrainJob overrides the trainer container ("node") of its TrainingRuntime:
+# image, command, args, env and resources, on numNodes pods. The rest of the pod is the runtime's.
+_TRAIN_JOB = (
+    TemplateSite(
+        pod_spec=("spec",),
+        replicas=("spec", "trainer", "numNodes"),
+        batch=True,
+        role="trainer",
+        containers=(ContainerSlot(("trainer",), "containers", single=True, default_name="node", renamed=(("resources", "resourcesPerNode"),)),),
+        overrides_runtime=True,
+    ),
+)
 
 
 # Custom resources that embed pod specs, keyed by (API group, kind).
@@ -244,6 +287,7 @@ CUSTOM_SITES: dict[tuple[str, str], tuple[TemplateSite, ...]] = {
     ("kubeflow.org", "JAXJob"): _kubeflow_job("jaxReplicaSpecs"),
     ("kubeflow.org", "MXJob"): _kubeflow_job("mxReplicaSpecs"),
     ("kubeflow.org", "Notebook"): (_site(_TEMPLATE),),
+    ("trainer.kubeflow.org", "TrainJob"): _TRAIN_JOB,
     ("trainer.kubeflow.org", "TrainingRuntime"): _templates_only(_jobset(("spec", "template", "spec"))),
     ("trainer.kubeflow.org", "ClusterTrainingRuntime"): _templates_only(_jobset(("spec", "template", "spec"))),
     ("jobset.x-k8s.io", "JobSet"): _jobset(("spec",)),
@@ -289,6 +333,7 @@ class Container:
     index: int
     default_name: str | None = None  # what the controller names it when the manifest does not
     probes_injected: tuple[str, ...] = ()  # probe fields its controller or runtime supplies when absent
+    renamed: Mapping[str, str] = field(default_factory=dict)  # container field -> the field written for it
 
     @property
     def name(self) -> str:
@@ -327,6 +372,9 @@ class Container:
         return as_map(self.data.get("securityContext"))
 
     def at(self, *parts: PathPart) -> JsonPath:
+        """The path of a container field where the manifest writes it (under its kind's name for it)."""
+        if parts and parts[0] in self.renamed:
+            parts = (self.renamed[parts[0]], *parts[1:])
         return (*self.path, *parts)
 
 
@@ -341,6 +389,8 @@ class PodTemplate:
     metadata_path: JsonPath | None
     replicas_path: JsonPath | None
     role: str | None = None
+    # Where inherited parts of ``spec`` are written: ("securityContext",) or ("volumes", 2) -> a path of obj.
+    origins: dict[JsonPath, JsonPath] = field(default_factory=dict)
     _containers: list[Container] | None = field(default=None, repr=False)
 
     @property
@@ -427,14 +477,66 @@ class PodTemplate:
                 if isinstance(item, dict):
                     path = (*self.path, *slot.path) if index is None else (*self.path, *slot.path, index)
                     injected = (*slot.probes_injected, *self.site.probes_injected)
-                    found.append(Container(item, path, slot.field_name, index or 0, slot.default_name, injected))
+                    renamed = dict(slot.renamed)
+                    data = _renamed_view(item, renamed) if renamed else item
+                    found.append(Container(data, path, slot.field_name, index or 0, slot.default_name, injected, renamed))
         return found
 
     def main_containers(self) -> list[Container]:
         return [c for c in self.containers if c.field_name == "containers"]
 
     def at(self, *parts: PathPart) -> JsonPath:
+        """The path of a pod spec field where it is written: an inherited one where it is inherited from."""
+        for length in (2, 1):
+            origin = self.origins.get(parts[:length]) if len(parts) >= length else None
+            if origin is not None:
+                return (*origin, *parts[length:])
         return (*self.path, *parts)
+
+    def owns(self, path: JsonPath) -> bool:
+        """Whether a finding at ``path`` is the object's to fix.
+
+        Always, unless the object only overrides a runtime's pod: then only findings on fields it writes
+        are. Rules point a finding on a missing field at the pod or container holding it, or at the
+        unwritten field itself.
+        """
+        if not self.site.overrides_runtime:
+            return True
+        roots = [c.path for c in self.containers] + [self.path]
+        root = max((r for r in roots if path[: len(r)] == r), key=len, default=None)
+        if root is None:
+            return True  # not about the pod (metadata, another object)
+        return len(path) > len(root) and get_path(self.obj.data, path[: len(root) + 1]) is not None
+
+
+def _renamed_view(item: dict, renamed: Mapping[str, str]) -> dict:
+    """A container as rules read it, from a kind that writes some of its fields under other names."""
+    view = {key: value for key, value in item.items() if key not in renamed}
+    view.update({name: item[written] for name, written in renamed.items() if written in item})
+    return view
+
+
+def _inherit(data: dict, own: dict, path: JsonPath, site: TemplateSite) -> tuple[dict, dict[JsonPath, JsonPath]]:
+    """The effective pod spec at ``path``: its own fields, then what ``site.inherits`` adds; and origins."""
+    spec = dict(own)
+    origins: dict[JsonPath, JsonPath] = {}
+    for layer in site.inherits:
+        source_path = _bind(layer.source, path) or ()
+        source = as_map(get_path(data, source_path))
+        for name in layer.fields:
+            if spec.get(name) is None and source.get(name) is not None:
+                spec[name] = source[name]
+                origins[(name,)] = (*source_path, name)
+        for name in layer.by_name:
+            items = list(as_list(spec.get(name)))
+            taken = [as_map(item).get("name") for item in items]  # a list: a malformed name may be unhashable
+            for index, item in enumerate(as_list(source.get(name))):
+                if as_map(item).get("name") not in taken:
+                    origins[(name, len(items))] = (*source_path, name, index)
+                    items.append(item)
+            if items:
+                spec[name] = items
+    return spec, origins
 
 
 def as_map(value: Any) -> dict:
@@ -500,6 +602,7 @@ def pod_templates(obj: KubeObject) -> list[PodTemplate]:
             spec = get_path(obj.data, path)
             if not isinstance(spec, dict):
                 continue
+            spec, origins = _inherit(obj.data, spec, path, site) if site.inherits else (spec, {})
             role = site.role
             if bound:
                 key, item = bound[-1]
@@ -513,6 +616,7 @@ def pod_templates(obj: KubeObject) -> list[PodTemplate]:
                 metadata_path=_bind(site.metadata, path),
                 replicas_path=_bind(site.replicas, path),
                 role=role,
+                origins=origins,
             )
             if site.only_with_containers and not template.containers:
                 continue

@@ -2,7 +2,9 @@
 
 fixtures/crds/<kind>/fail.yaml holds one privileged container at the deepest place the view
 must reach (a KServe shorthand model, an Argo script, a Ray worker group...); pass.yaml is the
-same object without it. The corpus test checks the view against a naive scan of the raw data.
+same object without it. Folders in OTHER_RULES exercise what a privileged container cannot: pod
+settings an Argo step inherits from its workflow, a TrainJob's trainer. The corpus test checks the
+view against a naive scan of the raw data.
 """
 
 from __future__ import annotations
@@ -11,10 +13,16 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kgen.loader import JsonPath, load_paths, load_text
+from kgen.loader import JsonPath, SourceFile, load_paths, load_text, parse_source
+from kgen.policies.engine import lint
+from kgen.policies.inventory import Inventory
+from kgen.policies.policy import ClusterPolicy
 from kgen.workloads import BOTH_PROBES, BUILTIN_GROUPS, PodTemplate, pod_templates
-from tests.conftest import CORPUS, FIXTURES, lint_files, needs_shared
+from tests.conftest import CORPUS, FIXTURES, RULE_FIXTURES, lint_files, lint_yaml, needs_shared
+from tests.test_fuzz import junk
 
 CRDS = FIXTURES / "crds"
 RULE = "security-privileged"
@@ -49,8 +57,15 @@ EXPECTED = {
 }
 
 
+# fixture folder -> (rule, where its finding must point, line, what that line writes)
+OTHER_RULES = {
+    "trainjob": ("gpu-limit-missing", "spec.trainer.resourcesPerNode.requests['nvidia.com/gpu']", 23, "nvidia.com/gpu: 2"),
+    "workflow-defaults": ("security-host-path", "spec.volumes[0].hostPath", 16, "hostPath:"),
+}
+
+
 def test_every_fixture_folder_is_expected() -> None:
-    assert sorted(d.name for d in CRDS.iterdir()) == sorted(EXPECTED)
+    assert sorted(d.name for d in CRDS.iterdir()) == sorted([*EXPECTED, *OTHER_RULES])
 
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
@@ -64,6 +79,20 @@ def test_fail_fixture_points_inside_the_custom_resource(kind: str) -> None:
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_pass_fixture_is_clean(kind: str) -> None:
     assert not [f for f in lint_files(CRDS / kind / "pass.yaml").findings if f.rule == RULE]
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_RULES))
+def test_fail_fixture_points_at_the_written_field(kind: str) -> None:
+    rule, path, line, text = OTHER_RULES[kind]
+    hits = [f for f in lint_files(CRDS / kind / "fail.yaml").findings if f.rule == rule]
+    assert [(f.path, f.line) for f in hits] == [(path, line)]
+    assert text in (CRDS / kind / "fail.yaml").read_text().splitlines()[line - 1]
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_RULES))
+def test_pass_fixture_has_no_finding_of_its_rule(kind: str) -> None:
+    rule = OTHER_RULES[kind][0]
+    assert not [f for f in lint_files(CRDS / kind / "pass.yaml").findings if f.rule == rule]
 
 
 def _templates(kind: str) -> list[PodTemplate]:
@@ -86,6 +115,7 @@ COUNTS = {
     "workflow": [("train", True, 1, 1)],  # the steps template runs no pod
     "workflowtemplate": [("prepare", True, 0, 0)],  # instantiated by Workflows, runs nothing itself
     "clustertrainingruntime": [("node", True, 0, 0)],
+    "trainjob": [("trainer", True, 4, 4)],  # numNodes
 }
 
 
@@ -159,3 +189,112 @@ def test_corpus_gpu_containers_inside_custom_resources() -> None:
         print("GPU container outside the view:", miss)
     assert not missed
     assert len(found) >= 61
+
+
+# --- Argo: workflow-level pod settings -----------------------------------------------------------
+
+
+def _argo(workflow: str, step: str = "") -> str:
+    """A Workflow with ``workflow`` lines in its spec and ``step`` lines in its one step template."""
+    return f"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {{name: w, namespace: ml}}
+spec:
+  entrypoint: run
+{workflow}  templates:
+    - name: run
+{step}      container:
+        image: ghcr.io/acme/job:1.0.0
+"""
+
+
+def _hits(text: str, rule: str) -> list[tuple[str, int]]:
+    return [(f.path, f.line) for f in lint_yaml(text).findings if f.rule == rule]
+
+
+def test_workflow_level_settings_reach_every_step() -> None:
+    (step,) = _templates("workflow-defaults")
+    assert step.security_context == {"runAsNonRoot": True, "runAsUser": 1000}
+    assert step.spec["serviceAccountName"] == "log-collector"
+    assert step.at("securityContext", "runAsUser") == ("spec", "securityContext", "runAsUser")
+    assert step.at("volumes", 0, "emptyDir") == ("spec", "volumes", 0, "emptyDir")
+    findings = {f.rule for f in lint_files(CRDS / "workflow-defaults" / "pass.yaml").findings}
+    assert not findings & {"security-run-as-root", "serviceaccount-token-automount", "security-host-path"}
+
+
+def test_workflow_level_values_are_reported_where_written() -> None:
+    text = _argo("  hostNetwork: true\n  securityContext: {runAsUser: 0}\n  automountServiceAccountToken: true\n")
+    assert _hits(text, "security-host-namespaces") == [("spec.hostNetwork", 6)]
+    assert _hits(text, "security-run-as-root") == [("spec.securityContext.runAsUser", 7)]
+    assert _hits(text, "serviceaccount-token-automount") == [("spec.automountServiceAccountToken", 8)]
+
+
+def test_template_settings_override_the_workflow_level_ones() -> None:
+    text = _argo("  securityContext: {runAsNonRoot: true}\n", "      securityContext: {runAsUser: 0}\n")
+    assert _hits(text, "security-run-as-root") == [("spec.templates[0].securityContext.runAsUser", 9)]
+    tolerates_gpus = "  tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n"
+    other = "      tolerations: [{key: dedicated, operator: Exists}]\n"
+    for step, expected in (("", []), (other, [("spec.templates[0].tolerations", 9)])):
+        text = _argo(tolerates_gpus, step).replace("1.0.0", "1.0.0\n        resources: {limits: {nvidia.com/gpu: 1}}")
+        assert _hits(text, "gpu-toleration-missing") == expected
+
+
+def test_a_template_volume_shadows_the_workflow_volume_of_its_name() -> None:
+    workflow = "  volumes: [{name: data, hostPath: {path: /data}}, {name: sock, hostPath: {path: /run/x.sock}}]\n"
+    step = "      volumes: [{name: data, emptyDir: {}}]\n"
+    (template,) = pod_templates(load_text(_argo(workflow, step), "w.yaml").objects[0])
+    assert [v["name"] for v in template.spec["volumes"]] == ["data", "sock"]
+    assert _hits(_argo(workflow, step), "security-host-path") == [("spec.volumes[1].hostPath", 6)]
+
+
+def test_cron_workflow_inherits_from_its_workflow_spec() -> None:
+    text = (CRDS / "cronworkflow" / "pass.yaml").read_text().replace("  workflowSpec:\n", "  workflowSpec:\n    securityContext: {runAsNonRoot: true}\n", 1)
+    assert "securityContext: {runAsNonRoot: true}" in text
+    assert not _hits(text, "security-run-as-root")
+
+
+# --- Kubeflow Trainer v2 TrainJob ----------------------------------------------------------------
+
+
+def test_trainjob_trainer_is_one_container_with_its_resources() -> None:
+    (template,) = _templates("trainjob")
+    (node,) = template.containers
+    assert (node.name, node.data["image"], node.long_running) == ("node", "ghcr.io/acme/llama-trainer:3.1.0", True)
+    assert node.limits == {"cpu": "16", "memory": "128Gi", "nvidia.com/gpu": 2}
+    assert node.at("resources", "limits", "nvidia.com/gpu") == ("spec", "trainer", "resourcesPerNode", "limits", "nvidia.com/gpu")
+    assert node.at("env", 0) == ("spec", "trainer", "env", 0)
+
+
+def test_trainjob_findings_are_only_on_what_it_writes() -> None:
+    """Security context, probes, token and tolerations are the runtime's: no finding on the TrainJob."""
+    assert [f.rule for f in lint_files(CRDS / "trainjob" / "pass.yaml").findings] == ["schema-unknown-kind"]
+    text = (CRDS / "trainjob" / "pass.yaml").read_text()
+    without_resources = text[: text.index("    resourcesPerNode:")]
+    assert [f.rule for f in lint_yaml(without_resources).findings] == ["schema-unknown-kind"]
+    assert _hits(text.replace("llama-trainer:3.1.0", "llama-trainer:latest"), "image-tag-unpinned") == [("spec.trainer.image", 12)]
+    limit = text.rindex("        memory: 128Gi\n")  # the memory limit: resourcesPerNode replaces the runtime's resources
+    no_memory_limit = text[:limit] + text[limit + len("        memory: 128Gi\n") :]
+    assert _hits(no_memory_limit, "resources-memory-limit-missing") == [("spec.trainer.resourcesPerNode.limits", 24)]
+
+
+def test_trainjob_gpus_count_towards_quota_on_every_node() -> None:
+    (obj,) = load_paths([str(CRDS / "trainjob" / "pass.yaml")]).objects
+    (template,) = Inventory([obj]).templates_of(obj)
+    assert Inventory([obj]).max_replicas(template) == 4
+    report = lint_files(CRDS / "trainjob" / "pass.yaml", policy=RULE_FIXTURES / "quota-exceeded" / "policy.yaml")
+    (gpu,) = [f for f in report.findings if f.rule == "quota-exceeded" and "nvidia.com/gpu" in f.message]
+    assert (gpu.path, gpu.line) == ("spec.trainer.resourcesPerNode.requests['nvidia.com/gpu']", 23)
+    assert "TrainJob/llama-finetune adds 8 (4 pods x 2)" in gpu.message
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(junk, junk, junk)
+def test_odd_trainjobs_and_workflow_settings_never_crash(trainer: object, setting: object, volumes: object) -> None:
+    trainjob = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "TrainJob", "metadata": {"name": "t"}, "spec": {"trainer": trainer}}
+    step = {"name": "s", "container": {"image": "x:1", "resources": setting}, "volumes": volumes, "securityContext": setting}
+    workflow_spec = {"securityContext": setting, "tolerations": setting, "volumes": volumes, "hostNetwork": setting, "templates": [step]}
+    workflow = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "w"}, "spec": workflow_spec}
+    text = yaml.safe_dump_all([trainjob, workflow])
+    report = lint(parse_source(SourceFile("odd.yaml", text)), ClusterPolicy.default())
+    assert all(finding.line >= 1 for finding in report.findings)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
+
 from kgen.errors import RuleCrash
 from kgen.findings import Finding, LintReport, SEVERITY_RANK
-from kgen.loader import KubeObject, LoadResult, format_path
+from kgen.loader import JsonPath, KubeObject, LoadResult, format_path
 from kgen.policies.inventory import Inventory
 from kgen.policies.policy import ClusterPolicy
 from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
@@ -52,7 +54,7 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
                 findings.extend(_run(entry, obj, obj))
         for template in inventory.templates_of(obj):
             for entry in workload_rules:
-                findings.extend(_run(entry, template, obj))
+                findings.extend(_run(entry, template, obj, template.owns))
     for entry in inventory_rules:
         findings.extend(_run(entry, inventory, None))
 
@@ -73,7 +75,8 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
     )
 
 
-def _run(entry: _Active, target: object, obj: KubeObject | None) -> list[Finding]:
+def _run(entry: _Active, target: object, obj: KubeObject | None, owns: Callable[[JsonPath], bool] | None = None) -> list[Finding]:
+    """The findings of one check; ``owns`` drops violations the target's object does not answer for."""
     rule = entry.rule
     assert rule.check is not None
     try:
@@ -84,7 +87,7 @@ def _run(entry: _Active, target: object, obj: KubeObject | None) -> list[Finding
     out = []
     for violation in violations:
         owner = violation.obj or obj
-        if owner is None:
+        if owner is None or (owns is not None and violation.obj is None and not owns(violation.path)):
             continue
         # Suppression comments are read where the object was parsed (rendered text keeps them).
         line, column = owner.locate(violation.path)
