@@ -284,6 +284,8 @@ class _AliasBomb(Exception):
 
 def _scalar(node: yaml.ScalarNode) -> Any:
     tag = node.tag
+    if (tag == _INT or tag == _FLOAT) and ":" in node.value:
+        return node.value  # base-60 (1:30): YAML 1.1 in PyYAML, a plain string to kubectl's go-yaml v2
     if tag == _INT:
         return _SAFE.construct_yaml_int(node)
     if tag == _FLOAT:
