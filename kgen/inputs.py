@@ -23,6 +23,7 @@ from kgen.loader import (
     KubeObject,
     LoadResult,
     SourceFile,
+    load_mapping,
     parse_source,
     read_source,
 )
@@ -209,32 +210,12 @@ def _load_chart(chart: str, options: InputOptions, result: LoadResult) -> None:
 def _chart_values(files: list[str], set_values: list[str]) -> dict:
     values: dict = {}
     for path in files:
-        loaded = parse_source(read_source(path))
-        if loaded.problems:
-            problem = loaded.problems[0]
-            raise InputError(problem.message, problem.file, problem.line)
-        document = _first_mapping(path)
-        values = deep_merge(values, document)
+        values = deep_merge(values, load_mapping(read_source(path)))
     for pair in set_values:
         if "=" not in pair:
             raise InputError(f"--set {pair!r}: expected key=value")
         values = deep_merge(values, _set_value(pair))
     return values
-
-
-def _first_mapping(path: str) -> dict:
-    import yaml
-
-    text = read_source(path).text
-    try:
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:  # pragma: no cover - parse_source reported it already
-        raise InputError(f"invalid YAML: {exc}", path) from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise InputError("a values file must be a mapping", path, 1)
-    return document
 
 
 def _set_value(pair: str) -> dict:

@@ -384,6 +384,35 @@ def parse_source(source: SourceFile, result: LoadResult | None = None) -> LoadRe
     return result
 
 
+def load_mapping(source: SourceFile) -> dict:
+    """The first document of a plain YAML file (Helm values, not Kubernetes objects), read with
+    the same semantics as manifests; an empty file is an empty mapping."""
+    from kgen.errors import InputError
+
+    loader = _Loader(source.text)
+    try:
+        node = loader.get_node() if loader.check_node() else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(f"invalid YAML: {exc.problem or exc.context}", source.name, mark.line + 1 if mark else None) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        return {}
+    builder = _Builder()
+    try:
+        data = builder.build(node)
+    except _AliasBomb as bomb:
+        raise InputError("YAML aliases expand to too many nodes (an alias bomb?)", source.name, node_position(bomb.node)[0]) from None
+    for bad, message in builder.problems:
+        raise InputError(message, source.name, node_position(bad)[0])
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping", source.name, node_position(node)[0])
+    return data
+
+
 def _add_document(node: yaml.Node | None, source: SourceFile, doc_index: int, result: LoadResult) -> None:
     if node is None:
         return

@@ -122,3 +122,23 @@ def test_app_spec_is_rendered_per_environment_and_findings_point_at_the_spec() -
     assert lines[cpu["staging"]["line"] - 1].strip().startswith("resources:")
     assert cpu["staging"]["line"] > cpu["prod"]["line"]
     assert all(f["file"] == str(spec) for f in findings)
+
+
+def test_values_files_are_read_as_helm_reads_them(tmp_path: Path) -> None:
+    from kgen.errors import InputError
+    from kgen.loader import SourceFile, load_mapping
+
+    assert load_mapping(SourceFile("v.yaml", "debug: y\nimage: {tag: '1.0'}\n")) == {"debug": True, "image": {"tag": "1.0"}}
+    assert load_mapping(SourceFile("v.yaml", "# only a comment\n")) == {}
+    for text, line, fragment in [("a: 1\na: 2\n", 2, "duplicate key"), ("- a\n", 1, "expected a mapping"), ("a: [\n", 2, "invalid YAML")]:
+        with pytest.raises(InputError) as caught:
+            load_mapping(SourceFile("v.yaml", text))
+        assert caught.value.line == line and fragment in caught.value.message
+
+
+@needs_helm
+def test_a_broken_values_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    values = tmp_path / "values-bad.yaml"
+    values.write_text("replicaCount: 2\nreplicaCount: 3\n")
+    result = run_kgen("lint", str(CHART), "-f", str(values))
+    assert result.returncode == 2 and f"{values}:2: duplicate key 'replicaCount'" in result.stderr
