@@ -21,6 +21,7 @@ from kgen.loader import (
     YAML_SUFFIXES,
     JsonPath,
     KubeObject,
+    LoadProblem,
     LoadResult,
     SourceFile,
     load_mapping,
@@ -194,21 +195,28 @@ def _spec_origin(spec: KubeObject, obj: KubeObject, environment: str) -> Callabl
 
 
 def _load_chart(chart: str, options: InputOptions, result: LoadResult) -> None:
-    matrix = options.values_matrix or [None]
-    for matrix_file in matrix:
-        values_files = [*options.values, *([matrix_file] if matrix_file else [])]
-        values = _chart_values(values_files, options.set_values)
+    base = _chart_values(options.values, options.set_values)
+    templates: dict[str, SourceFile] = {}
+    for matrix_file in options.values_matrix or [None]:
+        values = base
+        if matrix_file:
+            # --set wins over every file, as in Helm: apply it again over the matrix file.
+            values = _chart_values([matrix_file], options.set_values, base)
         rendered = _render_chart(chart, values, options)
         label = os.path.basename(matrix_file) if matrix_file else None
         for template, text in sorted(rendered.items()):
             if not template.endswith(YAML_SUFFIXES) or not text.strip():
                 continue
             template_path = os.path.join(chart, template.split("/", 1)[1]) if "/" in template else os.path.join(chart, template)
-            _add_rendered(result, template_path, text, label)
+            if template_path not in templates:
+                templates[template_path] = _template_source(template_path)
+                result.files.append(templates[template_path])
+            _add_rendered(result, templates[template_path], text, label)
 
 
-def _chart_values(files: list[str], set_values: list[str]) -> dict:
-    values: dict = {}
+def _chart_values(files: list[str], set_values: list[str], values: dict | None = None) -> dict:
+    """``values`` (or nothing) with each file merged over it in order, then every --set."""
+    values = values or {}
     for path in files:
         values = deep_merge(values, load_mapping(read_source(path)))
     for pair in set_values:
@@ -274,25 +282,27 @@ def _render_with_binary(helm: str, chart: str, values: dict, options: InputOptio
     return rendered
 
 
-def _add_rendered(result: LoadResult, template_path: str, text: str, label: str | None) -> None:
+def _template_source(path: str) -> SourceFile:
+    """The template as written (empty when Helm rendered a file that is not on disk, e.g. a subchart archive)."""
     try:
-        template = read_source(template_path)
+        return read_source(path)
     except InputError:
-        template = SourceFile(template_path, "")
-    if template.name not in {source.name for source in result.files}:
-        result.files.append(template)
-    rendered = parse_source(SourceFile(f"{template_path} (rendered)", text))
+        return SourceFile(path, "")
+
+
+def _add_rendered(result: LoadResult, template: SourceFile, text: str, label: str | None) -> None:
+    rendered = parse_source(SourceFile(f"{template.name} (rendered)", text))
     result.documents += rendered.documents
     for problem in rendered.problems:
-        result.problems.append(type(problem)(template_path, 1, 1, f"rendered output: {problem.message}"))
+        result.problems.append(LoadProblem(template.name, 1, 1, f"rendered output: {problem.message}"))
     for obj in rendered.objects:
         if label:
             obj.labels["environment"] = label
-        obj.origin = _template_origin(template, obj)
+        obj.origin = _template_origin(template)
         result.objects.append(obj)
 
 
-def _template_origin(template: SourceFile, obj: KubeObject) -> Callable[[JsonPath], tuple[str, int, int]]:
+def _template_origin(template: SourceFile) -> Callable[[JsonPath], tuple[str, int, int]]:
     """Best effort: follow the path's keys down the template text to the line that writes them."""
 
     def origin(path: JsonPath) -> tuple[str, int, int]:
@@ -360,10 +370,10 @@ def kustomize_command() -> list[str] | None:
         return [str(kubectl_path()), "kustomize"]
     except (ImportError, FileNotFoundError):
         pass
-    if shutil.which("kustomize"):
-        return [shutil.which("kustomize"), "build"]  # type: ignore[list-item]
-    if shutil.which("kubectl"):
-        return [shutil.which("kubectl"), "kustomize"]  # type: ignore[list-item]
+    for tool, verb in (("kustomize", "build"), ("kubectl", "kustomize")):
+        found = shutil.which(tool)
+        if found:
+            return [found, verb]
     return None
 
 
@@ -389,12 +399,10 @@ def _kustomize_sources(directory: str, seen: set[str]) -> list[str]:
     kustomization = kustomization_file(directory)
     if kustomization is None:
         return []
-    import yaml
-
     try:
-        document = yaml.safe_load(read_source(kustomization).text) or {}
-    except yaml.YAMLError:
-        return []
+        document = load_mapping(read_source(kustomization))
+    except InputError:
+        return []  # kustomize built it, so it reads it; we only lose the source lines
     files: list[str] = []
     entries = [*(document.get("resources") or []), *(document.get("bases") or []), *(document.get("components") or [])]
     for entry in entries:

@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar, Union
 
 import yaml
 
+from kgen.errors import InputError
+
 PathPart = Union[str, int]
 JsonPath = tuple[PathPart, ...]
 
@@ -327,19 +329,13 @@ def read_source(path: str) -> SourceFile:
                 raw = handle.read(MAX_FILE_BYTES + 1)
             name = path
     except FileNotFoundError:
-        from kgen.errors import InputError
-
         raise InputError("no such file or directory", path) from None
     except OSError as exc:
-        from kgen.errors import InputError
-
         raise InputError(exc.strerror or str(exc), path) from None
     return decode_source(name, raw)
 
 
 def decode_source(name: str, raw: bytes) -> SourceFile:
-    from kgen.errors import InputError
-
     if len(raw) > MAX_FILE_BYTES:
         raise InputError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", name)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -387,8 +383,6 @@ def parse_source(source: SourceFile, result: LoadResult | None = None) -> LoadRe
 def load_mapping(source: SourceFile) -> dict:
     """The first document of a plain YAML file (Helm values, not Kubernetes objects), read with
     the same semantics as manifests; an empty file is an empty mapping."""
-    from kgen.errors import InputError
-
     loader = _Loader(source.text)
     try:
         node = loader.get_node() if loader.check_node() else None
