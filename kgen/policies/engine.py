@@ -127,9 +127,9 @@ def _suppressed(rule_id: str, obj: KubeObject, line: int) -> bool:
     annotation = obj.annotations.get(IGNORE_ANNOTATION)
     if isinstance(annotation, str) and _matches(rule_id, _ids(annotation)):
         return True
-    lines = obj.source.lines
     if "kgen:ignore" not in obj.source.text:
-        return False
+        return False  # the common case: no need to split the file into lines
+    lines = obj.source.lines
     candidates = [line, *_head_lines(obj)]
     for number in candidates:
         match = _IGNORE_COMMENT.search(lines[number - 1]) if 0 < number <= len(lines) else None
