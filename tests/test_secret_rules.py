@@ -57,12 +57,14 @@ def test_env_value_from_is_not_a_literal() -> None:
 
 
 def test_env_in_init_containers_and_unquoted_numbers() -> None:
+    """Numbers and durations are never secrets, whatever the name (the app spec check agrees)."""
     text = (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  initContainers:\n    - name: init\n"
-        "      env:\n        - name: PIN_PASSWORD\n          value: 123456\n  containers: []\n"
+        "      env:\n        - name: PIN_PASSWORD\n          value: 123456\n        - name: DB_PASSWORD\n          value: 12ab34\n"
+        "        - name: TOKEN\n          value: 30s\n  containers: []\n"
     )
     [hit] = _hits(text, "secret-env-literal")
-    assert hit.path == "spec.initContainers[0].env[0].value"
+    assert hit.path == "spec.initContainers[0].env[1].value"
 
 
 def test_policy_name_patterns(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Secrets rules: credentials written into manifests, and API tokens pods get without asking.
 
-What counts as a secret name or value lives in :mod:`kgen.policies.secret_patterns`;
-these checks only decide where to look. Messages name the env var, key or option and what
+What counts as a secret lives in :mod:`kgen.policies.secret_values` (shared with the app
+spec check of ``kgen build``); these checks only decide where to look. Messages name the env var, key or option and what
 was recognised, never the value.
 """
 
@@ -15,16 +15,8 @@ from kgen.loader import JsonPath, KubeObject
 from kgen.policies.fixing import set_missing
 from kgen.policies.inventory import DEFAULT_NAMESPACE, Inventory, namespace_of
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
-from kgen.policies.secret_patterns import (
-    compile_name_patterns,
-    find_token,
-    high_entropy_runs,
-    is_benign_value,
-    is_reference,
-    is_secret_name,
-    secret_arguments,
-    secret_assignments,
-)
+from kgen.policies.secret_patterns import compile_name_patterns, find_token, is_reference, is_secret_name, secret_arguments
+from kgen.policies.secret_values import content_secret, setting_secret
 from kgen.workloads import PodTemplate, as_list, as_map, get_path
 
 DEFAULT_SERVICE_ACCOUNT = "default"
@@ -65,12 +57,9 @@ def env_literal(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
             value = _text(env.get("value"))
             if not isinstance(name, str) or value is None:
                 continue
-            where = c.at("env", index, "value")
-            found = find_token(value)
-            if found:
-                yield Violation(where, f"container {c.name!r} env {name} holds {found.label} (value redacted); move it to a Secret and use valueFrom.secretKeyRef")
-            elif is_secret_name(name, patterns) and not is_benign_value(value):
-                yield Violation(where, f"container {c.name!r} env {name} looks like a secret but has a literal value (redacted); use valueFrom.secretKeyRef")
+            reason = setting_secret(name, value, patterns)
+            if reason:
+                yield Violation(c.at("env", index, "value"), f"container {c.name!r} env {name} {reason} (value redacted); move it to a Secret and use valueFrom.secretKeyRef")
 
 
 @rule(
@@ -98,21 +87,6 @@ def arg_literal(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
         for position, what in secret_arguments(argv, patterns):
             field, index, _ = fields[position]
             yield Violation(c.at(field, index), f"container {c.name!r} {field}[{index}] {what} (redacted); move it to a Secret and pass it as a mounted file or as $(VAR) from valueFrom.secretKeyRef")
-
-
-def _configmap_reason(key: str, value: str, patterns: tuple[Pattern[str], ...]) -> str | None:
-    """Why the ConfigMap entry ``key`` holds a secret, or None; the strongest evidence first."""
-    found = find_token(value)
-    if found:
-        return f"holds {found.label}" + (f" (line {found.line_in(value)})" if "\n" in value else "")
-    if is_secret_name(key, patterns) and not is_benign_value(value):
-        return "has a secret-looking name and a literal value"
-    for line, setting in secret_assignments(value, patterns):
-        return f"sets {setting} to a literal value on line {line}"
-    for offset, entropy in high_entropy_runs(value):
-        line = value.count("\n", 0, offset) + 1
-        return f"holds a random-looking token on line {line} ({entropy:.1f} bits/char)"
-    return None
 
 
 def _decoded(value: str) -> str | None:
@@ -144,7 +118,7 @@ def in_configmap(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
         value = _text(raw)
         if value is None:
             continue
-        reason = _configmap_reason(str(key), value, patterns)
+        reason = content_secret(str(key), value, patterns)
         if reason:
             yield Violation(("data", key), f"ConfigMap key {key!r} {reason}; move it to a Secret")
     for key, raw in as_map(obj.data.get("binaryData")).items():
