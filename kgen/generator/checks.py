@@ -245,7 +245,7 @@ def _container_secrets(container: dict, at: JsonPath) -> Iterator[Problem]:
     for position, what in secret_arguments(argv):
         key, index = argv_at[position]
         yield (*at, key, index), (f"{what} (redacted): put the value in a Secret, add env: {{VAR: {{secretRef: "
-                                  "{name: SECRET, key: KEY}}}} and pass $(VAR), or mount it and pass the file's path")
+                                  f"{{name: SECRET, key: KEY}}}}}} and pass $(VAR), or mount it and pass the file's path")
 
 
 def _at(data: dict, path: JsonPath) -> Any:

@@ -28,14 +28,16 @@ def is_plain_value(value: str) -> bool:
 def setting_secret(name: str, value: str, extra: Iterable[Pattern[str]] = ()) -> str | None:
     """Why the setting ``name: value`` (an env var) holds a secret, or None.
 
-    A known token format counts whatever the name; a secret-looking name counts unless the
-    value is plain (:func:`is_plain_value`).
+    A known token format or a long random-looking run counts whatever the name; a
+    secret-looking name counts unless the value is plain (:func:`is_plain_value`).
     """
     found = find_token(value)
     if found:
         return f"holds {found.label}"
     if is_secret_name(name, extra) and not is_plain_value(value):
         return "looks like a secret but has a literal value"
+    for _, entropy in high_entropy_runs(value):
+        return f"holds a random-looking token ({entropy:.1f} bits/char)"
     return None
 
 
