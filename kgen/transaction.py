@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from typing import Callable, Iterator
@@ -78,6 +79,8 @@ def recover(directory: str) -> bool:
             raise JournalError(f"cannot complete the interrupted build recorded in {JOURNAL}: {exc}") from None
         if not isinstance(stage, str) or not stage.startswith(_STAGE_PREFIX) or "/" in stage:
             raise JournalError(f"{JOURNAL} names an unexpected staging folder {stage!r}")
+        if not all(isinstance(name, str) and name.isdigit() for name, _ in moves) or not all(map(_relative, [rel for _, rel in moves] + removals)):
+            raise JournalError(f"{JOURNAL} names a path outside the folder; remove it if you did not write it")
         _apply(directory, stage, moves, removals)
         os.unlink(journal_path)
         _sync_dir(directory)
@@ -90,6 +93,10 @@ def recover(directory: str) -> bool:
         elif os.path.lexists(path):
             os.unlink(path)
     return bool(found)
+
+
+def _relative(rel: object) -> bool:
+    return isinstance(rel, str) and bool(rel) and not os.path.isabs(rel) and ".." not in rel.split("/")
 
 
 def commit(directory: str, files: dict[str, str], removals: list[str]) -> None:
@@ -105,8 +112,10 @@ def commit(directory: str, files: dict[str, str], removals: list[str]) -> None:
         moves = []
         for index, (rel, text) in enumerate(files.items()):
             name = str(index)
-            with open(os.path.join(stage, name), "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)  # created with the umask's mode, like any file the user writes
+            staged = os.path.join(stage, name)
+            with open(staged, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)  # a new file gets the umask's mode, like any file the user writes
+            _keep_mode(staged, os.path.join(directory, rel))
             moves.append([name, rel])
         _write_journal(directory, {"stage": os.path.basename(stage), "moves": moves, "removals": removals})
     except BaseException:
@@ -119,6 +128,15 @@ def commit(directory: str, files: dict[str, str], removals: list[str]) -> None:
     os.unlink(os.path.join(directory, JOURNAL))
     _sync_dir(directory)
     shutil.rmtree(stage, ignore_errors=True)
+
+
+def _keep_mode(staged: str, final: str) -> None:
+    """A replaced file keeps its permissions."""
+    try:
+        mode = os.stat(final).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    os.chmod(staged, stat.S_IMODE(mode))
 
 
 def _write_journal(directory: str, journal: dict) -> None:

@@ -20,6 +20,7 @@ import difflib
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -335,24 +336,31 @@ def _plan(
 
 
 def _refuse_unwritable(out_dir: str, result: BuildResult) -> None:
-    """Every folder kgen must change is writable, and no file to replace or remove is read-only."""
+    """Every folder kgen must change, and every file it replaces or removes, is writable.
+
+    Read-only means no write permission for us *or* no owner write bit, so that a file or
+    folder someone marked read-only is respected even by root.
+    """
     problems = []
-    folders = {os.path.dirname(rel) for rel in [*result.written, *result.removed]} | {""}
-    for folder in sorted(folders):
+    for folder in sorted({os.path.dirname(rel) for rel in [*result.written, *result.removed]} | {""}):
         existing = folder
         while existing and not os.path.isdir(os.path.join(out_dir, existing)):
             existing = os.path.dirname(existing)
         path = os.path.join(out_dir, existing) if existing else out_dir
         while not os.path.isdir(path):
             path = os.path.dirname(os.path.abspath(path))
-        if not os.access(path, os.W_OK | os.X_OK):
+        if _read_only(path):
             problems.append(f"{existing or path}/ (read-only folder)")
     for rel in [*result.written, *result.removed]:
         path = os.path.join(out_dir, rel)
-        if os.path.exists(path) and not os.access(path, os.W_OK):
+        if os.path.exists(path) and _read_only(path):
             problems.append(f"{rel} (read-only file)")
     if problems:
         raise InputError(f"cannot write {_listed(sorted(set(problems)))}: make it writable or remove it; nothing written", out_dir)
+
+
+def _read_only(path: str) -> bool:
+    return not os.access(path, os.W_OK) or not os.stat(path).st_mode & stat.S_IWUSR
 
 
 def write_starter(path: str) -> None:
