@@ -292,3 +292,16 @@ def test_output_with_a_lint_error_is_refused(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(InputError, match=r"the generated output would fail kgen lint .*\[dev\] Deployment/shop-api .*security-privileged"):
         build(str(WEB), str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def test_no_violation_is_more_severe_than_its_rule() -> None:
+    """What lets the lint guard skip rules below error: checked on every rule's failing fixture."""
+    from kgen.findings import SEVERITY_RANK
+    from kgen.policies.registry import all_rules
+
+    from .conftest import RULE_FIXTURES, lint_files
+
+    rules = all_rules()
+    for fail in sorted(RULE_FIXTURES.glob("*/fail*.yaml")):
+        for finding in lint_files(fail).findings:
+            assert SEVERITY_RANK[finding.severity] <= SEVERITY_RANK[rules[finding.rule].severity], (fail, finding.rule)

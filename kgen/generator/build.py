@@ -22,7 +22,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from kgen.errors import InputError
 from kgen.generator.helm import helm_files
@@ -33,6 +33,9 @@ from kgen.generator.objects import build_objects
 from kgen.generator.spec import AppSpec, validated_spec
 from kgen.generator.text import dump_json, generated_from
 from kgen.transaction import JournalError, commit, locked, recover
+
+if TYPE_CHECKING:
+    from kgen.policies.policy import ClusterPolicy
 
 TARGETS = ("kustomize", "helm", "manifests")
 RECORD = ".kgen-build.json"
@@ -164,7 +167,7 @@ def _refuse_lint_errors(spec: AppSpec, objects: dict[str, list[dict]]) -> None:
 
     import yaml
 
-    policy = ClusterPolicy.default()
+    policy = _errors_only(ClusterPolicy.default())
     spot = yaml.MappingNode("tag:yaml.org,2002:map", [], start_mark=yaml.Mark("", 0, 0, 0, None, None))
     errors = []
     for env, env_objects in objects.items():
@@ -176,6 +179,24 @@ def _refuse_lint_errors(spec: AppSpec, objects: dict[str, list[dict]]) -> None:
                 errors.append(f"[{env}] {ref.get('kind')}/{ref.get('name')} {finding.path}: {finding.rule}: {finding.message}")
     if errors:
         raise InputError(f"the generated output would fail kgen lint (default policy), nothing written: {_listed(errors)}", spec.file)
+
+
+def _errors_only(policy: ClusterPolicy) -> ClusterPolicy:
+    """``policy`` without the rules that cannot report an error (the guard has no use for warnings).
+
+    Violations only ever lower their rule's severity (tests/test_build_safety.py holds the
+    catalog to that), so a rule whose severity (the policy's, else its own) is below error
+    cannot make the guard refuse.
+    """
+    from kgen.policies.registry import all_rules
+
+    rules = dict(policy.section("rules"))
+    for rule in all_rules().values():
+        setting = policy.rule_setting(rule.id)
+        if (setting.get("severity") or rule.severity) != "error":
+            rules[rule.id] = {**setting, "enabled": False}
+    policy.spec["rules"] = rules
+    return policy
 
 
 def _listed(items: list[str]) -> str:
