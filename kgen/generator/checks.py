@@ -17,10 +17,13 @@ from typing import Any, Iterator
 
 from kgen.loader import JsonPath
 from kgen.policies.secret_patterns import secret_arguments
-from kgen.policies.secret_values import content_secret, setting_secret, text_secret
+from kgen.policies.secret_values import content_secret as _content_secret, setting_secret as _setting_secret, text_secret
 from kgen.quantity import QuantityError, parse_quantity
 
 Problem = tuple[JsonPath, str]
+# Every environment repeats most values: judge each (name, value) once.
+setting_secret = lru_cache(maxsize=4096)(_setting_secret)
+content_secret = lru_cache(maxsize=1024)(_content_secret)
 
 _NAME = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
@@ -62,10 +65,10 @@ _CRON_FIELDS = (
 _CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 
 
-def component_problems(c: dict, own: dict) -> list[Problem]:
-    """Problems of one merged component ``c``; ``own`` is what the component (and its override) wrote itself."""
+def component_problems(c: dict, data: dict, name: str, env: str | None) -> list[Problem]:
+    """Problems of the merged component ``c`` named ``name`` in environment ``env`` of the spec ``data``."""
     kind = c.get("kind", "service")
-    out = [*_kind_problems(kind, own), *_metadata_problems(c), *_mount_problems(c), *_limit_problems(c), *_secret_problems(c)]
+    out = [*_kind_problems(kind, _own_keys(data, name, env)), *_metadata_problems(c), *_mount_problems(c), *_limit_problems(c), *_secret_problems(c)]
     if "timeZone" in c and kind == "cronjob":
         out.extend(timezone_problems(c["timeZone"], ("timeZone",)))
     return out
@@ -131,11 +134,20 @@ def _is_timezone(name: str) -> bool:
         return not zoneinfo.available_timezones()  # no time zone database here: cannot tell, so do not refuse
 
 
-def _kind_problems(kind: str, own: dict) -> Iterator[Problem]:
+def _own_keys(data: dict, name: str, env: str | None) -> set[str]:
+    """The fields the component (and its environment override) set themselves: defaults apply to every kind."""
+    own = {key for key, value in ((data.get("components") or {}).get(name) or {}).items() if value is not None}
+    override = (((data.get("environments") or {}).get(env) or {}).get("components") or {}).get(name) if env else None
+    for key, value in (override or {}).items():
+        (own.add if value is not None else own.discard)(key)
+    return own
+
+
+def _kind_problems(kind: str, own: set[str]) -> Iterator[Problem]:
     if kind not in _KNOWN_KINDS:
         return
     for key, kinds in KIND_FIELDS.items():
-        if key in own and own[key] is not None and kind not in kinds:
+        if key in own and kind not in kinds:
             yield (key,), f"{key} does not apply to a {kind} (only to: {', '.join(kinds)}); remove it"
 
 

@@ -364,7 +364,7 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
             out.append((("probes", probe_name, handlers[0]), "needs a port (the component has none)"))
     out.extend(_storage_problems(c, kind, scaled))
     out.extend(_gpu_problems(spec, env, name, c))
-    out.extend(component_problems(c, spec.own_fields(name, env)))
+    out.extend(component_problems(c, spec.data, name, env))
     for target in (c.get("networkPolicy") or {}).get("allowComponents", []):
         if target not in components:
             out.append((("networkPolicy", "allowComponents"), f"no component named {target!r}"))
