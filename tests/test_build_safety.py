@@ -280,6 +280,8 @@ def test_modes_follow_the_umask_and_replaced_files_keep_theirs(tmp_path: Path, t
 def test_output_with_a_lint_error_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The last guard: should the generator ever emit an error-level object, nothing is written."""
     real = build_module.build_objects
+    build(str(WEB), str(tmp_path / "current"))
+    before = tree(tmp_path / "current")
 
     def privileged(model: dict) -> list[dict]:
         objects = real(model)
@@ -292,6 +294,10 @@ def test_output_with_a_lint_error_is_refused(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(InputError, match=r"the generated output would fail kgen lint .*\[dev\] Deployment/shop-api .*security-privileged"):
         build(str(WEB), str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+    with pytest.raises(InputError, match="the generated output would fail kgen lint"):
+        build(str(WEB), str(tmp_path / "current"))
+    assert tree(tmp_path / "current") == before
+    assert not build(str(WEB), str(tmp_path / "current"), check=True).stale  # --check only compares
 
 
 def test_no_violation_is_more_severe_than_its_rule() -> None:

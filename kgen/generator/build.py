@@ -1,10 +1,10 @@
 """Generate every output in memory, check it, then put it on disk in one step (or compare, for ``--check``).
 
-Order: validate the spec; generate every file in memory; lint the generated objects under
-the default policy; lock the output folder and complete or roll back an interrupted build;
-plan (compare with what is there, decide ownership); refuse before writing anything when a
-needed path belongs to someone else, was edited by hand, is read-only or leaves the
-folder; then commit the new files and removals as one journalled step
+Order: validate the spec; generate every file in memory; lock the output folder and
+complete or roll back an interrupted build; plan (compare with what is there, decide
+ownership); refuse before writing anything when a needed path belongs to someone else, was
+edited by hand, is read-only or leaves the folder, or when the objects to be written fail
+``kgen lint`` under the default policy; then commit the new files and removals as one journalled step
 (:mod:`kgen.transaction`).
 
 Ownership: ``.kgen-build.json`` in the output folder records, per app (``metadata.name``:
@@ -127,17 +127,19 @@ def build(
     targets = tuple(t for t in TARGETS if t in set(targets))
     selected = select_environments(spec, envs)
     files, objects = _generate(spec, selected, targets)
-    _refuse_lint_errors(spec, objects)
     restricted = set(selected) if envs else None
     owner = _Owner(spec.name, os.path.basename(spec.file))
     if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
         raise InputError("the output path exists and is not a folder", out_dir)
+    linted = False
     try:
-        if not os.path.isdir(out_dir):
+        if not os.path.isdir(out_dir):  # refuse before creating the folder
             result, record = _plan(out_dir, files, targets, restricted, {}, owner, check)
             if check:
                 return result
             _refuse_unwritable(out_dir, result)
+            _refuse_lint_errors(spec, objects, result.written)
+            linted = True
             os.makedirs(out_dir, exist_ok=True)
         with locked(out_dir, on_wait):
             recover(out_dir)  # --check too: it compares with the output an interrupted build leaves once completed
@@ -151,6 +153,8 @@ def build(
             new_record = dump_json(record)
             if result.stale or _read_text(os.path.join(out_dir, RECORD)) != new_record:
                 _refuse_unwritable(out_dir, result)
+                if not linted:
+                    _refuse_lint_errors(spec, objects, result.written)
                 commit(out_dir, {**{rel: files[rel] for rel in result.written}, RECORD: new_record}, result.removed)
     except JournalError as exc:
         raise InputError(str(exc), out_dir) from None
@@ -159,8 +163,12 @@ def build(
     return result
 
 
-def _refuse_lint_errors(spec: AppSpec, objects: dict[str, list[dict]]) -> None:
-    """The last guard: what the build would write passes ``kgen lint`` with the default policy."""
+def _refuse_lint_errors(spec: AppSpec, objects: dict[str, list[dict]], written: list[str]) -> None:
+    """The last guard: what the build writes passes ``kgen lint`` with the default policy.
+
+    Only the environments whose objects the written files carry are linted: all of them
+    when a shared file (Kustomize base, chart) changes, else those of the changed files.
+    """
     from kgen.loader import KubeObject, LoadResult, SourceFile
     from kgen.policies.engine import lint
     from kgen.policies.policy import ClusterPolicy
@@ -169,8 +177,11 @@ def _refuse_lint_errors(spec: AppSpec, objects: dict[str, list[dict]]) -> None:
 
     policy = _errors_only(ClusterPolicy.default())
     spot = yaml.MappingNode("tag:yaml.org,2002:map", [], start_mark=yaml.Mark("", 0, 0, 0, None, None))
+    owners = {_owner_env(rel) for rel in written}
     errors = []
     for env, env_objects in objects.items():
+        if None not in owners and env not in owners:
+            continue
         source = SourceFile(f"manifests/{env}.yaml", "")
         loaded = LoadResult(objects=[KubeObject(obj, spot, source, index) for index, obj in enumerate(env_objects)], files=[source])
         for finding in lint(loaded, policy).findings:
