@@ -297,7 +297,7 @@ def test_output_with_a_lint_error_is_refused(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(InputError, match="the generated output would fail kgen lint"):
         build(str(WEB), str(tmp_path / "current"))
     assert tree(tmp_path / "current") == before
-    assert not build(str(WEB), str(tmp_path / "current"), check=True).stale  # --check only compares
+    assert build(str(WEB), str(tmp_path / "current"), check=True).stale  # --check reports the difference, writes nothing
 
 
 def test_no_violation_is_more_severe_than_its_rule() -> None:
