@@ -224,7 +224,7 @@ def test_another_specs_files_are_never_overwritten(tmp_path: Path) -> None:
     before = tree(out)
     result = run_kgen("build", str(_other_app(tmp_path, "dev")), "-o", str(out))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "refusing to overwrite kustomize/base/kustomization.yaml (it was generated from another spec (app 'shop', web.yaml))" in result.stderr
+    assert "refusing to overwrite kustomize/base/kustomization.yaml (generated from another spec: app 'shop' (web.yaml))" in result.stderr
     assert tree(out) == before
 
 
