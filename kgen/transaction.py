@@ -158,9 +158,11 @@ def _apply(directory: str, stage: str, moves: list[list[str]], removals: list[st
         final = os.path.join(directory, rel)
         if not os.path.lexists(staged):
             continue  # moved before the interruption
-        os.makedirs(os.path.dirname(final), exist_ok=True)
+        folder = os.path.dirname(final)
+        if folder not in touched:
+            os.makedirs(folder, exist_ok=True)
+            touched.add(folder)
         os.replace(staged, final)
-        touched.add(os.path.dirname(final))
     for rel in removals:
         path = os.path.join(directory, rel)
         if os.path.lexists(path):

@@ -234,13 +234,28 @@ def _read_record(out_dir: str) -> dict[str, dict]:
         raise InputError(f"{RECORD} is damaged ({exc}); delete it and kgen falls back to the files' headers", out_dir) from None
 
 
-def _inside(root: str, rel: str) -> str:
-    """The absolute path of ``rel`` under ``root``, refusing anything that would leave it."""
-    real_root = os.path.realpath(root)
-    target = os.path.realpath(os.path.join(real_root, rel))
-    if os.path.isabs(rel) or ".." in rel.split("/") or not target.startswith(real_root + os.sep):
-        raise InputError(f"refusing to write {rel}: it resolves outside the output directory", root)
-    return target
+class _Paths:
+    """Absolute paths under the output folder, refusing any that would leave it (``..``, symlinks).
+
+    Folder real paths are resolved once each: a build checks hundreds of files in a few folders.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.real_root = os.path.realpath(root)
+        self._folders: dict[str, str] = {"": self.real_root}
+
+    def inside(self, rel: str) -> str:
+        folder = os.path.dirname(rel)
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(os.path.join(self.real_root, folder))
+        target = os.path.join(real, os.path.basename(rel))
+        if os.path.islink(target):
+            target = os.path.realpath(target)
+        if os.path.isabs(rel) or ".." in rel.split("/") or not target.startswith(self.real_root + os.sep):
+            raise InputError(f"refusing to write {rel}: it resolves outside the output directory", self.root)
+        return target
 
 
 def _read_text(path: str) -> str | None:
@@ -318,10 +333,11 @@ def _plan(
     """What to write and remove, refusing paths that are not this spec's; and the new record."""
     result = BuildResult()
     owners = _Owners(record, owner)
+    paths = _Paths(out_dir)
     diff: list[str] = []
     refused: list[str] = []
     for rel in sorted(files):
-        path = _inside(out_dir, rel)
+        path = paths.inside(rel)
         current = _read_text(path)
         if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
             refused.append(f"{rel} (not a regular file)")
