@@ -21,6 +21,7 @@ from typing import Any, Iterator, Mapping
 from kgen.loader import JsonPath, KubeObject, PathPart
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+DEFAULT_SERVICE_ACCOUNT = "default"
 BOTH_PROBES = ("readinessProbe", "livenessProbe")
 
 
@@ -391,6 +392,8 @@ class PodTemplate:
     role: str | None = None
     # Where inherited parts of ``spec`` are written: ("securityContext",) or ("volumes", 2) -> a path of obj.
     origins: dict[JsonPath, JsonPath] = field(default_factory=dict)
+    # False for a template that writes labels but no pod spec (``spec`` is then empty): see pod_templates.
+    has_spec: bool = True
     _containers: list[Container] | None = field(default=None, repr=False)
 
     @property
@@ -466,6 +469,10 @@ class PodTemplate:
     def security_context(self) -> dict:
         return as_map(self.spec.get("securityContext"))
 
+    @property
+    def service_account(self) -> str:
+        return service_account_name(self.spec)
+
     @cached_property
     def containers(self) -> list[Container]:
         """Every container, init and ephemeral included, in pod-spec order."""
@@ -539,6 +546,12 @@ def _inherit(data: dict, own: dict, path: JsonPath, site: TemplateSite) -> tuple
     return spec, origins
 
 
+def service_account_name(pod_spec: dict) -> str:
+    """The ServiceAccount pods of ``pod_spec`` run as (``serviceAccount`` is its deprecated alias)."""
+    account = pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount")
+    return account if isinstance(account, str) else DEFAULT_SERVICE_ACCOUNT
+
+
 def as_map(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -594,14 +607,23 @@ def sites_for(obj: KubeObject) -> tuple[TemplateSite, ...]:
     return ()
 
 
-def pod_templates(obj: KubeObject) -> list[PodTemplate]:
-    """Every pod template ``obj`` holds (none for objects that run no pods)."""
+def pod_templates(obj: KubeObject, *, spec_required: bool = True) -> list[PodTemplate]:
+    """Every pod template ``obj`` holds (none for objects that run no pods).
+
+    With ``spec_required=False`` a template that writes labels but no pod spec counts too, with an
+    empty spec and ``has_spec`` False: no pod rule can judge it, but it is still a workload that
+    Services select and autoscalers target (charts that leave the spec to an overlay or a controller).
+    """
     found: list[PodTemplate] = []
     for site in sites_for(obj):
         for path, bound in _expand(obj.data, site.pod_spec):
             spec = get_path(obj.data, path)
-            if not isinstance(spec, dict):
-                continue
+            has_spec = isinstance(spec, dict)
+            if not has_spec:
+                metadata = as_map(get_path(obj.data, _bind(site.metadata, path))) if site.metadata else {}
+                if spec_required or spec is not None or not as_map(metadata.get("labels")):
+                    continue
+                spec = {}
             spec, origins = _inherit(obj.data, spec, path, site) if site.inherits else (spec, {})
             role = site.role
             if bound:
@@ -617,6 +639,7 @@ def pod_templates(obj: KubeObject) -> list[PodTemplate]:
                 replicas_path=_bind(site.replicas, path),
                 role=role,
                 origins=origins,
+                has_spec=has_spec,
             )
             if site.only_with_containers and not template.containers:
                 continue

@@ -81,8 +81,13 @@ def _missing(template: PodTemplate, field: str, consequence: str) -> Iterator[Vi
     on before the new pods work. Jobs, CronJobs and init containers are exempt; native sidecars are not.""",
     fix="""Add a `readinessProbe` that succeeds only when the container can serve, e.g. `httpGet:
     {path: /ready, port: http}`.""",
+    silent_when="""the input holds Services and none of them selects the pod (node agents, controllers, load
+    generators receive no Service traffic); with no Service in the input at all the rule applies to every
+    long-running container. Also for probes the controller or runtime injects (KubeRay, Knative, KServe).""",
 )
 def readiness_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    if ctx.inventory.receives_traffic(template) is False:
+        return
     yield from _missing(template, "readinessProbe", "Services send it traffic as soon as it starts; add a readinessProbe")
 
 
@@ -129,13 +134,15 @@ def identical(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     category="probes",
     severity="warning",
     scope="workload",
-    summary="A probe's port (number or name) is not a declared port of its container.",
+    summary="A probe names a port its container does not declare (or writes a number as a string); an undeclared port number is info.",
     why="""A named probe port is resolved against the container's own `ports`; when no port has that
     name the kubelet cannot run the probe and it always fails (a liveness probe then restarts the
-    container forever). A numbered port that is not declared usually means the probe and the server
-    disagree about the port.""",
+    container forever). A port number works whether or not it is declared (the process listens on it:
+    controller-runtime health ports such as 8081, ingress-nginx's 10254), so an undeclared number is
+    only reported as info: declaring it documents the port.""",
     fix="""Declare the port under the container's `ports` (`- name: http, containerPort: 8080`) and
     refer to it by that name in the probe.""",
+    case_severities={"the probe's port is a number that no containerPort declares (the probe still works)": "info"},
 )
 def port_undeclared(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     for c in template.containers:
@@ -156,7 +163,7 @@ def port_undeclared(template: PodTemplate, ctx: RuleContext) -> Iterator[Violati
                     "Kubernetes cannot resolve it and the probe always fails",
                 )
             elif isinstance(port, int) and not isinstance(port, bool) and port not in numbers:
-                yield Violation(where, f"container {c.name!r} {field} probes port {port}, which is not a declared containerPort; declare it under ports")
+                yield Violation(where, f"container {c.name!r} {field} probes port {port}, which is not a declared containerPort; declare it under ports to document it", severity="info")
 
 
 def _timing(probe: dict, field: str) -> int | None:
@@ -179,6 +186,7 @@ def _timing(probe: dict, field: str) -> int | None:
     Unset fields take Kubernetes' defaults (timeout 1s, period 10s, successThreshold 1).""",
     fix="""Keep `timeoutSeconds` at or below `periodSeconds`, and set `successThreshold: 1` (or leave it
     out) on liveness and startup probes.""",
+    case_severities={"timeoutSeconds exceeds periodSeconds (the API server accepts it)": "warning"},
 )
 def timing_invalid(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     for c in template.containers:

@@ -13,7 +13,7 @@ from typing import Iterator, Pattern
 
 from kgen.loader import JsonPath, KubeObject
 from kgen.policies.fixing import set_missing
-from kgen.policies.inventory import DEFAULT_NAMESPACE, Inventory, namespace_of
+from kgen.policies.inventory import namespace_of
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
 from kgen.policies.secret_patterns import (
     compile_name_patterns,
@@ -26,9 +26,6 @@ from kgen.policies.secret_patterns import (
     secret_assignments,
 )
 from kgen.workloads import PodTemplate, as_list, as_map, get_path
-
-DEFAULT_SERVICE_ACCOUNT = "default"
-
 
 def _name_patterns(ctx: RuleContext) -> tuple[Pattern[str], ...]:
     return compile_name_patterns(as_list(ctx.policy.secrets.get("namePatterns")))
@@ -203,19 +200,21 @@ def _has_content(value: object) -> bool:
     fix="""Set `automountServiceAccountToken: false` in the pod spec, or on its ServiceAccount (the pod's
     own setting wins over the ServiceAccount's). Pods that do call the API keep it on and get a dedicated
     ServiceAccount with minimal RBAC (then suppress this rule on them).""",
+    silent_when="""a RoleBinding or ClusterRoleBinding of the input grants the pod's ServiceAccount a role
+    (operators, controllers, admission jobs: they call the API and need the token), or the
+    ServiceAccount in the input sets automountServiceAccountToken: false.""",
 )
 def token_automount(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     setting = template.spec.get("automountServiceAccountToken")
     if setting is False:
         return
+    account, namespace = template.service_account, namespace_of(template.obj)
     if setting is True:
-        yield Violation(template.at("automountServiceAccountToken"), "the pod sets automountServiceAccountToken: true; set it to false unless the pod calls the Kubernetes API")
+        if not ctx.inventory.bindings_of_account(namespace, account):
+            yield Violation(template.at("automountServiceAccountToken"), "the pod sets automountServiceAccountToken: true; set it to false unless the pod calls the Kubernetes API")
         return
-    account = template.spec.get("serviceAccountName") or template.spec.get("serviceAccount")
-    account = account if isinstance(account, str) else DEFAULT_SERVICE_ACCOUNT
-    namespace = namespace_of(template.obj)
     sa = ctx.inventory.find("ServiceAccount", namespace, account)
-    if sa is not None and sa.data.get("automountServiceAccountToken") is False:
+    if (sa is not None and sa.data.get("automountServiceAccountToken") is False) or ctx.inventory.bindings_of_account(namespace, account):
         return
     where = "in the input does not set it to false either" if sa is not None else "is not in the input"
     yield Violation(
@@ -225,27 +224,9 @@ def token_automount(template: PodTemplate, ctx: RuleContext) -> Iterator[Violati
     )
 
 
-def _granted_rights(inventory: Inventory, namespace: str, account: str) -> bool:
-    """A RoleBinding or ClusterRoleBinding of the input names the ServiceAccount: its pods call the API."""
-    for binding in inventory.of_kind("RoleBinding", "ClusterRoleBinding"):
-        for subject in as_list(binding.data.get("subjects")):
-            subject = as_map(subject)
-            bound_namespace = subject.get("namespace") or (namespace_of(binding) if binding.kind == "RoleBinding" else None)
-            if subject.get("kind") == "ServiceAccount" and subject.get("name") == account and bound_namespace == namespace:
-                return True
-    return False
-
-
 @fixer("serviceaccount-token-automount")
 def fix_token_automount(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
-    """automountServiceAccountToken: false on the pod where it is unset, unless RBAC in the input grants
-    its ServiceAccount rights (such pods call the API and need the token)."""
+    """automountServiceAccountToken: false on the pod where it is unset (an explicit true is a decision
+    the user made). The check is silent for pods whose ServiceAccount the input binds to a role."""
     spec = get_path(data, path)
-    if not isinstance(spec, dict):
-        return False  # an explicit true: a decision the user made
-    account = spec.get("serviceAccountName") or spec.get("serviceAccount")
-    account = account if isinstance(account, str) else DEFAULT_SERVICE_ACCOUNT
-    namespace = as_map(data.get("metadata")).get("namespace") or DEFAULT_NAMESPACE
-    if _granted_rights(ctx.inventory, namespace, account):
-        return False
-    return set_missing(spec, ("automountServiceAccountToken",), False)
+    return isinstance(spec, dict) and set_missing(spec, ("automountServiceAccountToken",), False)
