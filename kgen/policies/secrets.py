@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Iterator, Pattern
 
 from kgen.loader import JsonPath, KubeObject
@@ -97,12 +98,29 @@ def arg_literal(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
             yield Violation(c.at(field, index), f"container {c.name!r} {field}[{index}] {what} (redacted); move it to a Secret and pass it as a mounted file or as $(VAR) from valueFrom.secretKeyRef")
 
 
+# Values a chart ships for the user to replace: "<your-key>", "xxxx", "changeme", "REPLACE_ME". In a
+# ConfigMap they name a setting without holding a credential (env literals judge them stricter).
+_PLACEHOLDER = re.compile(
+    r"<[^<>]*>|\[[^\[\]]*\]|(.)\1*|(?:change|replace|fill|set|put)[-_ ]?(?:me|it|this|here)\b.*"
+    r"|(?:your|my|some|example|sample|dummy|placeholder|todo|tbd|none|null|nil|undefined)\b.*",
+    re.IGNORECASE,
+)
+
+
+def _is_placeholder(value: str) -> bool:
+    return _PLACEHOLDER.fullmatch(value.strip()) is not None
+
+
 def _configmap_reason(key: str, value: str, patterns: tuple[Pattern[str], ...]) -> str | None:
-    """Why the ConfigMap entry ``key`` holds a secret, or None; the strongest evidence first."""
+    """Why the ConfigMap entry ``key`` holds a secret, or None; the strongest evidence first.
+
+    The value is judged, not the key: a key that merely names a credential (``AWS_SECRET_ACCESS_KEY: ""``,
+    a placeholder to fill in) holds none.
+    """
     found = find_token(value)
     if found:
         return f"holds {found.label}" + (f" (line {found.line_in(value)})" if "\n" in value else "")
-    if is_secret_name(key, patterns) and not is_benign_value(value):
+    if is_secret_name(key, patterns) and not is_benign_value(value) and not _is_placeholder(value):
         return "has a secret-looking name and a literal value"
     for line, setting in secret_assignments(value, patterns):
         return f"sets {setting} to a literal value on line {line}"
@@ -134,6 +152,8 @@ def _decoded(value: str) -> str | None:
     reference it; in config files, point to a mounted file or an environment variable instead. Rotate the
     credential if it was committed. A false positive can be suppressed with `# kgen:ignore secret-in-configmap`
     on the key's line.""",
+    silent_when="""a secret-named key holds no credential: an empty value, a reference (`${VAR}`, `{{ }}`), a
+    path, a plain URL or a placeholder to fill in (`<your-key>`, `xxxx`, `changeme`).""",
 )
 def in_configmap(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     patterns = _name_patterns(ctx)
