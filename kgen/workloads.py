@@ -71,6 +71,7 @@ class TemplateSite:
     # When this path holds something, one pod of every replica is built from it instead (the LWS leader).
     leader_elsewhere: JsonPath | None = None
     probes_injected: tuple[str, ...] = ()  # probe fields the controller adds when absent (Knative, KubeRay)
+    shm_injected: bool = False  # the controller mounts a memory-backed /dev/shm itself (KubeRay)
     runs_pods: bool = True  # False for templates other objects instantiate (runtimes, WorkflowTemplates)
     inherits: tuple[InheritedFields, ...] = ()  # nearest first (Argo: workflow-level pod settings)
     # The object only overrides the pod of a runtime that is linted on its own (Kubeflow TrainJob):
@@ -108,7 +109,7 @@ def _ray_cluster(prefix: JsonPath) -> tuple[TemplateSite, ...]:
     """A RayCluster spec: one head pod and worker groups (KubeRay injects probes into both)."""
     group = (*prefix, "workerGroupSpecs", "*")
     return (
-        _site((*prefix, "headGroupSpec", "template"), role="head", probes_injected=BOTH_PROBES),
+        _site((*prefix, "headGroupSpec", "template"), role="head", probes_injected=BOTH_PROBES, shm_injected=True),
         _site(
             (*group, "template"),
             replicas=(*group, "replicas"),
@@ -116,6 +117,7 @@ def _ray_cluster(prefix: JsonPath) -> tuple[TemplateSite, ...]:
             pods_per_replica=(*group, "numOfHosts"),
             role_field="groupName",
             probes_injected=BOTH_PROBES,
+            shm_injected=True,
         ),
     )
 

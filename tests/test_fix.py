@@ -67,6 +67,8 @@ CASES: dict[str, tuple[str, str | None]] = {
     "security-capabilities": (POD + "      securityContext:\n        capabilities:\n          add: [NET_BIND_SERVICE]\n", None),
     "security-run-as-root": (POD + "      securityContext:\n        readOnlyRootFilesystem: true\n", None),
     "resources-memory-limit-missing": (POD + "      resources:\n        requests: {memory: 256Mi}\n", None),
+    "security-seccomp-missing": (POD, None),
+    "gpu-shm-missing": (POD + "      resources:\n        limits: {nvidia.com/gpu: 2}\n", None),
     "ingress-host-not-covered": ((GOLDEN / "ingress-tls-hosts" / "input.yaml").read_text(encoding="utf-8"), None),
     "api-removed": ("apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec:\n  maxUnavailable: 1\n", None),
     "api-deprecated": ("apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec:\n  maxUnavailable: 1\n", "1.23"),
@@ -229,7 +231,7 @@ def test_cli_fix_writes_keeps_the_mode_and_is_idempotent(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert target.read_text(encoding="utf-8") == (GOLDEN / "multi-document" / "expected.yaml").read_text(encoding="utf-8")
     assert os.stat(target).st_mode & 0o777 == 0o640
-    assert "fixed 8 findings" in result.stderr
+    assert "fixed 9 findings" in result.stderr
     again = run_kgen("fix", str(target))
     assert again.returncode == 0 and "nothing to fix" in again.stderr
 
@@ -263,7 +265,7 @@ def test_cli_fix_stdin_prints_the_fixed_text() -> None:
 def test_cli_lint_fix_reports_what_remains(tmp_path: Path) -> None:
     target = _manifest(tmp_path)
     result = run_kgen("lint", "--fix", "--format", "json", str(target))
-    assert "fixed 8 findings" in result.stderr
+    assert "fixed 9 findings" in result.stderr
     remaining = {f["rule"] for f in json.loads(result.stdout)["findings"]}
     assert remaining and not remaining & {"security-capabilities", "api-removed", "serviceaccount-token-automount"}
     assert run_kgen("lint", "--fix", "-", stdin="").returncode == 2

@@ -471,3 +471,92 @@ def node_without_gpu_request(template: PodTemplate, ctx: RuleContext) -> Iterato
             continue
         yield Violation(path, f"pod selects GPU nodes ({key}) but requests no GPU; request one or select general-purpose nodes")
         return
+
+
+# --- shared memory ----------------------------------------------------------------------------
+
+SHM_PATH = "/dev/shm"
+SHM_VOLUME = "dshm"
+# Images that run several processes sharing tensors through /dev/shm (tensor-parallel serving,
+# distributed training, data loader workers), matched against the image's repository.
+MULTI_PROCESS_IMAGES = [
+    r"vllm", r"sglang", r"tritonserver", r"text-generation-inference", r"lmdeploy", r"tensorrt-llm",
+    r"deepspeed", r"megatron", r"nemo", r"pytorch", r"rayproject/ray",
+]  # fmt: skip
+
+
+def _memory_volumes(template: PodTemplate) -> set[str]:
+    """Names of the pod's memory-backed emptyDir volumes."""
+    return {
+        as_map(v).get("name")
+        for v in as_list(template.spec.get("volumes"))
+        if as_map(as_map(v).get("emptyDir")).get("medium") == "Memory"
+    }
+
+
+def _has_memory_shm(container: Container, memory_volumes: set[str]) -> bool:
+    mounts = [as_map(m) for m in as_list(container.data.get("volumeMounts"))]
+    return any(str(m.get("mountPath", "")).rstrip("/") == SHM_PATH and m.get("name") in memory_volumes for m in mounts)
+
+
+def _repository(image: object) -> str:
+    return image.split("@", 1)[0].rsplit(":", 1)[0].lower() if isinstance(image, str) else ""
+
+
+@rule(
+    id="gpu-shm-missing",
+    category="gpu",
+    severity="warning",
+    scope="workload",
+    summary="A pod with 2 or more GPUs, or a multi-process serving/training image, has no memory-backed /dev/shm.",
+    why="""Containers get a 64 MiB /dev/shm by default. NCCL (tensor-parallel inference, distributed
+    training) and PyTorch data loader workers pass tensors through it: with the default they fail with
+    "No space left on device" / bus errors, or fall back to slow paths. vLLM, Ray and Kubeflow runtimes
+    with 2+ GPUs all need it.""",
+    fix="""Mount a memory-backed emptyDir at /dev/shm: a volume `{name: dshm, emptyDir: {medium: Memory}}`
+    (optionally with a sizeLimit; it counts against the container's memory limit) and a volumeMount
+    `{name: dshm, mountPath: /dev/shm}` in the container. The images matched are the rule's `images`
+    parameter (regexes on the image repository).""",
+    params={"images": MULTI_PROCESS_IMAGES},
+    silent_when="""the pod shares the node's IPC namespace (hostIPC), or its controller mounts shared
+    memory itself (KubeRay does for Ray pods).""",
+)
+def shm_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    if template.spec.get("hostIPC") is True or template.site.shm_injected:
+        return
+    patterns = gpu_patterns(ctx)
+    images = [re.compile(p) for p in as_list(ctx.params["images"]) if isinstance(p, str)]
+    gpus = {id(c): amount for c, amount in pod_gpu_demand(template, patterns).shares}
+    many_gpus = sum(gpus.values(), Fraction(0)) >= 2
+    memory_volumes = _memory_volumes(template)
+    for c in template.main_containers():
+        image = _repository(c.data.get("image"))
+        matched = next((p.pattern for p in images if p.search(image)), None)
+        if not ((many_gpus and id(c) in gpus) or matched) or _has_memory_shm(c, memory_volumes):
+            continue
+        reason = f"the pod holds {format_quantity(sum(gpus.values(), Fraction(0)), 'gpu')} GPUs" if many_gpus and id(c) in gpus else f"its image {image!r} runs multi-process workers"
+        yield Violation(c.path, f"container {c.name!r} has no memory-backed /dev/shm but {reason}; mount an emptyDir with medium: Memory at /dev/shm")
+
+
+@fixer("gpu-shm-missing")
+def fix_shm_missing(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """Adds the emptyDir Memory volume (or reuses a memory volume of the pod) and mounts it at /dev/shm;
+    a /dev/shm mount of another volume is the user's to change."""
+    container = get_path(data, path)
+    pod = get_path(data, path[:-2] if path and isinstance(path[-1], int) else path[:-1])
+    if not isinstance(container, dict) or not isinstance(pod, dict):
+        return False
+    mounts = container.get("volumeMounts")
+    volumes = pod.get("volumes")
+    if (mounts is not None and not isinstance(mounts, list)) or (volumes is not None and not isinstance(volumes, list)):
+        return False
+    if any(str(as_map(m).get("mountPath", "")).rstrip("/") == SHM_PATH for m in mounts or []):
+        return False
+    memory = [as_map(v).get("name") for v in volumes or [] if as_map(as_map(v).get("emptyDir")).get("medium") == "Memory"]
+    name = memory[0] if memory else SHM_VOLUME
+    if not memory:
+        if any(as_map(v).get("name") == SHM_VOLUME for v in volumes or []):
+            return False
+        pod.setdefault("volumes", []).append({"name": name, "emptyDir": {"medium": "Memory"}})
+    container.setdefault("volumeMounts", []).append({"name": name, "mountPath": SHM_PATH})
+    return True
