@@ -508,7 +508,8 @@ def _repository(image: object) -> str:
     category="gpu",
     severity="warning",
     scope="workload",
-    summary="A pod with 2 or more GPUs, or a multi-process serving/training image, has no memory-backed /dev/shm.",
+    summary="""A pod with 2 or more GPUs, or a multi-process serving/training image (on a GPU, or serving),
+    has no memory-backed /dev/shm.""",
     why="""Containers get a 64 MiB /dev/shm by default. NCCL (tensor-parallel inference, distributed
     training) and PyTorch data loader workers pass tensors through it: with the default they fail with
     "No space left on device" / bus errors, or fall back to slow paths. vLLM, Ray and Kubeflow runtimes
@@ -519,7 +520,8 @@ def _repository(image: object) -> str:
     parameter (regexes on the image repository).""",
     params={"images": MULTI_PROCESS_IMAGES},
     silent_when="""the pod shares the node's IPC namespace (hostIPC), or its controller mounts shared
-    memory itself (KubeRay does for Ray pods).""",
+    memory itself (KubeRay does for Ray pods), or a container of a batch pod runs such an image without a
+    GPU (a download or preparation step).""",
 )
 def shm_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     if template.spec.get("hostIPC") is True or template.site.shm_injected:
@@ -531,7 +533,8 @@ def shm_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     memory_volumes = _memory_volumes(template)
     for c in template.main_containers():
         image = _repository(c.data.get("image"))
-        matched = next((p.pattern for p in images if p.search(image)), None)
+        # A serving image always runs its workers; in a batch pod without a GPU it may only run a helper (a download).
+        matched = (id(c) in gpus or not template.batch) and any(p.search(image) for p in images)
         if not ((many_gpus and id(c) in gpus) or matched) or _has_memory_shm(c, memory_volumes):
             continue
         reason = f"the pod holds {format_quantity(sum(gpus.values(), Fraction(0)), 'gpu')} GPUs" if many_gpus and id(c) in gpus else f"its image {image!r} runs multi-process workers"

@@ -23,6 +23,11 @@ def handler(probe: Any) -> tuple[str, dict] | None:
     return None
 
 
+def _unrendered(value: str) -> bool:
+    """A placeholder envsubst or a template tool fills in later (``${PORT}``, ``{{ .Values.port }}``)."""
+    return "${" in value or "{{" in value
+
+
 def _declared_ports(c: Container) -> tuple[dict[str, Any], set[Any]]:
     """The container's named ports (name -> number) and declared port numbers."""
     named: dict[str, Any] = {}
@@ -156,7 +161,7 @@ def port_undeclared(template: PodTemplate, ctx: RuleContext) -> Iterator[Violati
             where = c.at(field, kind, "port")
             if isinstance(port, str) and port.isdigit():
                 yield Violation(where, f"container {c.name!r} {field} port {port!r} is a string, which Kubernetes reads as a port name and rejects; write {port} unquoted")
-            elif isinstance(port, str) and port not in named:
+            elif isinstance(port, str) and port not in named and not _unrendered(port):
                 yield Violation(
                     where,
                     f"container {c.name!r} {field} uses the port name {port!r}, which no port of the container declares; "

@@ -190,15 +190,51 @@ def in_configmap(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     SOPS-encrypted file, or create the Secret out of band. Rotate any credential that was committed. Set
     `secrets.allowSecretObjects: true` in the policy for repositories where this is intended (e.g. test
     fixtures).""",
+    silent_when="""a Helm chart generates the value at render time (its template line calls randAlphaNum,
+    genCA, genSelfSignedCert, genSignedCert, lookup... directly or through a variable); values written in
+    the template text or a values file are reported. Generation inside an included helper template is
+    not followed.""",
 )
 def object_committed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     if ctx.policy.secrets.get("allowSecretObjects") is True or obj.group != "":
         return
+    generated = _generated_keys(obj.template_text) if obj.template_text else set()
     for field in ("data", "stringData"):
-        keys = [str(key) for key, value in as_map(obj.data.get(field)).items() if _has_content(value)]
+        keys = [str(key) for key, value in as_map(obj.data.get(field)).items() if _has_content(value) and str(key) not in generated]
         if keys:
             shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
             yield Violation((field,), f"Secret {obj.name!r} carries {field} values ({shown}) in the files; use an ExternalSecret or SealedSecret")
+
+
+# Helm functions whose result is made at render time (or read from the cluster), not written in the repo.
+_GENERATORS = re.compile(
+    r"\b(?:randAlphaNum|randAlpha|randNumeric|randAscii|randBytes|uuidv4|genCA|genCAWithKey|genSelfSignedCert"
+    r"|genSelfSignedCertWithKey|genSignedCert|genSignedCertWithKey|genPrivateKey|derivePassword|lookup)\b"
+)
+_ASSIGNMENT = re.compile(r"\$(\w+)\s*:?=([^}]*)")
+_DATA_KEY = re.compile(r"^\s*['\"]?([-._a-zA-Z0-9]+)['\"]?\s*:(.*)$")
+
+
+def _generated_keys(template: str) -> set[str]:
+    """Keys a Helm template fills with a value generated at render time: the key's line calls a
+    generator (``randAlphaNum``, ``genCA``, ``lookup``...) or uses a variable assigned from one."""
+    assigned = [(name, expression) for name, expression in _ASSIGNMENT.findall(template)]
+    generated: set[str] = set()
+    changed = True
+    while changed:  # $cert := genSignedCert ... $ca makes $cert generated once $ca is
+        changed = False
+        for name, expression in assigned:
+            if name not in generated and (_GENERATORS.search(expression) or any(f"${var}" in expression for var in generated)):
+                generated.add(name)
+                changed = True
+    keys = set()
+    for line in template.splitlines():
+        match = _DATA_KEY.match(line)
+        if match and "{{" in match.group(2):
+            value = match.group(2)
+            if _GENERATORS.search(value) or any(re.search(rf"\${re.escape(var)}\b", value) for var in generated):
+                keys.add(match.group(1))
+    return keys
 
 
 def _has_content(value: object) -> bool:
