@@ -135,6 +135,19 @@ def test_windows_pods_get_no_linux_security_fields() -> None:
         _unchanged(windows, rule_id)
 
 
+def test_seccomp_unconfined_is_left_to_the_user() -> None:
+    _unchanged(POD + "      securityContext:\n        seccompProfile: {type: Unconfined}\n", "security-seccomp-missing")
+
+
+def test_shm_fix_reuses_a_memory_volume_and_leaves_another_shm_mount_alone() -> None:
+    gpus = POD + "      resources:\n        limits: {nvidia.com/gpu: 2}\n"
+    memory = gpus.replace("spec:\n", "spec:\n  volumes: [{name: scratch, emptyDir: {medium: Memory}}]\n", 1)
+    fixed = fix_text(memory, ("gpu-shm-missing",))
+    assert fixed.count("emptyDir") == 1 and "name: scratch" in fixed and 'mountPath: "/dev/shm"' in fixed
+    disk = gpus.replace("spec:\n", "spec:\n  volumes: [{name: shm, emptyDir: {}}]\n", 1)
+    _unchanged(disk + "      volumeMounts: [{name: shm, mountPath: /dev/shm}]\n", "gpu-shm-missing")
+
+
 def test_token_kept_for_service_accounts_rbac_grants_rights() -> None:
     """lint and fix agree: a ServiceAccount the input binds to a role is not reported, so not fixed."""
     binding = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b, namespace: default}\n"
