@@ -24,17 +24,13 @@ from fnmatch import fnmatchcase
 from fractions import Fraction
 from typing import Any, Iterable, Iterator
 
+from kgen.gpus import is_gpu, is_known_gpu, tolerates
 from kgen.loader import JsonPath
 from kgen.policies.fixing import copy_request_to_limit
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
 from kgen.quantity import format_quantity, try_quantity
 from kgen.workloads import Container, PodTemplate, as_list, as_map, get_path
 
-_REAL_GPU = re.compile(
-    r"nvidia\.com/gpu(\.shared)?"
-    r"|nvidia\.com/mig-(\d+c\.)?\d+g\.\d+gb(\.[a-z0-9]+)*"  # 1g.10gb, 1c.3g.20gb, 1g.10gb.me
-    r"|amd\.com/gpu"
-)
 # Names a user may have meant as a GPU resource; any such name that is not offered is reported.
 _GPU_SHAPED = re.compile(r"(nvidia\.com/(gpu|mig)|amd\.com/gpu)", re.IGNORECASE)
 # Node labels GPU Feature Discovery / NFD publish; as a resource name they are a mistake.
@@ -61,11 +57,6 @@ def gpu_patterns(ctx: RuleContext) -> list[str] | None:
     if not isinstance(listed, list):
         return None
     return [p for p in listed if isinstance(p, str)]
-
-
-def is_gpu(name: str, patterns: list[str] | None) -> bool:
-    """A resource that gives the container GPUs (a whole device, a MIG slice or a shared share)."""
-    return bool(_REAL_GPU.fullmatch(name)) or any(fnmatchcase(name, p) for p in patterns or ())
 
 
 def is_device_resource(name: str, patterns: list[str] | None) -> bool:
@@ -145,26 +136,6 @@ def pod_gpu_demand(template: PodTemplate, patterns: list[str] | None) -> PodDema
 
 
 # --- tolerations and node selection ------------------------------------------------------------
-
-
-def tolerates(toleration: Any, taint: dict) -> bool:
-    """Kubernetes' ToleratesTaint; a policy taint without value or effect matches any."""
-    tol = as_map(toleration)
-    key = tol.get("key") or ""
-    operator = tol.get("operator") or "Equal"
-    effect = tol.get("effect") or ""
-    if effect and taint.get("effect") and effect != taint.get("effect"):
-        return False
-    if not key:
-        return operator == "Exists"
-    if key != taint.get("key"):
-        return False
-    if operator == "Exists":
-        return True
-    if operator != "Equal":
-        return False
-    wanted = taint.get("value")
-    return wanted is None or str(tol.get("value") or "") == str(wanted)
 
 
 def policy_taint(ctx: RuleContext) -> dict | None:
@@ -338,7 +309,7 @@ def resource_not_allowed(template: PodTemplate, ctx: RuleContext) -> Iterator[Vi
     patterns = gpu_patterns(ctx)
     for c in template.containers:
         for name in _resource_names(c):
-            real = bool(_REAL_GPU.fullmatch(name))
+            real = is_known_gpu(name)
             if not (real or _GPU_SHAPED.match(name)):
                 continue
             if any(fnmatchcase(name, p) for p in patterns or ()) or (patterns is None and real):
