@@ -71,7 +71,7 @@ class TemplateSite:
     # When this path holds something, one pod of every replica is built from it instead (the LWS leader).
     leader_elsewhere: JsonPath | None = None
     probes_injected: tuple[str, ...] = ()  # probe fields the controller adds when absent (Knative, KubeRay)
-    shm_injected: bool = False  # the controller mounts a memory-backed /dev/shm itself (KubeRay)
+    shm_injected: bool = False  # the controller mounts a memory-backed /dev/shm itself (KubeRay, KServe LLM presets)
     runs_pods: bool = True  # False for templates other objects instantiate (runtimes, WorkflowTemplates)
     inherits: tuple[InheritedFields, ...] = ()  # nearest first (Argo: workflow-level pod settings)
     # The object only overrides the pod of a runtime that is linted on its own (Kubeflow TrainJob):
@@ -188,13 +188,20 @@ _SERVING_RUNTIME = _templates_only(
 def _llm_workload(prefix: JsonPath, role: str) -> tuple[TemplateSite, ...]:
     """An LLMInferenceService workload: ``template`` (the leader when multi-node) and ``worker``.
 
-    Probes come from the well-known LLMInferenceServiceConfig presets the service is merged with.
+    Probes and a memory-backed /dev/shm come from the well-known LLMInferenceServiceConfig presets the
+    service is merged with.
     The worker count per replica depends on parallelism arithmetic (data / dataLocal), so one
     worker per replica is counted: a floor, not a ceiling.
     """
     base = ("spec", *prefix)
     return tuple(
-        TemplateSite(pod_spec=(*base, key), replicas=(*base, "replicas"), role=f"{role}-{key}" if key == "worker" else role, probes_injected=BOTH_PROBES)
+        TemplateSite(
+            pod_spec=(*base, key),
+            replicas=(*base, "replicas"),
+            role=f"{role}-{key}" if key == "worker" else role,
+            probes_injected=BOTH_PROBES,
+            shm_injected=True,
+        )
         for key in ("template", "worker")
     )
 

@@ -417,6 +417,8 @@ def product_selector_missing(template: PodTemplate, ctx: RuleContext) -> Iterato
     toleration (`operator: Exists` without key) is not taken as steering: it is the node-agent pattern.""",
     fix="""Request the GPU the pod needs, or remove the GPU toleration and GPU node selector so the pod
     runs on general-purpose nodes.""",
+    silent_when="""the pod is a DaemonSet (node agents), claims devices through Dynamic Resource Allocation
+    (spec.resourceClaims), or only has a blanket toleration (operator: Exists without key).""",
 )
 def node_without_gpu_request(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     if template.site.daemon:
@@ -491,7 +493,7 @@ def _repository(image: object) -> str:
     parameter (regexes on the image repository).""",
     params={"images": MULTI_PROCESS_IMAGES},
     silent_when="""the pod shares the node's IPC namespace (hostIPC), or its controller mounts shared
-    memory itself (KubeRay does for Ray pods), or a container of a batch pod runs such an image without a
+    memory itself (KubeRay for Ray pods, KServe's LLMInferenceService presets), or a container of a batch pod runs such an image without a
     GPU (a download or preparation step).""",
 )
 def shm_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:

@@ -158,6 +158,7 @@ def fix_host_not_covered(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
     has `cert-manager.io/cluster-issuer` or `cert-manager.io/issuer`), or use your controller's managed
     certificate annotation (listed in the rule's `certificateAnnotations` parameter).""",
     params={"certificateAnnotations": CERTIFICATE_ANNOTATIONS},
+    silent_when="""a certificate annotation (cert-manager, GKE managed certificates, ALB, Traefik...) says who provides the certificate.""",
 )
 def tls_secret_missing(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     spec = _spec(obj)
@@ -185,6 +186,7 @@ def tls_secret_missing(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]
     is never served, and one without a class depends on which controller happens to be the default.""",
     fix="""Set `spec.ingressClassName` to one of the allowed classes (and drop the deprecated
     `kubernetes.io/ingress.class` annotation). The rule only runs when the policy lists `ingress.classes`.""",
+    silent_when="""the policy lists no ingress.classes.""",
 )
 def class_not_allowed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     spec = _spec(obj)
@@ -214,6 +216,7 @@ def class_not_allowed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     catch-all rule without a host) can take over their traffic or expose a service under the wrong name.""",
     fix="""Use a host that matches one of the allowed patterns (`*.example.com` matches one label, e.g.
     `shop.example.com`), and give every rule a host. The rule only runs when the policy lists `ingress.hosts`.""",
+    silent_when="""the policy lists no ingress.hosts.""",
 )
 def host_not_allowed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     spec = _spec(obj)

@@ -106,6 +106,7 @@ def readiness_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Viola
     notices. Jobs, CronJobs and init containers are exempt; native sidecars are not.""",
     fix="""Add a `livenessProbe` that checks the process itself (not its dependencies), with a failure
     budget larger than the readiness probe's; give slow starters a `startupProbe`.""",
+    silent_when="""the pod runs to completion (Job, CronJob, a batch step) or the controller or runtime injects the probe (KubeRay, KServe runtimes, LLMInferenceService presets).""",
 )
 def liveness_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     yield from _missing(template, "livenessProbe", "a hung process is never restarted; add a livenessProbe")

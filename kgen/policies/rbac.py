@@ -13,7 +13,7 @@ from typing import Iterator
 from kgen.loader import JsonPath, KubeObject
 from kgen.policies.inventory import Inventory
 from kgen.policies.registry import RuleContext, Violation, rule
-from kgen.workloads import as_list, as_map
+from kgen.workloads import as_list
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 ROLE_KINDS = ["Role", "ClusterRole"]

@@ -76,6 +76,7 @@ def _describe(template: PodTemplate) -> str:
     input holds no workload at all.""",
     fix="""Make `spec.scaleTargetRef` name the workload's kind and name exactly, in the autoscaler's
     namespace, and lint the autoscaler together with the manifests of its workload.""",
+    silent_when="""the input holds no workload at all (a file of autoscalers linted on its own). A workload whose pod template has labels but no pod spec counts as a workload.""",
 )
 def hpa_target_missing(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
     if not inventory.workloads:
@@ -109,6 +110,7 @@ def hpa_target_missing(inventory: Inventory, ctx: RuleContext) -> Iterator[Viola
     at all.""",
     fix="""Make `spec.selector` a subset of the pod template labels of the workload (metadata.labels of
     the Pod, spec.template.metadata.labels of a controller), in the Service's namespace.""",
+    silent_when="""the Service has no selector or is ExternalName, a selector value names a custom resource of the namespace (its operator creates the pods), or the input holds no workload at all. A workload whose pod template has labels but no pod spec counts.""",
 )
 def service_selector_no_match(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
     templates = inventory.pods_by_scope
