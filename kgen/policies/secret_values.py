@@ -25,6 +25,20 @@ def is_plain_value(value: str) -> bool:
     return is_benign_value(text) or bool(_NUMBER.fullmatch(text) or _DURATION.fullmatch(text))
 
 
+# Values a chart ships for the user to replace: "<your-key>", "xxxx", "changeme", "REPLACE_ME". In a
+# file's content they name a setting without holding a credential (env literals are judged stricter).
+_PLACEHOLDER = re.compile(
+    r"<[^<>]*>|\[[^\[\]]*\]|(.)\1*|(?:change|replace|fill|set|put)[-_ ]?(?:me|it|this|here)\b.*"
+    r"|(?:your|my|some|example|sample|dummy|placeholder|todo|tbd|none|null|nil|undefined)\b.*",
+    re.IGNORECASE,
+)
+
+
+def is_placeholder(value: str) -> bool:
+    """A value left for the user to fill in: ``<your-key>``, ``xxxx``, ``changeme``."""
+    return _PLACEHOLDER.fullmatch(value.strip()) is not None
+
+
 def setting_secret(name: str, value: str, extra: Iterable[Pattern[str]] = ()) -> str | None:
     """Why the setting ``name: value`` (an env var) holds a secret, or None.
 
@@ -47,7 +61,7 @@ def content_secret(key: str, value: str, extra: Iterable[Pattern[str]] = ()) -> 
     found = find_token(value)
     if found:
         return f"holds {found.label}" + (f" (line {found.line_in(value)})" if "\n" in value else "")
-    if is_secret_name(key, patterns) and not is_plain_value(value):
+    if is_secret_name(key, patterns) and not is_plain_value(value) and not is_placeholder(value):
         return "has a secret-looking name and a literal value"
     for line, setting in secret_assignments(value, patterns):
         return f"sets {setting} to a literal value on line {line}"
