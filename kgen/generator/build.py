@@ -161,7 +161,7 @@ def build(
     except JournalError as exc:
         raise InputError(str(exc), out_dir) from None
     except OSError as exc:
-        raise InputError(f"cannot write the output: {exc.strerror or exc} ({exc.filename or out_dir})", out_dir) from None
+        raise InputError(f"cannot update the output: {exc.strerror or exc} ({exc.filename or out_dir})", out_dir) from None
     return result
 
 

@@ -63,6 +63,7 @@ _CRON_FIELDS = (
     ("day of week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
 )
 _CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+_EVERY = re.compile(r"@every (?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")  # Go durations, as Kubernetes' cron parser reads them
 
 
 def component_problems(c: dict, data: dict, name: str, env: str | None) -> list[Problem]:
@@ -82,7 +83,7 @@ def app_problems(data: dict) -> list[Problem]:
 
 def cron_problem(schedule: str) -> str | None:
     """What is wrong with a CronJob schedule (five fields with their ranges, or a macro), or None."""
-    if schedule.strip().lower() in _CRON_MACROS:
+    if schedule.strip().lower() in _CRON_MACROS or _EVERY.fullmatch(schedule.strip()):
         return None
     fields = schedule.split()
     if len(fields) != 5:
