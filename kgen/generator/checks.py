@@ -160,11 +160,12 @@ def _metadata_problems(c: dict) -> Iterator[Problem]:
             if problem:
                 yield (*path, key), f"label key {key!r} {problem}"
             text = "" if value is None else str(value)
+            found = text_secret(text)
             if text and not _NAME.fullmatch(text):
                 yield (*path, key), (f"label value must be at most 63 characters (found {len(text)})" if len(text) > 63 else
                                      "label value must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
-            elif text_secret(text):
-                yield (*path, key), f"{text_secret(text)} (value redacted): labels are not secret; keep credentials in a Secret"
+            elif found:
+                yield (*path, key), f"{found} (value redacted): labels are not secret; keep credentials in a Secret"
     for path in ANNOTATION_MAPS:
         annotations = _at(c, path)
         for key, value in annotations.items() if isinstance(annotations, dict) else ():
