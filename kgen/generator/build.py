@@ -339,7 +339,7 @@ def _plan(
     for rel in sorted(files):
         path = paths.inside(rel)
         current = _read_text(path)
-        if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+        if os.path.islink(os.path.join(out_dir, rel)) or (os.path.lexists(path) and not os.path.isfile(path)):
             refused.append(f"{rel} (not a regular file)")
             continue
         if current is not None:
@@ -393,6 +393,8 @@ def _refuse_unwritable(out_dir: str, result: BuildResult) -> None:
     for folder in sorted({os.path.dirname(rel) for rel in [*result.written, *result.removed]} | {""}):
         existing = folder
         while existing and not os.path.isdir(os.path.join(out_dir, existing)):
+            if os.path.lexists(os.path.join(out_dir, existing)):
+                problems.append(f"{existing} (not a folder, but kgen writes files inside it)")
             existing = os.path.dirname(existing)
         path = os.path.join(out_dir, existing) if existing else out_dir
         while not os.path.isdir(path):
