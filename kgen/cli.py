@@ -82,6 +82,8 @@ def lint(
     options = InputOptions(values=list(values_files), set_values=list(set_values), values_matrix=list(values_matrix))
     loaded = load_inputs(list(paths), options, notes=_note)
     report = _fix_files(loaded, policy) if apply_fixes else run_lint(loaded, policy)
+    for note in report.notes:
+        _note(note)
     if write_baseline_file:
         from kgen.baseline import baseline_text
         from kgen.fsutil import write_atomic

@@ -24,6 +24,7 @@ from kgen.loader import (
     LoadProblem,
     LoadResult,
     SourceFile,
+    format_path,
     load_mapping,
     parse_source,
     read_source,
@@ -130,9 +131,18 @@ def _merge(result: LoadResult, other: LoadResult) -> None:
 def _load_spec(path: str, spec: KubeObject, result: LoadResult) -> None:
     """Every environment of the spec, rendered in memory; findings point at the spec file."""
     from kgen.generator.build import render_environments
+    from kgen.generator.spec import SpecError
 
     result.files.append(spec.source)
-    for environment, text in render_environments(path):
+    try:
+        environments = list(render_environments(path))
+    except SpecError as exc:  # an invalid spec is a finding per problem; the other inputs are still linted
+        result.problems.extend(LoadProblem(path, problem.line, 1, f"invalid app spec: {format_path(problem.path) or '(document)'}: {problem.message}") for problem in exc.problems)
+        return
+    except InputError as exc:
+        result.problems.append(LoadProblem(path, exc.line or 1, 1, f"invalid app spec: {exc.message}"))
+        return
+    for environment, text in environments:
         rendered = parse_source(SourceFile(f"{path} [{environment}]", text))
         result.problems.extend(rendered.problems)
         result.documents += rendered.documents

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -48,15 +49,16 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
     inventory_rules = [a for a in active if a.rule.scope == "inventory"]
 
     findings: list[Finding] = []
+    notes: list[str] = []
     for obj in load.objects:
         for entry in object_rules:
             if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
-                findings.extend(_run(entry, obj, obj))
+                findings.extend(_run(entry, obj, obj, notes))
         for template in inventory.templates_of(obj):
             for entry in workload_rules:
-                findings.extend(_run(entry, template, obj, template.owns))
+                findings.extend(_run(entry, template, obj, notes, template.owns))
     for entry in inventory_rules:
-        findings.extend(_run(entry, inventory, None))
+        findings.extend(_run(entry, inventory, None, notes))
 
     yaml_rule = all_rules()[YAML_INVALID]
     for problem in load.problems:
@@ -72,18 +74,26 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
         rules=sorted(rules, key=lambda r: r.id),
         sources={source.name: source for source in load.files},
         invalid_input=bool(load.problems),
+        notes=notes,
     )
 
 
-def _run(entry: _Active, target: object, obj: KubeObject | None, owns: Callable[[JsonPath], bool] | None = None) -> list[Finding]:
-    """The findings of one check; ``owns`` drops violations the target's object does not answer for."""
+def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str], owns: Callable[[JsonPath], bool] | None = None) -> list[Finding]:
+    """The findings of one check; ``owns`` drops violations the target's object does not answer for.
+
+    A rule that meets a shape it does not expect (hostile or odd input, or a kgen bug) skips this
+    object, with a note naming both; it never ends the run for every other object.
+    """
     rule = entry.rule
     assert rule.check is not None
     try:
         violations = list(rule.check(target, entry.context))
-    except Exception as exc:  # a bug in a rule must not read as a finding-free run
-        where = f"{obj.source.name}:{obj.first_line()}: " if obj is not None else ""
-        raise RuleCrash(rule.id, where) from exc
+    except Exception as exc:
+        if os.environ.get("KGEN_DEBUG"):
+            raise RuleCrash(rule.id, _where(obj)) from exc
+        what = f"{obj.kind}/{obj.name}" if obj is not None else "the inventory"
+        notes.append(f"{_where(obj)}rule {rule.id} skipped {what}: it could not check this shape ({type(exc).__name__}: {exc})")
+        return []
     out = []
     for violation in violations:
         owner = violation.obj or obj
@@ -94,6 +104,10 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, owns: Callable[
         if not _suppressed(rule.id, owner, line):
             out.append(_finding(entry, violation, owner, line, column))
     return out
+
+
+def _where(obj: KubeObject | None) -> str:
+    return f"{obj.source.name}:{obj.first_line()}: " if obj is not None else ""
 
 
 def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, column: int) -> Finding:

@@ -6,6 +6,7 @@ Formatting only; every number comes from :mod:`kgen.capacity`.
 from __future__ import annotations
 
 import json
+import sys
 from fractions import Fraction
 from typing import Any
 
@@ -19,10 +20,18 @@ _BAR = 20
 _RED, _YELLOW, _GREEN, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[32m", "\033[1m", "\033[0m"
 
 
+def _float(amount: Fraction) -> float:
+    """``amount`` as a float, clamped: quantities such as ``1e400`` or huge node counts exceed the float range."""
+    try:
+        return float(amount)
+    except OverflowError:
+        return sys.float_info.max if amount > 0 else -sys.float_info.max
+
+
 def _percent(used: Fraction, limit: Fraction) -> float | None:
     if limit <= 0:
         return None if used > 0 else 0.0
-    return round(float(used * 100 / limit), 1)
+    return round(_float(used * 100 / limit), 1)
 
 
 def _where(scope: tuple[str | None, str]) -> str:
@@ -48,8 +57,8 @@ def _readable(amount: Fraction, resource: str) -> str:
     if "memory" in resource or "storage" in resource:
         for suffix, size in _READABLE:
             if abs(amount) >= size:
-                return f"{float(amount / size):.1f}{suffix}"
-    return f"{float(amount):.1f}"
+                return f"{_float(amount / size):.1f}{suffix}"
+    return f"{_float(amount):.1f}"
 
 
 
@@ -70,7 +79,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _bar(used: Fraction, limit: Fraction) -> str:
-    share = 1.0 if limit <= 0 else min(float(used / limit), 1.0)
+    share = 1.0 if limit <= 0 else min(_float(used / limit), 1.0)
     filled = round(share * _BAR)
     color = _RED if used > limit else _YELLOW if share >= 0.8 else _GREEN
     return f"{color}{'█' * filled}{_RESET}{'░' * (_BAR - filled)}"
