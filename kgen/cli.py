@@ -300,6 +300,9 @@ def main() -> None:
         sys.stderr.flush()
     except BrokenPipeError:
         code = code or EXIT_INVALID
+    except OSError as exc:  # e.g. stdout on a full disk: the report is incomplete
+        _say_os_error(exc, "standard output")
+        code = EXIT_INVALID
     # Skip interpreter teardown: everything is written, and finalising millions of YAML nodes
     # (a full garbage collection, even with gc disabled) can take longer than the lint itself.
     os._exit(code)
@@ -328,6 +331,17 @@ def _invoke() -> int:
         return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_INVALID
+    except OSError as exc:  # an unwritable -o, baseline or init target, a full disk
+        _say_os_error(exc, "standard output")
+        return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
     return EXIT_OK
+
+
+def _say_os_error(exc: OSError, default: str) -> None:
+    """One line naming the file the system refused (``default`` when it names none)."""
+    try:
+        click.echo(f"kgen: error: {exc.filename or default}: {exc.strerror or exc}", err=True)
+    except OSError:
+        pass  # stderr is gone too: the exit code is all that is left

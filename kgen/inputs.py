@@ -237,19 +237,29 @@ def _chart_values(files: list[str], set_values: list[str], values: dict | None =
 
 
 def _set_value(pair: str) -> dict:
-    """``a.b=1`` as Helm's --set reads it (via Helm's own parser when available)."""
+    """``a.b=1`` as Helm's --set reads it (via Helm's own parser when available); a pair that
+    Helm rejects, or that sets nothing (``=5``, ``a[0=1``), is a one-line error."""
+    key, _, raw = pair.partition("=")
+    if not key.strip():
+        raise InputError(f"--set {pair!r}: the key before '=' is empty")
     try:
         import helm_python
-
-        return helm_python.parse_set_string(pair)
     except ImportError:
-        key, _, raw = pair.partition("=")
         import yaml
 
+        if "" in key.split(".") or any(c in key for c in "[]"):
+            raise InputError(f"--set {pair!r}: expected dotted keys such as a.b=1 (list indexes need Helm's parser: pip install 'kgen[helm]')") from None
         value = yaml.safe_load(raw) if raw else ""
         for part in reversed(key.split(".")):
             value = {part: value}
         return value  # type: ignore[return-value]
+    try:
+        parsed = helm_python.parse_set_string(pair)
+    except helm_python.HelmError as exc:
+        raise InputError(f"--set {pair!r}: {_one_line(str(exc))}") from None
+    if not parsed:
+        raise InputError(f"--set {pair!r}: sets nothing (expected key=value, e.g. image.tag=1.2)")
+    return parsed
 
 
 def _render_chart(chart: str, values: dict, options: InputOptions) -> dict[str, str]:

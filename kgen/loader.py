@@ -322,6 +322,8 @@ def read_source(path: str) -> SourceFile:
     """Read a file (``-`` is stdin) as text, refusing binary, huge or undecodable input."""
     try:
         if path == "-":
+            if sys.stdin is None:
+                raise InputError("standard input is closed", "-")
             raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
             name = "<stdin>"
         else:
