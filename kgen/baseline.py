@@ -9,12 +9,14 @@ second identical finding on the same object is still new.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import replace
 from typing import Iterable
 
 from kgen.errors import InputError
 from kgen.findings import Finding, LintReport
+from kgen.loader import read_source
 
 BASELINE_VERSION = 1
 Key = tuple[str, str, str, str, str, str]
@@ -59,13 +61,10 @@ def baseline_text(findings: Iterable[Finding]) -> str:
 
 
 def read_baseline(path: str) -> list[dict]:
+    if not os.path.lexists(path):
+        raise InputError("baseline file not found (create it with --write-baseline)", path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except FileNotFoundError:
-        raise InputError("baseline file not found (create it with --write-baseline)", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read baseline: {exc}", path) from None
+        document = json.loads(read_source(path).text)
     except json.JSONDecodeError as exc:
         raise InputError(f"baseline is not valid JSON: {exc.msg}", path, exc.lineno) from None
     except RecursionError:

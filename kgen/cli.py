@@ -81,7 +81,7 @@ def lint(
         raise click.UsageError("--fix cannot rewrite stdin; `kgen fix -` prints the fixed text")
     options = InputOptions(values=list(values_files), set_values=list(set_values), values_matrix=list(values_matrix))
     loaded = load_inputs(list(paths), options, notes=_note)
-    report = _fix_files(loaded, policy) if apply_fixes else run_lint(loaded, policy)
+    report = _fix_files(loaded, policy, paths) if apply_fixes else run_lint(loaded, policy)
     for note in report.notes:
         _note(note)
     if write_baseline_file:
@@ -238,7 +238,7 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
     loaded = load_inputs(list(paths), notes=_note)
     plan = plan_fixes(loaded, policy, rules)
     preview = show_diff or dry_run
-    skipped = [] if preview else write_fixes(plan)
+    skipped = [] if preview else write_fixes(plan, paths)
     for file in plan.files:
         if show_diff and file.changed:
             click.echo(unified_diff(file), nl=False)
@@ -257,12 +257,12 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
     sys.exit(EXIT_FINDINGS if left else EXIT_OK)
 
 
-def _fix_files(loaded: "LoadResult", policy: "ClusterPolicy") -> "LintReport":
+def _fix_files(loaded: "LoadResult", policy: "ClusterPolicy", paths: tuple[str, ...]) -> "LintReport":
     """lint --fix: write the fixes, say what changed, and return the report of what remains."""
     from kgen.fix import fixable_rules, plan_fixes, write_fixes
 
     plan = plan_fixes(loaded, policy, fixable_rules())
-    _tell(plan, write_fixes(plan), applied=True)
+    _tell(plan, write_fixes(plan, paths), applied=True)
     return plan.after
 
 

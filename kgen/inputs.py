@@ -28,6 +28,7 @@ from kgen.loader import (
     load_mapping,
     parse_source,
     read_source,
+    walk_problem,
 )
 from kgen.merge import deep_merge
 from kgen.workloads import get_path
@@ -92,7 +93,7 @@ def enclosing_chart(path: str) -> str | None:
 
 
 def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> None:
-    for current, dirs, files in os.walk(root):
+    for current, dirs, files in os.walk(root, onerror=lambda error: result.problems.append(walk_problem(error))):
         dirs.sort()
         kept = []
         for name in dirs:
@@ -106,7 +107,10 @@ def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> Non
         dirs[:] = kept
         for name in sorted(files):
             if name.endswith(YAML_SUFFIXES):
-                _load_file(os.path.join(current, name), result)
+                try:
+                    _load_file(os.path.join(current, name), result)
+                except InputError as exc:  # unreadable, a FIFO, binary: a finding naming it; the walk goes on
+                    result.problems.append(LoadProblem(exc.file or os.path.join(current, name), exc.line or 1, 1, exc.message))
 
 
 def _load_file(path: str, result: LoadResult) -> None:
