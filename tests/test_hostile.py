@@ -135,3 +135,177 @@ def test_capacity_survives_quantities_and_counts_beyond_float(tmp_path: Path) ->
         result = run_kgen("capacity", str(manifest), "--policy", str(policy), "--format", fmt)
         assert_clean_failure(result, 0)
     json.loads(result.stdout)  # strict JSON: no Infinity
+
+
+# --- 1. no traceback: policies, --set, baselines, environment faults -------------------------------
+
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns}\nspec:\n  containers:\n  - {name: c, image: 'nginx:1.2'}\n"
+RULE_SCHEMAS = {
+    "type banana": ("{properties: {metadata: {type: banana}}}", "schema.properties.metadata.type: not a usable JSON schema"),
+    "bad pattern": ("{properties: {metadata: {properties: {name: {pattern: '('}}}}}", 'not a "regex"'),
+    "unresolvable ref": ("{$ref: '#/$defs/nope'}", "/$defs/nope"),
+    "http ref": ("{properties: {spec: {$ref: 'http://127.0.0.1:9/x.json'}}}", "schema.properties.spec.$ref: $ref 'http://127.0.0.1:9/x.json'"),
+    "file ref": ("{properties: {spec: {$ref: 'file:///etc/passwd'}}}", "$ref 'file:///etc/passwd'"),
+    "relative ref": ("{properties: {spec: {$ref: 'other.json'}}}", "$ref 'other.json'"),
+    "foreign meta-schema": ("{$schema: 'http://127.0.0.1:9/meta', type: object}", "$schema"),
+}
+
+
+def _policy_with_rule(tmp_path: Path, schema: str) -> Path:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "apiVersion: kgen.dev/v1alpha1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n  customRules:\n"
+        f"  - id: my-rule\n    message: bad\n    schema: {schema}\n"
+    )
+    return policy
+
+
+@pytest.mark.parametrize("case", sorted(RULE_SCHEMAS))
+def test_an_unusable_custom_rule_schema_is_a_located_policy_error(case: str, tmp_path: Path) -> None:
+    from kgen.errors import InputError
+    from kgen.policies.policy import load_policy
+
+    schema, expected = RULE_SCHEMAS[case]
+    with pytest.raises(InputError) as raised:
+        load_policy(str(_policy_with_rule(tmp_path, schema)))
+    assert expected in str(raised.value) and raised.value.line == 8
+
+
+def test_a_custom_rule_may_refer_to_the_shipped_kubernetes_definitions(tmp_path: Path) -> None:
+    schema = "{properties: {spec: {properties: {containers: {items: {$ref: 'https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.api.core.v1.Container'}}}}}}"
+    report = lint_yaml(POD.replace("image: 'nginx:1.2'", "image: 7"), policy=_policy_with_rule(tmp_path, schema))
+    assert any(f.rule == "my-rule" for f in report.findings)
+
+
+@pytest.mark.parametrize("pair", ["a..b=1", ".=1", "a[-1]=1", "a[99999999]=1", "=5", "a[0=1", "a=1,,b=2"])
+def test_a_malformed_set_is_a_one_line_error(pair: str) -> None:
+    from kgen.errors import InputError
+    from kgen.inputs import _chart_values
+
+    with pytest.raises(InputError) as raised:
+        _chart_values([], [pair])
+    assert str(raised.value).startswith(f"--set {pair!r}: ") and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{"version": 1, "findings": [{"rule": "x", "object": "str", "path": "p"}]}',
+        '{"version": 1, "findings": [{"rule": ["x"], "object": {}, "path": "p"}]}',
+        '{"version": 1, "findings": [' + "[" * 100_000 + "]" * 100_000 + "]}",
+        '{"version": 1, "findings": [{"rule": "x", "path": "p", "object": ' + '{"a":' * 100_000 + "1" + "}" * 100_000 + "}]}",
+    ],
+    ids=["object-string", "rule-list", "deep-array", "deep-object"],
+)
+def test_a_malformed_baseline_is_a_one_line_error(document: str, tmp_path: Path) -> None:
+    from kgen.baseline import read_baseline
+    from kgen.errors import InputError
+
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(document)
+    with pytest.raises(InputError) as raised:
+        read_baseline(str(baseline))
+    assert str(raised.value).startswith(str(baseline))
+
+
+def test_environment_faults_are_one_line_errors(tmp_path: Path) -> None:
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(POD)
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    for args in (
+        ["lint", str(manifest), "-o", str(not_a_dir / "report.json")],
+        ["lint", str(manifest), "--write-baseline", str(not_a_dir / "baseline.json")],
+        ["init", str(not_a_dir / "kgen.yaml")],
+    ):
+        result = run_kgen(*args)
+        assert_clean_failure(result, 2)
+        assert f"kgen: error: {not_a_dir}" in result.stderr
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "kgen", "lint", str(manifest)], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 2 and "No space left on device" in proc.stderr and "Traceback" not in proc.stderr
+    closed = subprocess.run([sys.executable, "-m", "kgen", "lint", "-"], stdin=subprocess.DEVNULL, capture_output=True, text=True, preexec_fn=lambda: __import__("os").close(0))
+    assert closed.returncode == 2 and "standard input is closed" in closed.stderr and "Traceback" not in closed.stderr
+
+
+# --- 2. no hang, no silent pass ---------------------------------------------------------------------
+
+
+def test_fifos_and_devices_are_refused_by_name_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "ok.yaml").write_text(POD)
+    os.mkfifo(tmp_path / "fifo.yaml")
+    os.mkdir(tmp_path / "sub")
+    os.mkfifo(tmp_path / "sub" / "deep.yml")
+    walked = run_kgen("lint", str(tmp_path), "--format", "json")  # a blocking open would hang the test run here
+    assert_clean_failure(walked, 2)
+    refused = {f["file"]: f["message"] for f in json.loads(walked.stdout)["findings"] if f["rule"] == "yaml-invalid"}
+    assert refused == {str(tmp_path / "fifo.yaml"): "not a regular file (a FIFO); refused", str(tmp_path / "sub" / "deep.yml"): "not a regular file (a FIFO); refused"}
+    assert any(f["file"].endswith("ok.yaml") for f in json.loads(walked.stdout)["findings"])
+    for args in (["lint", str(tmp_path / "fifo.yaml")], ["lint", "/dev/zero"], ["validate", str(tmp_path / "fifo.yaml")],
+                 ["lint", str(tmp_path / "ok.yaml"), "--baseline", str(tmp_path / "fifo.yaml")],
+                 ["lint", str(tmp_path / "ok.yaml"), "--policy", str(tmp_path / "fifo.yaml")], ["capacity", str(tmp_path)], ["fix", str(tmp_path)]):  # fmt: skip
+        result = run_kgen(*args)
+        assert_clean_failure(result, 2)
+        assert "not a regular file" in result.stderr
+
+
+def test_an_unreadable_directory_in_a_walk_is_a_finding_never_a_silent_pass(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from kgen.inputs import load_inputs
+    from kgen.loader import load_paths
+
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "pod.yaml").write_text(POD)
+    real_scandir = os.scandir
+
+    def scandir(path):  # tests run as root, where chmod 000 cannot lock anyone out
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    for loaded in (load_inputs([str(tmp_path)]), load_paths([str(tmp_path)])):
+        assert not loaded.objects
+        assert [(p.file, p.message) for p in loaded.problems] == [(str(tmp_path / "locked"), "cannot read directory: Permission denied")]
+
+
+# --- 6. fix stays inside what it was given ---------------------------------------------------------
+
+UNFIXED = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: c\n    image: nginx:1.2\n    securityContext:\n      privileged: false\n"
+
+
+def test_fix_never_writes_through_a_symlink_out_of_the_named_directory(tmp_path: Path) -> None:
+    import os
+
+    outside, walked = tmp_path / "outside", tmp_path / "walked"
+    outside.mkdir()
+    walked.mkdir()
+    (outside / "target.yaml").write_text(UNFIXED)
+    os.symlink(outside / "target.yaml", walked / "link.yaml")
+    (walked / "own.yaml").write_text(UNFIXED)
+    (walked / "broken.yaml").write_text("a: [\n")
+    result = run_kgen("fix", str(walked))
+    assert_clean_failure(result, 2)
+    assert (outside / "target.yaml").read_text() == UNFIXED
+    assert os.path.islink(walked / "link.yaml") and (walked / "own.yaml").read_text() != UNFIXED
+    assert f"{walked / 'link.yaml'}: a symlink to {outside / 'target.yaml'}, outside the paths given; left untouched" in result.stderr
+    assert f"{walked / 'broken.yaml'}:2: invalid YAML" in result.stderr
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_fix_keeps_each_files_line_endings(newline: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_bytes(UNFIXED.replace("\n", newline).encode())
+    result = run_kgen("fix", str(manifest))
+    assert_clean_failure(result, 1)  # the memory limit is left for the user
+    fixed = manifest.read_bytes().decode()
+    assert "allowPrivilegeEscalation: false" in fixed
+    other_endings = {"\n": ["\r"], "\r\n": ["\r\r", "\n\n"], "\r": ["\n"]}[newline]
+    assert not any(ending in fixed for ending in other_endings)
+    assert fixed.count(newline) == len(fixed.splitlines())
