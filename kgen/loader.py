@@ -61,6 +61,8 @@ class SourceFile:
     name: str
     text: str
     _lines: list[str] | None = field(default=None, repr=False)
+    # What later stages compute once per file (e.g. the engine's suppression comments), by key.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def lines(self) -> list[str]:

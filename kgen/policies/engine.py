@@ -9,7 +9,7 @@ from typing import Callable
 
 from kgen.errors import RuleCrash
 from kgen.findings import Finding, LintReport, SEVERITY_RANK
-from kgen.loader import JsonPath, KubeObject, LoadResult, format_path
+from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, format_path
 from kgen.policies.inventory import Inventory
 from kgen.policies.policy import ClusterPolicy
 from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
@@ -141,31 +141,49 @@ def _suppressed(rule_id: str, obj: KubeObject, line: int) -> bool:
     annotation = obj.annotations.get(IGNORE_ANNOTATION)
     if isinstance(annotation, str) and _matches(rule_id, _ids(annotation)):
         return True
-    if "kgen:ignore" not in obj.source.text:
-        return False  # the common case: no need to split the file into lines
-    lines = obj.source.lines
-    candidates = [line, *_head_lines(obj)]
-    for number in candidates:
-        match = _IGNORE_COMMENT.search(lines[number - 1]) if 0 < number <= len(lines) else None
-        if match and _matches(rule_id, _ids(match.group(1))):
-            return True
-    return False
+    comments = _IgnoreComments.of(obj.source)
+    if not comments.by_line:
+        return False  # the common case, answered without looking at the text again
+    at_line = comments.by_line.get(line)
+    return bool(at_line and _matches(rule_id, at_line)) or _matches(rule_id, comments.head(obj.first_line()))
 
 
 def _matches(rule_id: str, ids: set[str]) -> bool:
     return rule_id in ids or "all" in ids or "*" in ids
 
 
-def _head_lines(obj: KubeObject) -> list[int]:
-    """The object's first line and the comment lines right above it."""
-    first = obj.first_line()
-    head = [first]
-    lines = obj.source.lines
-    number = first - 1
-    while number >= 1 and lines[number - 1].lstrip().startswith("#"):
-        head.append(number)
-        number -= 1
-    return head
+class _IgnoreComments:
+    """A file's ``# kgen:ignore`` comments, found in one pass, so that suppression costs the same
+    per finding whatever the size of the file (a rescan per finding made big files quadratic)."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.by_line: dict[int, set[str]] = {}
+        if "kgen:ignore" in source.text:
+            for number, text in enumerate(source.lines, start=1):
+                match = _IGNORE_COMMENT.search(text) if "kgen:ignore" in text else None
+                if match:
+                    self.by_line[number] = _ids(match.group(1))
+        self._heads: dict[int, set[str]] = {}
+
+    @classmethod
+    def of(cls, source: SourceFile) -> "_IgnoreComments":
+        found = source.memo.get(cls)
+        if found is None:
+            found = source.memo[cls] = cls(source)
+        return found
+
+    def head(self, first: int) -> set[str]:
+        """The ids ignored on an object's first line and the comment lines right above it."""
+        if first not in self._heads:
+            ids = set(self.by_line.get(first, ()))
+            lines = self.source.lines
+            number = first - 1
+            while number >= 1 and lines[number - 1].lstrip().startswith("#"):
+                ids |= self.by_line.get(number, set())
+                number -= 1
+            self._heads[first] = ids
+        return self._heads[first]
 
 
 def fails(report: LintReport, fail_on: str) -> bool:
