@@ -198,7 +198,9 @@ def validate(spec: str) -> None:
     try:
         app = validated_spec(spec)
     except SpecError as exc:
-        click.echo(str(exc), err=True)  # one `file:line: spec.path: message` per problem
+        from kgen.report.escape import text_line
+
+        click.echo("\n".join(text_line(line) for line in str(exc).splitlines()), err=True)  # one `file:line: spec.path: message` per problem
         sys.exit(EXIT_INVALID)
     components, envs = len(app.data["components"]), app.environment_names()
     click.echo(f"{spec}: valid ({components} component{'s' * (components != 1)}; environments: {', '.join(envs)})")
@@ -276,7 +278,9 @@ def _tell(plan: "FixPlan", skipped: "list[FileFix]", applied: bool) -> None:
 
 
 def _note(note: str) -> None:
-    click.echo(f"kgen: note: {note}", err=True)
+    from kgen.report.escape import visible
+
+    click.echo(f"kgen: note: {visible(note)}", err=True)
 
 
 def _use_color() -> bool:
@@ -322,7 +326,10 @@ def _invoke() -> int:
         click.echo("kgen: aborted", err=True)
         return EXIT_INVALID
     except InputError as exc:
-        click.echo(f"kgen: error: {exc}", err=True)
+        from kgen.report.escape import text_line
+
+        # One line per problem (a spec error lists several); file names and values made visible.
+        click.echo("\n".join(text_line(line) for line in f"kgen: error: {exc}".splitlines()), err=True)
         return EXIT_INVALID
     except RuleCrash as exc:
         if os.environ.get("KGEN_DEBUG"):
@@ -342,6 +349,8 @@ def _invoke() -> int:
 def _say_os_error(exc: OSError, default: str) -> None:
     """One line naming the file the system refused (``default`` when it names none)."""
     try:
-        click.echo(f"kgen: error: {exc.filename or default}: {exc.strerror or exc}", err=True)
+        from kgen.report.escape import visible
+
+        click.echo(f"kgen: error: {visible(str(exc.filename or default))}: {exc.strerror or exc}", err=True)
     except OSError:
         pass  # stderr is gone too: the exit code is all that is left
