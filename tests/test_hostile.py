@@ -309,3 +309,198 @@ def test_fix_keeps_each_files_line_endings(newline: str, tmp_path: Path) -> None
     other_endings = {"\n": ["\r"], "\r\n": ["\r\r", "\n\n"], "\r": ["\n"]}[newline]
     assert not any(ending in fixed for ending in other_endings)
     assert fixed.count(newline) == len(fixed.splitlines())
+
+
+# --- 3. linear time -------------------------------------------------------------------------------
+
+# Values that made a secret pattern backtrack catastrophically (seconds to minutes each). The test
+# asserts what is found; the time each takes is a figure of benchmarks/bench_hostile.py. A pattern
+# that regresses to quadratic makes this test run for minutes instead of milliseconds.
+ADVERSARIAL_STRINGS = {
+    "190 KB of PEM BEGIN lines": "-----BEGIN X-----\n" * 10_600,
+    "280 KB of JWK-like members": '{"kty": "RSA", ' + '"kty": "RSA", "n": "AQAB", ' * 10_000 + "}",
+    "200 KB run of dashes before PRIVATE KEY": "-" * 200_000 + " PRIVATE KEY",
+    "100 KB of BEGIN label without PRIVATE": "-----BEGIN " + "A" * 100_000 + " PRIVATE KEY",
+    "200 KB of URL-ish words": "a." * 100_000 + "://user:pass",
+    "200 KB of repeated schemes": "x://" * 50_000 + "@",
+    "200 KB of template openers": "{{" * 100_000,
+    "200 KB of ${ openers": "${" * 100_000,
+    "200 KB of JWT prefixes": "eyJ" + "a" * 200_000,
+    "200 KB of repeated JWT heads": "eyJaaaaaaaaaa." * 15_000,
+    "200 KB of GitLab prefixes": "glpat-" * 35_000,
+    "200 KB of OpenAI prefixes": ("sk-" + "a" * 30) * 6_000 + "T3BlbkFJ",
+    "100 KB upper-case name": "A" * 100_000,
+    "200 KB single config line": "password = " + "a" * 200_000 + " ;x",
+    "200 KB of Stripe prefixes": "sk_live_" * 25_000,
+    "200 KB of AWS-like ids": "AKIA" * 50_000,
+}
+
+# What find_token reports on each (None for the rest): the adversarial prefix hides nothing.
+FOUND_IN = {"200 KB of repeated JWT heads": "a JSON Web Token", "200 KB of GitLab prefixes": "a GitLab token",
+            "190 KB of PEM BEGIN lines, then a key": "a private key block", "200 KB of URL-ish words, then a URL": "a URL with an embedded password"}  # fmt: skip
+ADVERSARIAL_STRINGS["190 KB of PEM BEGIN lines, then a key"] = ADVERSARIAL_STRINGS["190 KB of PEM BEGIN lines"] + "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n"
+ADVERSARIAL_STRINGS["200 KB of URL-ish words, then a URL"] = ADVERSARIAL_STRINGS["200 KB of URL-ish words"] + " postgres://app:s3cretpw@db:5432/app"
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL_STRINGS))
+def test_secret_patterns_on_adversarial_strings(name: str) -> None:
+    from kgen.policies.secret_patterns import find_token, high_entropy_runs, is_benign_value, is_secret_name, secret_assignments
+
+    text = ADVERSARIAL_STRINGS[name]
+    found = find_token(text)
+    assert (found.label if found else None) == FOUND_IN.get(name)
+    assert list(high_entropy_runs(text)) == []
+    assert list(secret_assignments(text)) == []
+    is_secret_name(text)
+    is_benign_value(text)
+
+
+def test_the_linear_rewrites_find_what_the_patterns_found() -> None:
+    from kgen.policies.secret_patterns import find_token, high_entropy_runs, is_reference
+
+    assert [is_reference(v) for v in ("$(VAR)", "${VAR}", "{{ .Values.x }}", "{% if a %}", "$VAR", "x {{ y", "a\n}}{{", "{{ a\n }}")] == [True] * 5 + [False] * 3
+    jwk = '"d": "abcdefghijklmnopqrstu"'
+    assert find_token('{"kty": "RSA", "n": "x", ' + jwk + "}").label == "a private JSON Web Key"
+    assert find_token("{" + jwk + ', "kty": "EC"}').label == "a private JSON Web Key"
+    assert find_token('{"kty": "RSA"}, {' + jwk + "}") is None  # two objects: a public key beside something else
+    assert find_token("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----").label == "a private key block"
+    secret = "Zx8kQ2mN7pL4vR9tY3wB6cF1hJ5sD0gA"
+    certificate = f"-----BEGIN CERTIFICATE-----\n{secret}\n-----END CERTIFICATE-----\n"
+    assert not list(high_entropy_runs(certificate)) and list(high_entropy_runs(certificate + secret))
+
+
+def test_suppression_comments_are_indexed_once_per_file() -> None:
+    """A finding's suppression check must not rescan the file: the index is built once and reused."""
+    from kgen.loader import load_text
+    from kgen.policies.engine import _IgnoreComments, lint
+    from kgen.policies.policy import ClusterPolicy
+
+    documents = [POD.replace("name: p,", f"name: p{n},") for n in range(50)]
+    documents[30] = "# kgen:ignore probe-liveness-missing\n" + documents[30]
+    loaded = load_text("---\n".join(documents), "many.yaml")
+    built = []
+    original = _IgnoreComments.__init__
+
+    def counting(self, source):
+        built.append(source.name)
+        original(self, source)
+
+    _IgnoreComments.__init__ = counting
+    try:
+        report = lint(loaded, ClusterPolicy.default())
+    finally:
+        _IgnoreComments.__init__ = original
+    assert built == ["many.yaml"]
+    liveness = {f.object["name"] for f in report.findings if f.rule == "probe-liveness-missing"}
+    assert "p30" not in liveness and len(liveness) == 49
+
+
+def test_text_output_caps_the_echoed_line_around_the_column() -> None:
+    from kgen.report.escape import source_excerpt
+
+    line = "x" * 5000 + "HERE" + "y" * 5000
+    excerpt, caret = source_excerpt(line, 5001)
+    assert len(excerpt) <= 206 and excerpt.startswith("...") and excerpt.endswith("...")
+    assert excerpt[caret : caret + 4] == "HERE"
+    assert source_excerpt("short: line", 8) == ("short: line", 7)
+
+
+def test_a_huge_single_line_pod_gives_a_bounded_text_report() -> None:
+    pod = '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x", "args": ["' + "a" * 1_000_000 + '"]}]}}\n'
+    from kgen.report import render
+
+    report = lint_yaml(pod)
+    out = render(report, "text")
+    assert len(report.findings) > 5 and len(out) < 600 * len(report.findings)
+
+
+# --- 4. offline for real ----------------------------------------------------------------------------
+
+
+def test_no_lint_input_opens_a_network_connection(monkeypatch, tmp_path: Path) -> None:
+    """Every fixture kgen lints, custom rules referring to the shipped definitions included, with sockets gone."""
+    import socket
+
+    from kgen.errors import InputError
+    from kgen.inputs import is_chart, kustomization_file, load_inputs
+    from kgen.loader import LoadResult
+    from kgen.policies.engine import lint
+    from kgen.policies.policy import load_policy
+
+    def no_network(*args, **kwargs):
+        raise AssertionError(f"kgen opened a network connection: {args!r}")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    schema = "{properties: {spec: {properties: {containers: {items: {$ref: 'https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.api.core.v1.Container'}}}}}}"
+    policies = [None, str(_policy_with_rule(tmp_path, schema)), *(str(p) for p in sorted((FIXTURES / "policies").glob("*.yaml")))]
+    inputs = [str(p) for p in sorted(FIXTURES.rglob("*.y*ml")) if "policies" not in p.parts and not any(is_chart(str(parent)) for parent in p.parents)]
+    inputs += [str(d) for d in sorted(FIXTURES.rglob("*")) if d.is_dir() and (is_chart(str(d)) or kustomization_file(str(d)))]
+    everything = LoadResult()
+    for path in inputs:
+        try:
+            loaded = load_inputs([path])
+        except InputError:  # fixtures of bad input: their error is the point
+            continue
+        everything.objects += loaded.objects
+        everything.files += loaded.files
+    assert len(everything.objects) > 300
+    for policy_file in policies:
+        try:
+            policy = load_policy(policy_file)
+        except InputError:
+            continue
+        assert lint(everything, policy).findings
+
+
+# --- 5. output that cannot be turned against its reader ----------------------------------------------
+
+EVIL_NAME = "x\x1b]0;pwned\x07\x1b[31m\n::error file=a.yaml,line=1::pwned\u202e\x85"
+EVIL = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: " + json.dumps(EVIL_NAME) + "}\nspec:\n  containers:\n"
+    "  - name: c\n    image: nginx:1.2\n    env:\n    - {name: DB_PASSWORD, value: hunter2-s3cret}\n"
+)
+
+
+def _rendered(fmt: str) -> str:
+    from kgen.report import render
+
+    return render(lint_yaml(EVIL.replace("test.yaml", "x")), fmt)
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "junit"])
+def test_input_cannot_inject_workflow_commands_or_terminal_escapes(fmt: str) -> None:
+    out = _rendered(fmt)
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out and "\x85" not in out
+    kgen_commands = ("::error file=test.yaml", "::warning file=test.yaml", "::notice file=test.yaml")
+    assert all(not line.startswith("::") or line.startswith(kgen_commands) for line in out.splitlines())
+    assert "pwned" in out or fmt == "github"  # shown, made harmless, not dropped (github shows no object names)
+
+
+def test_junit_stays_valid_xml_with_control_characters_in_names() -> None:
+    from xml.dom import minidom
+
+    minidom.parseString(_rendered("junit").encode())
+
+
+def test_text_file_headers_and_stderr_cannot_start_a_workflow_command(tmp_path: Path) -> None:
+    from kgen.report.escape import text_line
+
+    assert text_line("::error file=x::y") == "\\x3a:error file=x::y"
+    evil_dir = tmp_path / "x\n::error file=a::pwned"
+    evil_dir.mkdir()
+    (evil_dir / "pod.yaml").write_text(EVIL)
+    result = run_kgen("lint", str(evil_dir))
+    assert_clean_failure(result, 1)
+    for stream in (result.stdout, result.stderr):
+        assert not any(line.startswith("::") for line in stream.splitlines())
+    missing = run_kgen("lint", str(evil_dir / "nope\n::error::x.yaml"))
+    assert_clean_failure(missing, 2)
+    assert not any(line.startswith("::") for line in missing.stderr.splitlines())
+
+
+def test_the_echoed_source_line_of_a_secret_is_redacted_like_the_message() -> None:
+    out = _rendered("text")
+    assert "hunter2" not in out and "s3cret" not in out
+    assert "    - {name: (redacted)\n" in out

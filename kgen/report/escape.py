@@ -64,12 +64,12 @@ def source_excerpt(line: str, column: int, width: int = SOURCE_WIDTH) -> tuple[s
     return head + tail, len(head)
 
 
-_KEY = re.compile(r"^\s*(?:-\s+)?[\"']?[\w.\-/]+[\"']?\s*[:=]\s*")
+_KEY = re.compile(r"^\s*(?:-\s+)?\{?\s*[\"']?[\w.\-/]{1,256}[\"']?\s*[:=]\s*")
 
 
 def redacted(line: str) -> str:
     """The line with its value hidden, as findings about secrets word their messages: the leading key
-    (``password:``, ``DB_PASSWORD=``) stays, the rest becomes ``(redacted)``."""
+    (``password:``, ``DB_PASSWORD=``, ``- {name:``) stays, the rest becomes ``(redacted)``."""
     match = _KEY.match(line)
     keep = match.group(0) if match else line[: len(line) - len(line.lstrip())]
     return keep + "(redacted)" if line[len(keep) :].strip() else line
