@@ -329,11 +329,15 @@ def _add_rendered(result: LoadResult, template: SourceFile, text: str, label: st
 def _template_origin(template: SourceFile) -> Callable[[JsonPath], tuple[str, int, int]]:
     """Best effort: follow the path's keys down the template text to the line that writes them."""
 
+    # Findings of every object rendered from this template share paths: search its text once per path.
+    found: dict[tuple[str, ...], tuple[str, int, int]] = template.memo.setdefault("origin-by-keys", {})
+
     def origin(path: JsonPath) -> tuple[str, int, int]:
-        keys = [part for part in path if isinstance(part, str)]
-        line = _find_key_line(template.lines, keys) or 1
-        column = _key_column(template.line_text(line), keys)
-        return (template.name, line, column)
+        keys = tuple(part for part in path if isinstance(part, str))
+        if keys not in found:
+            line = _find_key_line(template.lines, list(keys)) or 1
+            found[keys] = (template.name, line, _key_column(template.line_text(line), list(keys)))
+        return found[keys]
 
     return origin
 
