@@ -92,7 +92,7 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str
         if os.environ.get("KGEN_DEBUG"):
             raise RuleCrash(rule.id, _where(obj)) from exc
         what = f"{obj.kind}/{obj.name}" if obj is not None else "the inventory"
-        notes.append(f"{_where(obj)}rule {rule.id} skipped {what}: it could not check this shape ({type(exc).__name__}: {exc})")
+        notes.append(f"{_where(obj)}rule {rule.id} skipped {what}: it could not check this shape ({type(exc).__name__}: {str(exc)[:200]})")
         return []
     out = []
     for violation in violations:
