@@ -28,6 +28,7 @@ from kgen.loader import (
     load_mapping,
     parse_source,
     read_source,
+    refuse_special_files,
     walk_problem,
 )
 from kgen.merge import deep_merge
@@ -375,9 +376,10 @@ def _key_column(text: str, keys: list[str]) -> int:
 def _load_kustomization(directory: str, result: LoadResult) -> None:
     kustomization = kustomization_file(directory)
     assert kustomization is not None
+    source_paths = _kustomize_sources(directory, set())  # refuses FIFOs before kustomize blocks on one
     text = _kustomize_build(directory)
     sources = LoadResult()
-    for path in _kustomize_sources(directory, set()):
+    for path in source_paths:
         sources = parse_source(read_source(path), sources)
     kustomization_source = read_source(kustomization)
     result.files.append(kustomization_source)
@@ -427,6 +429,7 @@ def _kustomize_sources(directory: str, seen: set[str]) -> list[str]:
     kustomization = kustomization_file(directory)
     if kustomization is None:
         return []
+    refuse_special_files(directory)
     try:
         document = load_mapping(read_source(kustomization))
     except InputError:

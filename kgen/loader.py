@@ -358,6 +358,20 @@ def _refuse_special(mode: int, path: str) -> None:
         raise InputError(f"not a regular file ({what}); refused", path)
 
 
+def refuse_special_files(directory: str) -> None:
+    """Refuse a directory holding a FIFO, device or socket (by name, unopened) before a tool such as
+    kustomize reads it: the tool would block on it forever."""
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            path = os.path.join(root, name)
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                continue  # a dangling link: the tool reports it if it needs it
+            _refuse_special(mode, path)
+
+
 def decode_source(name: str, raw: bytes) -> SourceFile:
     if len(raw) > MAX_FILE_BYTES:
         raise InputError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", name)

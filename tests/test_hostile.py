@@ -504,3 +504,27 @@ def test_the_echoed_source_line_of_a_secret_is_redacted_like_the_message() -> No
     out = _rendered("text")
     assert "hunter2" not in out and "s3cret" not in out
     assert "    - {name: (redacted)\n" in out
+
+
+def test_a_fifo_in_a_kustomize_or_chart_directory_is_refused_not_waited_on(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from kgen.inputs import kustomize_command
+
+    kustomization = tmp_path / "kz"
+    kustomization.mkdir()
+    (kustomization / "kustomization.yaml").write_text("resources: [pod.yaml, fifo.yaml]\n")
+    (kustomization / "pod.yaml").write_text(POD)
+    os.mkfifo(kustomization / "fifo.yaml")
+    chart = tmp_path / "chart"
+    shutil.copytree(FIXTURES / "inputs" / "helm" / "webapp", chart)
+    os.mkfifo(chart / "templates" / "fifo.yaml")
+    os.mkfifo(tmp_path / "values.yaml")
+    cases = [["lint", str(chart)], ["lint", str(chart), "-f", str(tmp_path / "values.yaml")]]
+    if kustomize_command() is not None:
+        cases.append(["lint", str(kustomization)])
+    for args in cases:
+        result = run_kgen(*args)  # kustomize and Helm would block reading the FIFO
+        assert_clean_failure(result, 2)
+        assert "fifo.yaml" in result.stderr or "values.yaml" in result.stderr
