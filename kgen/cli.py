@@ -86,9 +86,9 @@ def lint(
         _note(note)
     if write_baseline_file:
         from kgen.baseline import baseline_text
-        from kgen.fsutil import write_atomic
+        from kgen.fsutil import write_output
 
-        write_atomic(write_baseline_file, baseline_text(report.findings))
+        write_output(write_baseline_file, baseline_text(report.findings))
         click.echo(f"kgen: wrote {len(report.findings)} findings to {write_baseline_file}", err=True)
         sys.exit(EXIT_INVALID if report.invalid_input else EXIT_OK)
     if baseline_file:
@@ -291,9 +291,9 @@ def _emit(text: str, output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from kgen.fsutil import write_atomic
+    from kgen.fsutil import write_output
 
-    write_atomic(output, text)
+    write_output(output, text)
 
 
 def main() -> None:

@@ -528,3 +528,22 @@ def test_a_fifo_in_a_kustomize_or_chart_directory_is_refused_not_waited_on(tmp_p
         result = run_kgen(*args)  # kustomize and Helm would block reading the FIFO
         assert_clean_failure(result, 2)
         assert "fifo.yaml" in result.stderr or "values.yaml" in result.stderr
+
+
+def test_a_report_written_to_a_fifo_or_device_goes_into_it_and_never_replaces_it(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text(POD)
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader is waiting, as `-o >(cat)` would have
+    try:
+        for args in (["-o", str(fifo), "--format", "json"], ["--write-baseline", str(fifo)]):
+            result = run_kgen("lint", str(manifest), *args)
+            assert "Traceback" not in result.stderr
+            assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # not swapped for a regular file by an atomic rename
+            assert b'"findings"' in os.read(reader, 1 << 20)
+    finally:
+        os.close(reader)
