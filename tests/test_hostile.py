@@ -547,3 +547,12 @@ def test_a_report_written_to_a_fifo_or_device_goes_into_it_and_never_replaces_it
             assert b'"findings"' in os.read(reader, 1 << 20)
     finally:
         os.close(reader)
+
+
+def test_capacity_text_escapes_names_from_the_input(tmp_path: Path) -> None:
+    manifest = tmp_path / "evil.yaml"
+    manifest.write_text(ODD_SHAPES.replace("name: odd, namespace: ns", 'name: "odd\\e[31m\\n::error::x", namespace: "::ns"'))
+    result = run_kgen("capacity", str(manifest), "--policy", str(CAPACITY_POLICY))
+    assert_clean_failure(result, 0)
+    assert "\x1b" not in result.stdout and not any(line.startswith("::") for line in result.stdout.splitlines())
+    assert "odd\\x1b[31m\\x0a::error::x" in result.stdout
