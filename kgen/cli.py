@@ -274,7 +274,7 @@ def _tell(plan: "FixPlan", skipped: "list[FileFix]", applied: bool) -> None:
 
     for note in [*plan.notes, *(f"{file.source.name}: {file.problem}" for file in skipped)]:
         _note(note)
-    click.echo(f"kgen: {outcome(plan, applied)}", err=True)
+    click.echo(f"kgen: {outcome(plan, applied, skipped)}", err=True)
 
 
 def _note(note: str) -> None:

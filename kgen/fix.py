@@ -228,11 +228,14 @@ def write_fixes(plan: FixPlan, named: Iterable[str]) -> list[FileFix]:
     return skipped
 
 
-def outcome(plan: FixPlan, applied: bool) -> str:
-    """The one-line result: what was (or would be) fixed, and what is left for the user."""
-    changed = [file for file in plan.files if file.changed]
+def outcome(plan: FixPlan, applied: bool, skipped: Iterable[FileFix] = ()) -> str:
+    """The one-line result: what was (or would be) fixed, and what is left for the user
+    (files that writing left untouched are not counted as fixed)."""
+    left = list(skipped)
+    changed = [file for file in plan.files if file.changed and file not in left]
     if changed:
-        line = f"{'fixed' if applied else 'would fix'} {summary(plan.fixed)} in {_counted(len(changed), 'file')}"
+        fixed = [finding for file in changed for finding in file.fixed]
+        line = f"{'fixed' if applied else 'would fix'} {summary(fixed)} in {_counted(len(changed), 'file')}"
     else:
         line = "nothing to fix"
     if plan.remaining:

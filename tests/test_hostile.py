@@ -296,6 +296,7 @@ def test_fix_never_writes_through_a_symlink_out_of_the_named_directory(tmp_path:
     assert os.path.islink(walked / "link.yaml") and (walked / "own.yaml").read_text() != UNFIXED
     assert f"{walked / 'link.yaml'}: a symlink to {outside / 'target.yaml'}, outside the paths given; left untouched" in result.stderr
     assert f"{walked / 'broken.yaml'}:2: invalid YAML" in result.stderr
+    assert "in 1 file;" in result.stderr  # the link is not counted as fixed
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
