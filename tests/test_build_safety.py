@@ -330,3 +330,23 @@ def test_no_violation_is_more_severe_than_its_rule() -> None:
     for fail in sorted(RULE_FIXTURES.glob("*/fail*.yaml")):
         for finding in lint_files(fail).findings:
             assert SEVERITY_RANK[finding.severity] <= SEVERITY_RANK[rules[finding.rule].severity], (fail, finding.rule)
+
+
+def test_a_journal_that_cannot_complete_says_why_and_is_kept(tmp_path: Path, two_versions: tuple[Path, Path]) -> None:
+    old, new = two_versions
+    out = tmp_path / "out"
+    build(str(old), str(out))
+    stage = out / ".kgen-stage-t1"
+    stage.mkdir()
+    (stage / "0").write_text("new\n")
+    (out / "manifests").rename(out / "saved")
+    (out / "manifests").write_text("a file where the journal needs a folder\n")
+    (out / transaction.JOURNAL).write_text('{"stage": ".kgen-stage-t1", "moves": [["0", "manifests/dev.yaml"]], "removals": []}')
+    result = run_kgen("build", str(old), "-o", str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot complete the interrupted build recorded in .kgen-journal.json" in result.stderr
+    assert (out / transaction.JOURNAL).exists() and (stage / "0").exists()
+    (out / "manifests").unlink()
+    (out / "saved").rename(out / "manifests")
+    assert run_kgen("build", str(old), "-o", str(out), "--check").returncode == 1  # completed: dev.yaml now holds "new"
+    assert (out / "manifests" / "dev.yaml").read_text() == "new\n" and not transaction.leftovers(str(out))
