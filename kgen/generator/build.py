@@ -305,7 +305,10 @@ class _Owners:
 
     def __init__(self, record: dict[str, dict], owner: _Owner) -> None:
         self.mine: dict[str, str] = (record.get(owner.app) or {}).get("files", {})
-        self.others = {rel: f"app {app!r} ({entry.get('spec')})" for app, entry in record.items() if app != owner.app for rel in entry["files"]}
+        self.others = {
+            rel: f"app {app!r} ({entry.get('spec')}{'; renamed app? remove the old output first' if entry.get('spec') == owner.spec_name else ''})"
+            for app, entry in record.items() if app != owner.app for rel in entry["files"]
+        }
         self.spec_name = owner.spec_name
 
     def foreign(self, rel: str, text: str) -> str | None:
