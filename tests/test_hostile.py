@@ -557,3 +557,24 @@ def test_capacity_text_escapes_names_from_the_input(tmp_path: Path) -> None:
     assert_clean_failure(result, 0)
     assert "\x1b" not in result.stdout and not any(line.startswith("::") for line in result.stdout.splitlines())
     assert "odd\\x1b[31m\\x0a::error::x" in result.stdout
+
+
+def test_custom_rule_refs_never_reach_a_listening_server() -> None:
+    """jsonschema-rs fetches in Rust, out of reach of a socket monkeypatch: listen for real instead."""
+    import socket
+
+    from kgen.policies.custom import RuleSchemaError, compile_rule_schema
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.2)
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/schema.json"
+    try:
+        for schema in ({"$ref": url}, {"$id": url, "properties": {"a": {"$ref": "other.json"}}}, {"$schema": url}):
+            with pytest.raises(RuleSchemaError):
+                compile_rule_schema(schema, "1.31")
+        with pytest.raises(socket.timeout):
+            server.accept()
+    finally:
+        server.close()
