@@ -13,6 +13,7 @@ from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, format_pat
 from kgen.policies.inventory import Inventory
 from kgen.policies.policy import ClusterPolicy
 from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
+from kgen.workloads import PodTemplate, as_map
 
 IGNORE_ANNOTATION = "kgen.dev/ignore"
 _IGNORE_COMMENT = re.compile(r"#\s*kgen:ignore\b([^#]*)")
@@ -95,9 +96,12 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str
         notes.append(f"{_where(obj)}rule {rule.id} skipped {what}: it could not check this shape ({type(exc).__name__}: {str(exc)[:200]})")
         return []
     out = []
+    template_ignored = _template_ignores(rule.id, target)
     for violation in violations:
         owner = violation.obj or obj
         if owner is None or (owns is not None and violation.obj is None and not owns(violation.path)):
+            continue
+        if template_ignored and violation.obj is None:
             continue
         # Suppression comments are read where the object was parsed (rendered text keeps them).
         line, column = owner.locate(violation.path)
@@ -146,6 +150,14 @@ def _suppressed(rule_id: str, obj: KubeObject, line: int) -> bool:
         return False  # the common case, answered without looking at the text again
     at_line = comments.by_line.get(line)
     return bool(at_line and _matches(rule_id, at_line)) or _matches(rule_id, comments.head(obj.first_line()))
+
+
+def _template_ignores(rule_id: str, target: object) -> bool:
+    """``kgen.dev/ignore`` in a pod template's annotations (what most charts let users set)."""
+    if not isinstance(target, PodTemplate):
+        return False
+    annotation = as_map(target.metadata.get("annotations")).get(IGNORE_ANNOTATION)
+    return isinstance(annotation, str) and _matches(rule_id, _ids(annotation))
 
 
 def _matches(rule_id: str, ids: set[str]) -> bool:

@@ -247,8 +247,9 @@ TOKEN_FORMATS: tuple[TokenFormat | PrivateJwkFormat, ...] = (
 # Documented examples that every scanner ignores (AWS' own docs key).
 _EXAMPLE_MARKER = re.compile(r"EXAMPLE", re.IGNORECASE)
 
-# Bounded scheme, user and password: an unbounded scheme rescans a long ``a.a.a.a`` run from every word start.
-_URL_USERINFO = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,31}://([^\s:/@'\"]{1,256}):([^\s@/'\"]{1,256})@[^\s/@]")
+# Bounded scheme, user and password: an unbounded scheme rescans a long ``a.a.a.a`` run from every word start; an empty user
+# (redis://:pw@host) counts too.
+_URL_USERINFO = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,31}://([^\s:/@'\"]{0,256}):([^\s@/'\"]{1,256})@[^\s/@]")
 
 
 def url_has_password(text: str) -> bool:
