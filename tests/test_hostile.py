@@ -334,6 +334,9 @@ ADVERSARIAL_STRINGS = {
     "200 KB single config line": "password = " + "a" * 200_000 + " ;x",
     "200 KB of Stripe prefixes": "sk_live_" * 25_000,
     "200 KB of AWS-like ids": "AKIA" * 50_000,
+    "200 KB of digits, then a letter": "1" * 200_000 + "x",
+    "200 KB of durations, then a letter": "1m" * 100_000 + "x",
+    "100 KB of angle brackets": "<" * 100_000,
 }
 
 # What find_token reports on each (None for the rest): the adversarial prefix hides nothing.
@@ -354,6 +357,11 @@ def test_secret_patterns_on_adversarial_strings(name: str) -> None:
     assert list(secret_assignments(text)) == []
     is_secret_name(text)
     is_benign_value(text)
+    from kgen.policies.secret_values import content_secret, is_placeholder, setting_secret
+
+    setting_secret("DB_PASSWORD", text)
+    content_secret("app.conf", text)
+    is_placeholder(text)
 
 
 def test_the_linear_rewrites_find_what_the_patterns_found() -> None:
