@@ -119,11 +119,13 @@ class Inventory:
 
     def receives_traffic(self, template: PodTemplate) -> bool | None:
         """Whether a Service of the input selects pods of ``template``; None when the input holds no
-        Service that selects pods (then nothing is known about its traffic)."""
-        if not self._service_selectors:
+        Service that selects pods in its namespace (a Service only selects its own namespace's pods, so
+        then nothing is known about its traffic)."""
+        selectors = self._service_selectors.get(scope_of(template.obj))
+        if not selectors:
             return None
         labels = pod_labels(template)
-        return any(selector_matches({"matchLabels": s}, labels) for s in self._service_selectors.get(scope_of(template.obj), []))
+        return any(selector_matches({"matchLabels": s}, labels) for s in selectors)
 
     @cached_property
     def bindings(self) -> list[Binding]:
