@@ -44,6 +44,8 @@ class InputOptions:
     values_matrix: list[str] = field(default_factory=list)
     release_name: str = "release"
     namespace: str | None = None
+    # Paths to leave out (--exclude, the policy's spec.lint.exclude), named or met in a walk.
+    exclude: Callable[[str], bool] = lambda path: False
 
 
 def is_chart(path: str) -> bool:
@@ -64,13 +66,15 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     say = notes or (lambda message: None)
     result = LoadResult()
     for path in paths:
+        if options.exclude(path):
+            continue
         if path != "-" and os.path.isdir(path):
             if is_chart(path):
                 _load_chart(path, options, result)
             elif kustomization_file(path):
                 _load_kustomization(path, result)
             else:
-                _load_tree(path, result, say)
+                _load_tree(path, result, say, options.exclude)
         elif path != "-" and (chart := enclosing_chart(path)) is not None:
             say(f"{path}: part of the Helm chart {chart}, skipped; lint the chart: kgen lint {chart}")
         else:
@@ -90,13 +94,13 @@ def enclosing_chart(path: str) -> str | None:
         directory = parent
 
 
-def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> None:
+def _load_tree(root: str, result: LoadResult, say: Callable[[str], None], excluded: Callable[[str], bool]) -> None:
     for current, dirs, files in os.walk(root):
         dirs.sort()
         kept = []
         for name in dirs:
             sub = os.path.join(current, name)
-            if name.startswith("."):
+            if name.startswith(".") or excluded(sub):
                 continue
             if is_chart(sub):
                 say(f"{sub}: Helm chart skipped inside a directory walk; lint it on its own: kgen lint {sub}")
@@ -104,7 +108,7 @@ def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> Non
             kept.append(name)
         dirs[:] = kept
         for name in sorted(files):
-            if name.endswith(YAML_SUFFIXES):
+            if name.endswith(YAML_SUFFIXES) and not excluded(os.path.join(current, name)):
                 _load_file(os.path.join(current, name), result)
 
 
@@ -114,6 +118,8 @@ def _load_file(path: str, result: LoadResult) -> None:
     if specs:
         _load_spec(path, specs[0], result)
         return
+    # kgen's own ClusterPolicy (a .kgen.yaml met in a walk) configures kgen; it is not a manifest.
+    own.objects = [obj for obj in own.objects if not (obj.api_version == SPEC_API_VERSION and obj.kind == "ClusterPolicy")]
     _merge(result, own)
 
 

@@ -72,6 +72,7 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
         rules=sorted(rules, key=lambda r: r.id),
         sources={source.name: source for source in load.files},
         invalid_input=bool(load.problems),
+        policy=policy.source,
     )
 
 

@@ -1,8 +1,14 @@
-"""GitHub Actions workflow commands: one ::error/::warning/::notice annotation per finding."""
+"""GitHub Actions workflow commands: one ::error/::warning/::notice annotation per finding,
+errors first (GitHub shows only the first few annotations of each type per step), and the
+Markdown job summary written to ``$GITHUB_STEP_SUMMARY``."""
 
 from __future__ import annotations
 
-from kgen.findings import LintReport
+from collections import Counter
+
+from kgen.findings import SEVERITIES, SEVERITY_RANK, LintReport, describe_object
+
+SUMMARY_FINDINGS = 20
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -17,7 +23,7 @@ def _escape_property(text: str) -> str:
 
 def render(report: LintReport, *, color: bool = False) -> str:
     lines = []
-    for f in report.findings:
+    for f in sorted(report.findings, key=lambda f: -SEVERITY_RANK[f.severity]):
         props = ",".join(
             [
                 f"file={_escape_property(f.file)}",
@@ -28,3 +34,26 @@ def render(report: LintReport, *, color: bool = False) -> str:
         )
         lines.append(f"::{_LEVEL[f.severity]} {props}::{_escape_data(f.message)}")
     return "".join(line + "\n" for line in lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def step_summary(report: LintReport) -> str:
+    """The run as Markdown: counts per rule and severity, then the first findings, errors first."""
+    counts = report.counts()
+    head = ", ".join(f"{counts[severity]} {severity}" for severity in SEVERITIES)
+    out = ["## kgen lint", "", f"{len(report.findings)} findings ({head}) in {report.files} files, {report.objects} objects", ""]
+    if not report.findings:
+        return "\n".join(out) + "\n"
+    per_rule = Counter((f.rule, f.severity) for f in report.findings)
+    out += ["| rule | severity | findings |", "| --- | --- | ---: |"]
+    out += [f"| `{rule}` | {severity} | {count} |" for (rule, severity), count in sorted(per_rule.items(), key=lambda item: (-SEVERITY_RANK[item[0][1]], -item[1], item[0][0]))]
+    first = sorted(report.findings, key=lambda f: -SEVERITY_RANK[f.severity])[:SUMMARY_FINDINGS]
+    out += ["", f"First {len(first)} of {len(report.findings)}:", "", "| where | severity | rule | object | message |", "| --- | --- | --- | --- | --- |"]
+    out += [
+        f"| `{_cell(f.file)}:{f.line}` | {f.severity} | `{f.rule}` | {_cell(describe_object(f.object))} | {_cell(f.message)} |"
+        for f in first
+    ]
+    return "\n".join(out) + "\n\n"

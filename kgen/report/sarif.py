@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import json
-from pathlib import PurePath
+import os
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
 
 from kgen import __version__
 from kgen.findings import LintReport
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+HELP_URI = f"https://github.com/kgen-dev/kgen/blob/v{__version__}/README.md#the-rules"
+# GitHub code scanning reads properties.security-severity (0-10) to rank alerts.
+_SECURITY_SEVERITY = {"error": "7.5", "warning": "5.0", "info": "2.0"}
 
 
-def _uri(file: str) -> str:
-    return PurePath(file).as_posix().lstrip("/") if not file.startswith("<") else file.strip("<>")
+@lru_cache(maxsize=None)
+def _repository_root(directory: Path) -> Path | None:
+    """The nearest directory at or above ``directory`` that holds ``.git``."""
+    if (directory / ".git").exists():
+        return directory
+    return None if directory.parent == directory else _repository_root(directory.parent)
+
+
+def _location(file: str) -> dict:
+    """The artifactLocation of ``file``: relative to its repository root under %SRCROOT%, whatever
+    the current directory or the form of the path (absolute, ``..``), so code scanning finds it."""
+    if file.startswith("<"):
+        return {"uri": file.strip("<>")}
+    path = Path(os.path.abspath(file))
+    root = _repository_root(path.parent) or _repository_root(Path.cwd())
+    if root is not None and path.is_relative_to(root):
+        return {"uri": quote(path.relative_to(root).as_posix()), "uriBaseId": "%SRCROOT%"}
+    return {"uri": path.as_uri()}
 
 
 def render(report: LintReport, *, color: bool = False) -> str:
@@ -26,7 +48,7 @@ def render(report: LintReport, *, color: bool = False) -> str:
             continue
         location: dict = {
             "physicalLocation": {
-                "artifactLocation": {"uri": _uri(f.file), "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": _location(f.file),
                 "region": {"startLine": f.line, "startColumn": f.column},
             }
         }
@@ -35,14 +57,16 @@ def render(report: LintReport, *, color: bool = False) -> str:
             name = "/".join(part for part in (f.object.get("namespace"), f.object["kind"], f.object["name"]) if part)
             logical = f"{name}:{f.path}" if f.path else name
             location["logicalLocations"] = [{"name": f.object["name"] or f.object["kind"], "fullyQualifiedName": logical, "kind": "object"}]
+        environment = f" [{f.environment}]" if f.environment else ""
         result = {
             "ruleId": f.rule,
             "ruleIndex": index[f.rule],
             "level": _LEVEL[f.severity],
-            "message": {"text": f.message},
+            # Two environments' findings on one spec line are two alerts: the text says which.
+            "message": {"text": f"{f.message}{environment}"},
             "locations": [location],
             # Stable across edits above the object, so code scanning tracks an alert as the file changes.
-            "partialFingerprints": {"kgenObjectPath/v1": f"{f.rule}|{logical}"},
+            "partialFingerprints": {"kgenObjectPath/v1": f"{f.rule}|{logical}{environment}"},
         }
         if f.environment:
             result["properties"] = {"environment": f.environment}
@@ -59,8 +83,13 @@ def render(report: LintReport, *, color: bool = False) -> str:
                 "shortDescription": {"text": rule.summary},
                 "fullDescription": {"text": rule.why},
                 "help": {"text": f"{rule.why}\n\nHow to fix: {rule.fix}", "markdown": f"{rule.why}\n\n**How to fix:** {rule.fix}"},
+                "helpUri": HELP_URI,
                 "defaultConfiguration": {"level": _LEVEL[rule.severity]},
-                "properties": {"category": rule.category, "tags": [rule.category]},
+                "properties": {
+                    "category": rule.category,
+                    "tags": sorted({rule.category, *(["security"] if rule.category in ("security", "secrets") else [])}),
+                    "security-severity": _SECURITY_SEVERITY[rule.severity],
+                },
             }
             for rule in rules
         ],
