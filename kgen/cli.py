@@ -236,28 +236,46 @@ def capacity(paths: tuple[str, ...], policy_file: str | None, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "out_dir", default="deploy", show_default=True, type=click.Path(file_okay=False), help="Output directory (kustomize/, helm/, manifests/ go below it).")
+@click.argument("specs", nargs=-1, metavar="[SPEC[=DIR]]...")
+@click.option("-o", "--output", "out_dir", default="deploy", show_default=True, type=click.Path(file_okay=False), help="Output directory of a SPEC given without =DIR (kustomize/, helm/, manifests/ go below it).")
 @click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable; default: all).")
 @click.option("--target", "targets", multiple=True, metavar="LIST", help="kustomize, helm, manifests (comma-separated or repeated; default: all).")
 @click.option("--check", is_flag=True, help="Write nothing; print a diff and exit 1 if the files on disk are stale.")
-def build(spec: str, out_dir: str, envs: tuple[str, ...], targets: tuple[str, ...], check: bool) -> None:
-    """Generate Kustomize base + overlays, a Helm chart + values per environment, and manifests."""
+def build(specs: tuple[str, ...], out_dir: str, envs: tuple[str, ...], targets: tuple[str, ...], check: bool) -> None:
+    """Generate Kustomize base + overlays, a Helm chart + values per environment, and manifests.
+
+    Each SPEC (default: kgen.yaml) is built into DIR when written SPEC=DIR, else into -o.
+    With --check and several specs, every stale one is reported before exiting 1."""
     from kgen.generator.build import TARGETS, build as run_build
 
     chosen = [t.strip() for group in targets for t in group.split(",") if t.strip()] or list(TARGETS)
     unknown = sorted(set(chosen) - set(TARGETS))
     if unknown:
         raise click.BadParameter(f"unknown target {unknown[0]!r} (choose from {', '.join(TARGETS)})", param_hint="--target")
-    result = run_build(spec, out_dir, envs or None, chosen, check=check)
-    if check:
-        if result.stale:
+    jobs = [_spec_and_output(value, out_dir) for value in specs or ("kgen.yaml",)]
+    stale = False
+    for spec, directory in jobs:
+        result = run_build(spec, directory, envs or None, chosen, check=check)
+        if not check:
+            click.echo(f"kgen: {directory}: {len(result.written)} written, {len(result.removed)} removed, {result.unchanged} unchanged", err=True)
+        elif result.stale:
+            stale = True
             click.echo(result.diff, nl=False)
-            click.echo(f"kgen: {out_dir} is stale: {len(result.written)} file(s) to write, {len(result.removed)} to remove; run kgen build {spec} -o {out_dir}", err=True)
-            sys.exit(EXIT_FINDINGS)
-        click.echo(f"kgen: {out_dir} is up to date ({result.unchanged} files)", err=True)
-        return
-    click.echo(f"kgen: {out_dir}: {len(result.written)} written, {len(result.removed)} removed, {result.unchanged} unchanged", err=True)
+            click.echo(f"kgen: {directory} is stale: {len(result.written)} file(s) to write, {len(result.removed)} to remove; run kgen build {spec} -o {directory}", err=True)
+        else:
+            click.echo(f"kgen: {directory} is up to date with {spec} ({result.unchanged} files)", err=True)
+    if stale:
+        sys.exit(EXIT_FINDINGS)
+
+
+def _spec_and_output(value: str, default_dir: str) -> tuple[str, str]:
+    """``SPEC=DIR`` (a file named with '=' stays a file)."""
+    spec, equals, directory = value.partition("=")
+    if not equals or os.path.exists(value):
+        return value, default_dir
+    if not spec or not directory:
+        raise click.BadParameter(f"{value!r}: expected SPEC=DIR", param_hint="SPEC")
+    return spec, directory
 
 
 @cli.command()

@@ -10,6 +10,7 @@ created once under a file lock (pytest-xdist workers share the session's tempora
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -112,37 +113,120 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
     return hooks
 
 
-def _run(project: Path, hooks: HookRepo, *files: str) -> subprocess.CompletedProcess:
+def _run(project: Path, hooks: HookRepo, *args: str) -> subprocess.CompletedProcess:
     _git(project, "add", "-A")
-    return _pre_commit(project, hooks, "run", "--files", *files)
+    return _pre_commit(project, hooks, "run", *(args or ("--all-files",)))
 
 
-def test_kgen_lint_hook_fails_a_bad_manifest_and_passes_the_fix(tmp_path: Path, hook_repo: HookRepo) -> None:
-    repo = _project(tmp_path / "project", _config(hook_repo, "      - id: kgen-lint\n"))
-    manifest = repo / "deploy" / "agent.yaml"
-    manifest.parent.mkdir()
-    manifest.write_text(BAD)
-    failed = _run(repo, hook_repo, "deploy/agent.yaml")
-    output = failed.stdout + failed.stderr
-    assert failed.returncode != 0, output
-    assert "security-privileged" in output and "deploy/agent.yaml" in output
+WARNINGS_ONLY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      automountServiceAccountToken: false
+      securityContext: {runAsNonRoot: true}
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.4.2
+          ports: [{containerPort: 8080}]
+          readinessProbe:
+            httpGet: {path: /healthz, port: 8080}
+          resources:
+            requests: {cpu: 100m, memory: 128Mi}
+            limits: {cpu: 500m, memory: 128Mi}
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities: {drop: [ALL]}
+"""
+SPEC = (FIXTURES / "specs" / "minimal.yaml").read_text()
 
-    manifest.write_text(BAD.replace("privileged: true", "privileged: false"))
-    passed = _run(repo, hook_repo, "deploy/agent.yaml")
-    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+def _readme_config(hooks: HookRepo) -> str:
+    """The README's snippet, verbatim but for the repository URL (a local clone of this tree)."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## pre-commit\n") :]
+    snippet = section[section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml\n") + 8)]
+    assert f"rev: {hooks.rev}\n" in snippet, "the README's rev must be this version's tag"
+    return re.sub(r"repo: \S+", f"repo: {hooks.path}", snippet, count=1)
 
 
-def test_kgen_build_check_hook_fails_on_stale_outputs(tmp_path: Path, hook_repo: HookRepo) -> None:
-    repo = _project(tmp_path / "project", _config(hook_repo, "      - id: kgen-build-check\n"))
-    spec = repo / "kgen.yaml"
-    spec.write_text((FIXTURES / "specs" / "minimal.yaml").read_text())
-    built = subprocess.run([sys.executable, "-m", "kgen", "build", "kgen.yaml"], cwd=repo, capture_output=True, text=True)
+def _build(project: Path, spec: str, out: str) -> None:
+    built = subprocess.run([sys.executable, "-m", "kgen", "build", spec, "-o", out], cwd=project, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
-    current = _run(repo, hook_repo, "kgen.yaml")
+
+
+def test_readme_snippet_against_the_tagged_release(tmp_path: Path, hook_repo: HookRepo) -> None:
+    repo = _project(tmp_path / "project", _readme_config(hook_repo))
+    (repo / "kgen.yaml").write_text(SPEC)
+    _build(repo, "kgen.yaml", "deploy")
+    (repo / "deploy" / "web.yaml").write_text(WARNINGS_ONLY.replace("          ports: [{containerPort: 8080}]\n", ""))
+    passed = _run(repo, hook_repo)
+    output = passed.stdout + passed.stderr
+    assert passed.returncode == 0, output
+    assert "probe-liveness-missing" in output and "probe-port-undeclared" in output  # warnings shown on a pass
+    assert "built-in policy" in output
+
+    # The repository's .kgen.yaml is the policy of the hook too: an error made a warning passes.
+    (repo / ".kgen.yaml").write_text(
+        "apiVersion: kgen.dev/v1alpha1\nkind: ClusterPolicy\nmetadata: {name: team}\n"
+        "spec:\n  rules:\n    security-privileged: {severity: warning}\n"
+    )
+    (repo / "deploy" / "web.yaml").write_text(WARNINGS_ONLY.replace("            readOnlyRootFilesystem: true\n", "            readOnlyRootFilesystem: true\n            privileged: true\n"))
+    relaxed = _run(repo, hook_repo)
+    assert relaxed.returncode == 0, relaxed.stdout + relaxed.stderr
+    assert "security-privileged" in relaxed.stdout and "policy .kgen.yaml" in relaxed.stdout
+    (repo / ".kgen.yaml").unlink()
+    strict = _run(repo, hook_repo)
+    assert strict.returncode != 0 and "security-privileged" in strict.stdout, strict.stdout
+
+    # A hand edit of a generated file is caught, though no spec changed.
+    (repo / "deploy" / "web.yaml").write_text(WARNINGS_ONLY)
+    manifests = repo / "deploy" / "manifests" / "default.yaml"
+    manifests.write_text(manifests.read_text().replace("replicas: 1", "replicas: 5", 1))
+    _git(repo, "add", "-A")
+    edited = _pre_commit(repo, hook_repo, "run", "kgen-build-check", "--files", "deploy/manifests/default.yaml")
+    assert edited.returncode != 0 and "replicas: 5" in edited.stdout and "deploy is stale" in edited.stdout, edited.stdout
+
+
+def test_lint_hook_fail_on_warning(tmp_path: Path, hook_repo: HookRepo) -> None:
+    repo = _project(tmp_path / "project", _config(hook_repo, "      - id: kgen-lint\n        args: [--fail-on, warning]\n"))
+    (repo / "web.yaml").write_text(WARNINGS_ONLY.replace("          ports: [{containerPort: 8080}]\n", ""))
+    failed = _run(repo, hook_repo)
+    assert failed.returncode != 0 and "probe-port-undeclared" in failed.stdout, failed.stdout
+
+
+def test_build_check_hook_checks_every_spec(tmp_path: Path, hook_repo: HookRepo) -> None:
+    entry = "      - id: kgen-build-check\n        args: [api/kgen.yaml=api/deploy, web/kgen.yaml=web/deploy]\n"
+    repo = _project(tmp_path / "project", _config(hook_repo, entry))
+    for name in ("api", "web"):
+        (repo / name).mkdir()
+        (repo / name / "kgen.yaml").write_text(SPEC.replace("name: hello,", f"name: {name},"))
+        _build(repo, f"{name}/kgen.yaml", f"{name}/deploy")
+    current = _run(repo, hook_repo)
     assert current.returncode == 0, current.stdout + current.stderr
 
+    spec = repo / "web" / "kgen.yaml"
     spec.write_text(spec.read_text().replace("ports: {http: {port: 8080}}", "ports: {http: {port: 8080}}\n    replicas: 3"))
-    stale = _run(repo, hook_repo, "kgen.yaml")
-    output = stale.stdout + stale.stderr
-    assert stale.returncode != 0, output
-    assert "replicas: 3" in output  # the unified diff is on screen
+    stale = _run(repo, hook_repo, "--files", "web/kgen.yaml")
+    assert stale.returncode != 0 and "replicas: 3" in stale.stdout and "web/deploy is stale" in stale.stdout, stale.stdout
+
+
+def test_fix_hook_applies_the_safe_fixes(tmp_path: Path, hook_repo: HookRepo) -> None:
+    repo = _project(tmp_path / "project", _config(hook_repo, "      - id: kgen-fix\n"))
+    manifest = repo / "web.yaml"
+    manifest.write_text(WARNINGS_ONLY.replace("            capabilities: {drop: [ALL]}\n", ""))
+    fixed = _run(repo, hook_repo)
+    assert fixed.returncode != 0, fixed.stdout  # pre-commit fails a hook that changed files
+    assert "drop: [ALL]" in manifest.read_text() or "- ALL" in manifest.read_text()
+    again = _run(repo, hook_repo)
+    assert again.returncode == 0, again.stdout + again.stderr
