@@ -113,7 +113,15 @@ def _load_tree(root: str, result: LoadResult, say: Callable[[str], None], exclud
 
 
 def _load_file(path: str, result: LoadResult) -> None:
-    own = parse_source(read_source(path))
+    try:
+        source = read_source(path)
+    except InputError as exc:
+        if path != "-" and not os.path.exists(path):
+            raise  # a path that does not exist: kgen cannot judge the run (exit 2)
+        # A binary, undecodable or unreadable file is a finding at that file; the rest is linted.
+        result.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
+        return
+    own = parse_source(source)
     specs = [obj for obj in own.objects if obj.api_version == SPEC_API_VERSION and obj.kind == "App"]
     if specs:
         _load_spec(path, specs[0], result)

@@ -56,13 +56,16 @@ def test_output_file_is_written(tmp_path: Path) -> None:
         (b"a: \xff\xfe\xfa", "not UTF-8"),
     ],
 )
-def test_unreadable_input_is_one_line_exit_2(tmp_path: Path, content: bytes, fragment: str) -> None:
+def test_unreadable_input_is_a_finding_and_the_rest_is_linted(tmp_path: Path, content: bytes, fragment: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_bytes(content)
-    result = run_kgen("lint", str(path))
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and fragment in result.stderr and str(path) in result.stderr
-    assert "Traceback" not in result.stderr
+    (tmp_path / "ns.yaml").write_text(CLEAN)
+    result = run_kgen("lint", str(tmp_path), "--format", "json")
+    assert result.returncode == 1 and result.stderr == ""
+    document = json.loads(result.stdout)
+    [finding] = document["findings"]
+    assert (finding["rule"], finding["file"]) == ("yaml-invalid", str(path)) and fragment in finding["message"]
+    assert document["summary"]["objects"] == 1
 
 
 def test_missing_file_and_bad_policy_exit_2(tmp_path: Path) -> None:

@@ -25,12 +25,16 @@ class _Active:
     severity: str | None  # set by the policy; None leaves it to the violation or the rule
 
 
-def active_rules(policy: ClusterPolicy) -> list[Rule]:
-    """The catalog plus the policy's custom rules, minus what the policy disables."""
+def candidate_rules(policy: ClusterPolicy) -> list[Rule]:
+    """The catalog plus the policy's custom rules: every rule id a suppression may name."""
     from kgen.policies.custom import custom_rules
 
-    candidates = [*all_rules().values(), *custom_rules(policy)]
-    return [rule for rule in candidates if policy.enabled(rule.id)]
+    return [*all_rules().values(), *custom_rules(policy)]
+
+
+def active_rules(policy: ClusterPolicy) -> list[Rule]:
+    """The catalog plus the policy's custom rules, minus what the policy disables."""
+    return [rule for rule in candidate_rules(policy) if policy.enabled(rule.id)]
 
 
 def rule_context(rule: Rule, policy: ClusterPolicy, inventory: Inventory) -> RuleContext:
@@ -63,6 +67,8 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
         findings.append(
             Finding(YAML_INVALID, yaml_rule.category, yaml_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
         )
+
+    findings.extend(_unknown_suppressions(load, policy, {rule.id for rule in candidate_rules(policy)}))
 
     unique = {(f.rule, f.file, f.line, f.column, f.message, f.environment): f for f in findings}
     return LintReport(
@@ -153,6 +159,47 @@ def _head_lines(obj: KubeObject) -> list[int]:
         head.append(number)
         number -= 1
     return head
+
+
+SUPPRESSION_UNKNOWN_RULE = "suppression-unknown-rule"
+_WILDCARDS = {"all", "*"}
+
+
+def _unknown_suppressions(load: LoadResult, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
+    """A misspelt id in ``# kgen:ignore`` or ``kgen.dev/ignore`` silences nothing: report it where it is written."""
+    import difflib
+
+    if not policy.enabled(SUPPRESSION_UNKNOWN_RULE):
+        return []
+    rule = all_rules()[SUPPRESSION_UNKNOWN_RULE]
+    severity = policy.rule_setting(rule.id).get("severity") or rule.severity
+
+    def finding(rule_id: str, file: str, line: int, column: int, obj: KubeObject | None) -> Finding:
+        close = difflib.get_close_matches(rule_id, sorted(known), n=1)
+        hint = f"did you mean {close[0]}?" if close else "see `kgen rules`"
+        message = f"suppression names unknown rule {rule_id!r}, so it silences nothing ({hint})"
+        return Finding(rule.id, rule.category, severity, message, file, line, column, obj.ref() if obj else None, "")  # type: ignore[arg-type]
+
+    out = []
+    for source in load.files:
+        if "kgen:ignore" not in source.text:
+            continue
+        for number, text in enumerate(source.lines, start=1):
+            match = _IGNORE_COMMENT.search(text)
+            if match:
+                for rule_id in sorted(_ids(match.group(1)) - known - _WILDCARDS):
+                    out.append(finding(rule_id, source.name, number, text.find(rule_id, match.start()) + 1, None))
+    for obj in load.objects:
+        annotation = obj.annotations.get(IGNORE_ANNOTATION)
+        if not isinstance(annotation, str):
+            continue
+        for rule_id in sorted(_ids(annotation) - known - _WILDCARDS):
+            path = ("metadata", "annotations", IGNORE_ANNOTATION)
+            file, (line, column) = obj.source.name, obj.locate(path)
+            if obj.origin is not None:
+                file, line, column = obj.origin(path)
+            out.append(finding(rule_id, file, line, column, obj))
+    return out
 
 
 def fails(report: LintReport, fail_on: str) -> bool:
