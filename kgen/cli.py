@@ -391,7 +391,7 @@ def _use_color(mode: str) -> bool:
 
 def _emit(text: str, output: str | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=True)  # colour codes are there only when --color chose them
         return
     from kgen.fsutil import write_atomic
 
