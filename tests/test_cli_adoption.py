@@ -232,6 +232,14 @@ def test_readme_text_output_is_real_output() -> None:
     assert kgen("lint", "fixtures/examples/", cwd=ROOT).stdout == shown
 
 
+def test_shell_completion_as_documented() -> None:
+    script = kgen(env={"_KGEN_COMPLETE": "bash_source"})
+    assert script.returncode == 0 and "_kgen_completion()" in script.stdout
+    words = kgen(env={"_KGEN_COMPLETE": "bash_complete", "COMP_WORDS": "kgen li", "COMP_CWORD": "1"})
+    assert "lint" in words.stdout
+    assert '"$(_KGEN_COMPLETE=bash_source kgen)"' in (ROOT / "README.md").read_text()
+
+
 def test_starter_spec_header_names_an_environment_it_has(tmp_path: Path) -> None:
     import re
 

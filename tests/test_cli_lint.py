@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kgen.report.paths import repository_path
 from tests.conftest import FIXTURES, run_kgen
 
 FAIL = str(FIXTURES / "rules" / "security-privileged" / "fail.yaml")
@@ -119,6 +120,6 @@ def test_github_format_annotates_each_finding_for_actions() -> None:
     assert result.returncode == 1 and lines
     privileged = [line for line in lines if "title=kgen security-privileged" in line]
     assert privileged == [
-        f"::error file={FAIL},line=16,col=13,title=kgen security-privileged::container 'agent' runs privileged; remove securityContext.privileged"
+        f"::error file={repository_path(FAIL) or FAIL},line=16,col=13,title=kgen security-privileged::container 'agent' runs privileged; remove securityContext.privileged"
     ]
     assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)

@@ -11,6 +11,7 @@ import pytest
 
 from kgen.findings import SEVERITY_RANK
 from kgen.report import render
+from kgen.report.paths import repository_path
 from tests.conftest import FIXTURES, lint_files
 
 SAMPLE = FIXTURES / "rules" / "security-run-as-root" / "fail.yaml"
@@ -80,7 +81,7 @@ def test_github_annotations_escape_properties_and_data() -> None:
     assert len(lines) == len(report.findings)
     finding = sorted(report.findings, key=lambda f: -SEVERITY_RANK[f.severity])[0]  # errors first
     assert [line.split(" ", 1)[0] for line in lines] == sorted((line.split(" ", 1)[0] for line in lines), key=["::error", "::warning", "::notice"].index)
-    assert lines[0].startswith(f"::{ {'error': 'error', 'warning': 'warning', 'info': 'notice'}[finding.severity]} file={finding.file},line={finding.line},col={finding.column},title=kgen {finding.rule}::")
+    assert lines[0].startswith(f"::{ {'error': 'error', 'warning': 'warning', 'info': 'notice'}[finding.severity]} file={repository_path(finding.file) or finding.file},line={finding.line},col={finding.column},title=kgen {finding.rule}::")
     from kgen.report.github import _escape_data, _escape_property
 
     assert _escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"

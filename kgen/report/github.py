@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from kgen.findings import SEVERITIES, SEVERITY_RANK, LintReport, describe_object
+from kgen.report.paths import repository_path
 
 SUMMARY_FINDINGS = 20
 
@@ -26,7 +27,7 @@ def render(report: LintReport, *, color: bool = False) -> str:
     for f in sorted(report.findings, key=lambda f: -SEVERITY_RANK[f.severity]):
         props = ",".join(
             [
-                f"file={_escape_property(f.file)}",
+                f"file={_escape_property(repository_path(f.file) or f.file)}",
                 f"line={f.line}",
                 f"col={f.column}",
                 f"title={_escape_property(f'kgen {f.rule}')}",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
 from kgen import __version__
 from kgen.findings import LintReport
+from kgen.report.paths import repository_path
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -18,24 +18,15 @@ HELP_URI = f"https://github.com/kgen-dev/kgen/blob/v{__version__}/README.md#the-
 _SECURITY_SEVERITY = {"error": "7.5", "warning": "5.0", "info": "2.0"}
 
 
-@lru_cache(maxsize=None)
-def _repository_root(directory: Path) -> Path | None:
-    """The nearest directory at or above ``directory`` that holds ``.git``."""
-    if (directory / ".git").exists():
-        return directory
-    return None if directory.parent == directory else _repository_root(directory.parent)
-
-
 def _location(file: str) -> dict:
     """The artifactLocation of ``file``: relative to its repository root under %SRCROOT%, whatever
     the current directory or the form of the path (absolute, ``..``), so code scanning finds it."""
     if file.startswith("<"):
         return {"uri": file.strip("<>")}
-    path = Path(os.path.abspath(file))
-    root = _repository_root(path.parent) or _repository_root(Path.cwd())
-    if root is not None and path.is_relative_to(root):
-        return {"uri": quote(path.relative_to(root).as_posix()), "uriBaseId": "%SRCROOT%"}
-    return {"uri": path.as_uri()}
+    relative = repository_path(file)
+    if relative is not None:
+        return {"uri": quote(relative), "uriBaseId": "%SRCROOT%"}
+    return {"uri": Path(os.path.abspath(file)).as_uri()}
 
 
 def render(report: LintReport, *, color: bool = False) -> str:
