@@ -327,14 +327,15 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
     Kustomize directories are rendered, not written, and are refused. Exit 0 when nothing is left
     to fix, 1 when findings of the fixable rules remain (with --diff or --dry-run: when there is
     anything to fix), 2 on bad input."""
+    from kgen.excludes import Excludes
     from kgen.fix import STDIN, fixable_rules, plan_fixes, refuse_rendered, summary, unified_diff, write_fixes
-    from kgen.inputs import load_inputs
+    from kgen.inputs import InputOptions, load_inputs
     from kgen.policies.policy import apply_lint_options, find_policy_file, load_policy
 
     policy = apply_lint_options(load_policy(find_policy_file(policy_file)), kube_version=kube_version)
     rules = fixable_rules(rule_ids)
     refuse_rendered(paths)
-    loaded = load_inputs(list(paths), notes=_note)
+    loaded = load_inputs(list(paths), InputOptions(exclude=Excludes(policy.lint_excludes)), notes=_note)
     plan = plan_fixes(loaded, policy, rules)
     preview = show_diff or dry_run
     skipped = [] if preview else write_fixes(plan)

@@ -111,6 +111,16 @@ def test_excludes_from_the_policy_and_the_command_line(project: Path) -> None:
     assert files(from_sub) == ["./agent.yaml"]  # the policy's glob is relative to the policy file
 
 
+def test_fix_leaves_excluded_files_alone(project: Path) -> None:
+    vendor = project / "vendor" / "agent.yaml"
+    vendor.parent.mkdir()
+    vendor.write_text(FAIL.read_text())
+    (project / ".kgen.yaml").write_text(POLICY_HEAD % "p" + "spec:\n  lint:\n    exclude: [vendor]\n")
+    kgen("fix", ".", cwd=project)
+    assert vendor.read_text() == FAIL.read_text()
+    assert (project / "deploy" / "agent.yaml").read_text() != FAIL.read_text()
+
+
 def test_kgen_policy_in_a_walk_is_not_an_unknown_kind(project: Path) -> None:
     (project / "deploy" / "agent.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
     (project / "deploy" / ".kgen.yaml").write_text(RELAXED)
