@@ -25,16 +25,12 @@ class _Active:
     severity: str | None  # set by the policy; None leaves it to the violation or the rule
 
 
-def candidate_rules(policy: ClusterPolicy) -> list[Rule]:
-    """The catalog plus the policy's custom rules: every rule id a suppression may name."""
-    from kgen.policies.custom import custom_rules
-
-    return [*all_rules().values(), *custom_rules(policy)]
-
-
 def active_rules(policy: ClusterPolicy) -> list[Rule]:
     """The catalog plus the policy's custom rules, minus what the policy disables."""
-    return [rule for rule in candidate_rules(policy) if policy.enabled(rule.id)]
+    from kgen.policies.custom import custom_rules
+
+    candidates = [*all_rules().values(), *custom_rules(policy)]
+    return [rule for rule in candidates if policy.enabled(rule.id)]
 
 
 def rule_context(rule: Rule, policy: ClusterPolicy, inventory: Inventory) -> RuleContext:
@@ -68,7 +64,8 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
             Finding(YAML_INVALID, yaml_rule.category, yaml_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
         )
 
-    findings.extend(_unknown_suppressions(load, policy, {rule.id for rule in candidate_rules(policy)}))
+    known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
+    findings.extend(_unknown_suppressions(load, policy, known))
 
     unique = {(f.rule, f.file, f.line, f.column, f.message, f.environment): f for f in findings}
     return LintReport(
