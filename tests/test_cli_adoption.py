@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kgen.findings import Finding, LintReport
 from kgen.kubeschemas import format_version, shipped_versions
+from kgen.policies.registry import all_rules
 from kgen.report import render
 from tests.conftest import FIXTURES, ROOT
 
@@ -70,8 +73,6 @@ def test_policy_show_prints_the_effective_policy(project: Path) -> None:
     for args in (("policy", "show"), ("policy", "show", "--policy", ".kgen.yaml")):
         shown = kgen(*args, cwd=project)
         assert shown.returncode == 0 and "merged over the built-in default" in shown.stdout
-        import yaml
-
         spec = yaml.safe_load(shown.stdout)["spec"]
         assert spec["rules"]["security-privileged"] == {"severity": "warning"} and spec["gpu"]["resources"]  # merged
 
@@ -133,7 +134,7 @@ def test_target_version_outside_the_shipped_schemas_is_a_warning() -> None:
     newest = shipped_versions()[-1]
     result = kgen("lint", str(FAIL), "--kube-version", "1.99")
     assert result.returncode == 1
-    assert f"warning: Kubernetes 1.99 is outside the schemas kgen ships" in result.stderr
+    assert "warning: Kubernetes 1.99 is outside the schemas kgen ships" in result.stderr
     assert f"validating against {format_version(newest)}" in result.stderr
     inside = kgen("lint", str(FAIL), "--kube-version", format_version(newest))
     assert "warning" not in inside.stderr
@@ -251,10 +252,6 @@ def test_shell_completion_as_documented() -> None:
 
 
 def test_starter_spec_header_names_an_environment_it_has(tmp_path: Path) -> None:
-    import re
-
-    import yaml
-
     kgen("init", str(tmp_path / "kgen.yaml"))
     text = (tmp_path / "kgen.yaml").read_text()
     named = re.findall(r"--env (\w+)", text)
@@ -300,8 +297,6 @@ def test_sarif_and_junit_name_the_environment() -> None:
     def finding(env: str) -> Finding:
         ref = {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "shop", "name": "web"}
         return Finding("probe-liveness-missing", "probes", "warning", "no livenessProbe", "kgen.yaml", 7, 5, ref, "spec", env)
-
-    from kgen.policies.registry import all_rules
 
     report = LintReport([finding("prod"), finding("staging")], 1, 2, [all_rules()["probe-liveness-missing"]])
     results = json.loads(render(report, "sarif"))["runs"][0]["results"]
