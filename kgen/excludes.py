@@ -40,31 +40,30 @@ class Excludes:
     """A predicate on paths: ``excludes(path)`` is true when some glob matches it."""
 
     def __init__(self, globs: Iterable[tuple[str, str]] = ()) -> None:
-        self._names: list[re.Pattern[str]] = []
-        self._paths: list[tuple[re.Pattern[str], str]] = []
+        # (pattern, base directory, whether it matches one name at any depth)
+        self._globs: list[tuple[re.Pattern[str], str, bool]] = []
         for glob, base in globs:
             glob = glob.strip().rstrip("/")
-            if "/" in glob:
-                self._paths.append((glob_pattern(glob.lstrip("/")), os.path.abspath(base)))
-            elif glob:
-                self._names.append(glob_pattern(glob))
+            if glob:
+                self._globs.append((glob_pattern(glob.lstrip("/")), os.path.abspath(base), "/" not in glob))
 
     def __bool__(self) -> bool:
-        return bool(self._names or self._paths)
+        return bool(self._globs)
 
     def __call__(self, path: str) -> bool:
-        if path == "-" or not self:
+        if path == "-" or not self._globs:
             return False
         absolute = os.path.abspath(path)
-        if self._names:
-            parts = os.path.normpath(path).replace(os.sep, "/").split("/")
-            if any(pattern.fullmatch(part) for pattern in self._names for part in parts if part not in (".", "..")):
-                return True
-        for pattern, base in self._paths:
+        for pattern, base, any_depth in self._globs:
             relative = os.path.relpath(absolute, base).replace(os.sep, "/")
-            if relative.startswith("../") or relative == "..":
-                continue
-            parts = relative.split("/")
-            if any(pattern.fullmatch("/".join(parts[:depth])) for depth in range(1, len(parts) + 1)):
-                return True
+            inside = not (relative == ".." or relative.startswith("../"))
+            if any_depth:
+                # Below the base only: a folder above it that happens to match does not count.
+                given = relative if inside else os.path.normpath(path).replace(os.sep, "/")
+                if any(pattern.fullmatch(part) for part in given.split("/") if part not in (".", "..")):
+                    return True
+            elif inside:
+                parts = relative.split("/")
+                if any(pattern.fullmatch("/".join(parts[:depth])) for depth in range(1, len(parts) + 1)):
+                    return True
         return False
