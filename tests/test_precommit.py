@@ -26,7 +26,6 @@ from tests.conftest import FIXTURES, ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
-BAD = (FIXTURES / "rules" / "security-privileged" / "fail.yaml").read_text()
 HOOK_IDS = [hook["id"] for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())]
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "dev",
