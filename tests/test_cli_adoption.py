@@ -66,6 +66,16 @@ def test_discovery_stops_at_the_repository_root(project: Path) -> None:
     assert result.returncode == 1 and "(built-in policy)" in result.stdout
 
 
+def test_capacity_uses_the_discovered_policy(project: Path) -> None:
+    (project / "deploy" / "agent.yaml").unlink()
+    (project / "deploy" / "workloads.yaml").write_text((FIXTURES / "capacity" / "workloads.yaml").read_text())
+    with_file = kgen("capacity", "deploy", "--policy", str(FIXTURES / "capacity" / "policy.yaml"), cwd=project)
+    (project / ".kgen.yaml").write_text((FIXTURES / "capacity" / "policy.yaml").read_text())
+    discovered = kgen("capacity", ".", cwd=project / "deploy")
+    assert discovered.returncode == with_file.returncode == 0
+    assert discovered.stdout == with_file.stdout and "a100" in discovered.stdout
+
+
 def test_policy_show_prints_the_effective_policy(project: Path) -> None:
     built_in = kgen("policy", "show", cwd=project)
     assert built_in.returncode == 0 and "kind: ClusterPolicy" in built_in.stdout
