@@ -10,6 +10,7 @@ from kgen.findings import SEVERITIES, SEVERITY_RANK, LintReport, describe_object
 from kgen.report.paths import repository_path
 
 SUMMARY_FINDINGS = 20
+ANNOTATIONS_SHOWN = 10  # per type and step, a GitHub limit
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -46,6 +47,8 @@ def step_summary(report: LintReport) -> str:
     counts = report.counts()
     head = ", ".join(f"{counts[severity]} {severity}" for severity in SEVERITIES)
     out = ["## kgen lint", "", f"{len(report.findings)} findings ({head}) in {report.files} files, {report.objects} objects", ""]
+    if any(count > ANNOTATIONS_SHOWN for count in counts.values()):
+        out += [f"GitHub shows the first {ANNOTATIONS_SHOWN} annotations of each type on the diff; the tables below count them all.", ""]
     if not report.findings:
         return "\n".join(out) + "\n"
     per_rule = Counter((f.rule, f.severity) for f in report.findings)
