@@ -113,7 +113,7 @@ def lint(
     options = InputOptions(values=list(values_files), set_values=list(set_values), values_matrix=list(values_matrix), exclude=excluded)
     say = (lambda note: None) if quiet else _note
     loaded = load_inputs(list(paths), options, notes=say)
-    report = _fix_files(loaded, policy) if apply_fixes else run_lint(loaded, policy)
+    report = _fix_files(loaded, policy, quiet) if apply_fixes else run_lint(loaded, policy)
     if write_baseline_file:
         from kgen.baseline import baseline_text
         from kgen.fsutil import write_atomic
@@ -357,12 +357,14 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
     sys.exit(EXIT_FINDINGS if left else EXIT_OK)
 
 
-def _fix_files(loaded: "LoadResult", policy: "ClusterPolicy") -> "LintReport":
-    """lint --fix: write the fixes, say what changed, and return the report of what remains."""
+def _fix_files(loaded: "LoadResult", policy: "ClusterPolicy", quiet: bool = False) -> "LintReport":
+    """lint --fix: write the fixes, say what changed (unless --quiet), and return the report of what remains."""
     from kgen.fix import fixable_rules, plan_fixes, write_fixes
 
     plan = plan_fixes(loaded, policy, fixable_rules())
-    _tell(plan, write_fixes(plan), applied=True)
+    skipped = write_fixes(plan)
+    if not quiet:
+        _tell(plan, skipped, applied=True)
     return plan.after
 
 
