@@ -241,7 +241,8 @@ def capacity(paths: tuple[str, ...], policy_file: str | None, fmt: str) -> None:
 @click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable; default: all).")
 @click.option("--target", "targets", multiple=True, metavar="LIST", help="kustomize, helm, manifests (comma-separated or repeated; default: all).")
 @click.option("--check", is_flag=True, help="Write nothing; print a diff and exit 1 if the files on disk are stale.")
-def build(specs: tuple[str, ...], out_dir: str, envs: tuple[str, ...], targets: tuple[str, ...], check: bool) -> None:
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand (only this spec's).")
+def build(specs: tuple[str, ...], out_dir: str, envs: tuple[str, ...], targets: tuple[str, ...], check: bool, force: bool) -> None:
     """Generate Kustomize base + overlays, a Helm chart + values per environment, and manifests.
 
     Each SPEC (default: kgen.yaml) is built into DIR when written SPEC=DIR, else into -o.
@@ -255,12 +256,18 @@ def build(specs: tuple[str, ...], out_dir: str, envs: tuple[str, ...], targets: 
     jobs = [_spec_and_output(value, out_dir) for value in specs or ("kgen.yaml",)]
     stale = False
     for spec, directory in jobs:
-        result = run_build(spec, directory, envs or None, chosen, check=check)
+
+        def waiting(directory: str = directory) -> None:
+            click.echo(f"kgen: waiting for another kgen build to finish in {directory}", err=True)
+
+        result = run_build(spec, directory, envs or None, chosen, check=check, force=force, on_wait=waiting)
         if not check:
             click.echo(f"kgen: {directory}: {len(result.written)} written, {len(result.removed)} removed, {result.unchanged} unchanged", err=True)
         elif result.stale:
             stale = True
             click.echo(result.diff, nl=False)
+            if result.edited:
+                click.echo(f"kgen: changed by hand: {', '.join(result.edited)} (kgen build refuses to overwrite them without --force)", err=True)
             click.echo(f"kgen: {directory} is stale: {len(result.written)} file(s) to write, {len(result.removed)} to remove; run kgen build {spec} -o {directory}", err=True)
         else:
             click.echo(f"kgen: {directory} is up to date with {spec} ({result.unchanged} files)", err=True)

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from kgen.errors import InputError
+from kgen.generator.checks import app_problems, component_problems, cron_problem
 from kgen.loader import JsonPath, KubeObject, SourceFile, format_path, parse_source, read_source
 from kgen.merge import deep_merge
 from kgen.quantity import QuantityError, parse_quantity
@@ -26,8 +27,6 @@ API_VERSION = "kgen.dev/v1alpha1"
 KIND = "App"
 DEFAULT_ENVIRONMENT = "default"
 WORKLOAD_KINDS = ("service", "worker")  # the kinds that become Deployments
-SECRET_NAME = re.compile(r"(?i)(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key)")
-CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
 RWO_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
 SHM_VOLUME, CONFIG_VOLUME = "dshm", "config"  # volume names kgen adds itself
 
@@ -147,6 +146,7 @@ def validate(spec: AppSpec) -> list[SpecProblem]:
             found = [*_merged_schema_problems(component), *_component_problems(spec, env, name, component, components)]
             problems.extend(_attribute(spec, env, name, path, message) for path, message in found)
         problems.extend(_environment_problems(spec, env, components))
+    problems.extend(SpecProblem(path, message, spec.line(path)) for path, message in app_problems(spec.data))
     return _sorted(problems)
 
 
@@ -332,8 +332,8 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
         schedule = c.get("schedule")
         if schedule is None:
             out.append(((), "a cronjob needs a schedule (five fields, e.g. '0 2 * * *')"))
-        elif len(schedule.split()) != 5 or not all(CRON_FIELD.match(f) for f in schedule.split()):
-            out.append((("schedule",), f"{schedule!r} is not a 5-field cron schedule (minute hour day month weekday)"))
+        elif cron_problem(schedule):
+            out.append((("schedule",), cron_problem(schedule)))
         for key in ("ports", "ingress"):
             if key in c:
                 out.append(((key,), f"a cronjob has no {key}"))
@@ -367,7 +367,7 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
             out.append((("probes", probe_name, handlers[0]), "needs a port (the component has none)"))
     out.extend(_storage_problems(c, kind, scaled))
     out.extend(_gpu_problems(spec, env, name, c))
-    out.extend(_secret_problems(c))
+    out.extend(component_problems(c, spec.data, name, env))
     for target in (c.get("networkPolicy") or {}).get("allowComponents", []):
         if target not in components:
             out.append((("networkPolicy", "allowComponents"), f"no component named {target!r}"))
@@ -416,17 +416,6 @@ def _gpu_problems(spec: AppSpec, env: str | None, name: str, c: dict) -> list[tu
                 out.append((("gpu", "shm"), f"/dev/shm ({shm}) counts against the memory limit ({memory}): make it smaller"))
         except QuantityError as exc:
             out.append((("gpu", "shm"), str(exc)))
-    return out
-
-
-def _secret_problems(c: dict) -> list[tuple[JsonPath, str]]:
-    out: list[tuple[JsonPath, str]] = []
-    for var, value in (c.get("env") or {}).items():
-        if SECRET_NAME.search(var) and not isinstance(value, dict):
-            out.append((("env", var), "looks like a secret: use {secretRef: {name, key}}, never a literal value"))
-    for key in ((c.get("config") or {}).get("data") or {}):
-        if SECRET_NAME.search(key):
-            out.append((("config", "data", key), "looks like a secret: ConfigMaps are not secret; use env with a secretRef"))
     return out
 
 
