@@ -98,6 +98,8 @@ class LintReport:
     # Where the policy came from: a file name, or "<built-in policy>".
     policy: str = ""
     invalid_input: bool = False
+    # Objects a rule skipped because it could not check their shape (said on stderr, never dropped).
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = {severity: 0 for severity in SEVERITIES}

@@ -82,10 +82,10 @@ def test_github_annotations_escape_properties_and_data() -> None:
     finding = sorted(report.findings, key=lambda f: -SEVERITY_RANK[f.severity])[0]  # errors first
     assert [line.split(" ", 1)[0] for line in lines] == sorted((line.split(" ", 1)[0] for line in lines), key=["::error", "::warning", "::notice"].index)
     assert lines[0].startswith(f"::{ {'error': 'error', 'warning': 'warning', 'info': 'notice'}[finding.severity]} file={repository_path(finding.file) or finding.file},line={finding.line},col={finding.column},title=kgen {finding.rule}::")
-    from kgen.report.github import _escape_data, _escape_property
+    from kgen.report.escape import github_data, github_property
 
-    assert _escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
-    assert _escape_data("50%\r\n") == "50%25%0D%0A"
+    assert github_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+    assert github_data("50%\r\n") == "50%25%0D%0A"
 
 
 def test_text_shows_source_line_caret_and_summary() -> None:

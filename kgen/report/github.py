@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from kgen.findings import SEVERITIES, SEVERITY_RANK, LintReport, describe_object
+from kgen.report.escape import github_data, github_property, visible
 from kgen.report.paths import repository_path
 
 SUMMARY_FINDINGS = 20
@@ -15,31 +16,24 @@ ANNOTATIONS_SHOWN = 10  # per type and step, a GitHub limit
 _LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def render(report: LintReport, *, color: bool = False) -> str:
     lines = []
     for f in sorted(report.findings, key=lambda f: -SEVERITY_RANK[f.severity]):
         props = ",".join(
             [
-                f"file={_escape_property(repository_path(f.file) or f.file)}",
+                f"file={github_property(repository_path(f.file) or f.file)}",
                 f"line={f.line}",
                 f"col={f.column}",
-                f"title={_escape_property(f'kgen {f.rule}')}",
+                f"title={github_property(f'kgen {f.rule}')}",
             ]
         )
-        lines.append(f"::{_LEVEL[f.severity]} {props}::{_escape_data(f.message)}")
+        lines.append(f"::{_LEVEL[f.severity]} {props}::{github_data(f.message)}")
     return "".join(line + "\n" for line in lines)
 
 
 def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text inside a Markdown table cell: on one line, controls shown, pipes escaped."""
+    return visible(text).replace("|", "\\|")
 
 
 def step_summary(report: LintReport) -> str:

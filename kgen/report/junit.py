@@ -12,6 +12,7 @@ from itertools import groupby
 from xml.etree import ElementTree as ET
 
 from kgen.findings import SEVERITY_RANK, LintReport, describe_object
+from kgen.report.escape import xml_text
 
 
 def render(report: LintReport, *, fail_on: str = "error") -> str:
@@ -33,5 +34,9 @@ def render(report: LintReport, *, fail_on: str = "error") -> str:
                 ET.SubElement(case, "failure", message=f.message, type=f.severity).text = detail
             else:
                 ET.SubElement(case, "system-out").text = f"{detail} (below --fail-on {fail_on})"
+    for element in suites.iter():  # names, paths and messages come from the input: keep the XML valid
+        element.attrib.update({key: xml_text(value) for key, value in element.attrib.items()})
+        if element.text:
+            element.text = xml_text(element.text)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
