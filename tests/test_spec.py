@@ -56,7 +56,7 @@ def test_schema_error_names_line_and_path(tmp_path: Path) -> None:
 
 def test_unknown_keys_are_errors_except_x_keys(tmp_path: Path) -> None:
     assert errors(tmp_path, BASE + "    replica: 2\n") == [
-        "kgen.yaml:11: components.api.replica: unknown key 'replica' (keys starting with x- are free-form)"
+        "kgen.yaml:11: components.api.replica: unknown key 'replica' (did you mean 'replicas'? keys starting with x- are free-form)"
     ]
     assert errors(tmp_path, BASE + "    x-owner: team-a\n") == []
 

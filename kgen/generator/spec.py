@@ -11,6 +11,7 @@ that wrote the value: the environment override, the component, or ``defaults``.
 from __future__ import annotations
 
 import copy
+import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
@@ -236,7 +237,9 @@ def _explain(error: Any) -> tuple[JsonPath, str]:
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         extra = [k for k in extra if not k.startswith("x-")]
         key = extra[0] if extra else ""
-        return (*path, key), f"unknown key {key!r} (keys starting with x- are free-form)"
+        close = difflib.get_close_matches(key, sorted(error.schema.get("properties", {})), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return (*path, key), f"unknown key {key!r} ({hint}keys starting with x- are free-form)"
     if validator == "required":
         missing = [k for k in value if k not in error.instance]
         return path, f"{missing[0] if missing else value[0]!r} is required"
