@@ -262,7 +262,7 @@ def job_set(model: dict, name: str, c: dict) -> list[dict]:
         return []
     job_spec = _indexed_job_spec(c, pod_template(model, name, c))
     replicated = {"name": JOBSET_REPLICATED_JOB, "replicas": 1, "template": {"metadata": {"labels": pod_labels(model, name, c)}, "spec": job_spec}}
-    spec = {"network": {"enableDNSHostnames": True}, "replicatedJobs": [replicated]}
+    spec = {"network": {"enableDNSHostnames": True, "subdomain": c["fullname"]}, "replicatedJobs": [replicated]}
     return [{"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": workload_metadata(model, name, c), "spec": spec}]
 
 

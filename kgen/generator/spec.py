@@ -241,6 +241,8 @@ def _explain(error: Any) -> tuple[JsonPath, str]:
         return path, f"{missing[0] if missing else value[0]!r} is required"
     if "propertyNames" in error.schema_path:
         # jsonschema reports a bad key as an error on the key itself, at the parent's path
+        if error.schema.get("description"):  # names that are not DNS labels say what they are
+            return (*path, error.instance), f"{error.instance!r} is not a valid name: {error.schema['description']}"
         rule = f"at most {value} characters" if validator == "maxLength" else f"must match {value}" if validator == "pattern" else error.message
         return (*path, error.instance), f"{error.instance!r} is not a valid name: {rule} (lowercase letters, digits and '-')"
     if validator in ("minimum", "exclusiveMinimum"):
@@ -381,7 +383,7 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
     out.extend(_storage_problems(c, kind, scaled))
     out.extend(_gpu_problems(spec, env, name, c))
     out.extend(_secret_problems(c))
-    out.extend(_container_problems(c, ports))
+    out.extend(_container_problems(name, c, ports))
     out.extend(_file_problems(c))
     out.extend(_override_problems(c))
     for target in (c.get("networkPolicy") or {}).get("allowComponents", []):
@@ -540,9 +542,9 @@ def _kind_problems(c: dict, kind: str) -> list[tuple[JsonPath, str]]:
     return out
 
 
-def _container_problems(c: dict, ports: dict) -> list[tuple[JsonPath, str]]:
+def _container_problems(name: str, c: dict, ports: dict) -> list[tuple[JsonPath, str]]:
     out: list[tuple[JsonPath, str]] = []
-    seen = {"main"}
+    seen = {name}
     for section in ("initContainers", "sidecars"):
         for index, container in enumerate(c.get(section) or []):
             if container["name"] in seen:
