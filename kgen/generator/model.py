@@ -155,9 +155,7 @@ def component_model(app: str, name: str, c: dict, image_tag: str | None = None) 
     if content:
         m["files"] = dict(sorted(content.items()))
     m["pod"] = _pod(fullname, kind, c, m["serviceAccount"]["name"], image_tag)
-    m["container"] = _container(kind, c, ports, image_tag)
-    if "training" in m:
-        m["container"]["env"] = [*_rendezvous_env(m["training"], c), *m["container"].get("env", [])]
+    m["container"] = _container(kind, c, ports, image_tag, _rendezvous_env(m["training"], c) if "training" in m else [])
     for key in ("podOverrides", "containerOverrides"):
         if c.get(key):
             m[key] = copy.deepcopy(c[key])
@@ -374,13 +372,13 @@ def _with_node_requirement(affinity: dict, requirement: dict) -> dict:
     return deep_merge(affinity, {path[0]: {path[1]: {"nodeSelectorTerms": terms}}})
 
 
-def _container(kind: str, c: dict, ports: list[dict], image_tag: str | None) -> dict:
+def _container(kind: str, c: dict, ports: list[dict], image_tag: str | None, rendezvous: list[dict]) -> dict:
     image = with_tag(c["image"], image_tag) if image_tag else c["image"]
     container: dict[str, Any] = {"image": image}
     for key in ("command", "args", "workingDir"):
         if key in c:
             container[key] = c[key]
-    env = [_env_var(name, value) for name, value in (c.get("env") or {}).items()]
+    env = [*rendezvous, *(_env_var(name, value) for name, value in (c.get("env") or {}).items())]
     if env:
         container["env"] = env
     env_from = [

@@ -421,6 +421,9 @@ def _storage_problems(c: dict, kind: str, scaled: bool) -> list[tuple[JsonPath, 
                 out.append((("storage", vol, "perReplica"), "a per-replica claim needs a size (kgen creates one claim per pod)"))
             continue
         mode = body.get("accessMode", "ReadWriteOnce")
+        if "emptyDir" not in body and mode in RWO_MODES and kind == "training" and c.get("nodes", 1) > 1:
+            out.append((("storage", vol, "accessMode") if "accessMode" in body else ("storage", vol),
+                        f"a {mode} volume attaches to one node: {c['nodes']} training nodes need ReadWriteMany (or perReplica storage on a statefulset)"))
         if "emptyDir" not in body and mode in RWO_MODES and kind in REPLICATED_KINDS:
             most = (c.get("autoscaling") or c.get("keda") or {}).get("max", 1) if scaled else c.get("replicas", 1)
             if most > 1:
