@@ -1,7 +1,7 @@
 """The turn-2 spec additions: what each one generates, and each bad input with its located error.
 
 Golden output, the Kustomize equivalence and the lint-clean check cover the fixture specs
-(fixtures/specs/{redis-statefulset,training,serving,platform}.yaml); this module pins the
+(the `kgen init --example` specs in kgen/generator/examples/); this module pins the
 decisions a reviewer would look for, and the validation of every addition.
 """
 
@@ -16,10 +16,10 @@ import yaml
 from kgen.generator.build import render_environments
 from kgen.generator.model import JOB_INDEX_FIELD
 
-from .conftest import FIXTURES, run_kgen
+from .conftest import ROOT, run_kgen
 from .test_spec import BASE, errors, objects
 
-SPECS = FIXTURES / "specs"
+SPECS = ROOT / "kgen" / "generator" / "examples"
 
 
 def _render(path: Path, env: str) -> dict[tuple[str, str], dict]:
@@ -39,7 +39,7 @@ def env_of(container: dict) -> dict:
 
 
 def test_statefulset_with_headless_service_and_per_replica_claims() -> None:
-    found = _render(SPECS / "redis-statefulset.yaml", "prod")
+    found = _render(SPECS / "statefulset.yaml", "prod")
     sts = found[("StatefulSet", "cache-redis")]
     assert sts["spec"]["serviceName"] == "cache-redis-headless" and sts["spec"]["podManagementPolicy"] == "Parallel"
     assert sts["spec"]["replicas"] == 3
@@ -53,7 +53,7 @@ def test_statefulset_with_headless_service_and_per_replica_claims() -> None:
     assert found[("Service", "cache-redis")]["metadata"]["annotations"] == {"prometheus.io/scrape": "true"}
     assert sts["metadata"]["annotations"] == {"backup.example.com/schedule": "nightly"}
     assert ("PodDisruptionBudget", "cache-redis") in found
-    assert ("PodDisruptionBudget", "cache-redis") not in _render(SPECS / "redis-statefulset.yaml", "dev")
+    assert ("PodDisruptionBudget", "cache-redis") not in _render(SPECS / "statefulset.yaml", "dev")
 
 
 def test_statefulset_autoscaling_targets_the_statefulset(tmp_path: Path) -> None:
@@ -302,3 +302,14 @@ def test_validate_cli_prints_located_errors_for_additions(tmp_path: Path) -> Non
     result = run_kgen("validate", str(spec))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == f"{spec}:11: components.api.podOverrides.hostNetworking: unknown field 'hostNetworking' (Kubernetes PodSpec)"
+
+
+def test_init_writes_each_example(tmp_path: Path) -> None:
+    for path in sorted(SPECS.glob("*.yaml")):
+        target = tmp_path / f"{path.stem}.yaml"
+        result = run_kgen("init", str(target), "--example", path.stem)
+        assert result.returncode == 0, result.stderr
+        assert target.read_text() == path.read_text()
+    unknown = run_kgen("init", str(tmp_path / "x.yaml"), "--example", "slurm")
+    assert unknown.returncode == 2 and "no example 'slurm' (known: platform, serving, statefulset, training)" in unknown.stderr
+    assert not (tmp_path / "x.yaml").exists()
