@@ -265,6 +265,7 @@ components:
         ("    nodes: 2\n    restartPolicy: OnFailure\n    podFailurePolicy: {rules: []}\n",
          "kgen.yaml:10: components.train.restartPolicy: a podFailurePolicy needs restartPolicy: Never"),
         ("    nodes: 0\n", "kgen.yaml:9: components.train.nodes: must be >= 1"),
+        ("    nodes: 2\n    env: {WORLD_SIZE: 16}\n", "kgen.yaml:10: components.train.env.WORLD_SIZE: kgen sets WORLD_SIZE for the gang (operator none): remove it"),
         ("    nodes: 2\n    storage: {ckpt: {mountPath: /c, size: 1Gi}}\n",
          "kgen.yaml:10: components.train.storage.ckpt: a ReadWriteOnce volume attaches to one node: 2 training nodes need ReadWriteMany"),
         ("    nodes: 2\n    operator: slurm\n", "kgen.yaml:10: components.train.operator: must be one of: 'none', 'jobset', 'kubeflow'"),

@@ -344,7 +344,7 @@ def _extra_container(spec: dict, main_image: str, image_tag: str | None) -> dict
     """An init container or sidecar: the same security and resource defaults as the main one;
     the environment's tag when it runs the component's own image (e.g. a migration)."""
     image = spec["image"]
-    if image_tag and with_tag(image, "t") == with_tag(main_image, "t"):
+    if image_tag and image_repository(image) == image_repository(main_image):
         image = with_tag(image, image_tag)
     container: dict[str, Any] = {"name": spec["name"], "image": image}
     ports = [{"name": p, "containerPort": body["port"], "protocol": body.get("protocol", "TCP")} for p, body in (spec.get("ports") or {}).items()]
@@ -420,14 +420,17 @@ def _pre_stop(pre_stop: dict, ports: list[dict]) -> dict:
     return {"httpGet": {"path": http.get("path", "/"), "port": http.get("port", ports[0]["name"] if ports else None)}}
 
 
-def with_tag(image: str, tag: str) -> str:
-    """``image`` with its tag (or digest) replaced by ``tag``."""
+def image_repository(image: str) -> str:
+    """``image`` without its tag or digest."""
     name = image.split("@", 1)[0]
     slash = name.rfind("/")
     colon = name.rfind(":")
-    if colon > slash:
-        name = name[:colon]
-    return f"{name}:{tag}"
+    return name[:colon] if colon > slash else name
+
+
+def with_tag(image: str, tag: str) -> str:
+    """``image`` with its tag (or digest) replaced by ``tag``."""
+    return f"{image_repository(image)}:{tag}"
 
 
 def _env_var(name: str, value: Any) -> dict:

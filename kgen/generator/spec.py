@@ -27,7 +27,6 @@ DEFAULT_ENVIRONMENT = "default"
 WORKLOAD_KINDS = ("service", "worker")  # the kinds that become Deployments
 REPLICATED_KINDS = (*WORKLOAD_KINDS, "statefulset")  # long-running kinds with a replica count
 SERVICE_KINDS = ("service", "statefulset")  # kinds whose ports get a Service (and may get an Ingress)
-BATCH_KINDS = ("job", "cronjob", "training")
 SECRET_NAME = re.compile(r"(?i)(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key)")
 CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
 RWO_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
@@ -361,10 +360,10 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
             out.append((("ingress",), "an ingress needs a kind: service (serving: deployment) or statefulset component"))
         elif not ports:
             out.append((("ingress",), "an ingress needs a port"))
-        if "path" in ingress and "paths" in ingress:
-            out.append((("ingress", "paths"), "path and paths are exclusive"))
         elif ingress.get("port") and ingress["port"] not in ports:
             out.append((("ingress", "port"), f"no port named {ingress['port']!r}"))
+        if "path" in ingress and "paths" in ingress:
+            out.append((("ingress", "paths"), "path and paths are exclusive"))
         tls = ingress.get("tls")
         if tls is not None and "issuer" in tls and "secretName" in tls:
             out.append((("ingress", "tls"), "tls.issuer and tls.secretName are exclusive"))
@@ -465,7 +464,7 @@ def _secret_problems(c: dict) -> list[tuple[JsonPath, str]]:
     return out
 
 
-def ingress_paths(ingress: dict) -> list[str]:
+def _ingress_paths(ingress: dict) -> list[str]:
     """The paths an ingress routes: ``paths``, else ``path`` (default ``/``)."""
     return list(ingress.get("paths") or [ingress.get("path", "/")])
 
@@ -478,7 +477,7 @@ def _environment_problems(spec: AppSpec, env: str | None, components: dict[str, 
         ingress = c.get("ingress")
         if ingress is None:
             continue
-        for path in ingress_paths(ingress):
+        for path in _ingress_paths(ingress):
             where = (ingress["host"], path)
             if where in seen:
                 message = f"host {ingress['host']!r} path {path!r} is already used by component {seen[where]!r}"
@@ -511,6 +510,10 @@ KIND_ONLY_FIELDS = {
     "podFailurePolicy": ("job", "training"),
     "serving": ("service",),
 }
+# What kgen's rendezvous env sets (model.py) and what the Kubeflow operator sets on its container.
+RENDEZVOUS_ENV = frozenset({"MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "NNODES", "NODE_RANK",
+                            "PET_MASTER_ADDR", "PET_MASTER_PORT", "PET_NNODES", "PET_NODE_RANK", "PET_NPROC_PER_NODE"})
+KUBEFLOW_ENV = frozenset({"MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK"})
 PORTLESS_SERVING = ("knative", "kserve")  # the platform routes requests itself: one port, no Service of ours
 
 
@@ -527,16 +530,22 @@ def _kind_problems(c: dict, kind: str) -> list[tuple[JsonPath, str]]:
                 out.append(((key,), "a training component runs one pod per node: set nodes instead"))
         if c.get("operator") == "kubeflow" and "podFailurePolicy" in c:
             out.append((("podFailurePolicy",), "a PyTorchJob has no podFailurePolicy: use operator none or jobset"))
+        operator = c.get("operator", "none")
+        setter, names = ("the training operator", KUBEFLOW_ENV) if operator == "kubeflow" else ("kgen", RENDEZVOUS_ENV)
+        for var in sorted(names.intersection(c.get("env") or {})):
+            out.append((("env", var), f"{setter} sets {var} for the gang (operator {operator}): remove it"))
     if "podFailurePolicy" in c and c.get("restartPolicy", "Never") != "Never":
         out.append((("restartPolicy",), "a podFailurePolicy needs restartPolicy: Never"))
     serving = c.get("serving", "deployment")
     if serving in PORTLESS_SERVING:
         if len(c.get("ports") or {}) != 1:
             out.append((("ports",), f"serving: {serving} routes to exactly one port"))
-        for key in ("keda", "replicas", "storage"):
-            if key in c and not (key == "storage" and all("emptyDir" in v for v in c["storage"].values())):
-                out.append(((key,), f"serving: {serving} scales and stores on its own terms: use autoscaling (min, max, target)"
-                             if key != "storage" else f"serving: {serving} mounts no claims here: use emptyDir or a model URI"))
+        for key in ("keda", "replicas"):
+            if key in c:
+                out.append(((key,), f"serving: {serving} scales pods itself: use autoscaling (min, max, target)"))
+        for vol, body in (c.get("storage") or {}).items():
+            if "emptyDir" not in body:
+                out.append((("storage", vol), f"serving: {serving} takes no claims from kgen: use emptyDir (or the platform's model storage)"))
         for metric in ("cpu", "memory"):
             if metric in (c.get("autoscaling") or {}):
                 out.append((("autoscaling", metric), f"serving: {serving} scales on concurrency: use autoscaling.target"))
