@@ -8,16 +8,20 @@ decisions a reviewer would look for, and the validation of every addition.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings, strategies as st
 
 from kgen.generator.build import render_environments
 from kgen.generator.model import JOB_INDEX_FIELD
+from kgen.loader import load_text
+from kgen.workloads import pod_templates
 
 from .conftest import ROOT, run_kgen
-from .test_spec import BASE, errors, objects
+from .test_spec import BASE, errors, objects, write
 
 SPECS = ROOT / "kgen" / "generator" / "examples"
 
@@ -297,6 +301,15 @@ def test_extra_objects_must_not_set_a_namespace(tmp_path: Path) -> None:
     assert errors(tmp_path, text) == ["kgen.yaml:12: extraObjects[0].metadata.namespace: kgen sets the environment's namespace: remove it"]
 
 
+def test_extra_objects_must_not_collide(tmp_path: Path) -> None:
+    text = BASE + "extraObjects:\n  - {apiVersion: v1, kind: Service, metadata: {name: shop-api}}\n  - {apiVersion: v1, kind: Secret, metadata: {name: s}}\n"
+    text += "environments:\n  prod:\n    extraObjects:\n      - {apiVersion: v1, kind: Secret, metadata: {name: s}}\n"
+    assert errors(tmp_path, text) == [
+        "kgen.yaml:12: extraObjects[0].metadata.name: Service 'shop-api' is already in the output (kgen generates it)",
+        "kgen.yaml:17: environments.prod.extraObjects[0].metadata.name: Secret 's' is already in the output (extraObjects entry at line 13)",
+    ]
+
+
 def test_validate_cli_prints_located_errors_for_additions(tmp_path: Path) -> None:
     spec = tmp_path / "kgen.yaml"
     spec.write_text(BASE + "    podOverrides: {hostNetworking: true}\n")
@@ -314,3 +327,17 @@ def test_init_writes_each_example(tmp_path: Path) -> None:
     unknown = run_kgen("init", str(tmp_path / "x.yaml"), "--example", "slurm")
     assert unknown.returncode == 2 and "no example 'slurm' (known: platform, serving, statefulset, training)" in unknown.stderr
     assert not (tmp_path / "x.yaml").exists()
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(nodes=st.integers(min_value=1, max_value=64), gpus=st.integers(min_value=1, max_value=8), operator=st.sampled_from(["none", "jobset", "kubeflow"]))
+def test_lint_sees_every_pod_of_the_gang(nodes: int, gpus: int, operator: str) -> None:
+    """What kgen emits for a training gang is what kgen lint (and capacity) counts: nodes pods of gpus GPUs."""
+    text = TRAINING + f"    nodes: {nodes}\n    operator: {operator}\n    resources: {{cpu: 1, memory: 1Gi}}\n    gpu: {{count: {gpus}}}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        rendered = dict(render_environments(write(Path(tmp), text)))["default"]
+    loaded = load_text(rendered)
+    templates = [t for obj in loaded.objects for t in pod_templates(obj)]
+    assert sum(t.declared_replicas for t in templates) == nodes
+    gpu_requests = {c.requests.get("nvidia.com/gpu") for t in templates for c in t.containers}
+    assert gpu_requests == {gpus}

@@ -148,6 +148,8 @@ def validate(spec: AppSpec) -> list[SpecProblem]:
             found = [*_merged_schema_problems(component), *_component_problems(spec, env, name, component, components)]
             problems.extend(_attribute(spec, env, name, path, message) for path, message in found)
         problems.extend(_environment_problems(spec, env, components))
+    if not problems:
+        problems.extend(_extra_object_collisions(spec))
     return _sorted(problems)
 
 
@@ -497,6 +499,30 @@ def _extra_object_problems(spec: AppSpec, env: str | None) -> list[SpecProblem]:
         path = (*base, "extraObjects", index, "metadata", "namespace")
         if "namespace" in (obj.get("metadata") or {}):
             problems.append(SpecProblem(path, "kgen sets the environment's namespace: remove it", spec.line(path)))
+    return problems
+
+
+def _extra_object_collisions(spec: AppSpec) -> list[SpecProblem]:
+    """An extra object with the identity of a generated one (or of another extra) would be applied twice."""
+    if not spec.data.get("extraObjects") and not any((e or {}).get("extraObjects") for e in (spec.data.get("environments") or {}).values()):
+        return []
+    from kgen.generator.model import app_model  # the objects are what collides: build them (a valid spec)
+    from kgen.generator.objects import build_objects
+
+    problems = []
+    for env in [None, *([] if not spec.data.get("environments") else spec.environment_names())]:
+        model = app_model(spec, env)
+        extras = model.pop("extraObjects", [])
+        taken = {(o["apiVersion"], o["kind"], o["metadata"]["name"]): "kgen generates it" for o in build_objects(model)}
+        sources = [("extraObjects", i) for i in range(len(spec.data.get("extraObjects") or []))]
+        if env:
+            sources += [("environments", env, "extraObjects", i) for i in range(len(spec.environment(env).get("extraObjects") or []))]
+        for path, obj in zip(sources, extras):
+            identity = (obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
+            if identity in taken:
+                where = (*path, "metadata", "name")
+                problems.append(SpecProblem(where, f"{identity[1]} {identity[2]!r} is already in the output ({taken[identity]})", spec.line(where)))
+            taken[identity] = f"extraObjects entry at line {spec.line(path)}"
     return problems
 
 
