@@ -60,10 +60,13 @@ def test_statefulset_with_headless_service_and_per_replica_claims() -> None:
     assert ("PodDisruptionBudget", "cache-redis") not in _render(SPECS / "statefulset.yaml", "dev")
 
 
-def test_statefulset_autoscaling_targets_the_statefulset(tmp_path: Path) -> None:
-    text = BASE.replace("    image:", "    kind: statefulset\n    image:") + "    autoscaling: {min: 2, max: 4, cpu: 70}\n"
-    hpa = objects(tmp_path, text)[("HorizontalPodAutoscaler", "shop-api")]
-    assert hpa["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
+def test_statefulset_autoscaling_and_ingress(tmp_path: Path) -> None:
+    text = BASE.replace("    image:", "    kind: statefulset\n    image:") + "    autoscaling: {min: 2, max: 4, cpu: 70}\n    ingress: {host: a.example.com}\n"
+    found = objects(tmp_path, text)
+    assert found[("HorizontalPodAutoscaler", "shop-api")]["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
+    assert "replicas" not in found[("StatefulSet", "shop-api")]["spec"]
+    backend = found[("Ingress", "shop-api")]["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+    assert backend == {"service": {"name": "shop-api", "port": {"name": "http"}}}
 
 
 # --- 2. training --------------------------------------------------------------------------------
