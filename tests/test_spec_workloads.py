@@ -216,6 +216,7 @@ def test_preStop_sleep_and_exec(tmp_path: Path) -> None:
         ("    serving: lambda\n", "kgen.yaml:11: components.api.serving: must be one of: 'deployment', 'knative', 'kserve'"),
         ("    serving: knative\n    autoscaling: {max: 3, cpu: 70}\n",
          "kgen.yaml:12: components.api.autoscaling.cpu: serving: knative scales on concurrency: use autoscaling.target"),
+        ("    serving: knative\n    preStop: {sleep: 5}\n", "kgen.yaml:12: components.api.preStop: serving: knative (Knative underneath) rejects it"),
         ("    serving: kserve\n    autoscaling: {min: 0, max: 3}\n",
          "kgen.yaml:12: components.api.autoscaling.min: KServe needs serverless mode for scale to zero"),
         ("    autoscaling: {min: 0, max: 3, cpu: 50}\n", "kgen.yaml:11: components.api.autoscaling.min: must be >= 1"),

@@ -569,6 +569,9 @@ def _kind_problems(c: dict, kind: str) -> list[tuple[JsonPath, str]]:
         for key in ("keda", "replicas"):
             if key in c:
                 out.append(((key,), f"serving: {serving} scales pods itself: use autoscaling (min, max, target)"))
+        for key in ("preStop", "terminationGracePeriodSeconds"):
+            if key in c:
+                out.append(((key,), f"serving: {serving} (Knative underneath) rejects it: the queue-proxy drains requests before the pod stops"))
         for vol, body in (c.get("storage") or {}).items():
             if "emptyDir" not in body:
                 out.append((("storage", vol), f"serving: {serving} takes no claims from kgen: use emptyDir (or the platform's model storage)"))
