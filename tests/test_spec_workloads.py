@@ -210,9 +210,9 @@ def test_preStop_sleep_and_exec(tmp_path: Path) -> None:
     [
         ("    storage: {data: {mountPath: /d, size: 1Gi, perReplica: true}}\n",
          "kgen.yaml:11: components.api.storage.data.perReplica: only a statefulset has per-replica claims"),
-        ("    podManagementPolicy: Parallel\n", "kgen.yaml:11: components.api.podManagementPolicy: only applies to kind: statefulset (this is a service)"),
+        ("    podManagementPolicy: Parallel\n", "kgen.yaml:11: components.api.podManagementPolicy: only applies to kind statefulset (this is a service)"),
         ("    podManagementPolicy: Sometimes\n", "kgen.yaml:11: components.api.podManagementPolicy: must be one of: 'OrderedReady', 'Parallel'"),
-        ("    nodes: 2\n", "kgen.yaml:11: components.api.nodes: only applies to kind: training (this is a service)"),
+        ("    nodes: 2\n", "kgen.yaml:11: components.api.nodes: only applies to kind training (this is a service)"),
         ("    serving: lambda\n", "kgen.yaml:11: components.api.serving: must be one of: 'deployment', 'knative', 'kserve'"),
         ("    serving: knative\n    autoscaling: {max: 3, cpu: 70}\n",
          "kgen.yaml:12: components.api.autoscaling.cpu: serving: knative scales on concurrency: use autoscaling.target"),
@@ -243,7 +243,7 @@ def test_preStop_sleep_and_exec(tmp_path: Path) -> None:
          "kgen.yaml:11: components.api.podOverrides.hostNetworking: unknown field 'hostNetworking' (Kubernetes PodSpec)"),
         ("    containerOverrides: {stdin: true, tty: 1}\n", "kgen.yaml:11: components.api.containerOverrides.tty:"),
         ("    containerOverrides: {name: other}\n", "kgen.yaml:11: components.api.containerOverrides.name: the main container's name is the component's"),
-        ("    podFailurePolicy: {rules: []}\n", "kgen.yaml:11: components.api.podFailurePolicy: only applies to kind: job or training (this is a service)"),
+        ("    podFailurePolicy: {rules: []}\n", "kgen.yaml:11: components.api.podFailurePolicy: only applies to kind job, cronjob or training (this is a service)"),
     ],
 )
 def test_bad_additions_have_located_errors(tmp_path: Path, extra: str, expected: str) -> None:

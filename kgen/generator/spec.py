@@ -347,8 +347,6 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
         for key in ("ports", "ingress"):
             if key in c:
                 out.append(((key,), f"a cronjob has no {key}"))
-        if c.get("podFailurePolicy"):
-            out.append((("podFailurePolicy",), "a cronjob's jobs take no podFailurePolicy here: use kind: job or training"))
     elif "schedule" in c:
         out.append((("schedule",), "only a cronjob has a schedule"))
     if kind == "service" and not ports:
@@ -533,7 +531,7 @@ KIND_ONLY_FIELDS = {
     "nodes": ("training",),
     "operator": ("training",),
     "rendezvousPort": ("training",),
-    "podFailurePolicy": ("job", "training"),
+    "podFailurePolicy": ("job", "cronjob", "training"),
     "serving": ("service",),
 }
 # What kgen's rendezvous env sets (model.py) and what the Kubeflow operator sets on its container.
@@ -547,7 +545,8 @@ def _kind_problems(c: dict, kind: str) -> list[tuple[JsonPath, str]]:
     out: list[tuple[JsonPath, str]] = []
     for key, kinds in KIND_ONLY_FIELDS.items():
         if key in c and kind not in kinds:
-            out.append(((key,), f"only applies to kind: {' or '.join(kinds)} (this is a {kind})"))
+            allowed = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+            out.append(((key,), f"only applies to kind {allowed} (this is a {kind})"))
     if kind == "training":
         if "nodes" not in c:
             out.append(((), "a training component needs nodes (pods in the gang, one per node)"))
@@ -603,9 +602,6 @@ def _container_problems(name: str, c: dict, ports: dict) -> list[tuple[JsonPath,
                     out.append(((section, index, "probes", probe_name, handlers[0], "port"), f"no port named {port!r} in this sidecar"))
                 elif port is None and handlers[0] != "exec" and not container.get("ports"):
                     out.append(((section, index, "probes", probe_name, handlers[0]), "needs a port (the sidecar has none)"))
-            for var, value in (container.get("env") or {}).items():
-                if SECRET_NAME.search(var) and not isinstance(value, dict):
-                    out.append(((section, index, "env", var), "looks like a secret: use {secretRef: {name, key}}, never a literal value"))
     pre_stop = c.get("preStop")
     if pre_stop is not None:
         if len([k for k in ("sleep", "exec", "http") if k in pre_stop]) != 1:
@@ -618,7 +614,8 @@ def _container_problems(name: str, c: dict, ports: dict) -> list[tuple[JsonPath,
     return out
 
 
-SECRET_FILE = re.compile(r"(?i)(\.(key|pem|p12|pfx|jks|keystore)$|id_rsa|id_ed25519|credentials|\.netrc$|\.pgpass$)")
+# File names that hold credentials: such content belongs in a Secret, whatever it looks like.
+SECRET_FILE = re.compile(r"(?i)(\.(key|pem|p12|pfx|jks|keystore)$|id_rsa|id_ed25519|\.netrc$|\.pgpass$|passw(or)?d|secret|token|api[_-]?key|credential)")
 
 
 def file_key(path: str) -> str:
@@ -638,7 +635,7 @@ def _file_problems(c: dict) -> list[tuple[JsonPath, str]]:
         if sources[0] == "content":
             if "key" in body:
                 out.append((("files", path, "key"), "key only applies to a secret or configMap reference"))
-            if SECRET_FILE.search(path) or SECRET_NAME.search(file_key(path)):
+            if SECRET_FILE.search(file_key(path)):
                 out.append((("files", path), "looks like a secret file: ConfigMaps are not secret; use {secret: NAME, key: KEY}"))
             key = file_key(path)
             if key in keys:
