@@ -69,6 +69,17 @@ def test_statefulset_autoscaling_and_ingress(tmp_path: Path) -> None:
     assert backend == {"service": {"name": "shop-api", "port": {"name": "http"}}}
 
 
+@pytest.mark.parametrize(("kind", "limit"), [("statefulset", 52), ("training", 44), ("service", 63)])
+def test_long_names_leave_room_for_what_controllers_append(tmp_path: Path, kind: str, limit: int) -> None:
+    """StatefulSet: <name>-<revision hash> is a label value; gangs: <job>-<index> and <jobset>-node-<i>-<j> are hostnames."""
+    text = BASE.replace("name: shop", "name: " + "s" * 40).replace("  api:", "  " + "a" * 30 + ":").replace("    image:", f"    kind: {kind}\n    image:")
+    if kind == "training":
+        text = text.replace("    ports:\n      http: {port: 8080}\n", "    nodes: 2\n")
+    workload = {"statefulset": "StatefulSet", "training": "Job", "service": "Deployment"}[kind]
+    (name,) = [name for found_kind, name in objects(tmp_path, text) if found_kind == workload]
+    assert len(name) == limit
+
+
 # --- 2. training --------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from kgen.merge import deep_merge
 
 NAME_LIMIT = 63
 CRONJOB_NAME_LIMIT = 52  # the Job controller appends an 11-character suffix
+STATEFULSET_NAME_LIMIT = 52  # its controller-revision-hash label is <name>-<10 characters>, a label value
 SCALED_OBJECT_NAME_LIMIT = 54  # KEDA names its HPA keda-hpa-<name>
 # Pod hostnames of a gang (<job>-<index>, JobSet <jobset>-<job>-<i>-<j>) must stay DNS labels.
 TRAINING_NAME_LIMIT = 44
@@ -85,7 +86,7 @@ def _override(spec: AppSpec, env: str | None, name: str) -> dict:
 def component_model(app: str, name: str, c: dict, image_tag: str | None = None) -> dict:
     """One merged component as the renderers' input: names fitted, defaults applied, GPUs resolved."""
     kind = c.get("kind", "service")
-    limit = {"cronjob": CRONJOB_NAME_LIMIT, "training": TRAINING_NAME_LIMIT}.get(kind, NAME_LIMIT)
+    limit = {"cronjob": CRONJOB_NAME_LIMIT, "statefulset": STATEFULSET_NAME_LIMIT, "training": TRAINING_NAME_LIMIT}.get(kind, NAME_LIMIT)
     fullname = fit_name(f"{app}-{name}", limit)
     ports = [{"name": p, "port": body["port"], "protocol": body.get("protocol", "TCP")} for p, body in (c.get("ports") or {}).items()]
     m: dict[str, Any] = {"kind": kind, "fullname": fullname}
