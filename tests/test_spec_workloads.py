@@ -199,6 +199,8 @@ def test_pod_additions() -> None:
     assert ingress["tls"] == [{"hosts": ["store.example.com"], "secretName": "store-api-tls"}]
     policy = found[("NetworkPolicy", "store-api")]["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["ingress"][1] == {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+                                    "ports": [{"port": 8080, "protocol": "TCP"}]}
     dns, search, payments, cidr = policy["egress"]
     assert dns["ports"][0] == {"port": 53, "protocol": "UDP"}
     assert search["ports"] == [{"port": 9000, "protocol": "TCP"}]
@@ -246,6 +248,7 @@ def test_preStop_sleep_and_exec(tmp_path: Path) -> None:
         ("    annotations: {a: 1}\n", "kgen.yaml:11: components.api.annotations.a: must be a string"),
         ("    ingress: {host: a.example.com, path: /, paths: [/x]}\n", "kgen.yaml:11: components.api.ingress.paths: path and paths are exclusive"),
         ("    networkPolicy: {egressTo: [{component: db}]}\n", "kgen.yaml:11: components.api.networkPolicy.egressTo[0].component: no component named 'db'"),
+        ("    networkPolicy: {ingressFrom: [{component: web}]}\n", "kgen.yaml:11: components.api.networkPolicy.ingressFrom[0].component: no component named 'web'"),
         ("    networkPolicy: {egressTo: [{namespace: a, cidr: 10.0.0.0/8}]}\n",
          "kgen.yaml:11: components.api.networkPolicy.egressTo[0]: needs exactly one of component, namespace or cidr"),
         ("    storage: {scratch: {mountPath: /s, emptyDir: {sizeLimit: lots}}}\n", "kgen.yaml:11: components.api.storage.scratch.emptyDir.sizeLimit: 'lots' does not match"),

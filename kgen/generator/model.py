@@ -136,8 +136,9 @@ def component_model(app: str, name: str, c: dict, image_tag: str | None = None) 
     if "networkPolicy" in c:
         policy = c["networkPolicy"] or {}
         m["networkPolicy"] = {k: sorted(policy.get(k) or []) for k in ("allowComponents", "allowNamespaces")}
-        if "egressTo" in policy:
-            m["networkPolicy"]["egressTo"] = copy.deepcopy(policy["egressTo"] or [])
+        for direction in ("ingressFrom", "egressTo"):
+            if direction in policy:
+                m["networkPolicy"][direction] = copy.deepcopy(policy[direction] or [])
     if kind == "job":
         m["job"] = _job_spec(c)
     if kind == "training":

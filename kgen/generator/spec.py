@@ -388,14 +388,15 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
     for target in (c.get("networkPolicy") or {}).get("allowComponents", []):
         if target not in components:
             out.append((("networkPolicy", "allowComponents"), f"no component named {target!r}"))
-    for index, peer in enumerate((c.get("networkPolicy") or {}).get("egressTo") or []):
-        chosen = [k for k in ("component", "namespace", "cidr") if k in peer]
-        if len(chosen) != 1:
-            out.append((("networkPolicy", "egressTo", index), "needs exactly one of component, namespace or cidr"))
-        elif "component" in peer and peer["component"] not in components:
-            out.append((("networkPolicy", "egressTo", index, "component"), f"no component named {peer['component']!r}"))
-        if "except" in peer and "cidr" not in peer:
-            out.append((("networkPolicy", "egressTo", index, "except"), "except only applies to a cidr"))
+    for direction in ("ingressFrom", "egressTo"):
+        for index, peer in enumerate((c.get("networkPolicy") or {}).get(direction) or []):
+            at = ("networkPolicy", direction, index)
+            if len([k for k in ("component", "namespace", "cidr") if k in peer]) != 1:
+                out.append((at, "needs exactly one of component, namespace or cidr"))
+            elif "component" in peer and peer["component"] not in components:
+                out.append(((*at, "component"), f"no component named {peer['component']!r}"))
+            if "except" in peer and "cidr" not in peer:
+                out.append(((*at, "except"), "except only applies to a cidr"))
     for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/managed-by"):
         if key in (c.get("labels") or {}):
             out.append((("labels", key), f"{key} is set by kgen (selectors rely on it)"))
