@@ -146,7 +146,7 @@ def container_ports(c: dict) -> list[dict]:
         return [{"name": "h2c" if p["name"] in ("h2c", "grpc") else "http1", "containerPort": p["port"], "protocol": p["protocol"]} for p in c["ports"]]
     ports = [{"name": p["name"], "containerPort": p["port"], "protocol": p["protocol"]} for p in c.get("ports") or []]
     training = c.get("training")
-    if training and training["operator"] != "jobset" and training["port"] not in {p["port"] for p in c.get("ports") or []}:
+    if training and training["port"] not in {p["port"] for p in c.get("ports") or []}:
         port_name = "pytorchjob-port" if training["operator"] == "kubeflow" else "rendezvous"
         ports.append({"name": port_name, "containerPort": training["port"], "protocol": "TCP"})
     return ports
