@@ -134,7 +134,7 @@ spec:
 
 
 def test_capacity_counts_training_and_serving_pods(tmp_path: Path) -> None:
-    """Every pod of the gang counts (2 + 2 + 3 nodes x 8 GPUs); Knative and KServe count their minimum."""
+    """Every pod of a gang counts (2 + 2 + 3 nodes x 8 GPUs); Knative and KServe peak at their maximum scale."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(CAPACITY_POLICY)
     for name in ("training", "serving"):
