@@ -310,6 +310,15 @@ def test_shared_host_same_path_is_an_error(tmp_path: Path) -> None:
     assert errors(tmp_path, text) == ["kgen.yaml:15: components.web.ingress.paths: host 'a.example.com' path '/api' is already used by component 'api'"]
 
 
+def test_components_sharing_a_host_agree_on_class_and_tls(tmp_path: Path) -> None:
+    text = BASE + "    ingress: {host: a.example.com, paths: [/api], className: nginx, tls: {issuer: le}}\n  web:\n    image: x/web:1\n    ports: {http: {port: 80}}\n"
+    assert errors(tmp_path, text + "    ingress: {host: a.example.com, className: nginx, tls: {issuer: le}}\n") == []
+    assert errors(tmp_path, text + "    ingress: {host: a.example.com, className: traefik}\n") == [
+        "kgen.yaml:15: components.web.ingress: host 'a.example.com' is shared with component 'api': both need the same TLS",
+        "kgen.yaml:15: components.web.ingress.className: host 'a.example.com' is shared with component 'api': both need the same ingress class",
+    ]
+
+
 def test_extra_objects_must_not_set_a_namespace(tmp_path: Path) -> None:
     text = BASE + "extraObjects:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: x, namespace: other}}\n  - {apiVersion: v1, kind: ConfigMap}\n"
     assert errors(tmp_path, text) == [

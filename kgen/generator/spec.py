@@ -473,11 +473,17 @@ def _ingress_paths(ingress: dict) -> list[str]:
 def _environment_problems(spec: AppSpec, env: str | None, components: dict[str, dict]) -> list[SpecProblem]:
     """Components may share a host on distinct paths; the same host and path twice is ambiguous."""
     seen: dict[tuple[str, str], str] = {}
+    hosts: dict[str, tuple[str, dict]] = {}
     problems = []
     for name, c in components.items():
         ingress = c.get("ingress")
         if ingress is None:
             continue
+        first, other = hosts.setdefault(ingress["host"], (name, ingress))
+        for key, what in (("className", "ingress class"), ("tls", "TLS")):
+            if (key in ingress) != (key in other) or (key == "className" and ingress.get(key) != other.get(key)):
+                message = f"host {ingress['host']!r} is shared with component {first!r}: both need the same {what}"
+                problems.append(_attribute(spec, env, name, ("ingress", key) if key in ingress else ("ingress",), message))
         for path in _ingress_paths(ingress):
             where = (ingress["host"], path)
             if where in seen:
