@@ -18,6 +18,8 @@ from hypothesis import given, settings, strategies as st
 from kgen.generator.build import render_environments
 from kgen.generator.model import JOB_INDEX_FIELD
 from kgen.loader import load_text
+from kgen.policies.engine import lint
+from kgen.policies.policy import load_policy
 from kgen.workloads import pod_templates
 
 from .conftest import ROOT, run_kgen
@@ -368,3 +370,49 @@ def test_lint_sees_every_pod_of_the_gang(nodes: int, gpus: int, operator: str) -
     assert sum(t.declared_replicas for t in templates) == nodes
     gpu_requests = {c.requests.get("nvidia.com/gpu") for t in templates for c in t.containers}
     assert gpu_requests == {gpus}
+
+
+@st.composite
+def component_specs(draw: st.DrawFn) -> str:
+    """A valid component using a random mix of the additions, as spec YAML lines (indented under its name)."""
+    kind = draw(st.sampled_from(["service", "worker", "statefulset", "training", "job"]))
+    serving = draw(st.sampled_from(["deployment", "knative", "kserve"])) if kind == "service" else "deployment"
+    lines = [f"kind: {kind}", "image: ghcr.io/acme/app:1.0.0", "resources: {cpu: 500m, memory: 1Gi}"]
+    if kind in ("service", "statefulset"):
+        lines += ["ports: {http: {port: 8080}}", "probes: {readiness: {http: {path: /ready}}, liveness: {tcp: {}, periodSeconds: 20}}"]
+    if serving != "deployment":
+        lines += [f"serving: {serving}", f"autoscaling: {{min: {draw(st.integers(0 if serving == 'knative' else 1, 2))}, max: 4, target: 10}}"]
+    elif kind in ("service", "worker", "statefulset"):
+        lines.append(f"replicas: {draw(st.integers(1, 3))}")
+    if kind == "training":
+        lines += [f"nodes: {draw(st.integers(1, 4))}", f"operator: {draw(st.sampled_from(['none', 'jobset', 'kubeflow']))}"]
+    if kind == "statefulset" and draw(st.booleans()):
+        lines.append("storage: {data: {mountPath: /data, size: 1Gi, perReplica: true}}")
+    if draw(st.booleans()):
+        lines.append(f"gpu: {{count: {draw(st.integers(1, 8))}}}")
+    if draw(st.booleans()):
+        lines.append("initContainers: [{name: init, image: busybox:1.36, command: [sh, -c, 'true']}]")
+    if draw(st.booleans()) and kind not in ("job", "training"):
+        lines.append("sidecars: [{name: proxy, image: envoy:1.31, ports: {admin: {port: 9901}}, "
+                     "probes: {readiness: {http: {path: /ready}}, liveness: {tcp: {}, periodSeconds: 20}}}]")
+    if draw(st.booleans()) and serving == "deployment":
+        lines.append(draw(st.sampled_from(["preStop: {sleep: 5}", "preStop: {exec: [sh, -c, 'sleep 5']}"])))
+    if draw(st.booleans()):
+        lines.append("files: {/etc/app/app.yaml: {content: 'a: 1'}, /etc/app/ca.crt: {secret: app-ca, key: ca.crt}}")
+    if draw(st.booleans()):
+        lines += ["annotations: {example.com/owner: team}", "networkPolicy: {egressTo: [{namespace: db, ports: [5432]}]}"]
+    if draw(st.booleans()):
+        lines.append("containerOverrides: {terminationMessagePolicy: FallbackToLogsOnError}")
+    return "".join(f"    {line}\n" for line in lines)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(component=component_specs())
+def test_any_mix_of_additions_is_lint_clean(component: str) -> None:
+    """Whatever additions a component combines, kgen's output has no lint error and valid built-in objects."""
+    text = "apiVersion: kgen.dev/v1alpha1\nkind: App\nmetadata: {name: mix, annotations: {example.com/repo: mix}}\ncomponents:\n  app:\n" + component
+    with tempfile.TemporaryDirectory() as tmp:
+        rendered = dict(render_environments(write(Path(tmp), text)))["default"]
+    report = lint(load_text(rendered, "mix.yaml"), load_policy(None))
+    errors_found = [f"{f.rule} {f.object}: {f.message}" for f in report.findings if f.severity == "error"]
+    assert not errors_found and not report.invalid_input, errors_found
