@@ -330,6 +330,12 @@ def test_extra_objects_must_not_set_a_namespace(tmp_path: Path) -> None:
     assert errors(tmp_path, text) == ["kgen.yaml:12: extraObjects[0].metadata.namespace: kgen sets the environment's namespace: remove it"]
 
 
+def test_built_in_extra_objects_are_checked_against_the_kubernetes_schema(tmp_path: Path) -> None:
+    text = BASE + "extraObjects:\n  - apiVersion: v1\n    kind: ResourceQuota\n    metadata: {name: q}\n    spec: {hard: {pods: 10}, hardd: {}}\n"
+    text += "  - {apiVersion: example.com/v1, kind: Anything, metadata: {name: x}, spec: {free: form}}\n"
+    assert errors(tmp_path, text) == ["kgen.yaml:15: extraObjects[0].spec.hardd: unknown field 'hardd' (Kubernetes v1 ResourceQuota)"]
+
+
 def test_extra_objects_must_not_collide(tmp_path: Path) -> None:
     text = BASE + "extraObjects:\n  - {apiVersion: v1, kind: Service, metadata: {name: shop-api}}\n  - {apiVersion: v1, kind: Secret, metadata: {name: s}}\n"
     text += "environments:\n  prod:\n    extraObjects:\n      - {apiVersion: v1, kind: Secret, metadata: {name: s}}\n"

@@ -501,9 +501,13 @@ def _extra_object_problems(spec: AppSpec, env: str | None) -> list[SpecProblem]:
     body = spec.environment(env) if env else spec.data
     problems = []
     for index, obj in enumerate(body.get("extraObjects") or []):
-        path = (*base, "extraObjects", index, "metadata", "namespace")
+        at = (*base, "extraObjects", index)
         if "namespace" in (obj.get("metadata") or {}):
+            path = (*at, "metadata", "namespace")
             problems.append(SpecProblem(path, "kgen sets the environment's namespace: remove it", spec.line(path)))
+        for path, message in kube_schema_problems(obj) or ():
+            where = (*at, *path)
+            problems.append(SpecProblem(where, f"{message} (Kubernetes {obj['apiVersion']} {obj['kind']})", spec.line(where)))
     return problems
 
 
@@ -657,7 +661,25 @@ def _file_problems(c: dict) -> list[tuple[JsonPath, str]]:
     return out
 
 
-OVERRIDE_SCHEMA_VERSION = (1, 35)  # the default policy's target Kubernetes version
+KUBE_SCHEMA_VERSION = (1, 35)  # the default policy's target Kubernetes version
+
+
+def kube_schema_problems(obj: dict) -> list[tuple[JsonPath, str]] | None:
+    """``obj`` checked against the strict built-in schema of its kind: (path in obj, message) per
+    problem, or None when Kubernetes has no such built-in kind (a custom resource)."""
+    from kgen.kubeschemas import builtin_schemas, schema_version
+
+    schema = builtin_schemas(schema_version(KUBE_SCHEMA_VERSION), True).schema(str(obj.get("apiVersion")), str(obj.get("kind")))
+    if schema is None:
+        return None
+    out: list[tuple[JsonPath, str]] = []
+    for error in () if schema.validator.is_valid(obj) else schema.validator.iter_errors(obj):
+        path = tuple(error.instance_path)
+        if error.kind.name == "additionalProperties":
+            out.extend(((*path, unexpected), f"unknown field {unexpected!r}") for unexpected in error.kind.as_dict()["unexpected"])
+        else:
+            out.append((path, error.message.splitlines()[0]))
+    return out
 
 
 def _override_problems(c: dict) -> list[tuple[JsonPath, str]]:
@@ -671,6 +693,15 @@ def _override_problems(c: dict) -> list[tuple[JsonPath, str]]:
         out.append((("containerOverrides", "name"), "the main container's name is the component's"))
     if out or not (pod or container):
         return out
+    probe = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "override"},
+             "spec": {**pod, "containers": [{"name": "main", "image": "image", **container}]}}
+    for path, message in kube_schema_problems(probe) or ():
+        inner = path[1:]  # below spec
+        if inner[:2] == ("containers", 0):
+            out.append((("containerOverrides", *inner[2:]), f"{message} (Kubernetes Container)"))
+        else:
+            out.append((("podOverrides", *inner), f"{message} (Kubernetes PodSpec)"))
+    return out
     from kgen.kubeschemas import builtin_schemas, schema_version
 
     schema = builtin_schemas(schema_version(OVERRIDE_SCHEMA_VERSION), True).schema("v1", "Pod")
