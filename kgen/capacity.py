@@ -46,8 +46,8 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any, Iterable
 
+from kgen.gpus import is_gpu, tolerates
 from kgen.loader import JsonPath, KubeObject
-from kgen.policies.gpu import is_gpu, tolerates
 from kgen.policies.inventory import Inventory, Scope, namespace_of, scope_of
 from kgen.policies.policy import ClusterPolicy
 from kgen.quantity import format_quantity, round_for_scheduler, try_quantity

@@ -158,7 +158,8 @@ def capacity(paths: tuple[str, ...], policy_file: str | None, fmt: str) -> None:
 @click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable; default: all).")
 @click.option("--target", "targets", multiple=True, metavar="LIST", help="kustomize, helm, manifests (comma-separated or repeated; default: all).")
 @click.option("--check", is_flag=True, help="Write nothing; print a diff and exit 1 if the files on disk are stale.")
-def build(spec: str, out_dir: str, envs: tuple[str, ...], targets: tuple[str, ...], check: bool) -> None:
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand (only this spec's).")
+def build(spec: str, out_dir: str, envs: tuple[str, ...], targets: tuple[str, ...], check: bool, force: bool) -> None:
     """Generate Kustomize base + overlays, a Helm chart + values per environment, and manifests."""
     from kgen.generator.build import TARGETS, build as run_build
 
@@ -166,10 +167,15 @@ def build(spec: str, out_dir: str, envs: tuple[str, ...], targets: tuple[str, ..
     unknown = sorted(set(chosen) - set(TARGETS))
     if unknown:
         raise click.BadParameter(f"unknown target {unknown[0]!r} (choose from {', '.join(TARGETS)})", param_hint="--target")
-    result = run_build(spec, out_dir, envs or None, chosen, check=check)
+    def waiting() -> None:
+        click.echo(f"kgen: waiting for another kgen build to finish in {out_dir}", err=True)
+
+    result = run_build(spec, out_dir, envs or None, chosen, check=check, force=force, on_wait=waiting)
     if check:
         if result.stale:
             click.echo(result.diff, nl=False)
+            if result.edited:
+                click.echo(f"kgen: changed by hand: {', '.join(result.edited)} (kgen build refuses to overwrite them without --force)", err=True)
             click.echo(f"kgen: {out_dir} is stale: {len(result.written)} file(s) to write, {len(result.removed)} to remove; run kgen build {spec} -o {out_dir}", err=True)
             sys.exit(EXIT_FINDINGS)
         click.echo(f"kgen: {out_dir} is up to date ({result.unchanged} files)", err=True)

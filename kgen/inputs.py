@@ -299,6 +299,7 @@ def _add_rendered(result: LoadResult, template: SourceFile, text: str, label: st
         if label:
             obj.labels["environment"] = label
         obj.origin = _template_origin(template)
+        obj.template_text = template.text
         result.objects.append(obj)
 
 

@@ -85,7 +85,7 @@ class LoadProblem:
 class KubeObject:
     """One Kubernetes object: its data, its source and its node tree."""
 
-    __slots__ = ("data", "node", "source", "doc_index", "labels", "origin", "api_version", "kind")
+    __slots__ = ("data", "node", "source", "doc_index", "labels", "origin", "api_version", "kind", "template_text")
 
     def __init__(self, data: dict, node: yaml.Node, source: SourceFile, doc_index: int) -> None:
         self.data = data
@@ -100,6 +100,9 @@ class KubeObject:
         # For rendered objects (Helm, Kustomize, app specs): maps a path to the
         # (file, line, column) the user wrote; None means ``source`` is that file.
         self.origin: Callable[[JsonPath], tuple[str, int, int]] | None = None
+        # For objects rendered from a Helm template: the template as written (what rules may read to tell
+        # values generated at render time from values written in the repository).
+        self.template_text: str | None = None
 
     @property
     def group(self) -> str:

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from kgen.errors import InputError
+from kgen.generator.checks import app_problems, component_problems, cron_problem
 from kgen.loader import JsonPath, KubeObject, SourceFile, format_path, parse_source, read_source
 from kgen.merge import deep_merge
 from kgen.quantity import QuantityError, parse_quantity
@@ -27,8 +28,6 @@ DEFAULT_ENVIRONMENT = "default"
 WORKLOAD_KINDS = ("service", "worker")  # the kinds that become Deployments
 REPLICATED_KINDS = (*WORKLOAD_KINDS, "statefulset")  # long-running kinds with a replica count
 SERVICE_KINDS = ("service", "statefulset")  # kinds whose ports get a Service (and may get an Ingress)
-SECRET_NAME = re.compile(r"(?i)(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key)")
-CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
 RWO_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
 SHM_VOLUME, CONFIG_VOLUME, FILES_VOLUME = "dshm", "config", "files"  # volume names kgen adds itself
 
@@ -148,6 +147,7 @@ def validate(spec: AppSpec) -> list[SpecProblem]:
             found = [*_merged_schema_problems(component), *_component_problems(spec, env, name, component, components)]
             problems.extend(_attribute(spec, env, name, path, message) for path, message in found)
         problems.extend(_environment_problems(spec, env, components))
+    problems.extend(SpecProblem(path, message, spec.line(path)) for path, message in app_problems(spec.data))
     if not problems:
         problems.extend(_extra_object_collisions(spec))
     return _sorted(problems)
@@ -342,8 +342,8 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
         schedule = c.get("schedule")
         if schedule is None:
             out.append(((), "a cronjob needs a schedule (five fields, e.g. '0 2 * * *')"))
-        elif len(schedule.split()) != 5 or not all(CRON_FIELD.match(f) for f in schedule.split()):
-            out.append((("schedule",), f"{schedule!r} is not a 5-field cron schedule (minute hour day month weekday)"))
+        elif cron_problem(schedule):
+            out.append((("schedule",), cron_problem(schedule)))
         for key in ("ports", "ingress"):
             if key in c:
                 out.append(((key,), f"a cronjob has no {key}"))
@@ -381,7 +381,7 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
             out.append((("probes", probe_name, handlers[0]), "needs a port (the component has none)"))
     out.extend(_storage_problems(c, kind, scaled))
     out.extend(_gpu_problems(spec, env, name, c))
-    out.extend(_secret_problems(c))
+    out.extend(component_problems(c, spec.data, name, env))
     out.extend(_container_problems(name, c, ports))
     out.extend(_file_problems(c))
     out.extend(_override_problems(c))
@@ -451,17 +451,6 @@ def _gpu_problems(spec: AppSpec, env: str | None, name: str, c: dict) -> list[tu
                 out.append((("gpu", "shm"), f"/dev/shm ({shm}) counts against the memory limit ({memory}): make it smaller"))
         except QuantityError as exc:
             out.append((("gpu", "shm"), str(exc)))
-    return out
-
-
-def _secret_problems(c: dict) -> list[tuple[JsonPath, str]]:
-    out: list[tuple[JsonPath, str]] = []
-    for var, value in (c.get("env") or {}).items():
-        if SECRET_NAME.search(var) and not isinstance(value, dict):
-            out.append((("env", var), "looks like a secret: use {secretRef: {name, key}}, never a literal value"))
-    for key in ((c.get("config") or {}).get("data") or {}):
-        if SECRET_NAME.search(key):
-            out.append((("config", "data", key), "looks like a secret: ConfigMaps are not secret; use env with a secretRef"))
     return out
 
 
@@ -542,7 +531,6 @@ KIND_ONLY_FIELDS = {
     "nodes": ("training",),
     "operator": ("training",),
     "rendezvousPort": ("training",),
-    "podFailurePolicy": ("job", "cronjob", "training"),
     "serving": ("service",),
 }
 # What kgen's rendezvous env sets (model.py) and what the Kubeflow operator sets on its container.
@@ -561,9 +549,6 @@ def _kind_problems(c: dict, kind: str) -> list[tuple[JsonPath, str]]:
     if kind == "training":
         if "nodes" not in c:
             out.append(((), "a training component needs nodes (pods in the gang, one per node)"))
-        for key in ("completions", "parallelism"):
-            if key in c:
-                out.append(((key,), "a training component runs one pod per node: set nodes instead"))
         if c.get("operator") == "kubeflow" and "podFailurePolicy" in c:
             out.append((("podFailurePolicy",), "a PyTorchJob has no podFailurePolicy: use operator none or jobset"))
         operator = c.get("operator", "none")
@@ -637,7 +622,6 @@ def file_key(path: str) -> str:
 def _file_problems(c: dict) -> list[tuple[JsonPath, str]]:
     out: list[tuple[JsonPath, str]] = []
     keys: dict[str, str] = {}
-    mounts = {body["mountPath"] for body in (c.get("storage") or {}).values()}
     for path, body in (c.get("files") or {}).items():
         sources = [k for k in ("content", "secret", "configMap") if k in body]
         if len(sources) != 1:
@@ -656,8 +640,6 @@ def _file_problems(c: dict) -> list[tuple[JsonPath, str]]:
                 out.append((("files", path), f"config.data already has a key {key!r}"))
         elif "key" not in body:
             out.append((("files", path), f"a {sources[0]} reference needs the key to mount"))
-        if path in mounts:
-            out.append((("files", path), "this path is already a storage mountPath"))
     return out
 
 

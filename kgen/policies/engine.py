@@ -12,6 +12,7 @@ from kgen.loader import JsonPath, KubeObject, LoadResult, format_path
 from kgen.policies.inventory import Inventory
 from kgen.policies.policy import ClusterPolicy
 from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
+from kgen.workloads import PodTemplate, as_map
 
 IGNORE_ANNOTATION = "kgen.dev/ignore"
 _IGNORE_COMMENT = re.compile(r"#\s*kgen:ignore\b([^#]*)")
@@ -85,9 +86,12 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, owns: Callable[
         where = f"{obj.source.name}:{obj.first_line()}: " if obj is not None else ""
         raise RuleCrash(rule.id, where) from exc
     out = []
+    template_ignored = _template_ignores(rule.id, target)
     for violation in violations:
         owner = violation.obj or obj
         if owner is None or (owns is not None and violation.obj is None and not owns(violation.path)):
+            continue
+        if template_ignored and violation.obj is None:
             continue
         # Suppression comments are read where the object was parsed (rendered text keeps them).
         line, column = owner.locate(violation.path)
@@ -136,6 +140,14 @@ def _suppressed(rule_id: str, obj: KubeObject, line: int) -> bool:
         if match and _matches(rule_id, _ids(match.group(1))):
             return True
     return False
+
+
+def _template_ignores(rule_id: str, target: object) -> bool:
+    """``kgen.dev/ignore`` in a pod template's annotations (what most charts let users set)."""
+    if not isinstance(target, PodTemplate):
+        return False
+    annotation = as_map(target.metadata.get("annotations")).get(IGNORE_ANNOTATION)
+    return isinstance(annotation, str) and _matches(rule_id, _ids(annotation))
 
 
 def _matches(rule_id: str, ids: set[str]) -> bool:

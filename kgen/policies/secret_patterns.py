@@ -188,7 +188,7 @@ TOKEN_FORMATS: tuple[TokenFormat, ...] = (
 # Documented examples that every scanner ignores (AWS' own docs key).
 _EXAMPLE_MARKER = re.compile(r"EXAMPLE", re.IGNORECASE)
 
-_URL_USERINFO = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://([^\s:/@'\"]+):([^\s@/'\"]+)@[^\s/@]")
+_URL_USERINFO = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://([^\s:/@'\"]*):([^\s@/'\"]+)@[^\s/@]")  # redis://:pw@host too
 
 
 def url_has_password(text: str) -> bool:
