@@ -373,7 +373,7 @@ class Reason:
 def _match_expression(expr: dict, labels: dict[str, str]) -> bool:
     key, operator = expr.get("key"), expr.get("operator")
     values = [str(v) for v in as_list(expr.get("values"))]
-    present = key in labels
+    present = isinstance(key, str) and key in labels
     if operator == "In":
         return present and labels[key] in values
     if operator == "NotIn":

@@ -211,7 +211,7 @@ def test_corpus_fix_removes_fixed_findings_and_adds_no_schema_errors(tmp_path: P
     plan = plan_fixes(loaded, policy, fixable_rules())  # the dry run: no crash
     changed = [file for file in plan.files if file.changed]
     assert len(changed) > 500 and not [file.problem for file in plan.files if file.problem and "YAML errors" not in file.problem]
-    assert not write_fixes(plan)
+    assert not write_fixes(plan, [str(copy)])
     after = lint(load_inputs([str(copy)]), policy)
     fixable = set(plan.rule_ids)
     remaining = Counter(f.rule for f in after.findings if f.rule in fixable)

@@ -98,7 +98,7 @@ class AppSpec:
                 if overrides[name] is None:
                     continue  # `name: null` removes the component from this environment
                 merged = deep_merge(merged, overrides[name])
-            resolved[name] = merged
+            resolved[name] = _strip_nulls(merged)  # a null that deleted nothing is no value either
         return resolved
 
     def own_fields(self, name: str, env: str | None) -> dict:
@@ -144,7 +144,7 @@ def validate(spec: AppSpec) -> list[SpecProblem]:
     for env in [None, *([] if not spec.data.get("environments") else spec.environment_names())]:
         components = spec.components(env)
         for name, component in components.items():
-            found = [*_merged_schema_problems(component), *_component_problems(spec, env, name, component, components)]
+            found = _merged_problems(spec, env, name, component, components)
             problems.extend(_attribute(spec, env, name, path, message) for path, message in found)
         problems.extend(_environment_problems(spec, env, components))
     problems.extend(SpecProblem(path, message, spec.line(path)) for path, message in app_problems(spec.data))
@@ -223,6 +223,11 @@ def _schema_problems(spec: AppSpec) -> list[SpecProblem]:
     return problems
 
 
+def _merged_problems(spec: AppSpec, env: str | None, name: str, component: dict, components: dict[str, dict]) -> list[tuple[JsonPath, str]]:
+    """The merged component's schema problems, else its semantic ones (which assume the schema's shapes)."""
+    return _merged_schema_problems(component) or _component_problems(spec, env, name, component, components)
+
+
 def _merged_schema_problems(component: dict) -> list[tuple[JsonPath, str]]:
     _, full = _validators()
     return [_explain(error) for error in full.iter_errors(component)]
@@ -288,7 +293,7 @@ def _attribute(spec: AppSpec, env: str | None, name: str, path: JsonPath, messag
     chosen = next((c for c in candidates if spec.has(c)), ("components", name, *path))
     if env and chosen[0] != "environments":
         base = spec.components(None).get(name)
-        if base is None or message not in {m for _, m in _component_problems(spec, None, name, base, spec.components(None))}:
+        if base is None or message not in {m for _, m in _merged_problems(spec, None, name, base, spec.components(None))}:
             message = f"{message} (in environment {env})"
     return SpecProblem(chosen, message, spec.line(chosen))
 
