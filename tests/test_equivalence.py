@@ -19,11 +19,22 @@ import yaml
 from kgen.generator.build import build, render_environment
 from kgen.generator.spec import load_spec
 
-from .conftest import FIXTURES
+from .conftest import SPEC_FILES
 
 STARTER = Path(str(resources.files("kgen.generator").joinpath("starter.yaml")))
-SPECS = [*sorted((FIXTURES / "specs").glob("*.yaml")), STARTER]
+SPECS = [*SPEC_FILES, STARTER]
 CASES = [(spec, env) for spec in SPECS for env in load_spec(str(spec)).environment_names()]
+# Specs using the turn-2 workloads and pod additions; the chart learns them in i13's branch.
+CHART_PENDING = {"platform", "serving", "statefulset", "training"}
+_PENDING = pytest.mark.xfail(strict=True, reason="Helm chart support lands with i13")
+
+
+def _helm_param(spec: Path, *rest: object) -> object:
+    return pytest.param(spec, *rest, marks=_PENDING if spec.stem in CHART_PENDING else ())
+
+
+HELM_CASES = [_helm_param(spec, env) for spec, env in CASES]
+HELM_SPECS = [_helm_param(spec) for spec in SPECS]
 IGNORED_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
 
 
@@ -77,7 +88,7 @@ def test_kustomize_overlay_equals_render(built: dict, spec: Path, env: str) -> N
     _assert_same(expected, _objects(result.stdout), f"kustomize {spec.name} {env}")
 
 
-@pytest.mark.parametrize(("spec", "env"), CASES, ids=[f"{s.stem}-{e}" for s, e in CASES])
+@pytest.mark.parametrize(("spec", "env"), HELM_CASES, ids=[f"{s.stem}-{e}" for s, e in CASES])
 def test_helm_template_equals_render(built: dict, spec: Path, env: str) -> None:
     helm = pytest.importorskip("helm_python")
     chart = next((built[spec] / "helm").iterdir())
@@ -89,7 +100,7 @@ def test_helm_template_equals_render(built: dict, spec: Path, env: str) -> None:
     _assert_same(expected, _objects("\n---\n".join(rendered[k] for k in sorted(rendered))), f"helm {spec.name} {env}")
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+@pytest.mark.parametrize("spec", HELM_SPECS, ids=[s.stem for s in SPECS])
 def test_helm_lint_has_no_error(built: dict, spec: Path) -> None:
     helm = pytest.importorskip("helm_python")
     chart = next((built[spec] / "helm").iterdir())
