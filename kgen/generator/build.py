@@ -20,7 +20,7 @@ from kgen.errors import InputError
 from kgen.generator.helm import helm_files
 from kgen.generator.kustomize import kustomize_files
 from kgen.generator.manifests import manifest_text, render
-from kgen.generator.model import app_model
+from kgen.generator.model import app_model, app_values
 from kgen.generator.objects import build_objects
 from kgen.generator.spec import AppSpec, validated_spec
 from kgen.generator.text import is_generated
@@ -68,7 +68,8 @@ def generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> dict[str
             per_env = {env: (models[env].get("namespace"), objects[env]) for env in envs}
             files.update(kustomize_files(build_objects(base), per_env, spec_name))
         if "helm" in targets:
-            files.update(helm_files(spec.name, base, models, spec_name))
+            values = {env: (models[env].get("namespace"), app_values(spec, env)) for env in envs}
+            files.update(helm_files(spec.name, spec.data["metadata"].get("version"), app_values(spec, None), values, spec_name))
     return files
 
 

@@ -45,21 +45,39 @@ def fit_name(name: str, limit: int = NAME_LIMIT) -> str:
 
 
 def app_model(spec: AppSpec, env: str | None) -> dict:
-    """The values of one environment (``None``: the base that ``values.yaml`` holds)."""
+    """One environment's objects-to-be, for release name = app name (``None``: the base)."""
     app = spec.name
     model: dict[str, Any] = {"app": app}
     namespace = spec.namespace(env)
     if namespace:
         model["namespace"] = namespace
+    values = app_values(spec, env)
+    if values.get("labels"):
+        model["labels"] = values["labels"]
+    version = spec.data["metadata"].get("version")
+    if version is not None:
+        model["version"] = _text(version)
+    model["components"] = {name: component_model(app, name, c) for name, c in values["components"].items()}
+    return model
+
+
+def app_values(spec: AppSpec, env: str | None) -> dict:
+    """The Helm values of one environment (``None``: ``values.yaml``): the spec's own vocabulary.
+
+    Defaults and overrides are merged into each component; ``image`` is split into
+    ``{repository, tag}`` (so a tag can be set alone) and ``ports`` become a list
+    (the first port is the primary one, and a values map has no order).
+    """
+    values: dict[str, Any] = {}
     labels = spec.data["metadata"].get("labels") or {}
     if labels:
-        model["labels"] = dict(sorted(labels.items()))
+        values["labels"] = dict(sorted(labels.items()))
     tags = spec.environment(env).get("imageTag") if env else None
-    model["components"] = {
-        name: component_model(app, name, c, None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
+    values["components"] = {
+        name: component_values(c, None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
         for name, c in spec.components(env).items()
     }
-    return model
+    return values
 
 
 def _override(spec: AppSpec, env: str | None, name: str) -> dict:
@@ -68,11 +86,35 @@ def _override(spec: AppSpec, env: str | None, name: str) -> dict:
     return (spec.environment(env).get("components") or {}).get(name) or {}
 
 
-def component_model(app: str, name: str, c: dict, image_tag: str | None = None) -> dict:
-    """One merged component as the renderers' input: names fitted, defaults applied, GPUs resolved."""
-    kind = c.get("kind", "service")
+def component_values(c: dict, image_tag: str | None = None) -> dict:
+    """A merged spec component as chart values: the same fields, image and ports made settable."""
+    values = copy.deepcopy(c)
+    values["kind"] = c.get("kind", "service")
+    values["image"] = split_image(with_tag(c["image"], image_tag) if image_tag else c["image"])
+    if "ports" in c:
+        values["ports"] = [{"name": name, **body} for name, body in c["ports"].items()]
+    return values
+
+
+def split_image(image: str) -> dict:
+    """``repo:tag@digest`` as ``{repository, tag, digest}`` (each part only when present)."""
+    name, _, digest = image.partition("@")
+    slash, colon = name.rfind("/"), name.rfind(":")
+    out = {"repository": name[:colon], "tag": name[colon + 1:]} if colon > slash else {"repository": name}
+    if digest:
+        out["digest"] = digest
+    return out
+
+
+def image_reference(image: dict) -> str:
+    return image["repository"] + (f":{image['tag']}" if image.get("tag") else "") + (f"@{image['digest']}" if image.get("digest") else "")
+
+
+def component_model(app: str, name: str, c: dict) -> dict:
+    """One component's values as the renderers' input: names fitted, defaults applied, GPUs resolved."""
+    kind = c["kind"]
     fullname = fit_name(f"{app}-{name}", CRONJOB_NAME_LIMIT if kind == "cronjob" else NAME_LIMIT)
-    ports = [{"name": p, "port": body["port"], "protocol": body.get("protocol", "TCP")} for p, body in (c.get("ports") or {}).items()]
+    ports = [{"name": p["name"], "port": p["port"], "protocol": p.get("protocol", "TCP")} for p in c.get("ports") or []]
     m: dict[str, Any] = {"kind": kind, "fullname": fullname}
     if c.get("labels"):
         m["labels"] = dict(sorted(c["labels"].items()))
@@ -123,7 +165,7 @@ def component_model(app: str, name: str, c: dict, image_tag: str | None = None) 
             **{k: c[k] for k in ("timeZone", "suspend", "startingDeadlineSeconds") if k in c},
         }
     m["pod"] = _pod(fullname, kind, c, m["serviceAccount"]["name"])
-    m["container"] = _container(kind, c, ports, image_tag)
+    m["container"] = _container(kind, c, ports)
     return m
 
 
@@ -237,13 +279,13 @@ def _with_node_requirement(affinity: dict, requirement: dict) -> dict:
     return deep_merge(affinity, {path[0]: {path[1]: {"nodeSelectorTerms": terms}}})
 
 
-def _container(kind: str, c: dict, ports: list[dict], image_tag: str | None) -> dict:
-    image = with_tag(c["image"], image_tag) if image_tag else c["image"]
-    container: dict[str, Any] = {"image": image}
+def _container(kind: str, c: dict, ports: list[dict]) -> dict:
+    container: dict[str, Any] = {"image": image_reference(c["image"])}
     for key in ("command", "args", "workingDir"):
         if key in c:
             container[key] = c[key]
-    env = [_env_var(name, value) for name, value in (c.get("env") or {}).items()]
+    # sorted: a values map has no order, and the chart must render the same list
+    env = [_env_var(name, value) for name, value in sorted((c.get("env") or {}).items())]
     if env:
         container["env"] = env
     env_from = [

@@ -11,6 +11,7 @@ import hashlib
 import json
 from typing import Any, Callable
 
+from kgen.generator.model import NAME_LIMIT, fit_name
 from kgen.generator.spec import CONFIG_VOLUME
 
 MANAGED_BY = "kgen"
@@ -18,6 +19,8 @@ NAME_LABEL = "app.kubernetes.io/name"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+VERSION_LABEL = "app.kubernetes.io/version"
+HASH_LENGTH = 8
 
 
 def build_objects(model: dict) -> list[dict]:
@@ -57,7 +60,9 @@ def pod_labels(model: dict, name: str, c: dict) -> dict:
 
 
 def object_labels(model: dict, name: str, c: dict) -> dict:
-    return {**pod_labels(model, name, c), MANAGED_BY_LABEL: MANAGED_BY}
+    """Pod labels plus the app version and the manager (never on pods: a label change there rolls them)."""
+    version = {VERSION_LABEL: model["version"]} if "version" in model else {}
+    return {**pod_labels(model, name, c), **version, MANAGED_BY_LABEL: MANAGED_BY}
 
 
 def metadata(model: dict, name: str, c: dict, object_name: str, annotations: dict | None = None) -> dict:
@@ -134,11 +139,19 @@ def deployment(model: dict, name: str, c: dict) -> list[dict]:
     return [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(model, name, c, c["fullname"]), "spec": spec}]
 
 
+def job_name(fullname: str, spec: dict) -> str:
+    """``<fullname>-<8 hex of the Job spec>``: a Job's template is immutable, so a changed Job is a new Job.
+
+    The hash input is ``go_json`` of the spec, what the chart's ``toJson`` gives.
+    """
+    return f"{fit_name(fullname, NAME_LIMIT - HASH_LENGTH - 1)}-{hashlib.sha256(go_json(spec).encode()).hexdigest()[:HASH_LENGTH]}"
+
+
 def job(model: dict, name: str, c: dict) -> list[dict]:
     if c["kind"] != "job":
         return []
-    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata(model, name, c, c["fullname"]),
-             "spec": {**c["job"], "template": pod_template(model, name, c)}}]
+    spec = {**c["job"], "template": pod_template(model, name, c)}
+    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata(model, name, c, job_name(c["fullname"], spec)), "spec": spec}]
 
 
 def cron_job(model: dict, name: str, c: dict) -> list[dict]:
