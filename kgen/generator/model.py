@@ -44,10 +44,17 @@ def fit_name(name: str, limit: int = NAME_LIMIT) -> str:
     return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
-def app_model(spec: AppSpec, env: str | None) -> dict:
-    """One environment's objects-to-be, for release name = app name (``None``: the base)."""
+def release_prefix(app: str, release: str) -> str:
+    """What object names start with, as the chart's ``kgen.fullname`` computes it (Helm's convention)."""
+    prefix = release if app in release else f"{release}-{app}"
+    return prefix[:NAME_LIMIT].removesuffix("-")
+
+
+def app_model(spec: AppSpec, env: str | None, release: str | None = None) -> dict:
+    """One environment's objects-to-be (``None``: the base) for a Helm release name (default: the app's)."""
     app = spec.name
-    model: dict[str, Any] = {"app": app}
+    release = release or app
+    model: dict[str, Any] = {"app": app, "release": release}
     namespace = spec.namespace(env)
     if namespace:
         model["namespace"] = namespace
@@ -57,7 +64,8 @@ def app_model(spec: AppSpec, env: str | None) -> dict:
     version = spec.data["metadata"].get("version")
     if version is not None:
         model["version"] = _text(version)
-    model["components"] = {name: component_model(app, name, c) for name, c in values["components"].items()}
+    prefix = release_prefix(app, release)
+    model["components"] = {name: component_model(prefix, name, c) for name, c in values["components"].items()}
     return model
 
 
@@ -110,10 +118,10 @@ def image_reference(image: dict) -> str:
     return image["repository"] + (f":{image['tag']}" if image.get("tag") else "") + (f"@{image['digest']}" if image.get("digest") else "")
 
 
-def component_model(app: str, name: str, c: dict) -> dict:
+def component_model(prefix: str, name: str, c: dict) -> dict:
     """One component's values as the renderers' input: names fitted, defaults applied, GPUs resolved."""
     kind = c["kind"]
-    fullname = fit_name(f"{app}-{name}", CRONJOB_NAME_LIMIT if kind == "cronjob" else NAME_LIMIT)
+    fullname = fit_name(f"{prefix}-{name}", CRONJOB_NAME_LIMIT if kind == "cronjob" else NAME_LIMIT)
     ports = [{"name": p["name"], "port": p["port"], "protocol": p.get("protocol", "TCP")} for p in c.get("ports") or []]
     m: dict[str, Any] = {"kind": kind, "fullname": fullname}
     if c.get("labels"):

@@ -52,7 +52,7 @@ def go_json(value: Any) -> str:
 
 def selector_labels(model: dict, name: str) -> dict:
     """The stable labels selectors use (never anything that changes between releases)."""
-    return {NAME_LABEL: model["app"], INSTANCE_LABEL: model["app"], COMPONENT_LABEL: name}
+    return {NAME_LABEL: model["app"], INSTANCE_LABEL: model["release"], COMPONENT_LABEL: name}
 
 
 def pod_labels(model: dict, name: str, c: dict) -> dict:
