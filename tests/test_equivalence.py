@@ -329,3 +329,28 @@ def test_chart_is_offline_and_deterministic(built: dict) -> None:
         text = template.read_text()
         assert not re.search(r"\b(lookup|rand\w*|uuidv4|now|date\w*|genCA|genPrivateKey)\b", text), template.name
     assert '"$ref"' not in (chart / "values.schema.json").read_text()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+def test_overlays_are_readable_strategic_merge_patches(built: dict, spec: Path) -> None:
+    """Every patch names its object (and containers/env entries by name); no JSON 6902 op or list index."""
+    for kustomization in (built[spec] / "kustomize" / "overlays").glob("*/kustomization.yaml"):
+        body = yaml.safe_load(kustomization.read_text())
+        assert body["namespace"] == _namespace(spec, kustomization.parent.name)
+        for entry in body.get("patches", []):
+            assert set(entry) == {"path"}, entry  # no target: the patch names its object itself
+            patch = yaml.safe_load((kustomization.parent / entry["path"]).read_text())
+            assert isinstance(patch, dict) and {"apiVersion", "kind", "metadata"} <= set(patch) and patch["metadata"]["name"]
+            text = json.dumps(patch)
+            assert '"op":' not in text and not re.search(r'/\d+(/|")', text), entry
+
+
+def test_overlay_uses_the_transformers(built: dict) -> None:
+    overlays = built[FIXTURES / "specs" / "web.yaml"] / "kustomize" / "overlays"
+    staging = yaml.safe_load((overlays / "staging" / "kustomization.yaml").read_text())
+    assert staging["images"] == [{"name": "ghcr.io/acme/shop-api", "newTag": "1.9.0-rc.1"}, {"name": "ghcr.io/acme/shop-web", "newTag": "1.9.0-rc.1"}]
+    dev = yaml.safe_load((overlays / "dev" / "kustomization.yaml").read_text())
+    assert dev["replicas"] == [{"name": "shop-api", "count": 1}]
+    patch = yaml.safe_load((overlays / "dev" / "patches" / "deployment-shop-api.yaml").read_text())
+    container = patch["spec"]["template"]["spec"]["containers"][0]
+    assert container["name"] == "api" and {"name": "LOG_LEVEL", "value": "debug"} in container["env"]
