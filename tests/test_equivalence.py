@@ -317,6 +317,10 @@ def test_values_read_like_the_spec(built: dict) -> None:
     assert inference["image"] == {"repository": "nvcr.io/nvidia/tritonserver", "tag": "24.08-py3"}
     assert inference["gpu"] == {"count": 1, "product": "NVIDIA-A100-SXM4-80GB", "shm": "2Gi"}
     assert inference["resources"] == {"cpu": "4", "memory": "16Gi"}
+    text = (_chart(built, STARTER) / "values.yaml").read_text()
+    assert "      product: NVIDIA-A100-SXM4-80GB  # nvidia.com/gpu.product node label\n" in text
+    assert "  # A GPU inference server: the GPU limit, toleration, node selector, /dev/shm and a\n  inference:" not in text
+    assert "  # long startup budget (model loading) are added for you.\n  inference:\n" in text
     staging = yaml.safe_load((_chart(built, STARTER) / "values-staging.yaml").read_text())
     assert staging["components"]["inference"]["gpu"] == {"mig": "1g.10gb"}
     assert "namespace" not in staging and "pod" not in json.dumps(staging)

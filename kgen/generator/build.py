@@ -69,7 +69,7 @@ def generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> dict[str
             files.update(kustomize_files(build_objects(base), per_env, spec_name))
         if "helm" in targets:
             values = {env: (models[env].get("namespace"), app_values(spec, env)) for env in envs}
-            files.update(helm_files(spec.name, spec.data["metadata"].get("version"), app_values(spec, None), values, spec_name))
+            files.update(helm_files(spec, app_values(spec, None), values, spec_name))
     return files
 
 

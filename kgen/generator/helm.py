@@ -17,6 +17,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from kgen.generator.comments import dump_commented, values_comments
+from kgen.generator.spec import AppSpec
 from kgen.generator.text import GENERATED_MARK, dump_json, dump_yaml, header
 from kgen.merge import merge_patch
 
@@ -50,8 +52,9 @@ def chart_versions(version: Any) -> dict[str, str]:
     return {"version": text.lstrip("v") if SEMVER.match(text) else DEFAULT_CHART_VERSION, "appVersion": text}
 
 
-def helm_files(app: str, version: Any, base: dict, environments: dict[str, tuple[str | None, dict]], spec_name: str) -> dict[str, str]:
+def helm_files(spec: AppSpec, base: dict, environments: dict[str, tuple[str | None, dict]], spec_name: str) -> dict[str, str]:
     """``base``: the values of the base; ``environments``: env -> (namespace, that environment's values)."""
+    app, version = spec.name, spec.data["metadata"].get("version")
     root = f"helm/{app}"
     top = header(spec_name)
     chart = {
@@ -64,12 +67,12 @@ def helm_files(app: str, version: Any, base: dict, environments: dict[str, tuple
     defaults = {"nameOverride": "", "fullnameOverride": "", **base}
     files = {
         f"{root}/Chart.yaml": top + dump_yaml(chart),
-        f"{root}/values.yaml": top + VALUES_INTRO + dump_yaml(defaults),
+        f"{root}/values.yaml": top + VALUES_INTRO + dump_commented(defaults, values_comments(spec, defaults, None)),
     }
     templates, chart_root = _chart_sources()
     template_header = "{{- /* " + header(spec_name, "").strip() + " */ -}}\n"
     for name, text in templates.items():
-        files[f"{root}/templates/{name}"] = (text if name.endswith(".txt") else template_header + text)
+        files[f"{root}/templates/{name}"] = template_header + text
     for name, text in chart_root.items():
         files[f"{root}/{name}"] = top + text
     files[f"{root}/values.schema.json"] = dump_json({"$comment": f"{GENERATED_MARK} from {spec_name}. Do not edit.", **values_schema()})
@@ -77,7 +80,7 @@ def helm_files(app: str, version: Any, base: dict, environments: dict[str, tuple
         patch = merge_patch(defaults, {"nameOverride": "", "fullnameOverride": "", **values})
         ns = f" -n {namespace}" if namespace else ""
         note = f"# Environment {env}: helm upgrade --install {app} helm/{app}{ns} -f helm/{app}/values-{env}.yaml\n"
-        files[f"{root}/values-{env}.yaml"] = top + note + (dump_yaml(patch) if patch else "{}\n")
+        files[f"{root}/values-{env}.yaml"] = top + note + (dump_commented(patch, values_comments(spec, patch, env)) if patch else "{}\n")
     return files
 
 

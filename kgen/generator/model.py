@@ -82,10 +82,17 @@ def app_values(spec: AppSpec, env: str | None) -> dict:
         values["labels"] = dict(sorted(labels.items()))
     tags = spec.environment(env).get("imageTag") if env else None
     values["components"] = {
-        name: component_values(c, None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
+        name: component_values(_in_spec_order(c, spec.own_fields(name, None)),
+                               None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
         for name, c in spec.components(env).items()
     }
     return values
+
+
+def _in_spec_order(merged: dict, own: dict) -> dict:
+    """``kind`` first, then the component's own fields as written, then what it inherits from defaults."""
+    order = ["kind", *own, *merged]
+    return {key: merged[key] for key in dict.fromkeys(order) if key in merged}
 
 
 def _override(spec: AppSpec, env: str | None, name: str) -> dict:
@@ -96,8 +103,7 @@ def _override(spec: AppSpec, env: str | None, name: str) -> dict:
 
 def component_values(c: dict, image_tag: str | None = None) -> dict:
     """A merged spec component as chart values: the same fields, image and ports made settable."""
-    values = copy.deepcopy(c)
-    values["kind"] = c.get("kind", "service")
+    values = {"kind": c.get("kind", "service"), **copy.deepcopy(c)}
     values["image"] = split_image(with_tag(c["image"], image_tag) if image_tag else c["image"])
     if "ports" in c:
         values["ports"] = [{"name": name, **body} for name, body in c["ports"].items()]
