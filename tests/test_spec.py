@@ -145,7 +145,7 @@ def test_semantic_error_only_in_one_environment_says_which(tmp_path: Path) -> No
         """)
     # the override wrote the value: its path says which environment
     assert errors(tmp_path, text) == [
-        "kgen.yaml:19: environments.prod.components.web.ingress.host: host 'a.example.com' is already used by component 'api'"
+        "kgen.yaml:19: environments.prod.components.web.ingress.host: host 'a.example.com' path '/' is already used by component 'api'"
     ]
     text = BASE + "    storage: {data: {mountPath: /data, size: 1Gi}}\n" + textwrap.dedent("""\
         environments:

@@ -100,8 +100,7 @@ def values_schema() -> dict:
     from kgen.schemas import load_schema
 
     spec_schema = load_schema("app-spec.schema.json")
-    defs = spec_schema["$defs"]
-    component = _inline(copy.deepcopy(defs["component"]), defs)
+    component = _inline(copy.deepcopy(spec_schema["$defs"]["component"]), spec_schema)
     properties = component["properties"]
     properties["image"] = {
         "type": "object",
@@ -113,7 +112,7 @@ def values_schema() -> dict:
         "additionalProperties": False,
         "required": ["repository"],
     }
-    port_schema = _inline(copy.deepcopy(spec_schema["$defs"]["component"]["properties"]["ports"]), defs)
+    port_schema = _inline(copy.deepcopy(spec_schema["$defs"]["component"]["properties"]["ports"]), spec_schema)
     item = port_schema["additionalProperties"]
     item["properties"] = {"name": port_schema["propertyNames"], **item["properties"]}
     item["required"] = ["name", *item.get("required", [])]
@@ -128,6 +127,9 @@ def values_schema() -> dict:
             "nameOverride": {"type": "string"},
             "fullnameOverride": {"type": "string"},
             "labels": copy.deepcopy(metadata["labels"]),
+            "annotations": copy.deepcopy(metadata["annotations"]),
+            **({"extraObjects": _inline(copy.deepcopy(spec_schema["properties"]["extraObjects"]), spec_schema)}
+               if "extraObjects" in spec_schema["properties"] else {}),
             "components": {k: v for k, v in components.items() if k not in ("patternProperties",)},
         },
         "additionalProperties": False,
@@ -135,13 +137,15 @@ def values_schema() -> dict:
     }
 
 
-def _inline(node: Any, defs: dict) -> Any:
-    """The schema with every local ``$ref`` replaced by its target (the chart carries no references)."""
+def _inline(node: Any, root: dict) -> Any:
+    """The schema with every local ``$ref`` (``#/...``) replaced by its target: the chart carries no references."""
     if isinstance(node, dict):
         if "$ref" in node:
-            target = defs[node["$ref"].rsplit("/", 1)[1]]
-            return _inline(copy.deepcopy({**target, **{k: v for k, v in node.items() if k != "$ref"}}), defs)
-        return {k: _inline(v, defs) for k, v in node.items()}
+            target: Any = root
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            return _inline(copy.deepcopy({**target, **{k: v for k, v in node.items() if k != "$ref"}}), root)
+        return {k: _inline(v, root) for k, v in node.items()}
     if isinstance(node, list):
-        return [_inline(v, defs) for v in node]
+        return [_inline(v, root) for v in node]
     return node

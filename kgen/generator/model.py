@@ -14,12 +14,20 @@ import copy
 import hashlib
 from typing import Any
 
-from kgen.generator.spec import RWO_MODES, SHM_VOLUME, WORKLOAD_KINDS, AppSpec
+from kgen.generator.spec import FILES_VOLUME, REPLICATED_KINDS, RWO_MODES, SHM_VOLUME, WORKLOAD_KINDS, AppSpec, file_key
 from kgen.merge import deep_merge
 
 NAME_LIMIT = 63
 CRONJOB_NAME_LIMIT = 52  # the Job controller appends an 11-character suffix
 SCALED_OBJECT_NAME_LIMIT = 54  # KEDA names its HPA keda-hpa-<name>
+# Pod hostnames of a gang (<job>-<index>, JobSet <jobset>-<job>-<i>-<j>) must stay DNS labels.
+TRAINING_NAME_LIMIT = 44
+HEADLESS_SUFFIX = "-headless"
+RENDEZVOUS_PORT = 29500  # torchrun's default MASTER_PORT
+JOBSET_REPLICATED_JOB = "node"
+KUBEFLOW_CONTAINER = "pytorch"  # the training operator sets the rendezvous env on this container
+KSERVE_CONTAINER = "kserve-container"
+JOB_INDEX_FIELD = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
 DEFAULT_CPU, DEFAULT_MEMORY = "100m", "128Mi"
 DEFAULT_SHM = "1Gi"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
@@ -59,13 +67,16 @@ def app_model(spec: AppSpec, env: str | None, release: str | None = None) -> dic
     if namespace:
         model["namespace"] = namespace
     values = app_values(spec, env)
-    if values.get("labels"):
-        model["labels"] = values["labels"]
+    for key in ("labels", "annotations"):
+        if values.get(key):
+            model[key] = values[key]
     version = spec.data["metadata"].get("version")
     if version is not None:
         model["version"] = _text(version)
     prefix = release_prefix(app, release)
     model["components"] = {name: component_model(prefix, name, c) for name, c in values["components"].items()}
+    if values.get("extraObjects"):
+        model["extraObjects"] = values["extraObjects"]
     return model
 
 
@@ -80,12 +91,18 @@ def app_values(spec: AppSpec, env: str | None) -> dict:
     labels = spec.data["metadata"].get("labels") or {}
     if labels:
         values["labels"] = dict(sorted(labels.items()))
+    annotations = spec.data["metadata"].get("annotations") or {}
+    if annotations:
+        values["annotations"] = dict(sorted(annotations.items()))
     tags = spec.environment(env).get("imageTag") if env else None
     values["components"] = {
         name: component_values(_in_spec_order(c, spec.own_fields(name, None)),
                                None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
         for name, c in spec.components(env).items()
     }
+    extra = [*(spec.data.get("extraObjects") or []), *((spec.environment(env).get("extraObjects") or []) if env else [])]
+    if extra:
+        values["extraObjects"] = copy.deepcopy(extra)
     return values
 
 
@@ -105,6 +122,11 @@ def component_values(c: dict, image_tag: str | None = None) -> dict:
     """A merged spec component as chart values: the same fields, image and ports made settable."""
     values = {"kind": c.get("kind", "service"), **copy.deepcopy(c)}
     values["image"] = split_image(with_tag(c["image"], image_tag) if image_tag else c["image"])
+    for key in ("initContainers", "sidecars"):
+        for extra in values.get(key) or []:
+            # the environment's tag for an extra container that runs the component's own image (e.g. a migration)
+            if image_tag and with_tag(extra["image"], "t") == with_tag(c["image"], "t"):
+                extra["image"] = with_tag(extra["image"], image_tag)
     if "ports" in c:
         values["ports"] = [{"name": name, **body} for name, body in c["ports"].items()]
     return values
@@ -127,16 +149,22 @@ def image_reference(image: dict) -> str:
 def component_model(prefix: str, name: str, c: dict) -> dict:
     """One component's values as the renderers' input: names fitted, defaults applied, GPUs resolved."""
     kind = c["kind"]
-    fullname = fit_name(f"{prefix}-{name}", CRONJOB_NAME_LIMIT if kind == "cronjob" else NAME_LIMIT)
+    limit = {"cronjob": CRONJOB_NAME_LIMIT, "training": TRAINING_NAME_LIMIT}.get(kind, NAME_LIMIT)
+    fullname = fit_name(f"{prefix}-{name}", limit)
     ports = [{"name": p["name"], "port": p["port"], "protocol": p.get("protocol", "TCP")} for p in c.get("ports") or []]
     m: dict[str, Any] = {"kind": kind, "fullname": fullname}
     if c.get("labels"):
         m["labels"] = dict(sorted(c["labels"].items()))
     if c.get("podAnnotations"):
         m["podAnnotations"] = dict(sorted(c["podAnnotations"].items()))
+    for key in ("annotations", "serviceAnnotations"):
+        if c.get(key):
+            m[key] = dict(sorted(c[key].items()))
     if ports:
         m["ports"] = ports
-    if kind in WORKLOAD_KINDS:
+    if c.get("serving", "deployment") != "deployment":
+        m["serving"] = _serving(c)
+    elif kind in REPLICATED_KINDS:
         if "autoscaling" in c:
             hpa = c["autoscaling"]
             m["autoscaling"] = {"min": hpa.get("min", 1), "max": hpa["max"], **{k: hpa[k] for k in ("cpu", "memory") if k in hpa}}
@@ -144,18 +172,22 @@ def component_model(prefix: str, name: str, c: dict) -> dict:
             m["keda"] = _keda(fullname, c["keda"])
         else:
             m["replicas"] = c.get("replicas", 1)
-        if any(_single_writer(v) for v in (c.get("storage") or {}).values()):
+        if kind in WORKLOAD_KINDS and any(_single_writer(v) for v in (c.get("storage") or {}).values()):
             m["strategy"] = "Recreate"
-    if kind == "service" and "ingress" in c:
+    if kind == "statefulset":
+        m["statefulset"] = {"serviceName": fit_name(f"{fullname}{HEADLESS_SUFFIX}"), **{k: c[k] for k in ("podManagementPolicy",) if k in c}}
+        templates = [{"name": vol, **_claim(body)} for vol, body in sorted((c.get("storage") or {}).items()) if body.get("perReplica")]
+        if templates:
+            m["claimTemplates"] = templates
+    if "ingress" in c:
         m["ingress"] = _ingress(fullname, c["ingress"], ports)
     if (c.get("config") or {}).get("data"):
         m["config"] = {"data": {k: _text(v) for k, v in sorted(c["config"]["data"].items())}}
         if c["config"].get("mountPath"):
             m["config"]["mountPath"] = c["config"]["mountPath"]
     claims = [
-        {"name": fit_name(f"{fullname}-{vol}"), "size": _text(body["size"]), "accessMode": body.get("accessMode", "ReadWriteOnce"),
-         **({"storageClass": body["storageClass"]} if "storageClass" in body else {})}
-        for vol, body in sorted((c.get("storage") or {}).items()) if "size" in body
+        {"name": fit_name(f"{fullname}-{vol}"), **_claim(body)}
+        for vol, body in sorted((c.get("storage") or {}).items()) if "size" in body and not body.get("perReplica")
     ]
     if claims:
         m["claims"] = claims
@@ -167,7 +199,12 @@ def component_model(prefix: str, name: str, c: dict) -> dict:
     if "networkPolicy" in c:
         policy = c["networkPolicy"] or {}
         m["networkPolicy"] = {k: sorted(policy.get(k) or []) for k in ("allowComponents", "allowNamespaces")}
+        if "egressTo" in policy:
+            m["networkPolicy"]["egressTo"] = copy.deepcopy(policy["egressTo"] or [])
     if kind == "job":
+        m["job"] = _job_spec(c)
+    if kind == "training":
+        m["training"] = _training(fullname, c)
         m["job"] = _job_spec(c)
     if kind == "cronjob":
         m["job"] = _job_spec(c)
@@ -178,9 +215,63 @@ def component_model(prefix: str, name: str, c: dict) -> dict:
             "failedJobsHistoryLimit": c.get("failedJobsHistoryLimit", 1),
             **{k: c[k] for k in ("timeZone", "suspend", "startingDeadlineSeconds") if k in c},
         }
+    content = {file_key(path): _text(body["content"]) for path, body in sorted((c.get("files") or {}).items()) if "content" in body}
+    if content:
+        m["files"] = dict(sorted(content.items()))
     m["pod"] = _pod(fullname, kind, c, m["serviceAccount"]["name"])
-    m["container"] = _container(kind, c, ports)
+    m["container"] = _container(kind, c, ports, _rendezvous_env(m["training"], c) if "training" in m else [])
+    for key in ("podOverrides", "containerOverrides"):
+        if c.get(key):
+            m[key] = copy.deepcopy(c[key])
     return m
+
+
+def _claim(body: dict) -> dict:
+    return {"size": _text(body["size"]), "accessMode": body.get("accessMode", "ReadWriteOnce"),
+            **({"storageClass": body["storageClass"]} if "storageClass" in body else {})}
+
+
+def _serving(c: dict) -> dict:
+    """Knative / KServe: the platform owns routing and scaling; kgen gives it the bounds."""
+    scaling = c.get("autoscaling") or {}
+    out: dict[str, Any] = {"type": c["serving"], "min": scaling.get("min", 1)}
+    out.update({k: scaling[k] for k in ("max", "target") if k in scaling})
+    return out
+
+
+def _training(fullname: str, c: dict) -> dict:
+    """The gang: nodes, how the pods find pod 0 (MASTER_ADDR) and the port they meet on."""
+    operator = c.get("operator", "none")
+    out: dict[str, Any] = {"operator": operator, "nodes": c["nodes"], "port": c.get("rendezvousPort", RENDEZVOUS_PORT)}
+    if operator == "none":
+        out["service"] = fullname
+        out["masterAddress"] = f"{fullname}-0.{fullname}"
+    elif operator == "jobset":
+        out["masterAddress"] = f"{fullname}-{JOBSET_REPLICATED_JOB}-0-0.{fullname}"
+    return out
+
+
+def _rendezvous_env(training: dict, c: dict) -> list[dict]:
+    """What torchrun reads (PET_*) and what training scripts conventionally read; the Kubeflow
+    operator sets these itself on its ``pytorch`` container."""
+    if training["operator"] == "kubeflow":
+        return []
+    rank = {"name": "NODE_RANK", "valueFrom": {"fieldRef": {"fieldPath": JOB_INDEX_FIELD}}}
+    nodes, port = str(training["nodes"]), str(training["port"])
+    env = [
+        {"name": "MASTER_ADDR", "value": training["masterAddress"]},
+        {"name": "MASTER_PORT", "value": port},
+        {"name": "WORLD_SIZE", "value": nodes},
+        {"name": "NNODES", "value": nodes},
+        rank,
+        {"name": "PET_MASTER_ADDR", "value": training["masterAddress"]},
+        {"name": "PET_MASTER_PORT", "value": port},
+        {"name": "PET_NNODES", "value": nodes},
+        {**rank, "name": "PET_NODE_RANK"},
+    ]
+    if c.get("gpu") is not None:
+        env.append({"name": "PET_NPROC_PER_NODE", "value": str(c["gpu"].get("count", 1))})
+    return env
 
 
 def _single_writer(volume: dict) -> bool:
@@ -203,7 +294,7 @@ def _keda(fullname: str, keda: dict) -> dict:
 def _ingress(fullname: str, ingress: dict, ports: list[dict]) -> dict:
     out: dict[str, Any] = {
         "host": ingress["host"],
-        "path": ingress.get("path", "/"),
+        **({"paths": list(ingress["paths"])} if "paths" in ingress else {"path": ingress.get("path", "/")}),
         "pathType": ingress.get("pathType", "Prefix"),
         "port": ingress.get("port", ports[0]["name"]),
     }
@@ -222,7 +313,7 @@ def _ingress(fullname: str, ingress: dict, ports: list[dict]) -> dict:
 
 def _job_spec(c: dict) -> dict:
     spec = {"backoffLimit": c.get("backoffLimit", 3)}
-    spec.update({k: c[k] for k in ("activeDeadlineSeconds", "ttlSecondsAfterFinished", "completions", "parallelism") if k in c})
+    spec.update({k: c[k] for k in ("activeDeadlineSeconds", "ttlSecondsAfterFinished", "completions", "parallelism", "podFailurePolicy") if k in c})
     return spec
 
 
@@ -243,7 +334,9 @@ def _pod(fullname: str, kind: str, c: dict, account: str) -> dict:
         "securityContext": deep_merge(POD_SECURITY, c.get("podSecurityContext") or {}),
     }
     if kind in ("job", "cronjob"):
-        pod["restartPolicy"] = c.get("restartPolicy", "OnFailure")
+        pod["restartPolicy"] = c.get("restartPolicy", "Never" if "podFailurePolicy" in c else "OnFailure")
+    if kind == "training":
+        pod["restartPolicy"] = c.get("restartPolicy", "Never")  # one lost node restarts the gang, not one pod
     node_selector = dict(c.get("nodeSelector") or {})
     tolerations = list(c.get("tolerations") or [])
     affinity = c.get("affinity") or {}
@@ -269,6 +362,8 @@ def _pod(fullname: str, kind: str, c: dict, account: str) -> dict:
         pod["imagePullSecrets"] = [{"name": n} for n in c["imagePullSecrets"]]
     volumes = []
     for vol, body in sorted((c.get("storage") or {}).items()):
+        if body.get("perReplica"):
+            continue  # a volumeClaimTemplate of the StatefulSet
         if "emptyDir" in body:
             volumes.append({"name": vol, "emptyDir": {k: _text(v) if k == "sizeLimit" else v for k, v in sorted(body["emptyDir"].items())}})
         else:
@@ -279,9 +374,53 @@ def _pod(fullname: str, kind: str, c: dict, account: str) -> dict:
             volumes.append({"name": vol, "persistentVolumeClaim": source})
     if gpu is not None:
         volumes.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": _text(gpu.get("shm", DEFAULT_SHM))}})
+    volumes.extend(_file_volumes(c))
     if volumes:
         pod["volumes"] = volumes
+    init = [_extra_container(x) for x in c.get("initContainers") or []]
+    init += [{**_extra_container(x), "restartPolicy": "Always"} for x in c.get("sidecars") or []]
+    if init:
+        pod["initContainers"] = init
     return pod
+
+
+def file_volume(body: dict) -> str:
+    """The volume a file comes from: the component's ConfigMap (``files``) or one per named Secret/ConfigMap."""
+    if "content" in body:
+        return FILES_VOLUME
+    kind = "secret" if "secret" in body else "configmap"
+    return fit_name(f"{FILES_VOLUME}-{kind}-{body.get('secret') or body.get('configMap')}")
+
+
+def _file_volumes(c: dict) -> list[dict]:
+    """One volume per named Secret/ConfigMap; the content volume is added in objects.py (its name hashes the data)."""
+    volumes: dict[str, dict] = {}
+    for _, body in sorted((c.get("files") or {}).items()):
+        name = file_volume(body)
+        if "secret" in body:
+            volumes.setdefault(name, {"name": name, "secret": {"secretName": body["secret"]}})
+        elif "configMap" in body:
+            volumes.setdefault(name, {"name": name, "configMap": {"name": body["configMap"]}})
+    return list(volumes.values())
+
+
+def _extra_container(spec: dict) -> dict:
+    """An init container or sidecar: the same security and resource defaults as the main one."""
+    container: dict[str, Any] = {"name": spec["name"], "image": spec["image"]}
+    ports = [{"name": p, "containerPort": body["port"], "protocol": body.get("protocol", "TCP")} for p, body in (spec.get("ports") or {}).items()]
+    if ports:
+        container["ports"] = ports
+    for key in ("command", "args", "workingDir"):
+        if key in spec:
+            container[key] = spec[key]
+    env = [_env_var(name, value) for name, value in (spec.get("env") or {}).items()]
+    if env:
+        container["env"] = env
+    container["resources"] = _resources({"resources": spec.get("resources") or {}})
+    for name, probe in (spec.get("probes") or {}).items():
+        container[f"{name}Probe"] = _probe(probe, (ports[0]["name"], ports[0]["containerPort"]) if ports else (None, None))
+    container["securityContext"] = deep_merge(CONTAINER_SECURITY, spec.get("securityContext") or {})
+    return container
 
 
 def _with_node_requirement(affinity: dict, requirement: dict) -> dict:
@@ -293,13 +432,13 @@ def _with_node_requirement(affinity: dict, requirement: dict) -> dict:
     return deep_merge(affinity, {path[0]: {path[1]: {"nodeSelectorTerms": terms}}})
 
 
-def _container(kind: str, c: dict, ports: list[dict]) -> dict:
+def _container(kind: str, c: dict, ports: list[dict], rendezvous: list[dict]) -> dict:
     container: dict[str, Any] = {"image": image_reference(c["image"])}
     for key in ("command", "args", "workingDir"):
         if key in c:
             container[key] = c[key]
-    # sorted: a values map has no order, and the chart must render the same list
-    env = [_env_var(name, value) for name, value in sorted((c.get("env") or {}).items())]
+    # the rendezvous env first, then the component's sorted (a values map has no order; the chart renders the same list)
+    env = [*rendezvous, *(_env_var(name, value) for name, value in sorted((c.get("env") or {}).items()))]
     if env:
         container["env"] = env
     env_from = [
@@ -322,9 +461,23 @@ def _container(kind: str, c: dict, ports: list[dict]) -> dict:
         mounts.append(mount)
     if c.get("gpu") is not None:
         mounts.append({"name": SHM_VOLUME, "mountPath": "/dev/shm"})
+    for path, body in sorted((c.get("files") or {}).items()):
+        key = file_key(path) if "content" in body else body["key"]
+        mounts.append({"name": file_volume(body), "mountPath": path, "subPath": key, "readOnly": True})
     if mounts:
         container["volumeMounts"] = mounts
+    if c.get("preStop"):
+        container["lifecycle"] = {"preStop": _pre_stop(c["preStop"], ports)}
     return container
+
+
+def _pre_stop(pre_stop: dict, ports: list[dict]) -> dict:
+    if "sleep" in pre_stop:
+        return {"sleep": {"seconds": pre_stop["sleep"]}}
+    if "exec" in pre_stop:
+        return {"exec": {"command": list(pre_stop["exec"])}}
+    http = pre_stop["http"]
+    return {"httpGet": {"path": http.get("path", "/"), "port": http.get("port", ports[0]["name"] if ports else None)}}
 
 
 def with_tag(image: str, tag: str) -> str:
@@ -359,6 +512,8 @@ def _resources(c: dict) -> dict:
     if gpu is not None:
         resource = gpu_resource(gpu)
         requests[resource] = limits[resource] = gpu.get("count", 1)
+    for resource, amount in sorted((r.get("extra") or {}).items()):
+        requests[resource] = limits[resource] = _text(amount)
     return {"limits": limits, "requests": requests}
 
 

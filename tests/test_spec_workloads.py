@@ -1,0 +1,304 @@
+"""The turn-2 spec additions: what each one generates, and each bad input with its located error.
+
+Golden output, the Kustomize equivalence and the lint-clean check cover the fixture specs
+(fixtures/specs/{redis-statefulset,training,serving,platform}.yaml); this module pins the
+decisions a reviewer would look for, and the validation of every addition.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kgen.generator.build import render_environments
+from kgen.generator.model import JOB_INDEX_FIELD
+
+from .conftest import FIXTURES, run_kgen
+from .test_spec import BASE, errors, objects
+
+SPECS = FIXTURES / "specs"
+
+
+def _render(path: Path, env: str) -> dict[tuple[str, str], dict]:
+    text = dict(render_environments(str(path)))[env]
+    return {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(text) if o}
+
+
+def pod_spec(obj: dict) -> dict:
+    return obj["spec"]["template"]["spec"]
+
+
+def env_of(container: dict) -> dict:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+# --- 1. statefulset -----------------------------------------------------------------------------
+
+
+def test_statefulset_with_headless_service_and_per_replica_claims() -> None:
+    found = _render(SPECS / "redis-statefulset.yaml", "prod")
+    sts = found[("StatefulSet", "cache-redis")]
+    assert sts["spec"]["serviceName"] == "cache-redis-headless" and sts["spec"]["podManagementPolicy"] == "Parallel"
+    assert sts["spec"]["replicas"] == 3
+    (claim,) = sts["spec"]["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] == "data"
+    assert claim["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}, "storageClassName": "fast-ssd"}
+    assert not [k for k in found if k[0] == "PersistentVolumeClaim"]
+    assert "volumes" not in pod_spec(sts)  # the claim template is the volume
+    headless = found[("Service", "cache-redis-headless")]["spec"]
+    assert headless["clusterIP"] == "None" and headless["publishNotReadyAddresses"] is True
+    assert found[("Service", "cache-redis")]["metadata"]["annotations"] == {"prometheus.io/scrape": "true"}
+    assert sts["metadata"]["annotations"] == {"backup.example.com/schedule": "nightly"}
+    assert ("PodDisruptionBudget", "cache-redis") in found
+    assert ("PodDisruptionBudget", "cache-redis") not in _render(SPECS / "redis-statefulset.yaml", "dev")
+
+
+def test_statefulset_autoscaling_targets_the_statefulset(tmp_path: Path) -> None:
+    text = BASE.replace("    image:", "    kind: statefulset\n    image:") + "    autoscaling: {min: 2, max: 4, cpu: 70}\n"
+    hpa = objects(tmp_path, text)[("HorizontalPodAutoscaler", "shop-api")]
+    assert hpa["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
+
+
+# --- 2. training --------------------------------------------------------------------------------
+
+
+def test_training_indexed_job_with_rendezvous_env() -> None:
+    found = _render(SPECS / "training.yaml", "prod")
+    job = found[("Job", "llm-pretrain")]
+    spec = job["spec"]
+    assert (spec["completionMode"], spec["completions"], spec["parallelism"]) == ("Indexed", 2, 2)
+    assert spec["podFailurePolicy"]["rules"][0]["action"] == "FailJob"
+    pod = pod_spec(job)
+    assert pod["subdomain"] == "llm-pretrain" and pod["restartPolicy"] == "Never"
+    env = env_of(pod["containers"][0])
+    assert env["MASTER_ADDR"] == "llm-pretrain-0.llm-pretrain" and env["MASTER_PORT"] == "29500"
+    assert env["WORLD_SIZE"] == env["NNODES"] == "2" and env["PET_NPROC_PER_NODE"] == "8"
+    assert env["NODE_RANK"] == {"fieldRef": {"fieldPath": JOB_INDEX_FIELD}}
+    limits = pod["containers"][0]["resources"]["limits"]
+    assert limits["nvidia.com/gpu"] == 8 and limits["rdma/ib"] == "1"
+    service = found[("Service", "llm-pretrain")]["spec"]
+    assert service["clusterIP"] == "None" and service["ports"][0]["port"] == 29500
+
+
+def test_training_jobset_and_pytorchjob() -> None:
+    found = _render(SPECS / "training.yaml", "prod")
+    jobset = found[("JobSet", "llm-finetune")]
+    assert jobset["apiVersion"] == "jobset.x-k8s.io/v1alpha2"
+    (replicated,) = jobset["spec"]["replicatedJobs"]
+    assert replicated["template"]["spec"]["parallelism"] == 2
+    env = env_of(replicated["template"]["spec"]["template"]["spec"]["containers"][0])
+    assert env["MASTER_ADDR"] == "llm-finetune-node-0-0.llm-finetune"
+    assert ("Service", "llm-finetune") not in found  # JobSet makes its own headless Service
+    torch = found[("PyTorchJob", "llm-sweep")]["spec"]
+    assert torch["pytorchReplicaSpecs"]["Master"]["replicas"] == 1 and torch["pytorchReplicaSpecs"]["Worker"]["replicas"] == 2
+    container = torch["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+    assert container["name"] == "pytorch" and "MASTER_ADDR" not in env_of(container)
+    assert torch["runPolicy"]["ttlSecondsAfterFinished"] == 86400
+
+
+CAPACITY_POLICY = """\
+apiVersion: kgen.dev/v1alpha1
+kind: ClusterPolicy
+metadata: {name: gpu-cluster}
+spec:
+  nodePools:
+    - name: h100
+      count: 4
+      labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}
+      allocatable: {cpu: "96", memory: 1Ti, nvidia.com/gpu: "8", rdma/ib: "1", pods: "110"}
+  namespaces:
+    llm-prod: {quota: {requests.nvidia.com/gpu: "64"}}
+    rag-prod: {quota: {requests.nvidia.com/gpu: "8", requests.nvidia.com/mig-1g.10gb: "8"}}
+"""
+
+
+def test_capacity_counts_training_and_serving_pods(tmp_path: Path) -> None:
+    """Every pod of the gang counts (2 + 2 + 3 nodes x 8 GPUs); Knative and KServe count their minimum."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(CAPACITY_POLICY)
+    for name in ("training", "serving"):
+        (tmp_path / f"{name}.yaml").write_text(dict(render_environments(str(SPECS / f"{name}.yaml")))["prod"])
+    result = run_kgen("capacity", str(tmp_path / "training.yaml"), str(tmp_path / "serving.yaml"), "--policy", str(policy), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    quotas = {(n["namespace"], q["resource"]): q for n in json.loads(result.stdout)["namespaces"] for q in n["quotas"]}
+    training = quotas[("llm-prod", "requests.nvidia.com/gpu")]
+    assert training["peak"] == "56"
+    replicas: dict[str, int] = {}
+    for contributor in training["contributors"]:
+        replicas[contributor["object"]["kind"]] = replicas.get(contributor["object"]["kind"], 0) + contributor["replicas"]
+    assert replicas == {"Job": 2, "JobSet": 2, "PyTorchJob": 3}  # PyTorchJob: Master 1 + Worker 2
+    assert quotas[("rag-prod", "requests.nvidia.com/gpu")]["peak"] == "8"  # Knative: max-scale 8 x 1 GPU
+    assert quotas[("rag-prod", "requests.nvidia.com/mig-1g.10gb")]["peak"] == "6"  # KServe: maxReplicas 6
+
+
+# --- 3. serving ---------------------------------------------------------------------------------
+
+
+def test_knative_scale_to_zero_and_kserve_predictor() -> None:
+    found = _render(SPECS / "serving.yaml", "staging")
+    ksvc = found[("Service", "rag-chat")]
+    assert ksvc["apiVersion"] == "serving.knative.dev/v1"
+    annotations = ksvc["spec"]["template"]["metadata"]["annotations"]
+    assert annotations == {"autoscaling.knative.dev/min-scale": "0", "autoscaling.knative.dev/max-scale": "1", "autoscaling.knative.dev/target": "8"}
+    container = pod_spec(ksvc)["containers"][0]
+    assert container["ports"] == [{"name": "http1", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["readinessProbe"]["httpGet"]["port"] == 8080  # Knative rejects named probe ports
+    assert not [k for k in found if k[0] in ("Deployment", "HorizontalPodAutoscaler")]
+    isvc = found[("InferenceService", "rag-embed")]["spec"]["predictor"]
+    assert (isvc["minReplicas"], isvc["maxReplicas"], isvc["scaleMetric"], isvc["scaleTarget"]) == (1, 3, "concurrency", 32)
+    assert isvc["containers"][0]["name"] == "kserve-container"
+    assert isvc["containers"][0]["resources"]["limits"]["nvidia.com/mig-1g.10gb"] == 1
+    assert isvc["tolerations"][0]["key"] == "nvidia.com/gpu"
+
+
+# --- 4. pod additions ---------------------------------------------------------------------------
+
+
+def test_pod_additions() -> None:
+    found = _render(SPECS / "platform.yaml", "prod")
+    api = found[("Deployment", "store-api")]
+    pod = pod_spec(api)
+    migrate, shipper = pod["initContainers"]
+    assert "restartPolicy" not in migrate and shipper["restartPolicy"] == "Always"
+    assert migrate["image"] == "ghcr.io/acme/store-api:2.4.1"  # the environment's tag for the component's own image
+    main = pod["containers"][0]
+    assert main["lifecycle"] == {"preStop": {"httpGet": {"path": "/drain", "port": "http"}}}
+    mounts = {m["mountPath"]: m for m in main["volumeMounts"]}
+    assert mounts["/etc/store/tls/tls.key"] == {"name": "files-secret-store-api-tls", "mountPath": "/etc/store/tls/tls.key", "subPath": "tls.key", "readOnly": True}
+    files = [o for k, o in found.items() if k[0] == "ConfigMap" and k[1].startswith("store-api-files-")]
+    assert len(files) == 1 and list(files[0]["data"]) == ["prompts.yaml"]
+    assert main["readinessProbe"]["timeoutSeconds"] == 2 and pod["dnsConfig"]["options"] == [{"name": "ndots", "value": "2"}]
+    assert api["metadata"]["annotations"] == {"deploy.example.com/change-ticket": "CHG-1234", "owner.example.com/contact": "storefront@example.com"}
+    assert all(o["metadata"].get("annotations", {}).get("owner.example.com/contact") for k, o in found.items() if k[1] not in ("store-web-pdb", "store-quota"))
+    assert found[("ResourceQuota", "store-quota")]["metadata"]["namespace"] == "store-prod"
+    assert found[("Deployment", "store-search")]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["rdma/ib"] == "1"
+    ingress = found[("Ingress", "store-api")]["spec"]
+    assert [p["path"] for p in ingress["rules"][0]["http"]["paths"]] == ["/api", "/v2"]
+    assert ingress["rules"][0]["host"] == found[("Ingress", "store-web")]["spec"]["rules"][0]["host"] == "store.example.com"
+    assert ingress["tls"] == [{"hosts": ["store.example.com"], "secretName": "store-api-tls"}]
+    policy = found[("NetworkPolicy", "store-api")]["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    dns, search, payments, cidr = policy["egress"]
+    assert dns["ports"][0] == {"port": 53, "protocol": "UDP"}
+    assert search["ports"] == [{"port": 9000, "protocol": "TCP"}]
+    assert payments["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "payments"}
+    assert cidr["to"][0]["ipBlock"] == {"cidr": "10.20.0.0/16", "except": ["10.20.99.0/24"]}
+
+
+def test_preStop_sleep_and_exec(tmp_path: Path) -> None:
+    sleep = objects(tmp_path, BASE + "    preStop: {sleep: 5}\n")[("Deployment", "shop-api")]
+    assert pod_spec(sleep)["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    run = objects(tmp_path, BASE + "    preStop: {exec: [nginx, -s, quit]}\n")[("Deployment", "shop-api")]
+    assert pod_spec(run)["containers"][0]["lifecycle"] == {"preStop": {"exec": {"command": ["nginx", "-s", "quit"]}}}
+
+
+# --- bad input: one located error per addition ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("    storage: {data: {mountPath: /d, size: 1Gi, perReplica: true}}\n",
+         "kgen.yaml:11: components.api.storage.data.perReplica: only a statefulset has per-replica claims"),
+        ("    podManagementPolicy: Parallel\n", "kgen.yaml:11: components.api.podManagementPolicy: only applies to kind: statefulset (this is a service)"),
+        ("    podManagementPolicy: Sometimes\n", "kgen.yaml:11: components.api.podManagementPolicy: must be one of: 'OrderedReady', 'Parallel'"),
+        ("    nodes: 2\n", "kgen.yaml:11: components.api.nodes: only applies to kind: training (this is a service)"),
+        ("    serving: lambda\n", "kgen.yaml:11: components.api.serving: must be one of: 'deployment', 'knative', 'kserve'"),
+        ("    serving: knative\n    autoscaling: {max: 3, cpu: 70}\n",
+         "kgen.yaml:12: components.api.autoscaling.cpu: serving: knative scales on concurrency: use autoscaling.target"),
+        ("    serving: kserve\n    autoscaling: {min: 0, max: 3}\n",
+         "kgen.yaml:12: components.api.autoscaling.min: KServe needs serverless mode for scale to zero"),
+        ("    autoscaling: {min: 0, max: 3, cpu: 50}\n", "kgen.yaml:11: components.api.autoscaling.min: must be >= 1"),
+        ("    autoscaling: {max: 3, target: 5}\n", "kgen.yaml:11: components.api.autoscaling.target: a concurrency target needs serving: knative or kserve"),
+        ("    initContainers: [{name: api, image: busybox:1.36}]\n", "kgen.yaml:11: components.api.initContainers[0].name: container name 'api' is used twice"),
+        ("    initContainers: [{image: busybox:1.36}]\n", "kgen.yaml:11: components.api.initContainers[0]: 'name' is required"),
+        ("    sidecars: [{name: proxy, image: envoy:1, probes: {readiness: {http: {port: admin}}}}]\n",
+         "kgen.yaml:11: components.api.sidecars[0].probes.readiness.http.port: no port named 'admin' in this sidecar"),
+        ("    preStop: {sleep: 5, exec: [x]}\n", "kgen.yaml:11: components.api.preStop: needs exactly one of sleep, exec, http"),
+        ("    preStop: {http: {port: admin}}\n", "kgen.yaml:11: components.api.preStop.http.port: no port named 'admin'"),
+        ("    files: {/etc/app/tls.key: {content: abc}}\n",
+         "kgen.yaml:11: components.api.files['/etc/app/tls.key']: looks like a secret file: ConfigMaps are not secret"),
+        ("    files: {/etc/app/a.yaml: {secret: s}}\n", "kgen.yaml:11: components.api.files['/etc/app/a.yaml']: a secret reference needs the key to mount"),
+        ("    files: {etc/app: {content: x}}\n", "kgen.yaml:11: components.api.files['etc/app']: 'etc/app' is not a valid name: an absolute file path"),
+        ("    files: {/a/x.yaml: {content: x}, /b/x.yaml: {content: y}}\n", "kgen.yaml:11: components.api.files['/b/x.yaml']: same file name as '/a/x.yaml'"),
+        ("    annotations: {a: 1}\n", "kgen.yaml:11: components.api.annotations.a: must be a string"),
+        ("    ingress: {host: a.example.com, path: /, paths: [/x]}\n", "kgen.yaml:11: components.api.ingress.paths: path and paths are exclusive"),
+        ("    networkPolicy: {egressTo: [{component: db}]}\n", "kgen.yaml:11: components.api.networkPolicy.egressTo[0].component: no component named 'db'"),
+        ("    networkPolicy: {egressTo: [{namespace: a, cidr: 10.0.0.0/8}]}\n",
+         "kgen.yaml:11: components.api.networkPolicy.egressTo[0]: needs exactly one of component, namespace or cidr"),
+        ("    storage: {scratch: {mountPath: /s, emptyDir: {sizeLimit: lots}}}\n", "kgen.yaml:11: components.api.storage.scratch.emptyDir.sizeLimit: 'lots' does not match"),
+        ("    podOverrides: {hostNetwork: yes-please}\n", "kgen.yaml:11: components.api.podOverrides.hostNetwork:"),
+        ("    podOverrides: {hostNetworking: true}\n",
+         "kgen.yaml:11: components.api.podOverrides.hostNetworking: unknown field 'hostNetworking' (Kubernetes PodSpec)"),
+        ("    containerOverrides: {stdin: true, tty: 1}\n", "kgen.yaml:11: components.api.containerOverrides.tty:"),
+        ("    containerOverrides: {name: other}\n", "kgen.yaml:11: components.api.containerOverrides.name: the main container's name is the component's"),
+        ("    podFailurePolicy: {rules: []}\n", "kgen.yaml:11: components.api.podFailurePolicy: only applies to kind: job or training (this is a service)"),
+    ],
+)
+def test_bad_additions_have_located_errors(tmp_path: Path, extra: str, expected: str) -> None:
+    found = errors(tmp_path, BASE + extra)
+    assert any(line.startswith(expected) for line in found), found
+
+
+TRAINING = """\
+apiVersion: kgen.dev/v1alpha1
+kind: App
+metadata:
+  name: ml
+components:
+  train:
+    kind: training
+    image: ghcr.io/acme/train:1
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("", "kgen.yaml:6: components.train: a training component needs nodes"),
+        ("    nodes: 2\n    parallelism: 2\n", "kgen.yaml:10: components.train.parallelism: a training component runs one pod per node: set nodes instead"),
+        ("    nodes: 2\n    operator: kubeflow\n    podFailurePolicy: {rules: []}\n",
+         "kgen.yaml:11: components.train.podFailurePolicy: a PyTorchJob has no podFailurePolicy"),
+        ("    nodes: 2\n    restartPolicy: OnFailure\n    podFailurePolicy: {rules: []}\n",
+         "kgen.yaml:10: components.train.restartPolicy: a podFailurePolicy needs restartPolicy: Never"),
+        ("    nodes: 0\n", "kgen.yaml:9: components.train.nodes: must be >= 1"),
+        ("    nodes: 2\n    storage: {ckpt: {mountPath: /c, size: 1Gi}}\n",
+         "kgen.yaml:10: components.train.storage.ckpt: a ReadWriteOnce volume attaches to one node: 2 training nodes need ReadWriteMany"),
+        ("    nodes: 2\n    operator: slurm\n", "kgen.yaml:10: components.train.operator: must be one of: 'none', 'jobset', 'kubeflow'"),
+        ("    nodes: 2\n    storage: {ckpt: {mountPath: /c, size: 1Gi, perReplica: true}}\n",
+         "kgen.yaml:10: components.train.storage.ckpt.perReplica: only a statefulset has per-replica claims"),
+    ],
+)
+def test_bad_training_has_located_errors(tmp_path: Path, extra: str, expected: str) -> None:
+    found = errors(tmp_path, TRAINING + extra)
+    assert any(line.startswith(expected) for line in found), found
+
+
+def test_knative_routes_one_port(tmp_path: Path) -> None:
+    text = BASE.replace("      http: {port: 8080}\n", "      http: {port: 8080}\n      admin: {port: 8081}\n") + "    serving: knative\n"
+    assert errors(tmp_path, text) == ["kgen.yaml:8: components.api.ports: serving: knative routes to exactly one port"]
+
+
+def test_shared_host_same_path_is_an_error(tmp_path: Path) -> None:
+    text = BASE + "    ingress: {host: a.example.com, paths: [/api]}\n  web:\n    image: x/web:1\n    ports: {http: {port: 80}}\n    ingress: {host: a.example.com, paths: [/, /api]}\n"
+    assert errors(tmp_path, text) == ["kgen.yaml:15: components.web.ingress.paths: host 'a.example.com' path '/api' is already used by component 'api'"]
+
+
+def test_extra_objects_must_not_set_a_namespace(tmp_path: Path) -> None:
+    text = BASE + "extraObjects:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: x, namespace: other}}\n  - {apiVersion: v1, kind: ConfigMap}\n"
+    assert errors(tmp_path, text) == [
+        "kgen.yaml:13: extraObjects[1]: 'metadata' is required",
+    ]
+    text = BASE + "extraObjects:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: x, namespace: other}}\n"
+    assert errors(tmp_path, text) == ["kgen.yaml:12: extraObjects[0].metadata.namespace: kgen sets the environment's namespace: remove it"]
+
+
+def test_validate_cli_prints_located_errors_for_additions(tmp_path: Path) -> None:
+    spec = tmp_path / "kgen.yaml"
+    spec.write_text(BASE + "    podOverrides: {hostNetworking: true}\n")
+    result = run_kgen("validate", str(spec))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"{spec}:11: components.api.podOverrides.hostNetworking: unknown field 'hostNetworking' (Kubernetes PodSpec)"
