@@ -117,6 +117,9 @@ def values_schema() -> dict:
     item["properties"] = {"name": port_schema["propertyNames"], **item["properties"]}
     item["required"] = ["name", *item.get("required", [])]
     properties["ports"] = {"type": "array", "items": item}
+    for key in ("initContainers", "sidecars"):
+        if key in properties:
+            properties[key]["items"]["properties"]["ports"] = copy.deepcopy(properties["ports"])
     components = copy.deepcopy(spec_schema["properties"]["components"])
     components["additionalProperties"] = component
     metadata = spec_schema["properties"]["metadata"]["properties"]

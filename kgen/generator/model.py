@@ -124,12 +124,18 @@ def component_values(c: dict, image_tag: str | None = None) -> dict:
     values["image"] = split_image(with_tag(c["image"], image_tag) if image_tag else c["image"])
     for key in ("initContainers", "sidecars"):
         for extra in values.get(key) or []:
+            if "ports" in extra:
+                extra["ports"] = _port_list(extra["ports"])
             # the environment's tag for an extra container that runs the component's own image (e.g. a migration)
             if image_tag and with_tag(extra["image"], "t") == with_tag(c["image"], "t"):
                 extra["image"] = with_tag(extra["image"], image_tag)
     if "ports" in c:
-        values["ports"] = [{"name": name, **body} for name, body in c["ports"].items()]
+        values["ports"] = _port_list(c["ports"])
     return values
+
+
+def _port_list(ports: dict) -> list[dict]:
+    return [{"name": name, **body} for name, body in ports.items()]
 
 
 def split_image(image: str) -> dict:
@@ -407,13 +413,13 @@ def _file_volumes(c: dict) -> list[dict]:
 def _extra_container(spec: dict) -> dict:
     """An init container or sidecar: the same security and resource defaults as the main one."""
     container: dict[str, Any] = {"name": spec["name"], "image": spec["image"]}
-    ports = [{"name": p, "containerPort": body["port"], "protocol": body.get("protocol", "TCP")} for p, body in (spec.get("ports") or {}).items()]
+    ports = [{"name": p["name"], "containerPort": p["port"], "protocol": p.get("protocol", "TCP")} for p in spec.get("ports") or []]
     if ports:
         container["ports"] = ports
     for key in ("command", "args", "workingDir"):
         if key in spec:
             container[key] = spec[key]
-    env = [_env_var(name, value) for name, value in (spec.get("env") or {}).items()]
+    env = [_env_var(name, value) for name, value in sorted((spec.get("env") or {}).items())]
     if env:
         container["env"] = env
     container["resources"] = _resources({"resources": spec.get("resources") or {}})

@@ -88,12 +88,20 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service | toJson }}
 helm.sh/chart: {{ include "kgen.chart" .root | toJson }}
 {{- end -}}
 
-{{/* name, the release's namespace and labels. Call with (dict "root" $ "name" <component> "objectName" <name>). */}}
+{{/*
+name, the release's namespace, labels, and the app's annotations with the object's own
+("annotations", optional) over them.
+Call with (dict "root" $ "name" <component> "objectName" <name> ["annotations" <map>]).
+*/}}
 {{- define "kgen.metadata" -}}
 name: {{ .objectName | toJson }}
 namespace: {{ .root.Release.Namespace | toJson }}
 labels:
   {{- include "kgen.labels" . | nindent 2 }}
+{{- with merge (deepCopy (.annotations | default dict)) (.root.Values.annotations | default dict) }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{/* A component's ports as a YAML list of {name, port, protocol}; the first is the primary port. */}}
