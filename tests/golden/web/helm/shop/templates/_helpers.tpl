@@ -37,7 +37,8 @@ prefix plus an 8-hex hash of the whole name, as `kgen build` does.
 
 {{/* The name of a component's main objects. Call with (dict "root" $ "name" <component> "c" <values>). */}}
 {{- define "kgen.componentName" -}}
-{{- include "kgen.fitName" (dict "name" (printf "%s-%s" (include "kgen.fullname" .root) .name) "limit" (ternary 52 63 (eq .c.kind "cronjob"))) -}}
+{{- $limit := ternary 52 (ternary 44 63 (eq .c.kind "training")) (eq .c.kind "cronjob") -}}
+{{- include "kgen.fitName" (dict "name" (printf "%s-%s" (include "kgen.fullname" .root) .name) "limit" $limit) -}}
 {{- end -}}
 
 {{/* A YAML scalar as Kubernetes keeps it in a string field: 300 -> "300", true -> "true". */}}
@@ -89,12 +90,20 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service | toJson }}
 helm.sh/chart: {{ include "kgen.chart" .root | toJson }}
 {{- end -}}
 
-{{/* name, the release's namespace and labels. Call with (dict "root" $ "name" <component> "objectName" <name>). */}}
+{{/*
+name, the release's namespace, labels, and the app's annotations with the object's own
+("annotations", optional) over them.
+Call with (dict "root" $ "name" <component> "objectName" <name> ["annotations" <map>]).
+*/}}
 {{- define "kgen.metadata" -}}
 name: {{ .objectName | toJson }}
 namespace: {{ .root.Release.Namespace | toJson }}
 labels:
   {{- include "kgen.labels" . | nindent 2 }}
+{{- with merge (deepCopy (.annotations | default dict)) (.root.Values.annotations | default dict) }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
 
 {{/* A component's ports as a YAML list of {name, port, protocol}; the first is the primary port. */}}
@@ -126,4 +135,9 @@ labels:
 {{/* The minimum of running pods (decides the PodDisruptionBudget). */}}
 {{- define "kgen.minReplicas" -}}
 {{- if hasKey .c "autoscaling" }}{{ .c.autoscaling.min | default 1 }}{{ else if hasKey .c "keda" }}{{ .c.keda.min | default 0 }}{{ else }}{{ ternary .c.replicas 1 (hasKey .c "replicas") }}{{ end -}}
+{{- end -}}
+
+{{/* The headless Service of a StatefulSet. */}}
+{{- define "kgen.headlessName" -}}
+{{- include "kgen.fitName" (dict "name" (printf "%s-headless" (include "kgen.componentName" .)) "limit" 63) -}}
 {{- end -}}
