@@ -194,7 +194,7 @@ SET_CASES = [
      ("environments", "staging", "components", "triton", "resources", "cpu"), 3),
     ("worker-keda.yaml", "prod", "components.consumer.keda.max=80", ("environments", "prod", "components", "consumer", "keda", "max"), 80),
     ("batch.yaml", "prod", "components.migrate.image.tag=5.1.0", ("components", "migrate", "image"), "ghcr.io/acme/migrate:5.1.0"),
-    ("batch.yaml", "dev", "components.migrate.env.DRY_RUN=true", ("components", "migrate", "env", "DRY_RUN"), "true"),
+    ("batch.yaml", "dev", "components.migrate.env.DRY_RUN=true", ("components", "migrate", "env", "DRY_RUN"), True),
 ]
 
 
@@ -296,20 +296,32 @@ def test_upgrades_change_no_selector(built: dict, expression: str) -> None:
     assert before != after
 
 
-def test_a_changed_job_is_a_new_job_in_every_output(built: dict, tmp_path: Path) -> None:
-    """A Job's pod template is immutable: an image bump must not reuse the name (upgrade/apply would fail)."""
-    spec = FIXTURES / "specs" / "batch.yaml"
-    edited = _edited_spec(tmp_path, spec, ("components", "migrate", "image"), "ghcr.io/acme/migrate:5.0.1")
+BATCH_KINDS = ("Job", "JobSet", "PyTorchJob")
+
+
+@pytest.mark.parametrize(("spec_name", "env", "component", "expression", "path", "value"), [
+    ("batch.yaml", "prod", "migrate", "components.migrate.image.tag=5.0.1", ("components", "migrate", "image"), "ghcr.io/acme/migrate:5.0.1"),
+    ("training.yaml", "staging", "pretrain", "components.pretrain.image.tag=0.9.1", ("components", "pretrain", "image"), "ghcr.io/acme/trainer:0.9.1"),
+    ("training.yaml", "prod", "finetune", "components.finetune.env.EPOCHS=7", ("components", "finetune", "env", "EPOCHS"), 7),
+    ("training.yaml", "prod", "sweep", "components.sweep.resources.memory=300Gi", ("components", "sweep", "resources", "memory"), "300Gi"),
+], ids=["job", "indexed-job", "jobset", "pytorchjob"])
+def test_a_changed_job_is_a_new_job_in_every_output(built: dict, tmp_path: Path, spec_name: str, env: str, component: str,
+                                                    expression: str, path: tuple, value: Any) -> None:
+    """A Job's pod template is immutable: a change must not reuse the name (upgrade/apply would fail)."""
+    spec = _spec_path(spec_name)
+    chart = _chart(built, spec)
+    namespace = _namespace(spec, env)
 
     def job_names(text: str) -> set[str]:
-        return {d["metadata"]["name"] for d in yaml.safe_load_all(text) if d and d["kind"] == "Job"}
+        return {d["metadata"]["name"] for d in yaml.safe_load_all(text)
+                if d and d["kind"] in BATCH_KINDS and d["metadata"]["name"].startswith(f"{chart.name}-{component}-")}
 
-    old, new = job_names(render_environment(str(spec), "prod")), job_names(render_environment(str(edited), "prod"))
+    old = job_names(render_environment(str(spec), env))
+    new = job_names(render_environment(str(_edited_spec(tmp_path, spec, path, value)), env))
     assert len(old) == len(new) == 1 and old != new
-    assert all(re.fullmatch(r"nightly-batch-processing-pipeline-migrate-[0-9a-f]{8}", n) for n in old | new)
-    chart = _chart(built, spec)
-    assert job_names(_manifests(_helm_render(chart, "prod", chart.name, "pipeline-prod"))) == old
-    assert job_names(_manifests(_helm_render(chart, "prod", chart.name, "pipeline-prod", "components.migrate.image.tag=5.0.1"))) == new
+    assert all(re.fullmatch(rf"{chart.name}-{component}-[0-9a-f]{{8}}", n) for n in old | new)
+    assert job_names(_manifests(_helm_render(chart, env, chart.name, namespace))) == old
+    assert job_names(_manifests(_helm_render(chart, env, chart.name, namespace, expression))) == new
 
 
 def test_values_read_like_the_spec(built: dict) -> None:

@@ -15,9 +15,11 @@ import hashlib
 from typing import Any
 
 from kgen.generator.spec import FILES_VOLUME, REPLICATED_KINDS, RWO_MODES, SHM_VOLUME, WORKLOAD_KINDS, AppSpec, file_key
+from kgen.generator.text import go_json
 from kgen.merge import deep_merge
 
 NAME_LIMIT = 63
+HASH_LENGTH = 8  # of the hash a Job's name ends with
 CRONJOB_NAME_LIMIT = 52  # the Job controller appends an 11-character suffix
 SCALED_OBJECT_NAME_LIMIT = 54  # KEDA names its HPA keda-hpa-<name>
 # Pod hostnames of a gang (<job>-<index>, JobSet <jobset>-<job>-<i>-<j>) must stay DNS labels.
@@ -74,7 +76,10 @@ def app_model(spec: AppSpec, env: str | None, release: str | None = None) -> dic
     if version is not None:
         model["version"] = _text(version)
     prefix = release_prefix(app, release)
-    model["components"] = {name: component_model(prefix, name, c) for name, c in values["components"].items()}
+    model["components"] = {
+        name: component_model(prefix, name, c, _input_digest(app, prefix, values.get("labels") or {}, c))
+        for name, c in values["components"].items()
+    }
     if values.get("extraObjects"):
         model["extraObjects"] = values["extraObjects"]
     return model
@@ -152,11 +157,21 @@ def image_reference(image: dict) -> str:
     return image["repository"] + (f":{image['tag']}" if image.get("tag") else "") + (f"@{image['digest']}" if image.get("digest") else "")
 
 
-def component_model(prefix: str, name: str, c: dict) -> dict:
-    """One component's values as the renderers' input: names fitted, defaults applied, GPUs resolved."""
+def _input_digest(app: str, prefix: str, labels: dict, values: dict) -> str:
+    """8 hex of everything a component's pod template is made from (the chart hashes the same JSON)."""
+    return hashlib.sha256(go_json({"app": app, "component": values, "labels": labels, "prefix": prefix}).encode()).hexdigest()[:HASH_LENGTH]
+
+
+def component_model(prefix: str, name: str, c: dict, digest: str) -> dict:
+    """One component's values as the renderers' input: names fitted, defaults applied, GPUs resolved.
+
+    A Job's (or training job's) template is immutable, so its name ends with ``digest``:
+    a changed Job is a new Job, and ``helm upgrade`` / ``kubectl apply`` never try to patch one.
+    """
     kind = c["kind"]
     limit = {"cronjob": CRONJOB_NAME_LIMIT, "training": TRAINING_NAME_LIMIT}.get(kind, NAME_LIMIT)
     fullname = fit_name(f"{prefix}-{name}", limit)
+    job_name = f"{fit_name(fullname, limit - HASH_LENGTH - 1)}-{digest}"
     ports = [{"name": p["name"], "port": p["port"], "protocol": p.get("protocol", "TCP")} for p in c.get("ports") or []]
     m: dict[str, Any] = {"kind": kind, "fullname": fullname}
     if c.get("labels"):
@@ -207,11 +222,11 @@ def component_model(prefix: str, name: str, c: dict) -> dict:
         m["networkPolicy"] = {k: sorted(policy.get(k) or []) for k in ("allowComponents", "allowNamespaces")}
         if "egressTo" in policy:
             m["networkPolicy"]["egressTo"] = copy.deepcopy(policy["egressTo"] or [])
-    if kind == "job":
+    if kind in ("job", "training"):
+        m["jobName"] = job_name
         m["job"] = _job_spec(c)
     if kind == "training":
-        m["training"] = _training(fullname, c)
-        m["job"] = _job_spec(c)
+        m["training"] = _training(fullname, job_name, c)
     if kind == "cronjob":
         m["job"] = _job_spec(c)
         m["cron"] = {
@@ -245,15 +260,18 @@ def _serving(c: dict) -> dict:
     return out
 
 
-def _training(fullname: str, c: dict) -> dict:
-    """The gang: nodes, how the pods find pod 0 (MASTER_ADDR) and the port they meet on."""
+def _training(fullname: str, job_name: str, c: dict) -> dict:
+    """The gang: nodes, how the pods find pod 0 (MASTER_ADDR) and the port they meet on.
+
+    Pod hostnames start with the (hash-named) job; the headless Service keeps the stable name.
+    """
     operator = c.get("operator", "none")
     out: dict[str, Any] = {"operator": operator, "nodes": c["nodes"], "port": c.get("rendezvousPort", RENDEZVOUS_PORT)}
     if operator == "none":
         out["service"] = fullname
-        out["masterAddress"] = f"{fullname}-0.{fullname}"
+        out["masterAddress"] = f"{job_name}-0.{fullname}"
     elif operator == "jobset":
-        out["masterAddress"] = f"{fullname}-{JOBSET_REPLICATED_JOB}-0-0.{fullname}"
+        out["masterAddress"] = f"{job_name}-{JOBSET_REPLICATED_JOB}-0-0.{fullname}"
     return out
 
 

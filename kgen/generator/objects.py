@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from typing import Any, Callable
 
-from kgen.generator.model import JOBSET_REPLICATED_JOB, KSERVE_CONTAINER, KUBEFLOW_CONTAINER, NAME_LIMIT, fit_name
+from kgen.generator.model import JOBSET_REPLICATED_JOB, KSERVE_CONTAINER, KUBEFLOW_CONTAINER
 from kgen.generator.spec import CONFIG_VOLUME, FILES_VOLUME
+from kgen.generator.text import go_json
 from kgen.merge import deep_merge
 
 MANAGED_BY = "kgen"
@@ -22,7 +22,6 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 VERSION_LABEL = "app.kubernetes.io/version"
-HASH_LENGTH = 8
 
 
 def build_objects(model: dict) -> list[dict]:
@@ -60,14 +59,6 @@ def config_map_name(fullname: str, data: dict[str, str]) -> str:
     ``toJson`` produces), so Helm computes the same name from the same values.
     """
     return f"{fullname}-{hashlib.sha256(go_json(data).encode()).hexdigest()[:10]}"
-
-
-def go_json(value: Any) -> str:
-    """Go ``encoding/json`` bytes for plain data: sorted keys, compact, HTML-safe escapes."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
-    return text
 
 
 def selector_labels(model: dict, name: str) -> dict:
@@ -202,6 +193,11 @@ def workload_metadata(model: dict, name: str, c: dict) -> dict:
     return metadata(model, name, c, c["fullname"], c.get("annotations"))
 
 
+def batch_metadata(model: dict, name: str, c: dict) -> dict:
+    """A Job's or training job's: its name carries a hash of its input (see ``model.job_name``)."""
+    return metadata(model, name, c, c["jobName"], c.get("annotations"))
+
+
 def deployment(model: dict, name: str, c: dict) -> list[dict]:
     """Services and workers; no ``replicas`` when an HPA or KEDA owns the count (applies would fight it)."""
     if c["kind"] not in ("service", "worker") or "serving" in c:
@@ -238,19 +234,11 @@ def stateful_set(model: dict, name: str, c: dict) -> list[dict]:
     return [{"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": workload_metadata(model, name, c), "spec": spec}]
 
 
-def job_name(fullname: str, spec: dict) -> str:
-    """``<fullname>-<8 hex of the Job spec>``: a Job's template is immutable, so a changed Job is a new Job.
-
-    The hash input is ``go_json`` of the spec, what the chart's ``toJson`` gives.
-    """
-    return f"{fit_name(fullname, NAME_LIMIT - HASH_LENGTH - 1)}-{hashlib.sha256(go_json(spec).encode()).hexdigest()[:HASH_LENGTH]}"
-
-
 def job(model: dict, name: str, c: dict) -> list[dict]:
     if c["kind"] != "job":
         return []
     spec = {**c["job"], "template": pod_template(model, name, c)}
-    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata(model, name, c, job_name(c["fullname"], spec), c.get("annotations")), "spec": spec}]
+    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": batch_metadata(model, name, c), "spec": spec}]
 
 
 def _indexed_job_spec(c: dict, template: dict) -> dict:
@@ -265,7 +253,7 @@ def training(model: dict, name: str, c: dict) -> list[dict]:
         return []
     template = pod_template(model, name, c)
     template["spec"] = {**template["spec"], "subdomain": c["training"]["service"]}
-    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": workload_metadata(model, name, c), "spec": _indexed_job_spec(c, template)}]
+    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": batch_metadata(model, name, c), "spec": _indexed_job_spec(c, template)}]
 
 
 def job_set(model: dict, name: str, c: dict) -> list[dict]:
@@ -275,7 +263,7 @@ def job_set(model: dict, name: str, c: dict) -> list[dict]:
     job_spec = _indexed_job_spec(c, pod_template(model, name, c))
     replicated = {"name": JOBSET_REPLICATED_JOB, "replicas": 1, "template": {"metadata": {"labels": pod_labels(model, name, c)}, "spec": job_spec}}
     spec = {"network": {"enableDNSHostnames": True, "subdomain": c["fullname"]}, "replicatedJobs": [replicated]}
-    return [{"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": workload_metadata(model, name, c), "spec": spec}]
+    return [{"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": batch_metadata(model, name, c), "spec": spec}]
 
 
 def py_torch_job(model: dict, name: str, c: dict) -> list[dict]:
@@ -289,7 +277,7 @@ def py_torch_job(model: dict, name: str, c: dict) -> list[dict]:
         replica_specs["Worker"] = {"replicas": c["training"]["nodes"] - 1, "restartPolicy": restart, "template": copy.deepcopy(template)}
     run_policy = {k: c["job"][k] for k in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished") if k in c["job"]}
     spec = {"pytorchReplicaSpecs": replica_specs, "runPolicy": run_policy}
-    return [{"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": workload_metadata(model, name, c), "spec": spec}]
+    return [{"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": batch_metadata(model, name, c), "spec": spec}]
 
 
 def _scale_annotations(serving: dict) -> dict:

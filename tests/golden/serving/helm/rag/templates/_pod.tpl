@@ -237,9 +237,9 @@ spec:
 {{- $out := dict "operator" (.c.operator | default "none") "nodes" .c.nodes "port" (.c.rendezvousPort | default 29500) -}}
 {{- if eq $out.operator "none" -}}
 {{- $_ := set $out "service" $fullname -}}
-{{- $_ := set $out "masterAddress" (printf "%s-0.%s" $fullname $fullname) -}}
+{{- $_ := set $out "masterAddress" (printf "%s-0.%s" (include "kgen.jobName" .) $fullname) -}}
 {{- else if eq $out.operator "jobset" -}}
-{{- $_ := set $out "masterAddress" (printf "%s-node-0-0.%s" $fullname $fullname) -}}
+{{- $_ := set $out "masterAddress" (printf "%s-node-0-0.%s" (include "kgen.jobName" .) $fullname) -}}
 {{- end -}}
 {{- toYaml $out -}}
 {{- end -}}

@@ -141,3 +141,13 @@ annotations:
 {{- define "kgen.headlessName" -}}
 {{- include "kgen.fitName" (dict "name" (printf "%s-headless" (include "kgen.componentName" .)) "limit" 63) -}}
 {{- end -}}
+
+{{/*
+A Job's (or training job's) name: its template is immutable, so the name ends with 8 hex of
+everything the pod template is made from; a changed Job is a new Job and upgrades never patch one.
+*/}}
+{{- define "kgen.jobName" -}}
+{{- $limit := ternary 44 63 (eq .c.kind "training") -}}
+{{- $input := dict "app" (include "kgen.name" .root) "component" .c "labels" (.root.Values.labels | default dict) "prefix" (include "kgen.fullname" .root) -}}
+{{- printf "%s-%s" (include "kgen.fitName" (dict "name" (include "kgen.componentName" .) "limit" (sub $limit 9))) (toJson $input | sha256sum | trunc 8) -}}
+{{- end -}}
