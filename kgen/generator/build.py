@@ -55,7 +55,8 @@ def select_environments(spec: AppSpec, envs: Iterable[str] | None) -> list[str]:
 def generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> dict[str, str]:
     """Every output file (relative path -> text) of a validated spec."""
     spec_name = os.path.basename(spec.file)
-    models = {env: app_model(spec, env) for env in envs}
+    values = {env: app_values(spec, env) for env in envs}
+    models = {env: app_model(spec, env, values=values[env]) for env in envs}
     objects = {env: build_objects(model) for env, model in models.items()}
     files: dict[str, str] = {}
     targets = set(targets)
@@ -63,13 +64,14 @@ def generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> dict[str
         for env in envs:
             files[f"manifests/{env}.yaml"] = manifest_text(objects[env], spec_name)
     if targets & {"kustomize", "helm"}:
-        base = app_model(spec, None)
+        base_values = app_values(spec, None)
+        base = app_model(spec, None, values=base_values)
         if "kustomize" in targets:
             per_env = {env: (models[env].get("namespace"), objects[env]) for env in envs}
             files.update(kustomize_files(build_objects(base), per_env, spec_name))
         if "helm" in targets:
-            values = {env: (models[env].get("namespace"), app_values(spec, env)) for env in envs}
-            files.update(helm_files(spec, app_values(spec, None), values, spec_name))
+            per_env_values = {env: (models[env].get("namespace"), values[env]) for env in envs}
+            files.update(helm_files(spec, base_values, per_env_values, spec_name))
     return files
 
 

@@ -21,7 +21,7 @@ Path = tuple[Any, ...]
 Comments = dict[Path, tuple[list[str], str | None]]  # path -> (lines above, end-of-line comment)
 
 
-def spec_comments(spec: AppSpec) -> dict[Path, tuple[list[str], str | None]]:
+def spec_comments(spec: AppSpec) -> Comments:
     """Every commented key of the spec, by its path in the spec."""
     lines = spec.document.source.lines
     found: Comments = {}
@@ -69,9 +69,8 @@ def _line_end_comment(lines: list[str], key: yaml.Node, value: yaml.Node) -> str
     return rest[1:].strip() if rest.startswith("#") else None
 
 
-def values_comments(spec: AppSpec, values: dict, env: str | None) -> Comments:
-    """The comments of ``spec`` at their paths in ``values`` (``env``: an environment's values file)."""
-    found = spec_comments(spec)
+def values_comments(found: Comments, values: dict, env: str | None) -> Comments:
+    """The spec's comments (``spec_comments``) at their paths in ``values`` (``env``: an environment's values file)."""
     out: Comments = {}
     components = values.get("components") or {}
     for path, comment in found.items():

@@ -17,7 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from kgen.generator.comments import dump_commented, values_comments
+from kgen.generator.comments import dump_commented, spec_comments, values_comments
 from kgen.generator.spec import AppSpec
 from kgen.generator.text import GENERATED_MARK, dump_json, dump_yaml, header
 from kgen.merge import merge_patch
@@ -65,9 +65,10 @@ def helm_files(spec: AppSpec, base: dict, environments: dict[str, tuple[str | No
         **chart_versions(version),
     }
     defaults = {"nameOverride": "", "fullnameOverride": "", **base}
+    comments = spec_comments(spec)
     files = {
         f"{root}/Chart.yaml": top + dump_yaml(chart),
-        f"{root}/values.yaml": top + VALUES_INTRO + dump_commented(defaults, values_comments(spec, defaults, None)),
+        f"{root}/values.yaml": top + VALUES_INTRO + dump_commented(defaults, values_comments(comments, defaults, None)),
     }
     templates, chart_root = _chart_sources()
     template_header = "{{- /* " + header(spec_name, "").strip() + " */ -}}\n"
@@ -80,7 +81,7 @@ def helm_files(spec: AppSpec, base: dict, environments: dict[str, tuple[str | No
         patch = merge_patch(defaults, {"nameOverride": "", "fullnameOverride": "", **values})
         ns = f" -n {namespace}" if namespace else ""
         note = f"# Environment {env}: helm upgrade --install {app} helm/{app}{ns} -f helm/{app}/values-{env}.yaml\n"
-        files[f"{root}/values-{env}.yaml"] = top + note + (dump_commented(patch, values_comments(spec, patch, env)) if patch else "{}\n")
+        files[f"{root}/values-{env}.yaml"] = top + note + (dump_commented(patch, values_comments(comments, patch, env)) if patch else "{}\n")
     return files
 
 

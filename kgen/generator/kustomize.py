@@ -140,6 +140,9 @@ def _image_changes(common_base: list[dict], env_objects: list[dict]) -> dict[str
 
 def _apply_transformers(obj: dict, images: dict[str, str], replicas: dict[str, int]) -> dict:
     """What Kustomize's images and replicas transformers make of a base object."""
+    touched = obj["kind"] == "Deployment" and obj["metadata"]["name"] in replicas
+    if not touched and not any(_split_image(c["image"])[0] in images for c in _containers(obj)):
+        return obj
     out = copy.deepcopy(obj)
     for container in _containers(out):
         name, tag = _split_image(container["image"])

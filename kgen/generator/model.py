@@ -60,15 +60,19 @@ def release_prefix(app: str, release: str) -> str:
     return prefix[:NAME_LIMIT].removesuffix("-")
 
 
-def app_model(spec: AppSpec, env: str | None, release: str | None = None) -> dict:
-    """One environment's objects-to-be (``None``: the base) for a Helm release name (default: the app's)."""
+def app_model(spec: AppSpec, env: str | None, release: str | None = None, values: dict | None = None) -> dict:
+    """One environment's objects-to-be (``None``: the base) for a Helm release name (default: the app's).
+
+    ``values``: that environment's ``app_values``, when the caller has them already.
+    """
     app = spec.name
     release = release or app
     model: dict[str, Any] = {"app": app, "release": release}
     namespace = spec.namespace(env)
     if namespace:
         model["namespace"] = namespace
-    values = app_values(spec, env)
+    if values is None:
+        values = app_values(spec, env)
     for key in ("labels", "annotations"):
         if values.get(key):
             model[key] = values[key]
@@ -101,7 +105,7 @@ def app_values(spec: AppSpec, env: str | None) -> dict:
         values["annotations"] = dict(sorted(annotations.items()))
     tags = spec.environment(env).get("imageTag") if env else None
     values["components"] = {
-        name: component_values(_in_spec_order(c, spec.own_fields(name, None)),
+        name: component_values(_in_spec_order(c, (spec.data["components"] or {}).get(name) or {}),
                                None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
         for name, c in spec.components(env).items()
     }
@@ -125,18 +129,25 @@ def _override(spec: AppSpec, env: str | None, name: str) -> dict:
 
 def component_values(c: dict, image_tag: str | None = None) -> dict:
     """A merged spec component as chart values: the same fields, image and ports made settable."""
-    values = {"kind": c.get("kind", "service"), **copy.deepcopy(c)}
+    values = {"kind": c.get("kind", "service"), **c}  # shallow: only replaced, never mutated, below
     values["image"] = split_image(with_tag(c["image"], image_tag) if image_tag else c["image"])
     for key in ("initContainers", "sidecars"):
-        for extra in values.get(key) or []:
-            if "ports" in extra:
-                extra["ports"] = _port_list(extra["ports"])
-            # the environment's tag for an extra container that runs the component's own image (e.g. a migration)
-            if image_tag and with_tag(extra["image"], "t") == with_tag(c["image"], "t"):
-                extra["image"] = with_tag(extra["image"], image_tag)
+        if key in c:
+            values[key] = [_extra_values(extra, c["image"], image_tag) for extra in c[key]]
     if "ports" in c:
         values["ports"] = _port_list(c["ports"])
     return values
+
+
+def _extra_values(extra: dict, main_image: str, image_tag: str | None) -> dict:
+    """An init container or sidecar as values: ports as a list; the environment's tag when it
+    runs the component's own image (e.g. a migration)."""
+    out = dict(extra)
+    if "ports" in extra:
+        out["ports"] = _port_list(extra["ports"])
+    if image_tag and with_tag(extra["image"], "t") == with_tag(main_image, "t"):
+        out["image"] = with_tag(extra["image"], image_tag)
+    return out
 
 
 def _port_list(ports: dict) -> list[dict]:

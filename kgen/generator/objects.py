@@ -169,8 +169,11 @@ def pod_template(model: dict, name: str, c: dict) -> dict:
     meta: dict[str, Any] = {"labels": pod_labels(model, name, c)}
     if c.get("podAnnotations"):
         meta["annotations"] = c["podAnnotations"]
-    container = deep_merge(container, c.get("containerOverrides") or {})
-    pod_spec = deep_merge({**pod, "containers": [container]}, c.get("podOverrides") or {})
+    if c.get("containerOverrides"):
+        container = deep_merge(container, c["containerOverrides"])
+    pod_spec = {**pod, "containers": [container]}
+    if c.get("podOverrides"):
+        pod_spec = deep_merge(pod_spec, c["podOverrides"])
     return {"metadata": meta, "spec": pod_spec}
 
 
