@@ -204,11 +204,12 @@ def validate(spec: str) -> None:
 
 @cli.command()
 @click.argument("path", default="kgen.yaml", type=click.Path(dir_okay=False))
-def init(path: str) -> None:
+@click.option("--example", metavar="NAME", help="Write a complete example instead: statefulset, training, serving or platform.")
+def init(path: str, example: str | None) -> None:
     """Write a commented starter spec (a web service and a GPU inference service, two environments)."""
     from kgen.generator.build import write_starter
 
-    write_starter(path)
+    write_starter(path, example)
     click.echo(f"kgen: wrote {path}; next: kgen validate {path} && kgen build {path} -o deploy", err=True)
 
 

@@ -29,10 +29,10 @@ from kgen.generator.model import app_model
 from kgen.generator.objects import build_objects
 from kgen.generator.spec import load_spec, validated_spec
 
-from .conftest import FIXTURES
+from .conftest import SPEC_FILES
 
 STARTER = Path(str(resources.files("kgen.generator").joinpath("starter.yaml")))
-SPECS = [*sorted((FIXTURES / "specs").glob("*.yaml")), STARTER]
+SPECS = [*SPEC_FILES, STARTER]
 CASES = [(spec, env) for spec in SPECS for env in load_spec(str(spec)).environment_names()]
 IGNORED_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")
 
@@ -159,7 +159,7 @@ def test_another_release_prefixes_names_and_changes_nothing_else(built: dict, sp
 
 
 def test_name_overrides(built: dict) -> None:
-    chart = _chart(built, FIXTURES / "specs" / "web.yaml")
+    chart = _chart(built, _spec_path("web.yaml"))
     docs = _docs(_helm_render(chart, "prod", "r1", "ns", "fullnameOverride=store"))
     names = {(d["kind"], d["metadata"]["name"]) for d in docs}
     assert ("Deployment", "store-api") in names and ("Service", "store-web") in names
@@ -199,7 +199,7 @@ SET_CASES = [
 
 
 def _spec_path(name: str) -> Path:
-    return STARTER if name == "starter.yaml" else FIXTURES / "specs" / name
+    return next(spec for spec in SPECS if spec.name == name)
 
 
 def _edited_spec(tmp_path: Path, spec: Path, path: tuple, value: Any) -> Path:
@@ -236,7 +236,7 @@ def test_set_on_the_chart_equals_the_same_edit_of_the_spec(built: dict, tmp_path
 ])
 def test_values_schema_rejects_unknown_keys_and_wrong_types(built: dict, expression: str, where: str) -> None:
     helm = pytest.importorskip("helm_python")
-    chart = _chart(built, FIXTURES / "specs" / "web.yaml")
+    chart = _chart(built, _spec_path("web.yaml"))
     with pytest.raises(helm.HelmValuesError) as caught:
         _helm_render(chart, "prod", "shop", "shop-prod", expression)
     assert where in str(caught.value)
@@ -256,7 +256,7 @@ def test_helm_lint_strict_is_clean(built: dict, spec: Path) -> None:
 def test_chart_metadata_and_notes(built: dict, tmp_path: Path) -> None:
     """appVersion and app.kubernetes.io/version from metadata.version (the chart version too when SemVer)."""
     helm = pytest.importorskip("helm_python")
-    spec = _edited_spec(tmp_path, FIXTURES / "specs" / "web.yaml", ("metadata", "version"), "1.8.0")
+    spec = _edited_spec(tmp_path, _spec_path("web.yaml"), ("metadata", "version"), "1.8.0")
     build(str(spec), str(tmp_path / "out"))
     chart = tmp_path / "out" / "helm" / "shop"
     meta = yaml.safe_load((chart / "Chart.yaml").read_text())
@@ -289,7 +289,7 @@ def _selectors(docs: list[dict]) -> dict[tuple, Any]:
     "components.api.resources.cpu=2", "components.web.replicas=7",
 ])
 def test_upgrades_change_no_selector(built: dict, expression: str) -> None:
-    chart = _chart(built, FIXTURES / "specs" / "web.yaml")
+    chart = _chart(built, _spec_path("web.yaml"))
     before = _docs(_helm_render(chart, "prod", "shop", "shop-prod"))
     after = _docs(_helm_render(chart, "prod", "shop", "shop-prod", expression))
     assert _selectors(before) == _selectors(after) and _selectors(before)
@@ -363,7 +363,7 @@ def test_overlays_are_readable_strategic_merge_patches(built: dict, spec: Path) 
 
 
 def test_overlay_uses_the_transformers(built: dict) -> None:
-    overlays = built[FIXTURES / "specs" / "web.yaml"] / "kustomize" / "overlays"
+    overlays = built[_spec_path("web.yaml")] / "kustomize" / "overlays"
     staging = yaml.safe_load((overlays / "staging" / "kustomization.yaml").read_text())
     assert staging["images"] == [{"name": "ghcr.io/acme/shop-api", "newTag": "1.9.0-rc.1"}, {"name": "ghcr.io/acme/shop-web", "newTag": "1.9.0-rc.1"}]
     dev = yaml.safe_load((overlays / "dev" / "kustomization.yaml").read_text())

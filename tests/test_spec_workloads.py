@@ -1,25 +1,29 @@
 """The turn-2 spec additions: what each one generates, and each bad input with its located error.
 
 Golden output, the Kustomize equivalence and the lint-clean check cover the fixture specs
-(fixtures/specs/{redis-statefulset,training,serving,platform}.yaml); this module pins the
+(the `kgen init --example` specs in kgen/generator/examples/); this module pins the
 decisions a reviewer would look for, and the validation of every addition.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings, strategies as st
 
 from kgen.generator.build import render_environments
 from kgen.generator.model import JOB_INDEX_FIELD
+from kgen.loader import load_text
+from kgen.workloads import pod_templates
 
-from .conftest import FIXTURES, run_kgen
-from .test_spec import BASE, errors, objects
+from .conftest import ROOT, run_kgen
+from .test_spec import BASE, errors, objects, write
 
-SPECS = FIXTURES / "specs"
+SPECS = ROOT / "kgen" / "generator" / "examples"
 
 
 def _render(path: Path, env: str) -> dict[tuple[str, str], dict]:
@@ -44,7 +48,7 @@ def env_of(container: dict) -> dict:
 
 
 def test_statefulset_with_headless_service_and_per_replica_claims() -> None:
-    found = _render(SPECS / "redis-statefulset.yaml", "prod")
+    found = _render(SPECS / "statefulset.yaml", "prod")
     sts = found[("StatefulSet", "cache-redis")]
     assert sts["spec"]["serviceName"] == "cache-redis-headless" and sts["spec"]["podManagementPolicy"] == "Parallel"
     assert sts["spec"]["replicas"] == 3
@@ -58,13 +62,16 @@ def test_statefulset_with_headless_service_and_per_replica_claims() -> None:
     assert found[("Service", "cache-redis")]["metadata"]["annotations"] == {"prometheus.io/scrape": "true"}
     assert sts["metadata"]["annotations"] == {"backup.example.com/schedule": "nightly"}
     assert ("PodDisruptionBudget", "cache-redis") in found
-    assert ("PodDisruptionBudget", "cache-redis") not in _render(SPECS / "redis-statefulset.yaml", "dev")
+    assert ("PodDisruptionBudget", "cache-redis") not in _render(SPECS / "statefulset.yaml", "dev")
 
 
-def test_statefulset_autoscaling_targets_the_statefulset(tmp_path: Path) -> None:
-    text = BASE.replace("    image:", "    kind: statefulset\n    image:") + "    autoscaling: {min: 2, max: 4, cpu: 70}\n"
-    hpa = objects(tmp_path, text)[("HorizontalPodAutoscaler", "shop-api")]
-    assert hpa["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
+def test_statefulset_autoscaling_and_ingress(tmp_path: Path) -> None:
+    text = BASE.replace("    image:", "    kind: statefulset\n    image:") + "    autoscaling: {min: 2, max: 4, cpu: 70}\n    ingress: {host: a.example.com}\n"
+    found = objects(tmp_path, text)
+    assert found[("HorizontalPodAutoscaler", "shop-api")]["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
+    assert "replicas" not in found[("StatefulSet", "shop-api")]["spec"]
+    backend = found[("Ingress", "shop-api")]["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+    assert backend == {"service": {"name": "shop-api", "port": {"name": "http"}}}
 
 
 # --- 2. training --------------------------------------------------------------------------------
@@ -208,12 +215,13 @@ def test_preStop_sleep_and_exec(tmp_path: Path) -> None:
     [
         ("    storage: {data: {mountPath: /d, size: 1Gi, perReplica: true}}\n",
          "kgen.yaml:11: components.api.storage.data.perReplica: only a statefulset has per-replica claims"),
-        ("    podManagementPolicy: Parallel\n", "kgen.yaml:11: components.api.podManagementPolicy: only applies to kind: statefulset (this is a service)"),
+        ("    podManagementPolicy: Parallel\n", "kgen.yaml:11: components.api.podManagementPolicy: only applies to kind statefulset (this is a service)"),
         ("    podManagementPolicy: Sometimes\n", "kgen.yaml:11: components.api.podManagementPolicy: must be one of: 'OrderedReady', 'Parallel'"),
-        ("    nodes: 2\n", "kgen.yaml:11: components.api.nodes: only applies to kind: training (this is a service)"),
+        ("    nodes: 2\n", "kgen.yaml:11: components.api.nodes: only applies to kind training (this is a service)"),
         ("    serving: lambda\n", "kgen.yaml:11: components.api.serving: must be one of: 'deployment', 'knative', 'kserve'"),
         ("    serving: knative\n    autoscaling: {max: 3, cpu: 70}\n",
          "kgen.yaml:12: components.api.autoscaling.cpu: serving: knative scales on concurrency: use autoscaling.target"),
+        ("    serving: knative\n    preStop: {sleep: 5}\n", "kgen.yaml:12: components.api.preStop: serving: knative (Knative underneath) rejects it"),
         ("    serving: kserve\n    autoscaling: {min: 0, max: 3}\n",
          "kgen.yaml:12: components.api.autoscaling.min: KServe needs serverless mode for scale to zero"),
         ("    autoscaling: {min: 0, max: 3, cpu: 50}\n", "kgen.yaml:11: components.api.autoscaling.min: must be >= 1"),
@@ -240,7 +248,7 @@ def test_preStop_sleep_and_exec(tmp_path: Path) -> None:
          "kgen.yaml:11: components.api.podOverrides.hostNetworking: unknown field 'hostNetworking' (Kubernetes PodSpec)"),
         ("    containerOverrides: {stdin: true, tty: 1}\n", "kgen.yaml:11: components.api.containerOverrides.tty:"),
         ("    containerOverrides: {name: other}\n", "kgen.yaml:11: components.api.containerOverrides.name: the main container's name is the component's"),
-        ("    podFailurePolicy: {rules: []}\n", "kgen.yaml:11: components.api.podFailurePolicy: only applies to kind: job or training (this is a service)"),
+        ("    podFailurePolicy: {rules: []}\n", "kgen.yaml:11: components.api.podFailurePolicy: only applies to kind job, cronjob or training (this is a service)"),
     ],
 )
 def test_bad_additions_have_located_errors(tmp_path: Path, extra: str, expected: str) -> None:
@@ -270,6 +278,7 @@ components:
         ("    nodes: 2\n    restartPolicy: OnFailure\n    podFailurePolicy: {rules: []}\n",
          "kgen.yaml:10: components.train.restartPolicy: a podFailurePolicy needs restartPolicy: Never"),
         ("    nodes: 0\n", "kgen.yaml:9: components.train.nodes: must be >= 1"),
+        ("    nodes: 2\n    env: {WORLD_SIZE: 16}\n", "kgen.yaml:10: components.train.env.WORLD_SIZE: kgen sets WORLD_SIZE for the gang (operator none): remove it"),
         ("    nodes: 2\n    storage: {ckpt: {mountPath: /c, size: 1Gi}}\n",
          "kgen.yaml:10: components.train.storage.ckpt: a ReadWriteOnce volume attaches to one node: 2 training nodes need ReadWriteMany"),
         ("    nodes: 2\n    operator: slurm\n", "kgen.yaml:10: components.train.operator: must be one of: 'none', 'jobset', 'kubeflow'"),
@@ -301,9 +310,43 @@ def test_extra_objects_must_not_set_a_namespace(tmp_path: Path) -> None:
     assert errors(tmp_path, text) == ["kgen.yaml:12: extraObjects[0].metadata.namespace: kgen sets the environment's namespace: remove it"]
 
 
+def test_extra_objects_must_not_collide(tmp_path: Path) -> None:
+    text = BASE + "extraObjects:\n  - {apiVersion: v1, kind: Service, metadata: {name: shop-api}}\n  - {apiVersion: v1, kind: Secret, metadata: {name: s}}\n"
+    text += "environments:\n  prod:\n    extraObjects:\n      - {apiVersion: v1, kind: Secret, metadata: {name: s}}\n"
+    assert errors(tmp_path, text) == [
+        "kgen.yaml:12: extraObjects[0].metadata.name: Service 'shop-api' is already in the output (kgen generates it)",
+        "kgen.yaml:17: environments.prod.extraObjects[0].metadata.name: Secret 's' is already in the output (extraObjects entry at line 13)",
+    ]
+
+
 def test_validate_cli_prints_located_errors_for_additions(tmp_path: Path) -> None:
     spec = tmp_path / "kgen.yaml"
     spec.write_text(BASE + "    podOverrides: {hostNetworking: true}\n")
     result = run_kgen("validate", str(spec))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == f"{spec}:11: components.api.podOverrides.hostNetworking: unknown field 'hostNetworking' (Kubernetes PodSpec)"
+
+
+def test_init_writes_each_example(tmp_path: Path) -> None:
+    for path in sorted(SPECS.glob("*.yaml")):
+        target = tmp_path / f"{path.stem}.yaml"
+        result = run_kgen("init", str(target), "--example", path.stem)
+        assert result.returncode == 0, result.stderr
+        assert target.read_text() == path.read_text()
+    unknown = run_kgen("init", str(tmp_path / "x.yaml"), "--example", "slurm")
+    assert unknown.returncode == 2 and "no example 'slurm' (known: platform, serving, statefulset, training)" in unknown.stderr
+    assert not (tmp_path / "x.yaml").exists()
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(nodes=st.integers(min_value=1, max_value=64), gpus=st.integers(min_value=1, max_value=8), operator=st.sampled_from(["none", "jobset", "kubeflow"]))
+def test_lint_sees_every_pod_of_the_gang(nodes: int, gpus: int, operator: str) -> None:
+    """What kgen emits for a training gang is what kgen lint (and capacity) counts: nodes pods of gpus GPUs."""
+    text = TRAINING + f"    nodes: {nodes}\n    operator: {operator}\n    resources: {{cpu: 1, memory: 1Gi}}\n    gpu: {{count: {gpus}}}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        rendered = dict(render_environments(write(Path(tmp), text)))["default"]
+    loaded = load_text(rendered)
+    templates = [t for obj in loaded.objects for t in pod_templates(obj)]
+    assert sum(t.declared_replicas for t in templates) == nodes
+    gpu_requests = {c.requests.get("nvidia.com/gpu") for t in templates for c in t.containers}
+    assert gpu_requests == {gpus}

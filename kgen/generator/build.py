@@ -219,12 +219,22 @@ def _prune_empty(out_dir: str, rel_dir: str) -> None:
         rel_dir = os.path.dirname(rel_dir)
 
 
-def write_starter(path: str) -> None:
-    """``kgen init``: the commented starter spec, never over an existing file."""
+def example_names() -> list[str]:
+    """The specs ``kgen init --example NAME`` writes (package data, also tested like the fixtures)."""
+    from importlib import resources
+
+    return sorted(e.name[: -len(".yaml")] for e in resources.files("kgen.generator").joinpath("examples").iterdir() if e.name.endswith(".yaml"))
+
+
+def write_starter(path: str, example: str | None = None) -> None:
+    """``kgen init``: the commented starter spec (or a named example), never over an existing file."""
     from importlib import resources
 
     from kgen.fsutil import write_atomic
 
+    if example is not None and example not in example_names():
+        raise InputError(f"no example {example!r} (known: {', '.join(example_names())})")
     if os.path.lexists(path):
         raise InputError("already exists; kgen init never overwrites a file", path)
-    write_atomic(path, resources.files("kgen.generator").joinpath("starter.yaml").read_text(encoding="utf-8"))
+    source = "starter.yaml" if example is None else f"examples/{example}.yaml"
+    write_atomic(path, resources.files("kgen.generator").joinpath(source).read_text(encoding="utf-8"))

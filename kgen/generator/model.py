@@ -145,7 +145,7 @@ def _extra_values(extra: dict, main_image: str, image_tag: str | None) -> dict:
     out = dict(extra)
     if "ports" in extra:
         out["ports"] = _port_list(extra["ports"])
-    if image_tag and with_tag(extra["image"], "t") == with_tag(main_image, "t"):
+    if image_tag and image_repository(extra["image"]) == image_repository(main_image):
         out["image"] = with_tag(extra["image"], image_tag)
     return out
 
@@ -515,14 +515,17 @@ def _pre_stop(pre_stop: dict, ports: list[dict]) -> dict:
     return {"httpGet": {"path": http.get("path", "/"), "port": http.get("port", ports[0]["name"] if ports else None)}}
 
 
-def with_tag(image: str, tag: str) -> str:
-    """``image`` with its tag (or digest) replaced by ``tag``."""
+def image_repository(image: str) -> str:
+    """``image`` without its tag or digest."""
     name = image.split("@", 1)[0]
     slash = name.rfind("/")
     colon = name.rfind(":")
-    if colon > slash:
-        name = name[:colon]
-    return f"{name}:{tag}"
+    return name[:colon] if colon > slash else name
+
+
+def with_tag(image: str, tag: str) -> str:
+    """``image`` with its tag (or digest) replaced by ``tag``."""
+    return f"{image_repository(image)}:{tag}"
 
 
 def _env_var(name: str, value: Any) -> dict:

@@ -27,7 +27,6 @@ DEFAULT_ENVIRONMENT = "default"
 WORKLOAD_KINDS = ("service", "worker")  # the kinds that become Deployments
 REPLICATED_KINDS = (*WORKLOAD_KINDS, "statefulset")  # long-running kinds with a replica count
 SERVICE_KINDS = ("service", "statefulset")  # kinds whose ports get a Service (and may get an Ingress)
-BATCH_KINDS = ("job", "cronjob", "training")
 SECRET_NAME = re.compile(r"(?i)(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key)")
 CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
 RWO_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
@@ -149,6 +148,8 @@ def validate(spec: AppSpec) -> list[SpecProblem]:
             found = [*_merged_schema_problems(component), *_component_problems(spec, env, name, component, components)]
             problems.extend(_attribute(spec, env, name, path, message) for path, message in found)
         problems.extend(_environment_problems(spec, env, components))
+    if not problems:
+        problems.extend(_extra_object_collisions(spec))
     return _sorted(problems)
 
 
@@ -346,8 +347,6 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
         for key in ("ports", "ingress"):
             if key in c:
                 out.append(((key,), f"a cronjob has no {key}"))
-        if c.get("podFailurePolicy"):
-            out.append((("podFailurePolicy",), "a cronjob's jobs take no podFailurePolicy here: use kind: job or training"))
     elif "schedule" in c:
         out.append((("schedule",), "only a cronjob has a schedule"))
     if kind == "service" and not ports:
@@ -361,10 +360,10 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
             out.append((("ingress",), "an ingress needs a kind: service (serving: deployment) or statefulset component"))
         elif not ports:
             out.append((("ingress",), "an ingress needs a port"))
-        if "path" in ingress and "paths" in ingress:
-            out.append((("ingress", "paths"), "path and paths are exclusive"))
         elif ingress.get("port") and ingress["port"] not in ports:
             out.append((("ingress", "port"), f"no port named {ingress['port']!r}"))
+        if "path" in ingress and "paths" in ingress:
+            out.append((("ingress", "paths"), "path and paths are exclusive"))
         tls = ingress.get("tls")
         if tls is not None and "issuer" in tls and "secretName" in tls:
             out.append((("ingress", "tls"), "tls.issuer and tls.secretName are exclusive"))
@@ -465,7 +464,7 @@ def _secret_problems(c: dict) -> list[tuple[JsonPath, str]]:
     return out
 
 
-def ingress_paths(ingress: dict) -> list[str]:
+def _ingress_paths(ingress: dict) -> list[str]:
     """The paths an ingress routes: ``paths``, else ``path`` (default ``/``)."""
     return list(ingress.get("paths") or [ingress.get("path", "/")])
 
@@ -478,7 +477,7 @@ def _environment_problems(spec: AppSpec, env: str | None, components: dict[str, 
         ingress = c.get("ingress")
         if ingress is None:
             continue
-        for path in ingress_paths(ingress):
+        for path in _ingress_paths(ingress):
             where = (ingress["host"], path)
             if where in seen:
                 message = f"host {ingress['host']!r} path {path!r} is already used by component {seen[where]!r}"
@@ -501,6 +500,30 @@ def _extra_object_problems(spec: AppSpec, env: str | None) -> list[SpecProblem]:
     return problems
 
 
+def _extra_object_collisions(spec: AppSpec) -> list[SpecProblem]:
+    """An extra object with the identity of a generated one (or of another extra) would be applied twice."""
+    if not spec.data.get("extraObjects") and not any((e or {}).get("extraObjects") for e in (spec.data.get("environments") or {}).values()):
+        return []
+    from kgen.generator.model import app_model  # the objects are what collides: build them (a valid spec)
+    from kgen.generator.objects import build_objects
+
+    problems = []
+    for env in [None, *([] if not spec.data.get("environments") else spec.environment_names())]:
+        model = app_model(spec, env)
+        extras = model.pop("extraObjects", [])
+        taken = {(o["apiVersion"], o["kind"], o["metadata"]["name"]): "kgen generates it" for o in build_objects(model)}
+        sources = [("extraObjects", i) for i in range(len(spec.data.get("extraObjects") or []))]
+        if env:
+            sources += [("environments", env, "extraObjects", i) for i in range(len(spec.environment(env).get("extraObjects") or []))]
+        for path, obj in zip(sources, extras):
+            identity = (obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
+            if identity in taken:
+                where = (*path, "metadata", "name")
+                problems.append(SpecProblem(where, f"{identity[1]} {identity[2]!r} is already in the output ({taken[identity]})", spec.line(where)))
+            taken[identity] = f"extraObjects entry at line {spec.line(path)}"
+    return problems
+
+
 # --- workload kinds, containers, files and overrides (turn 2 additions) ------------------------
 
 KIND_ONLY_FIELDS = {
@@ -508,9 +531,13 @@ KIND_ONLY_FIELDS = {
     "nodes": ("training",),
     "operator": ("training",),
     "rendezvousPort": ("training",),
-    "podFailurePolicy": ("job", "training"),
+    "podFailurePolicy": ("job", "cronjob", "training"),
     "serving": ("service",),
 }
+# What kgen's rendezvous env sets (model.py) and what the Kubeflow operator sets on its container.
+RENDEZVOUS_ENV = frozenset({"MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "NNODES", "NODE_RANK",
+                            "PET_MASTER_ADDR", "PET_MASTER_PORT", "PET_NNODES", "PET_NODE_RANK", "PET_NPROC_PER_NODE"})
+KUBEFLOW_ENV = frozenset({"MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK"})
 PORTLESS_SERVING = ("knative", "kserve")  # the platform routes requests itself: one port, no Service of ours
 
 
@@ -518,7 +545,8 @@ def _kind_problems(c: dict, kind: str) -> list[tuple[JsonPath, str]]:
     out: list[tuple[JsonPath, str]] = []
     for key, kinds in KIND_ONLY_FIELDS.items():
         if key in c and kind not in kinds:
-            out.append(((key,), f"only applies to kind: {' or '.join(kinds)} (this is a {kind})"))
+            allowed = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+            out.append(((key,), f"only applies to kind {allowed} (this is a {kind})"))
     if kind == "training":
         if "nodes" not in c:
             out.append(((), "a training component needs nodes (pods in the gang, one per node)"))
@@ -527,16 +555,25 @@ def _kind_problems(c: dict, kind: str) -> list[tuple[JsonPath, str]]:
                 out.append(((key,), "a training component runs one pod per node: set nodes instead"))
         if c.get("operator") == "kubeflow" and "podFailurePolicy" in c:
             out.append((("podFailurePolicy",), "a PyTorchJob has no podFailurePolicy: use operator none or jobset"))
+        operator = c.get("operator", "none")
+        setter, names = ("the training operator", KUBEFLOW_ENV) if operator == "kubeflow" else ("kgen", RENDEZVOUS_ENV)
+        for var in sorted(names.intersection(c.get("env") or {})):
+            out.append((("env", var), f"{setter} sets {var} for the gang (operator {operator}): remove it"))
     if "podFailurePolicy" in c and c.get("restartPolicy", "Never") != "Never":
         out.append((("restartPolicy",), "a podFailurePolicy needs restartPolicy: Never"))
     serving = c.get("serving", "deployment")
     if serving in PORTLESS_SERVING:
         if len(c.get("ports") or {}) != 1:
             out.append((("ports",), f"serving: {serving} routes to exactly one port"))
-        for key in ("keda", "replicas", "storage"):
-            if key in c and not (key == "storage" and all("emptyDir" in v for v in c["storage"].values())):
-                out.append(((key,), f"serving: {serving} scales and stores on its own terms: use autoscaling (min, max, target)"
-                             if key != "storage" else f"serving: {serving} mounts no claims here: use emptyDir or a model URI"))
+        for key in ("keda", "replicas"):
+            if key in c:
+                out.append(((key,), f"serving: {serving} scales pods itself: use autoscaling (min, max, target)"))
+        for key in ("preStop", "terminationGracePeriodSeconds"):
+            if key in c:
+                out.append(((key,), f"serving: {serving} (Knative underneath) rejects it: the queue-proxy drains requests before the pod stops"))
+        for vol, body in (c.get("storage") or {}).items():
+            if "emptyDir" not in body:
+                out.append((("storage", vol), f"serving: {serving} takes no claims from kgen: use emptyDir (or the platform's model storage)"))
         for metric in ("cpu", "memory"):
             if metric in (c.get("autoscaling") or {}):
                 out.append((("autoscaling", metric), f"serving: {serving} scales on concurrency: use autoscaling.target"))
@@ -565,9 +602,6 @@ def _container_problems(name: str, c: dict, ports: dict) -> list[tuple[JsonPath,
                     out.append(((section, index, "probes", probe_name, handlers[0], "port"), f"no port named {port!r} in this sidecar"))
                 elif port is None and handlers[0] != "exec" and not container.get("ports"):
                     out.append(((section, index, "probes", probe_name, handlers[0]), "needs a port (the sidecar has none)"))
-            for var, value in (container.get("env") or {}).items():
-                if SECRET_NAME.search(var) and not isinstance(value, dict):
-                    out.append(((section, index, "env", var), "looks like a secret: use {secretRef: {name, key}}, never a literal value"))
     pre_stop = c.get("preStop")
     if pre_stop is not None:
         if len([k for k in ("sleep", "exec", "http") if k in pre_stop]) != 1:
@@ -580,7 +614,8 @@ def _container_problems(name: str, c: dict, ports: dict) -> list[tuple[JsonPath,
     return out
 
 
-SECRET_FILE = re.compile(r"(?i)(\.(key|pem|p12|pfx|jks|keystore)$|id_rsa|id_ed25519|credentials|\.netrc$|\.pgpass$)")
+# File names that hold credentials: such content belongs in a Secret, whatever it looks like.
+SECRET_FILE = re.compile(r"(?i)(\.(key|pem|p12|pfx|jks|keystore)$|id_rsa|id_ed25519|\.netrc$|\.pgpass$|passw(or)?d|secret|token|api[_-]?key|credential)")
 
 
 def file_key(path: str) -> str:
@@ -600,7 +635,7 @@ def _file_problems(c: dict) -> list[tuple[JsonPath, str]]:
         if sources[0] == "content":
             if "key" in body:
                 out.append((("files", path, "key"), "key only applies to a secret or configMap reference"))
-            if SECRET_FILE.search(path) or SECRET_NAME.search(file_key(path)):
+            if SECRET_FILE.search(file_key(path)):
                 out.append((("files", path), "looks like a secret file: ConfigMaps are not secret; use {secret: NAME, key: KEY}"))
             key = file_key(path)
             if key in keys:
