@@ -1,13 +1,13 @@
-"""Resolved component models: every default applied, every derived decision made.
+"""Values and resolved component models: every default applied, every derived decision made.
 
-The model of one environment is what both renderers consume: ``objects.py``
-turns it into Kubernetes objects in Python, and the Helm chart's templates turn
-the same data (``values.yaml`` + ``values-<env>.yaml``) into the same objects.
-Leaves are Kubernetes-shaped fragments (resources, probes, volumes), so the two
-renderers only assemble objects and cannot disagree about policy: GPU
-resources, security defaults, probe budgets and names are all decided here.
+``app_values`` is one environment in the spec's own words (what the Helm chart's
+``values.yaml`` + ``values-<env>.yaml`` hold); ``app_model`` resolves those values
+for a release (names, GPU resources, security defaults, probe budgets) into the
+Kubernetes-shaped fragments ``objects.py`` assembles. The chart's templates make
+the same decisions from the same values in Go templates (a user's ``--set`` must
+act exactly like the same edit of the spec); the equivalence tests hold the two
+to it with the real Helm.
 """
-
 from __future__ import annotations
 
 import copy

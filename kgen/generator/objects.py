@@ -1,10 +1,9 @@
 """Component models to Kubernetes objects (plain dicts), one function per kind.
 
-The Helm chart in ``chart/templates`` is the Go-template twin of this module:
-each function here has a template with the same structure, fed the same model.
-The equivalence tests render both (with the real Helm) and compare objects.
+The Helm chart in ``chart/templates`` is the Go-template twin of ``model.py`` and
+this module together: one template per kind, a shared pod-template helper, fed the
+values. The equivalence tests render both (with the real Helm) and compare objects.
 """
-
 from __future__ import annotations
 
 import copy
