@@ -18,6 +18,8 @@ from hypothesis import given, settings, strategies as st
 from kgen.generator.build import render_environments
 from kgen.generator.model import JOB_INDEX_FIELD
 from kgen.loader import load_text
+from kgen.policies.engine import lint
+from kgen.policies.policy import load_policy
 from kgen.workloads import pod_templates
 
 from .conftest import ROOT, run_kgen
@@ -74,6 +76,17 @@ def test_statefulset_autoscaling_and_ingress(tmp_path: Path) -> None:
     assert backend == {"service": {"name": "shop-api", "port": {"name": "http"}}}
 
 
+@pytest.mark.parametrize(("kind", "limit"), [("statefulset", 52), ("training", 44), ("service", 63)])
+def test_long_names_leave_room_for_what_controllers_append(tmp_path: Path, kind: str, limit: int) -> None:
+    """StatefulSet: <name>-<revision hash> is a label value; gangs: <job>-<index> and <jobset>-node-<i>-<j> are hostnames."""
+    text = BASE.replace("name: shop", "name: " + "s" * 40).replace("  api:", "  " + "a" * 30 + ":").replace("    image:", f"    kind: {kind}\n    image:")
+    if kind == "training":
+        text = text.replace("    ports:\n      http: {port: 8080}\n", "    nodes: 2\n")
+    workload = {"statefulset": "StatefulSet", "training": "Job", "service": "Deployment"}[kind]
+    (name,) = [name for found_kind, name in objects(tmp_path, text) if found_kind == workload]
+    assert len(name) == limit
+
+
 # --- 2. training --------------------------------------------------------------------------------
 
 
@@ -128,7 +141,7 @@ spec:
 
 
 def test_capacity_counts_training_and_serving_pods(tmp_path: Path) -> None:
-    """Every pod of the gang counts (2 + 2 + 3 nodes x 8 GPUs); Knative and KServe count their minimum."""
+    """Every pod of a gang counts (2 + 2 + 3 nodes x 8 GPUs); Knative and KServe peak at their maximum scale."""
     policy = tmp_path / "policy.yaml"
     policy.write_text(CAPACITY_POLICY)
     for name in ("training", "serving"):
@@ -193,6 +206,8 @@ def test_pod_additions() -> None:
     assert ingress["tls"] == [{"hosts": ["store.example.com"], "secretName": "store-api-tls"}]
     policy = found[("NetworkPolicy", "store-api")]["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["ingress"][1] == {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+                                    "ports": [{"port": 8080, "protocol": "TCP"}]}
     dns, search, payments, cidr = policy["egress"]
     assert dns["ports"][0] == {"port": 53, "protocol": "UDP"}
     assert search["ports"] == [{"port": 9000, "protocol": "TCP"}]
@@ -240,6 +255,7 @@ def test_preStop_sleep_and_exec(tmp_path: Path) -> None:
         ("    annotations: {a: 1}\n", "kgen.yaml:11: components.api.annotations.a: must be a string"),
         ("    ingress: {host: a.example.com, path: /, paths: [/x]}\n", "kgen.yaml:11: components.api.ingress.paths: path and paths are exclusive"),
         ("    networkPolicy: {egressTo: [{component: db}]}\n", "kgen.yaml:11: components.api.networkPolicy.egressTo[0].component: no component named 'db'"),
+        ("    networkPolicy: {ingressFrom: [{component: web}]}\n", "kgen.yaml:11: components.api.networkPolicy.ingressFrom[0].component: no component named 'web'"),
         ("    networkPolicy: {egressTo: [{namespace: a, cidr: 10.0.0.0/8}]}\n",
          "kgen.yaml:11: components.api.networkPolicy.egressTo[0]: needs exactly one of component, namespace or cidr"),
         ("    storage: {scratch: {mountPath: /s, emptyDir: {sizeLimit: lots}}}\n", "kgen.yaml:11: components.api.storage.scratch.emptyDir.sizeLimit: 'lots' does not match"),
@@ -301,6 +317,15 @@ def test_shared_host_same_path_is_an_error(tmp_path: Path) -> None:
     assert errors(tmp_path, text) == ["kgen.yaml:15: components.web.ingress.paths: host 'a.example.com' path '/api' is already used by component 'api'"]
 
 
+def test_components_sharing_a_host_agree_on_class_and_tls(tmp_path: Path) -> None:
+    text = BASE + "    ingress: {host: a.example.com, paths: [/api], className: nginx, tls: {issuer: le}}\n  web:\n    image: x/web:1\n    ports: {http: {port: 80}}\n"
+    assert errors(tmp_path, text + "    ingress: {host: a.example.com, className: nginx, tls: {issuer: le}}\n") == []
+    assert errors(tmp_path, text + "    ingress: {host: a.example.com, className: traefik}\n") == [
+        "kgen.yaml:15: components.web.ingress: host 'a.example.com' is shared with component 'api': both need the same TLS",
+        "kgen.yaml:15: components.web.ingress.className: host 'a.example.com' is shared with component 'api': both need the same ingress class",
+    ]
+
+
 def test_extra_objects_must_not_set_a_namespace(tmp_path: Path) -> None:
     text = BASE + "extraObjects:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: x, namespace: other}}\n  - {apiVersion: v1, kind: ConfigMap}\n"
     assert errors(tmp_path, text) == [
@@ -308,6 +333,12 @@ def test_extra_objects_must_not_set_a_namespace(tmp_path: Path) -> None:
     ]
     text = BASE + "extraObjects:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: x, namespace: other}}\n"
     assert errors(tmp_path, text) == ["kgen.yaml:12: extraObjects[0].metadata.namespace: kgen sets the environment's namespace: remove it"]
+
+
+def test_built_in_extra_objects_are_checked_against_the_kubernetes_schema(tmp_path: Path) -> None:
+    text = BASE + "extraObjects:\n  - apiVersion: v1\n    kind: ResourceQuota\n    metadata: {name: q}\n    spec: {hard: {pods: 10}, hardd: {}}\n"
+    text += "  - {apiVersion: example.com/v1, kind: Anything, metadata: {name: x}, spec: {free: form}}\n"
+    assert errors(tmp_path, text) == ["kgen.yaml:15: extraObjects[0].spec.hardd: unknown field 'hardd' (Kubernetes v1 ResourceQuota)"]
 
 
 def test_extra_objects_must_not_collide(tmp_path: Path) -> None:
@@ -350,3 +381,49 @@ def test_lint_sees_every_pod_of_the_gang(nodes: int, gpus: int, operator: str) -
     assert sum(t.declared_replicas for t in templates) == nodes
     gpu_requests = {c.requests.get("nvidia.com/gpu") for t in templates for c in t.containers}
     assert gpu_requests == {gpus}
+
+
+@st.composite
+def component_specs(draw: st.DrawFn) -> str:
+    """A valid component using a random mix of the additions, as spec YAML lines (indented under its name)."""
+    kind = draw(st.sampled_from(["service", "worker", "statefulset", "training", "job"]))
+    serving = draw(st.sampled_from(["deployment", "knative", "kserve"])) if kind == "service" else "deployment"
+    lines = [f"kind: {kind}", "image: ghcr.io/acme/app:1.0.0", "resources: {cpu: 500m, memory: 1Gi}"]
+    if kind in ("service", "statefulset"):
+        lines += ["ports: {http: {port: 8080}}", "probes: {readiness: {http: {path: /ready}}, liveness: {tcp: {}, periodSeconds: 20}}"]
+    if serving != "deployment":
+        lines += [f"serving: {serving}", f"autoscaling: {{min: {draw(st.integers(0 if serving == 'knative' else 1, 2))}, max: 4, target: 10}}"]
+    elif kind in ("service", "worker", "statefulset"):
+        lines.append(f"replicas: {draw(st.integers(1, 3))}")
+    if kind == "training":
+        lines += [f"nodes: {draw(st.integers(1, 4))}", f"operator: {draw(st.sampled_from(['none', 'jobset', 'kubeflow']))}"]
+    if kind == "statefulset" and draw(st.booleans()):
+        lines.append("storage: {data: {mountPath: /data, size: 1Gi, perReplica: true}}")
+    if draw(st.booleans()):
+        lines.append(f"gpu: {{count: {draw(st.integers(1, 8))}}}")
+    if draw(st.booleans()):
+        lines.append("initContainers: [{name: init, image: busybox:1.36, command: [sh, -c, 'true']}]")
+    if draw(st.booleans()) and kind not in ("job", "training"):
+        lines.append("sidecars: [{name: proxy, image: envoy:1.31, ports: {admin: {port: 9901}}, "
+                     "probes: {readiness: {http: {path: /ready}}, liveness: {tcp: {}, periodSeconds: 20}}}]")
+    if draw(st.booleans()) and serving == "deployment":
+        lines.append(draw(st.sampled_from(["preStop: {sleep: 5}", "preStop: {exec: [sh, -c, 'sleep 5']}"])))
+    if draw(st.booleans()):
+        lines.append("files: {/etc/app/app.yaml: {content: 'a: 1'}, /etc/app/ca.crt: {secret: app-ca, key: ca.crt}}")
+    if draw(st.booleans()):
+        lines += ["annotations: {example.com/owner: team}", "networkPolicy: {egressTo: [{namespace: db, ports: [5432]}]}"]
+    if draw(st.booleans()):
+        lines.append("containerOverrides: {terminationMessagePolicy: FallbackToLogsOnError}")
+    return "".join(f"    {line}\n" for line in lines)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(component=component_specs())
+def test_any_mix_of_additions_is_lint_clean(component: str) -> None:
+    """Whatever additions a component combines, kgen's output has no lint error and valid built-in objects."""
+    text = "apiVersion: kgen.dev/v1alpha1\nkind: App\nmetadata: {name: mix, annotations: {example.com/repo: mix}}\ncomponents:\n  app:\n" + component
+    with tempfile.TemporaryDirectory() as tmp:
+        rendered = dict(render_environments(write(Path(tmp), text)))["default"]
+    report = lint(load_text(rendered, "mix.yaml"), load_policy(None))
+    errors_found = [f"{f.rule} {f.object}: {f.message}" for f in report.findings if f.severity == "error"]
+    assert not errors_found and not report.invalid_input, errors_found

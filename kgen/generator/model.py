@@ -21,6 +21,7 @@ from kgen.merge import deep_merge
 NAME_LIMIT = 63
 HASH_LENGTH = 8  # of the hash a Job's name ends with
 CRONJOB_NAME_LIMIT = 52  # the Job controller appends an 11-character suffix
+STATEFULSET_NAME_LIMIT = 52  # its controller-revision-hash label is <name>-<10 characters>, a label value
 SCALED_OBJECT_NAME_LIMIT = 54  # KEDA names its HPA keda-hpa-<name>
 # Pod hostnames of a gang (<job>-<index>, JobSet <jobset>-<job>-<i>-<j>) must stay DNS labels.
 TRAINING_NAME_LIMIT = 44
@@ -180,7 +181,7 @@ def component_model(prefix: str, name: str, c: dict, digest: str) -> dict:
     a changed Job is a new Job, and ``helm upgrade`` / ``kubectl apply`` never try to patch one.
     """
     kind = c["kind"]
-    limit = {"cronjob": CRONJOB_NAME_LIMIT, "training": TRAINING_NAME_LIMIT}.get(kind, NAME_LIMIT)
+    limit = {"cronjob": CRONJOB_NAME_LIMIT, "statefulset": STATEFULSET_NAME_LIMIT, "training": TRAINING_NAME_LIMIT}.get(kind, NAME_LIMIT)
     fullname = fit_name(f"{prefix}-{name}", limit)
     job_name = f"{fit_name(fullname, limit - HASH_LENGTH - 1)}-{digest}"
     ports = [{"name": p["name"], "port": p["port"], "protocol": p.get("protocol", "TCP")} for p in c.get("ports") or []]
@@ -231,8 +232,9 @@ def component_model(prefix: str, name: str, c: dict, digest: str) -> dict:
     if "networkPolicy" in c:
         policy = c["networkPolicy"] or {}
         m["networkPolicy"] = {k: sorted(policy.get(k) or []) for k in ("allowComponents", "allowNamespaces")}
-        if "egressTo" in policy:
-            m["networkPolicy"]["egressTo"] = copy.deepcopy(policy["egressTo"] or [])
+        for direction in ("ingressFrom", "egressTo"):
+            if direction in policy:
+                m["networkPolicy"][direction] = copy.deepcopy(policy[direction] or [])
     if kind in ("job", "training"):
         m["jobName"] = job_name
         m["job"] = _job_spec(c)

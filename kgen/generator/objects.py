@@ -140,7 +140,7 @@ def container_ports(c: dict) -> list[dict]:
         return [{"name": "h2c" if p["name"] in ("h2c", "grpc") else "http1", "containerPort": p["port"], "protocol": p["protocol"]} for p in c["ports"]]
     ports = [{"name": p["name"], "containerPort": p["port"], "protocol": p["protocol"]} for p in c.get("ports") or []]
     training = c.get("training")
-    if training and training["operator"] != "jobset" and training["port"] not in {p["port"] for p in c.get("ports") or []}:
+    if training and training["port"] not in {p["port"] for p in c.get("ports") or []}:
         port_name = "pytorchjob-port" if training["operator"] == "kubeflow" else "rendezvous"
         ports.append({"name": port_name, "containerPort": training["port"], "protocol": "TCP"})
     return ports
@@ -417,41 +417,47 @@ DNS_EGRESS = {
 }
 
 
-def _egress_rules(model: dict, policy: dict) -> list[dict]:
-    """DNS first (without it nothing resolves), then one rule per destination."""
-    rules = [copy.deepcopy(DNS_EGRESS)]
-    for peer in policy["egressTo"]:
-        if "component" in peer:
-            to: dict[str, Any] = {"podSelector": {"matchLabels": selector_labels(model, peer["component"])}}
-            ports = peer.get("ports") or [p["port"] for p in model["components"].get(peer["component"], {}).get("ports") or []]
-        elif "namespace" in peer:
-            to, ports = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": peer["namespace"]}}}, peer.get("ports") or []
-        else:
-            to, ports = {"ipBlock": {"cidr": peer["cidr"], **({"except": list(peer["except"])} if peer.get("except") else {})}}, peer.get("ports") or []
-        rule: dict[str, Any] = {"to": [to]}
-        if ports:
-            rule["ports"] = [{"port": port, "protocol": "TCP"} for port in ports]
-        rules.append(rule)
-    return rules
+def _peer(model: dict, peer: dict) -> dict:
+    """A spec peer (component, namespace or CIDR) as a NetworkPolicy peer."""
+    if "component" in peer:
+        return {"podSelector": {"matchLabels": selector_labels(model, peer["component"])}}
+    if "namespace" in peer:
+        return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": peer["namespace"]}}}
+    return {"ipBlock": {"cidr": peer["cidr"], **({"except": list(peer["except"])} if peer.get("except") else {})}}
+
+
+def _peer_rule(model: dict, direction: str, peer: dict, default_ports: list[dict]) -> dict:
+    """One rule per peer: the ports it lists, else the ports of whoever receives the traffic."""
+    if peer.get("ports"):
+        ports = [{"port": port, "protocol": "TCP"} for port in peer["ports"]]
+    else:
+        ports = [{"port": p["port"], "protocol": p["protocol"]} for p in default_ports]
+    return {direction: [_peer(model, peer)], **({"ports": ports} if ports else {})}
 
 
 def network_policy(model: dict, name: str, c: dict) -> list[dict]:
-    """Opt-in: ingress only from the listed components and namespaces (none listed: deny all); egress when egressTo is set."""
+    """Opt-in: ingress only from the listed components, namespaces and peers (none listed: deny all);
+    with egressTo, egress only to those destinations, and DNS (without it nothing resolves)."""
     policy = c.get("networkPolicy")
     if policy is None:
         return []
     peers: list[dict] = [{"podSelector": {"matchLabels": selector_labels(model, other)}} for other in policy["allowComponents"]]
     peers += [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in policy["allowNamespaces"]]
+    own_ports = c.get("ports") or []
     rules: list[dict] = []
     if peers:
         rule: dict[str, Any] = {"from": peers}
-        if c.get("ports"):
-            rule["ports"] = [{"port": p["port"], "protocol": p["protocol"]} for p in c["ports"]]
+        if own_ports:
+            rule["ports"] = [{"port": p["port"], "protocol": p["protocol"]} for p in own_ports]
         rules.append(rule)
+    rules += [_peer_rule(model, "from", peer, own_ports) for peer in policy.get("ingressFrom") or []]
     spec: dict[str, Any] = {"podSelector": {"matchLabels": selector_labels(model, name)}, "policyTypes": ["Ingress"], "ingress": rules}
     if "egressTo" in policy:
         spec["policyTypes"] = ["Ingress", "Egress"]
-        spec["egress"] = _egress_rules(model, policy)
+        spec["egress"] = [copy.deepcopy(DNS_EGRESS)]
+        for peer in policy["egressTo"]:
+            target_ports = (model["components"].get(peer["component"]) or {}).get("ports") or [] if "component" in peer else []
+            spec["egress"].append(_peer_rule(model, "to", peer, target_ports))
     return [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": metadata(model, name, c, c["fullname"]), "spec": spec}]
 
 

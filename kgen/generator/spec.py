@@ -388,14 +388,15 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
     for target in (c.get("networkPolicy") or {}).get("allowComponents", []):
         if target not in components:
             out.append((("networkPolicy", "allowComponents"), f"no component named {target!r}"))
-    for index, peer in enumerate((c.get("networkPolicy") or {}).get("egressTo") or []):
-        chosen = [k for k in ("component", "namespace", "cidr") if k in peer]
-        if len(chosen) != 1:
-            out.append((("networkPolicy", "egressTo", index), "needs exactly one of component, namespace or cidr"))
-        elif "component" in peer and peer["component"] not in components:
-            out.append((("networkPolicy", "egressTo", index, "component"), f"no component named {peer['component']!r}"))
-        if "except" in peer and "cidr" not in peer:
-            out.append((("networkPolicy", "egressTo", index, "except"), "except only applies to a cidr"))
+    for direction in ("ingressFrom", "egressTo"):
+        for index, peer in enumerate((c.get("networkPolicy") or {}).get(direction) or []):
+            at = ("networkPolicy", direction, index)
+            if len([k for k in ("component", "namespace", "cidr") if k in peer]) != 1:
+                out.append((at, "needs exactly one of component, namespace or cidr"))
+            elif "component" in peer and peer["component"] not in components:
+                out.append(((*at, "component"), f"no component named {peer['component']!r}"))
+            if "except" in peer and "cidr" not in peer:
+                out.append(((*at, "except"), "except only applies to a cidr"))
     for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/managed-by"):
         if key in (c.get("labels") or {}):
             out.append((("labels", key), f"{key} is set by kgen (selectors rely on it)"))
@@ -472,11 +473,17 @@ def _ingress_paths(ingress: dict) -> list[str]:
 def _environment_problems(spec: AppSpec, env: str | None, components: dict[str, dict]) -> list[SpecProblem]:
     """Components may share a host on distinct paths; the same host and path twice is ambiguous."""
     seen: dict[tuple[str, str], str] = {}
+    hosts: dict[str, tuple[str, dict]] = {}
     problems = []
     for name, c in components.items():
         ingress = c.get("ingress")
         if ingress is None:
             continue
+        first, other = hosts.setdefault(ingress["host"], (name, ingress))
+        for key, what in (("className", "ingress class"), ("tls", "TLS")):
+            if (key in ingress) != (key in other) or (key == "className" and ingress.get(key) != other.get(key)):
+                message = f"host {ingress['host']!r} is shared with component {first!r}: both need the same {what}"
+                problems.append(_attribute(spec, env, name, ("ingress", key) if key in ingress else ("ingress",), message))
         for path in _ingress_paths(ingress):
             where = (ingress["host"], path)
             if where in seen:
@@ -494,9 +501,13 @@ def _extra_object_problems(spec: AppSpec, env: str | None) -> list[SpecProblem]:
     body = spec.environment(env) if env else spec.data
     problems = []
     for index, obj in enumerate(body.get("extraObjects") or []):
-        path = (*base, "extraObjects", index, "metadata", "namespace")
+        at = (*base, "extraObjects", index)
         if "namespace" in (obj.get("metadata") or {}):
+            path = (*at, "metadata", "namespace")
             problems.append(SpecProblem(path, "kgen sets the environment's namespace: remove it", spec.line(path)))
+        for path, message in kube_schema_problems(obj) or ():
+            where = (*at, *path)
+            problems.append(SpecProblem(where, f"{message} (Kubernetes {obj['apiVersion']} {obj['kind']})", spec.line(where)))
     return problems
 
 
@@ -650,7 +661,25 @@ def _file_problems(c: dict) -> list[tuple[JsonPath, str]]:
     return out
 
 
-OVERRIDE_SCHEMA_VERSION = (1, 35)  # the default policy's target Kubernetes version
+KUBE_SCHEMA_VERSION = (1, 35)  # the default policy's target Kubernetes version
+
+
+def kube_schema_problems(obj: dict) -> list[tuple[JsonPath, str]] | None:
+    """``obj`` checked against the strict built-in schema of its kind: (path in obj, message) per
+    problem, or None when Kubernetes has no such built-in kind (a custom resource)."""
+    from kgen.kubeschemas import builtin_schemas, schema_version
+
+    schema = builtin_schemas(schema_version(KUBE_SCHEMA_VERSION), True).schema(str(obj.get("apiVersion")), str(obj.get("kind")))
+    if schema is None:
+        return None
+    out: list[tuple[JsonPath, str]] = []
+    for error in () if schema.validator.is_valid(obj) else schema.validator.iter_errors(obj):
+        path = tuple(error.instance_path)
+        if error.kind.name == "additionalProperties":
+            out.extend(((*path, unexpected), f"unknown field {unexpected!r}") for unexpected in error.kind.as_dict()["unexpected"])
+        else:
+            out.append((path, error.message.splitlines()[0]))
+    return out
 
 
 def _override_problems(c: dict) -> list[tuple[JsonPath, str]]:
@@ -664,6 +693,15 @@ def _override_problems(c: dict) -> list[tuple[JsonPath, str]]:
         out.append((("containerOverrides", "name"), "the main container's name is the component's"))
     if out or not (pod or container):
         return out
+    probe = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "override"},
+             "spec": {**pod, "containers": [{"name": "main", "image": "image", **container}]}}
+    for path, message in kube_schema_problems(probe) or ():
+        inner = path[1:]  # below spec
+        if inner[:2] == ("containers", 0):
+            out.append((("containerOverrides", *inner[2:]), f"{message} (Kubernetes Container)"))
+        else:
+            out.append((("podOverrides", *inner), f"{message} (Kubernetes PodSpec)"))
+    return out
     from kgen.kubeschemas import builtin_schemas, schema_version
 
     schema = builtin_schemas(schema_version(OVERRIDE_SCHEMA_VERSION), True).schema("v1", "Pod")

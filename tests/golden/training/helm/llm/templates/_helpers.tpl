@@ -37,7 +37,8 @@ prefix plus an 8-hex hash of the whole name, as `kgen build` does.
 
 {{/* The name of a component's main objects. Call with (dict "root" $ "name" <component> "c" <values>). */}}
 {{- define "kgen.componentName" -}}
-{{- $limit := ternary 52 (ternary 44 63 (eq .c.kind "training")) (eq .c.kind "cronjob") -}}
+{{- /* a CronJob's Jobs and a StatefulSet's revision label append 11 characters; a gang's pod hostnames need room */ -}}
+{{- $limit := get (dict "cronjob" 52 "statefulset" 52 "training" 44) .c.kind | default 63 -}}
 {{- include "kgen.fitName" (dict "name" (printf "%s-%s" (include "kgen.fullname" .root) .name) "limit" $limit) -}}
 {{- end -}}
 
@@ -150,4 +151,32 @@ everything the pod template is made from; a changed Job is a new Job and upgrade
 {{- $limit := ternary 44 63 (eq .c.kind "training") -}}
 {{- $input := dict "app" (include "kgen.name" .root) "component" .c "labels" (.root.Values.labels | default dict) "prefix" (include "kgen.fullname" .root) -}}
 {{- printf "%s-%s" (include "kgen.fitName" (dict "name" (include "kgen.componentName" .) "limit" (sub $limit 9))) (toJson $input | sha256sum | trunc 8) -}}
+{{- end -}}
+
+{{/*
+One NetworkPolicy rule for a spec peer (component, namespace or CIDR): the ports the peer
+lists, else the ports of whoever receives the traffic. Returns JSON.
+Call with (dict "root" $ "direction" "from"|"to" "peer" <peer> "ports" <default ports>).
+*/}}
+{{- define "kgen.peerRule" -}}
+{{- $peer := .peer -}}
+{{- $to := dict -}}
+{{- if hasKey $peer "component" -}}
+{{- $to = dict "podSelector" (dict "matchLabels" (include "kgen.selectorLabels" (dict "root" .root "name" $peer.component) | fromYaml)) -}}
+{{- else if hasKey $peer "namespace" -}}
+{{- $to = dict "namespaceSelector" (dict "matchLabels" (dict "kubernetes.io/metadata.name" $peer.namespace)) -}}
+{{- else -}}
+{{- $block := dict "cidr" $peer.cidr -}}
+{{- with $peer.except }}{{ $_ := set $block "except" . }}{{ end -}}
+{{- $to = dict "ipBlock" $block -}}
+{{- end -}}
+{{- $ports := list -}}
+{{- if $peer.ports -}}
+{{- range $peer.ports }}{{ $ports = append $ports (dict "port" . "protocol" "TCP") }}{{ end -}}
+{{- else -}}
+{{- range .ports }}{{ $ports = append $ports (dict "port" .port "protocol" .protocol) }}{{ end -}}
+{{- end -}}
+{{- $rule := dict .direction (list $to) -}}
+{{- if $ports }}{{ $_ := set $rule "ports" $ports }}{{ end -}}
+{{- toJson $rule -}}
 {{- end -}}

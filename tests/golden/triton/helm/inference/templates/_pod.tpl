@@ -104,7 +104,7 @@ Call with (dict "root" $ "name" <component> "c" <values>).
 {{- $portName := ternary (ternary "h2c" "http1" (has .name (list "h2c" "grpc"))) .name (ne $serving "deployment") -}}
 {{- $containerPorts = append $containerPorts (dict "name" $portName "containerPort" .port "protocol" .protocol) -}}
 {{- end -}}
-{{- if and $training (ne $training.operator "jobset") (not (has (int $training.port) $portNumbers)) -}}
+{{- if and $training (not (has (int $training.port) $portNumbers)) -}}
 {{- $containerPorts = append $containerPorts (dict "name" (ternary "pytorchjob-port" "rendezvous" (eq $training.operator "kubeflow")) "containerPort" $training.port "protocol" "TCP") -}}
 {{- end -}}
 {{- if $containerPorts }}{{ $_ := set $container "ports" $containerPorts }}{{ end -}}
