@@ -264,7 +264,7 @@ def test_preStop_sleep_and_exec(tmp_path: Path) -> None:
          "kgen.yaml:11: components.api.podOverrides.hostNetworking: unknown field 'hostNetworking' (Kubernetes PodSpec)"),
         ("    containerOverrides: {stdin: true, tty: 1}\n", "kgen.yaml:11: components.api.containerOverrides.tty:"),
         ("    containerOverrides: {name: other}\n", "kgen.yaml:11: components.api.containerOverrides.name: the main container's name is the component's"),
-        ("    podFailurePolicy: {rules: []}\n", "kgen.yaml:11: components.api.podFailurePolicy: only applies to kind job, cronjob or training (this is a service)"),
+        ("    podFailurePolicy: {rules: []}\n", "kgen.yaml:11: components.api.podFailurePolicy: podFailurePolicy does not apply to a service"),
     ],
 )
 def test_bad_additions_have_located_errors(tmp_path: Path, extra: str, expected: str) -> None:
@@ -288,7 +288,7 @@ components:
     ("extra", "expected"),
     [
         ("", "kgen.yaml:6: components.train: a training component needs nodes"),
-        ("    nodes: 2\n    parallelism: 2\n", "kgen.yaml:10: components.train.parallelism: a training component runs one pod per node: set nodes instead"),
+        ("    nodes: 2\n    parallelism: 2\n", "kgen.yaml:10: components.train.parallelism: parallelism does not apply to a training"),
         ("    nodes: 2\n    operator: kubeflow\n    podFailurePolicy: {rules: []}\n",
          "kgen.yaml:11: components.train.podFailurePolicy: a PyTorchJob has no podFailurePolicy"),
         ("    nodes: 2\n    restartPolicy: OnFailure\n    podFailurePolicy: {rules: []}\n",

@@ -536,7 +536,6 @@ KIND_ONLY_FIELDS = {
     "nodes": ("training",),
     "operator": ("training",),
     "rendezvousPort": ("training",),
-    "podFailurePolicy": ("job", "cronjob", "training"),
     "serving": ("service",),
 }
 # What kgen's rendezvous env sets (model.py) and what the Kubeflow operator sets on its container.
@@ -555,9 +554,6 @@ def _kind_problems(c: dict, kind: str) -> list[tuple[JsonPath, str]]:
     if kind == "training":
         if "nodes" not in c:
             out.append(((), "a training component needs nodes (pods in the gang, one per node)"))
-        for key in ("completions", "parallelism"):
-            if key in c:
-                out.append(((key,), "a training component runs one pod per node: set nodes instead"))
         if c.get("operator") == "kubeflow" and "podFailurePolicy" in c:
             out.append((("podFailurePolicy",), "a PyTorchJob has no podFailurePolicy: use operator none or jobset"))
         operator = c.get("operator", "none")
@@ -631,7 +627,6 @@ def file_key(path: str) -> str:
 def _file_problems(c: dict) -> list[tuple[JsonPath, str]]:
     out: list[tuple[JsonPath, str]] = []
     keys: dict[str, str] = {}
-    mounts = {body["mountPath"] for body in (c.get("storage") or {}).values()}
     for path, body in (c.get("files") or {}).items():
         sources = [k for k in ("content", "secret", "configMap") if k in body]
         if len(sources) != 1:
@@ -650,8 +645,6 @@ def _file_problems(c: dict) -> list[tuple[JsonPath, str]]:
                 out.append((("files", path), f"config.data already has a key {key!r}"))
         elif "key" not in body:
             out.append((("files", path), f"a {sources[0]} reference needs the key to mount"))
-        if path in mounts:
-            out.append((("files", path), "this path is already a storage mountPath"))
     return out
 
 
