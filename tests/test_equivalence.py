@@ -371,3 +371,20 @@ def test_overlay_uses_the_transformers(built: dict) -> None:
     patch = yaml.safe_load((overlays / "dev" / "patches" / "deployment-shop-api.yaml").read_text())
     container = patch["spec"]["template"]["spec"]["containers"][0]
     assert container["name"] == "api" and {"name": "LOG_LEVEL", "value": "debug"} in container["env"]
+
+
+def test_a_namespace_among_the_extra_objects_keeps_its_name(tmp_path: Path) -> None:
+    """Kustomize's `namespace:` renames Namespace objects; the overlay must not."""
+    kubectl = _kubectl()
+    data = yaml.safe_load(_spec_path("web.yaml").read_text())
+    data["extraObjects"] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-extra"}},
+                            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shop-extra"}, "data": {"a": "b"}}]
+    spec = tmp_path / "web.yaml"
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    build(str(spec), str(tmp_path / "out"))
+    for env in ("dev", "prod"):
+        result = subprocess.run([kubectl, "kustomize", str(tmp_path / "out" / "kustomize" / "overlays" / env)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        expected = _objects(render_environment(str(spec), env))
+        assert ("v1", "Namespace", None, "shop-extra") in expected and ("v1", "ConfigMap", f"shop-{env}", "shop-extra") in expected
+        _assert_same(expected, _objects(result.stdout), f"kustomize {env}")

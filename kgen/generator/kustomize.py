@@ -45,7 +45,12 @@ def overlay(base: list[dict], objects: list[dict], namespace: str | None) -> dic
     before = {_key(o): o for o in base}
     after = {_key(o): _without_namespace(o) for o in objects}
     kustomization: dict[str, Any] = dict(KUSTOMIZATION)
-    if namespace:
+    if namespace and any(o["kind"] == "Namespace" for o in [*base, *objects]):
+        # `namespace:` would also rename every Namespace object to it; this transformer only sets the field
+        kustomization["transformers"] = [dump_yaml({"apiVersion": "builtin", "kind": "NamespaceTransformer",
+                                                    "metadata": {"name": "namespace", "namespace": namespace},
+                                                    "fieldSpecs": [{"path": "metadata/namespace", "create": True}]})]
+    elif namespace:
         kustomization["namespace"] = namespace
     files: dict[str, str] = {}
     resources = ["../../base"]
