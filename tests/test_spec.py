@@ -202,7 +202,7 @@ def test_environment_merge_and_deletion(tmp_path: Path) -> None:
     assert ("Deployment", "shop-worker") not in dev
     prod = objects(tmp_path, text, "prod")
     env = prod[("Deployment", "shop-worker")]["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert env == [{"name": "LEVEL", "value": "2"}, {"name": "EXTRA", "value": "yes"}]
+    assert env == [{"name": "EXTRA", "value": "yes"}, {"name": "LEVEL", "value": "2"}]  # sorted by name
 
 
 def test_safe_defaults(tmp_path: Path) -> None:

@@ -37,6 +37,11 @@ def pod_spec(obj: dict) -> dict:
     return obj["spec"]["template"]["spec"]
 
 
+def _one(found: dict, kind: str, prefix: str) -> dict:
+    (obj,) = [o for (k, n), o in found.items() if k == kind and n.startswith(prefix)]
+    return obj
+
+
 def env_of(container: dict) -> dict:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
 
@@ -87,14 +92,14 @@ def test_long_names_leave_room_for_what_controllers_append(tmp_path: Path, kind:
 
 def test_training_indexed_job_with_rendezvous_env() -> None:
     found = _render(SPECS / "training.yaml", "prod")
-    job = found[("Job", "llm-pretrain")]
+    job = _one(found, "Job", "llm-pretrain-")  # the name ends with a hash of the job's input
     spec = job["spec"]
     assert (spec["completionMode"], spec["completions"], spec["parallelism"]) == ("Indexed", 2, 2)
     assert spec["podFailurePolicy"]["rules"][0]["action"] == "FailJob"
     pod = pod_spec(job)
     assert pod["subdomain"] == "llm-pretrain" and pod["restartPolicy"] == "Never"
     env = env_of(pod["containers"][0])
-    assert env["MASTER_ADDR"] == "llm-pretrain-0.llm-pretrain" and env["MASTER_PORT"] == "29500"
+    assert env["MASTER_ADDR"] == f"{job['metadata']['name']}-0.llm-pretrain" and env["MASTER_PORT"] == "29500"
     assert env["WORLD_SIZE"] == env["NNODES"] == "2" and env["PET_NPROC_PER_NODE"] == "8"
     assert env["NODE_RANK"] == {"fieldRef": {"fieldPath": JOB_INDEX_FIELD}}
     limits = pod["containers"][0]["resources"]["limits"]
@@ -105,14 +110,14 @@ def test_training_indexed_job_with_rendezvous_env() -> None:
 
 def test_training_jobset_and_pytorchjob() -> None:
     found = _render(SPECS / "training.yaml", "prod")
-    jobset = found[("JobSet", "llm-finetune")]
+    jobset = _one(found, "JobSet", "llm-finetune-")
     assert jobset["apiVersion"] == "jobset.x-k8s.io/v1alpha2"
     (replicated,) = jobset["spec"]["replicatedJobs"]
     assert replicated["template"]["spec"]["parallelism"] == 2
     env = env_of(replicated["template"]["spec"]["template"]["spec"]["containers"][0])
-    assert env["MASTER_ADDR"] == "llm-finetune-node-0-0.llm-finetune"
+    assert env["MASTER_ADDR"] == f"{jobset['metadata']['name']}-node-0-0.llm-finetune"
     assert ("Service", "llm-finetune") not in found  # JobSet makes its own headless Service
-    torch = found[("PyTorchJob", "llm-sweep")]["spec"]
+    torch = _one(found, "PyTorchJob", "llm-sweep-")["spec"]
     assert torch["pytorchReplicaSpecs"]["Master"]["replicas"] == 1 and torch["pytorchReplicaSpecs"]["Worker"]["replicas"] == 2
     container = torch["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
     assert container["name"] == "pytorch" and "MASTER_ADDR" not in env_of(container)

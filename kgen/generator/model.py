@@ -1,13 +1,13 @@
-"""Resolved component models: every default applied, every derived decision made.
+"""Values and resolved component models: every default applied, every derived decision made.
 
-The model of one environment is what both renderers consume: ``objects.py``
-turns it into Kubernetes objects in Python, and the Helm chart's templates turn
-the same data (``values.yaml`` + ``values-<env>.yaml``) into the same objects.
-Leaves are Kubernetes-shaped fragments (resources, probes, volumes), so the two
-renderers only assemble objects and cannot disagree about policy: GPU
-resources, security defaults, probe budgets and names are all decided here.
+``app_values`` is one environment in the spec's own words (what the Helm chart's
+``values.yaml`` + ``values-<env>.yaml`` hold); ``app_model`` resolves those values
+for a release (names, GPU resources, security defaults, probe budgets) into the
+Kubernetes-shaped fragments ``objects.py`` assembles. The chart's templates make
+the same decisions from the same values in Go templates (a user's ``--set`` must
+act exactly like the same edit of the spec); the equivalence tests hold the two
+to it with the real Helm.
 """
-
 from __future__ import annotations
 
 import copy
@@ -15,9 +15,11 @@ import hashlib
 from typing import Any
 
 from kgen.generator.spec import FILES_VOLUME, REPLICATED_KINDS, RWO_MODES, SHM_VOLUME, WORKLOAD_KINDS, AppSpec, file_key
+from kgen.generator.text import go_json
 from kgen.merge import deep_merge
 
 NAME_LIMIT = 63
+HASH_LENGTH = 8  # of the hash a Job's name ends with
 CRONJOB_NAME_LIMIT = 52  # the Job controller appends an 11-character suffix
 STATEFULSET_NAME_LIMIT = 52  # its controller-revision-hash label is <name>-<10 characters>, a label value
 SCALED_OBJECT_NAME_LIMIT = 54  # KEDA names its HPA keda-hpa-<name>
@@ -53,28 +55,71 @@ def fit_name(name: str, limit: int = NAME_LIMIT) -> str:
     return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
-def app_model(spec: AppSpec, env: str | None) -> dict:
-    """The values of one environment (``None``: the base that ``values.yaml`` holds)."""
+def release_prefix(app: str, release: str) -> str:
+    """What object names start with, as the chart's ``kgen.fullname`` computes it (Helm's convention)."""
+    prefix = release if app in release else f"{release}-{app}"
+    return prefix[:NAME_LIMIT].removesuffix("-")
+
+
+def app_model(spec: AppSpec, env: str | None, release: str | None = None, values: dict | None = None) -> dict:
+    """One environment's objects-to-be (``None``: the base) for a Helm release name (default: the app's).
+
+    ``values``: that environment's ``app_values``, when the caller has them already.
+    """
     app = spec.name
-    model: dict[str, Any] = {"app": app}
+    release = release or app
+    model: dict[str, Any] = {"app": app, "release": release}
     namespace = spec.namespace(env)
     if namespace:
         model["namespace"] = namespace
+    if values is None:
+        values = app_values(spec, env)
+    for key in ("labels", "annotations"):
+        if values.get(key):
+            model[key] = values[key]
+    version = spec.data["metadata"].get("version")
+    if version is not None:
+        model["version"] = _text(version)
+    prefix = release_prefix(app, release)
+    model["components"] = {
+        name: component_model(prefix, name, c, _input_digest(app, prefix, values.get("labels") or {}, c))
+        for name, c in values["components"].items()
+    }
+    if values.get("extraObjects"):
+        model["extraObjects"] = values["extraObjects"]
+    return model
+
+
+def app_values(spec: AppSpec, env: str | None) -> dict:
+    """The Helm values of one environment (``None``: ``values.yaml``): the spec's own vocabulary.
+
+    Defaults and overrides are merged into each component; ``image`` is split into
+    ``{repository, tag}`` (so a tag can be set alone) and ``ports`` become a list
+    (the first port is the primary one, and a values map has no order).
+    """
+    values: dict[str, Any] = {}
     labels = spec.data["metadata"].get("labels") or {}
     if labels:
-        model["labels"] = dict(sorted(labels.items()))
+        values["labels"] = dict(sorted(labels.items()))
     annotations = spec.data["metadata"].get("annotations") or {}
     if annotations:
-        model["annotations"] = dict(sorted(annotations.items()))
+        values["annotations"] = dict(sorted(annotations.items()))
     tags = spec.environment(env).get("imageTag") if env else None
-    model["components"] = {
-        name: component_model(app, name, c, None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
+    values["components"] = {
+        name: component_values(_in_spec_order(c, (spec.data["components"] or {}).get(name) or {}),
+                               None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
         for name, c in spec.components(env).items()
     }
     extra = [*(spec.data.get("extraObjects") or []), *((spec.environment(env).get("extraObjects") or []) if env else [])]
     if extra:
-        model["extraObjects"] = copy.deepcopy(extra)
-    return model
+        values["extraObjects"] = copy.deepcopy(extra)
+    return values
+
+
+def _in_spec_order(merged: dict, own: dict) -> dict:
+    """``kind`` first, then the component's own fields as written, then what it inherits from defaults."""
+    order = ["kind", *own, *merged]
+    return {key: merged[key] for key in dict.fromkeys(order) if key in merged}
 
 
 def _override(spec: AppSpec, env: str | None, name: str) -> dict:
@@ -83,12 +128,63 @@ def _override(spec: AppSpec, env: str | None, name: str) -> dict:
     return (spec.environment(env).get("components") or {}).get(name) or {}
 
 
-def component_model(app: str, name: str, c: dict, image_tag: str | None = None) -> dict:
-    """One merged component as the renderers' input: names fitted, defaults applied, GPUs resolved."""
-    kind = c.get("kind", "service")
+def component_values(c: dict, image_tag: str | None = None) -> dict:
+    """A merged spec component as chart values: the same fields, image and ports made settable."""
+    values = {"kind": c.get("kind", "service"), **c}  # shallow: only replaced, never mutated, below
+    values["image"] = split_image(with_tag(c["image"], image_tag) if image_tag else c["image"])
+    for key in ("initContainers", "sidecars"):
+        if key in c:
+            values[key] = [_extra_values(extra, c["image"], image_tag) for extra in c[key]]
+    if "ports" in c:
+        values["ports"] = _port_list(c["ports"])
+    return values
+
+
+def _extra_values(extra: dict, main_image: str, image_tag: str | None) -> dict:
+    """An init container or sidecar as values: ports as a list; the environment's tag when it
+    runs the component's own image (e.g. a migration)."""
+    out = dict(extra)
+    if "ports" in extra:
+        out["ports"] = _port_list(extra["ports"])
+    if image_tag and image_repository(extra["image"]) == image_repository(main_image):
+        out["image"] = with_tag(extra["image"], image_tag)
+    return out
+
+
+def _port_list(ports: dict) -> list[dict]:
+    return [{"name": name, **body} for name, body in ports.items()]
+
+
+def split_image(image: str) -> dict:
+    """``repo:tag@digest`` as ``{repository, tag, digest}`` (each part only when present)."""
+    name, _, digest = image.partition("@")
+    slash, colon = name.rfind("/"), name.rfind(":")
+    out = {"repository": name[:colon], "tag": name[colon + 1:]} if colon > slash else {"repository": name}
+    if digest:
+        out["digest"] = digest
+    return out
+
+
+def image_reference(image: dict) -> str:
+    return image["repository"] + (f":{image['tag']}" if image.get("tag") else "") + (f"@{image['digest']}" if image.get("digest") else "")
+
+
+def _input_digest(app: str, prefix: str, labels: dict, values: dict) -> str:
+    """8 hex of everything a component's pod template is made from (the chart hashes the same JSON)."""
+    return hashlib.sha256(go_json({"app": app, "component": values, "labels": labels, "prefix": prefix}).encode()).hexdigest()[:HASH_LENGTH]
+
+
+def component_model(prefix: str, name: str, c: dict, digest: str) -> dict:
+    """One component's values as the renderers' input: names fitted, defaults applied, GPUs resolved.
+
+    A Job's (or training job's) template is immutable, so its name ends with ``digest``:
+    a changed Job is a new Job, and ``helm upgrade`` / ``kubectl apply`` never try to patch one.
+    """
+    kind = c["kind"]
     limit = {"cronjob": CRONJOB_NAME_LIMIT, "statefulset": STATEFULSET_NAME_LIMIT, "training": TRAINING_NAME_LIMIT}.get(kind, NAME_LIMIT)
-    fullname = fit_name(f"{app}-{name}", limit)
-    ports = [{"name": p, "port": body["port"], "protocol": body.get("protocol", "TCP")} for p, body in (c.get("ports") or {}).items()]
+    fullname = fit_name(f"{prefix}-{name}", limit)
+    job_name = f"{fit_name(fullname, limit - HASH_LENGTH - 1)}-{digest}"
+    ports = [{"name": p["name"], "port": p["port"], "protocol": p.get("protocol", "TCP")} for p in c.get("ports") or []]
     m: dict[str, Any] = {"kind": kind, "fullname": fullname}
     if c.get("labels"):
         m["labels"] = dict(sorted(c["labels"].items()))
@@ -139,11 +235,11 @@ def component_model(app: str, name: str, c: dict, image_tag: str | None = None) 
         for direction in ("ingressFrom", "egressTo"):
             if direction in policy:
                 m["networkPolicy"][direction] = copy.deepcopy(policy[direction] or [])
-    if kind == "job":
+    if kind in ("job", "training"):
+        m["jobName"] = job_name
         m["job"] = _job_spec(c)
     if kind == "training":
-        m["training"] = _training(fullname, c)
-        m["job"] = _job_spec(c)
+        m["training"] = _training(fullname, job_name, c)
     if kind == "cronjob":
         m["job"] = _job_spec(c)
         m["cron"] = {
@@ -156,8 +252,8 @@ def component_model(app: str, name: str, c: dict, image_tag: str | None = None) 
     content = {file_key(path): _text(body["content"]) for path, body in sorted((c.get("files") or {}).items()) if "content" in body}
     if content:
         m["files"] = dict(sorted(content.items()))
-    m["pod"] = _pod(fullname, kind, c, m["serviceAccount"]["name"], image_tag)
-    m["container"] = _container(kind, c, ports, image_tag, _rendezvous_env(m["training"], c) if "training" in m else [])
+    m["pod"] = _pod(fullname, kind, c, m["serviceAccount"]["name"])
+    m["container"] = _container(kind, c, ports, _rendezvous_env(m["training"], c) if "training" in m else [])
     for key in ("podOverrides", "containerOverrides"):
         if c.get(key):
             m[key] = copy.deepcopy(c[key])
@@ -177,15 +273,18 @@ def _serving(c: dict) -> dict:
     return out
 
 
-def _training(fullname: str, c: dict) -> dict:
-    """The gang: nodes, how the pods find pod 0 (MASTER_ADDR) and the port they meet on."""
+def _training(fullname: str, job_name: str, c: dict) -> dict:
+    """The gang: nodes, how the pods find pod 0 (MASTER_ADDR) and the port they meet on.
+
+    Pod hostnames start with the (hash-named) job; the headless Service keeps the stable name.
+    """
     operator = c.get("operator", "none")
     out: dict[str, Any] = {"operator": operator, "nodes": c["nodes"], "port": c.get("rendezvousPort", RENDEZVOUS_PORT)}
     if operator == "none":
         out["service"] = fullname
-        out["masterAddress"] = f"{fullname}-0.{fullname}"
+        out["masterAddress"] = f"{job_name}-0.{fullname}"
     elif operator == "jobset":
-        out["masterAddress"] = f"{fullname}-{JOBSET_REPLICATED_JOB}-0-0.{fullname}"
+        out["masterAddress"] = f"{job_name}-{JOBSET_REPLICATED_JOB}-0-0.{fullname}"
     return out
 
 
@@ -264,7 +363,7 @@ def gpu_resource(gpu: dict) -> str:
     return "nvidia.com/gpu"
 
 
-def _pod(fullname: str, kind: str, c: dict, account: str, image_tag: str | None) -> dict:
+def _pod(fullname: str, kind: str, c: dict, account: str) -> dict:
     gpu = c.get("gpu")
     pod: dict[str, Any] = {
         "serviceAccountName": account,
@@ -315,8 +414,8 @@ def _pod(fullname: str, kind: str, c: dict, account: str, image_tag: str | None)
     volumes.extend(_file_volumes(c))
     if volumes:
         pod["volumes"] = volumes
-    init = [_extra_container(x, c["image"], image_tag) for x in c.get("initContainers") or []]
-    init += [{**_extra_container(x, c["image"], image_tag), "restartPolicy": "Always"} for x in c.get("sidecars") or []]
+    init = [_extra_container(x) for x in c.get("initContainers") or []]
+    init += [{**_extra_container(x), "restartPolicy": "Always"} for x in c.get("sidecars") or []]
     if init:
         pod["initContainers"] = init
     return pod
@@ -342,20 +441,16 @@ def _file_volumes(c: dict) -> list[dict]:
     return list(volumes.values())
 
 
-def _extra_container(spec: dict, main_image: str, image_tag: str | None) -> dict:
-    """An init container or sidecar: the same security and resource defaults as the main one;
-    the environment's tag when it runs the component's own image (e.g. a migration)."""
-    image = spec["image"]
-    if image_tag and image_repository(image) == image_repository(main_image):
-        image = with_tag(image, image_tag)
-    container: dict[str, Any] = {"name": spec["name"], "image": image}
-    ports = [{"name": p, "containerPort": body["port"], "protocol": body.get("protocol", "TCP")} for p, body in (spec.get("ports") or {}).items()]
+def _extra_container(spec: dict) -> dict:
+    """An init container or sidecar: the same security and resource defaults as the main one."""
+    container: dict[str, Any] = {"name": spec["name"], "image": spec["image"]}
+    ports = [{"name": p["name"], "containerPort": p["port"], "protocol": p.get("protocol", "TCP")} for p in spec.get("ports") or []]
     if ports:
         container["ports"] = ports
     for key in ("command", "args", "workingDir"):
         if key in spec:
             container[key] = spec[key]
-    env = [_env_var(name, value) for name, value in (spec.get("env") or {}).items()]
+    env = [_env_var(name, value) for name, value in sorted((spec.get("env") or {}).items())]
     if env:
         container["env"] = env
     container["resources"] = _resources({"resources": spec.get("resources") or {}})
@@ -374,13 +469,13 @@ def _with_node_requirement(affinity: dict, requirement: dict) -> dict:
     return deep_merge(affinity, {path[0]: {path[1]: {"nodeSelectorTerms": terms}}})
 
 
-def _container(kind: str, c: dict, ports: list[dict], image_tag: str | None, rendezvous: list[dict]) -> dict:
-    image = with_tag(c["image"], image_tag) if image_tag else c["image"]
-    container: dict[str, Any] = {"image": image}
+def _container(kind: str, c: dict, ports: list[dict], rendezvous: list[dict]) -> dict:
+    container: dict[str, Any] = {"image": image_reference(c["image"])}
     for key in ("command", "args", "workingDir"):
         if key in c:
             container[key] = c[key]
-    env = [*rendezvous, *(_env_var(name, value) for name, value in (c.get("env") or {}).items())]
+    # the rendezvous env first, then the component's sorted (a values map has no order; the chart renders the same list)
+    env = [*rendezvous, *(_env_var(name, value) for name, value in sorted((c.get("env") or {}).items()))]
     if env:
         container["env"] = env
     env_from = [

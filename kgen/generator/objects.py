@@ -1,19 +1,18 @@
 """Component models to Kubernetes objects (plain dicts), one function per kind.
 
-The Helm chart in ``chart/templates`` is the Go-template twin of this module:
-each function here has a template with the same structure, fed the same model.
-The equivalence tests render both (with the real Helm) and compare objects.
+The Helm chart in ``chart/templates`` is the Go-template twin of ``model.py`` and
+this module together: one template per kind, a shared pod-template helper, fed the
+values. The equivalence tests render both (with the real Helm) and compare objects.
 """
-
 from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from typing import Any, Callable
 
 from kgen.generator.model import JOBSET_REPLICATED_JOB, KSERVE_CONTAINER, KUBEFLOW_CONTAINER
 from kgen.generator.spec import CONFIG_VOLUME, FILES_VOLUME
+from kgen.generator.text import go_json
 from kgen.merge import deep_merge
 
 MANAGED_BY = "kgen"
@@ -21,6 +20,7 @@ NAME_LABEL = "app.kubernetes.io/name"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+VERSION_LABEL = "app.kubernetes.io/version"
 
 
 def build_objects(model: dict) -> list[dict]:
@@ -60,17 +60,9 @@ def config_map_name(fullname: str, data: dict[str, str]) -> str:
     return f"{fullname}-{hashlib.sha256(go_json(data).encode()).hexdigest()[:10]}"
 
 
-def go_json(value: Any) -> str:
-    """Go ``encoding/json`` bytes for plain data: sorted keys, compact, HTML-safe escapes."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
-    return text
-
-
 def selector_labels(model: dict, name: str) -> dict:
     """The stable labels selectors use (never anything that changes between releases)."""
-    return {NAME_LABEL: model["app"], INSTANCE_LABEL: model["app"], COMPONENT_LABEL: name}
+    return {NAME_LABEL: model["app"], INSTANCE_LABEL: model["release"], COMPONENT_LABEL: name}
 
 
 def pod_labels(model: dict, name: str, c: dict) -> dict:
@@ -78,7 +70,9 @@ def pod_labels(model: dict, name: str, c: dict) -> dict:
 
 
 def object_labels(model: dict, name: str, c: dict) -> dict:
-    return {**pod_labels(model, name, c), MANAGED_BY_LABEL: MANAGED_BY}
+    """Pod labels plus the app version and the manager (never on pods: a label change there rolls them)."""
+    version = {VERSION_LABEL: model["version"]} if "version" in model else {}
+    return {**pod_labels(model, name, c), **version, MANAGED_BY_LABEL: MANAGED_BY}
 
 
 def metadata(model: dict, name: str, c: dict, object_name: str, annotations: dict | None = None) -> dict:
@@ -174,8 +168,11 @@ def pod_template(model: dict, name: str, c: dict) -> dict:
     meta: dict[str, Any] = {"labels": pod_labels(model, name, c)}
     if c.get("podAnnotations"):
         meta["annotations"] = c["podAnnotations"]
-    container = deep_merge(container, c.get("containerOverrides") or {})
-    pod_spec = deep_merge({**pod, "containers": [container]}, c.get("podOverrides") or {})
+    if c.get("containerOverrides"):
+        container = deep_merge(container, c["containerOverrides"])
+    pod_spec = {**pod, "containers": [container]}
+    if c.get("podOverrides"):
+        pod_spec = deep_merge(pod_spec, c["podOverrides"])
     return {"metadata": meta, "spec": pod_spec}
 
 
@@ -196,6 +193,11 @@ def _numbered_ports(container: dict, ports: list[dict]) -> dict:
 
 def workload_metadata(model: dict, name: str, c: dict) -> dict:
     return metadata(model, name, c, c["fullname"], c.get("annotations"))
+
+
+def batch_metadata(model: dict, name: str, c: dict) -> dict:
+    """A Job's or training job's: its name carries a hash of its input (see ``model.job_name``)."""
+    return metadata(model, name, c, c["jobName"], c.get("annotations"))
 
 
 def deployment(model: dict, name: str, c: dict) -> list[dict]:
@@ -237,8 +239,8 @@ def stateful_set(model: dict, name: str, c: dict) -> list[dict]:
 def job(model: dict, name: str, c: dict) -> list[dict]:
     if c["kind"] != "job":
         return []
-    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": workload_metadata(model, name, c),
-             "spec": {**c["job"], "template": pod_template(model, name, c)}}]
+    spec = {**c["job"], "template": pod_template(model, name, c)}
+    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": batch_metadata(model, name, c), "spec": spec}]
 
 
 def _indexed_job_spec(c: dict, template: dict) -> dict:
@@ -253,7 +255,7 @@ def training(model: dict, name: str, c: dict) -> list[dict]:
         return []
     template = pod_template(model, name, c)
     template["spec"] = {**template["spec"], "subdomain": c["training"]["service"]}
-    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": workload_metadata(model, name, c), "spec": _indexed_job_spec(c, template)}]
+    return [{"apiVersion": "batch/v1", "kind": "Job", "metadata": batch_metadata(model, name, c), "spec": _indexed_job_spec(c, template)}]
 
 
 def job_set(model: dict, name: str, c: dict) -> list[dict]:
@@ -263,7 +265,7 @@ def job_set(model: dict, name: str, c: dict) -> list[dict]:
     job_spec = _indexed_job_spec(c, pod_template(model, name, c))
     replicated = {"name": JOBSET_REPLICATED_JOB, "replicas": 1, "template": {"metadata": {"labels": pod_labels(model, name, c)}, "spec": job_spec}}
     spec = {"network": {"enableDNSHostnames": True, "subdomain": c["fullname"]}, "replicatedJobs": [replicated]}
-    return [{"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": workload_metadata(model, name, c), "spec": spec}]
+    return [{"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": batch_metadata(model, name, c), "spec": spec}]
 
 
 def py_torch_job(model: dict, name: str, c: dict) -> list[dict]:
@@ -277,7 +279,7 @@ def py_torch_job(model: dict, name: str, c: dict) -> list[dict]:
         replica_specs["Worker"] = {"replicas": c["training"]["nodes"] - 1, "restartPolicy": restart, "template": copy.deepcopy(template)}
     run_policy = {k: c["job"][k] for k in ("backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished") if k in c["job"]}
     spec = {"pytorchReplicaSpecs": replica_specs, "runPolicy": run_policy}
-    return [{"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": workload_metadata(model, name, c), "spec": spec}]
+    return [{"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": batch_metadata(model, name, c), "spec": spec}]
 
 
 def _scale_annotations(serving: dict) -> dict:
