@@ -119,7 +119,7 @@ def test_rules_and_explain_show_the_severities_reported_and_the_context_used() -
     assert catalog["probe-timing-invalid"]["caseSeverities"] == {"timeoutSeconds exceeds periodSeconds (the API server accepts it)": "warning"}
     assert "RoleBinding" in catalog["serviceaccount-token-automount"]["silentWhen"]
     explained = " ".join(run_kgen("explain", "probe-readiness-missing").stdout.split())
-    assert "Silent when: the input holds Services and none of them selects the pod" in explained
+    assert "Silent when: the input holds Services in the pod's namespace and none of them selects the pod" in explained
     timing = " ".join(run_kgen("explain", "probe-timing-invalid").stdout.split())
     assert "Reported as: warning when timeoutSeconds exceeds periodSeconds" in timing
 
