@@ -68,7 +68,7 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
         )
 
     known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
-    findings.extend(_unknown_suppressions(load, policy, known))
+    findings.extend(_unknown_suppressions(load, inventory, policy, known))
 
     unique = {(f.rule, f.file, f.line, f.column, f.message, f.environment): f for f in findings}
     return LintReport(
@@ -206,7 +206,7 @@ SUPPRESSION_UNKNOWN_RULE = "suppression-unknown-rule"
 _WILDCARDS = {"all", "*"}
 
 
-def _unknown_suppressions(load: LoadResult, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
+def _unknown_suppressions(load: LoadResult, inventory: Inventory, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
     """A misspelt id in ``# kgen:ignore`` or ``kgen.dev/ignore`` silences nothing: report it where it is written."""
     import difflib
 
@@ -227,12 +227,15 @@ def _unknown_suppressions(load: LoadResult, policy: ClusterPolicy, known: set[st
             text = source.lines[number - 1]
             for rule_id in sorted(ids - known - _WILDCARDS):
                 out.append(finding(rule_id, source.name, number, text.find(rule_id, text.find("kgen:ignore")) + 1, None))
-    for obj in load.objects:
-        annotation = obj.annotations.get(IGNORE_ANNOTATION)
+    annotated = [(obj, obj.annotations, ("metadata",)) for obj in load.objects]
+    # Pod templates' annotations suppress too (a Pod's own metadata is its template's: counted once).
+    annotated += [(t.obj, as_map(t.metadata.get("annotations")), t.metadata_path) for t in inventory.templates if t.metadata_path not in (None, ("metadata",))]
+    for obj, annotations, metadata_path in annotated:
+        annotation = annotations.get(IGNORE_ANNOTATION)
         if not isinstance(annotation, str):
             continue
         for rule_id in sorted(_ids(annotation) - known - _WILDCARDS):
-            path = ("metadata", "annotations", IGNORE_ANNOTATION)
+            path = (*metadata_path, "annotations", IGNORE_ANNOTATION)
             file, (line, column) = obj.source.name, obj.locate(path)
             if obj.origin is not None:
                 file, line, column = obj.origin(path)
