@@ -11,11 +11,11 @@ import copy
 import difflib
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from kgen.errors import InputError
 from kgen.merge import deep_merge
+from kgen.packagedata import read_package_text
 from kgen.loader import format_path, load_text, read_source, parse_source, LoadResult
 
 DEFAULT_POLICY_FILE = "default-policy.yaml"
@@ -23,7 +23,7 @@ RULE_SWITCHES = ("enabled", "severity")
 
 
 def default_policy_text() -> str:
-    return resources.files("kgen.policies").joinpath(DEFAULT_POLICY_FILE).read_text(encoding="utf-8")
+    return read_package_text(__file__, DEFAULT_POLICY_FILE)
 
 
 @lru_cache(maxsize=1)
