@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+DEFAULT_CORPUS = Path(os.environ.get("KGEN_SHARED", ROOT.parent / "shared")) / "corpus"
 SMALL_FILE = ROOT / "fixtures" / "rules" / "security-privileged" / "pass.yaml"
 
 PARSE_ONLY = r"""
