@@ -86,6 +86,8 @@ class LintReport:
     # Baseline entries that no longer occur (only with --baseline).
     fixed_baseline: list[dict] = field(default_factory=list)
     invalid_input: bool = False
+    # Objects a rule skipped because it could not check their shape (said on stderr, never dropped).
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = {severity: 0 for severity in SEVERITIES}

@@ -22,9 +22,12 @@ from kgen.loader import (
     LoadProblem,
     LoadResult,
     SourceFile,
+    format_path,
     load_mapping,
     parse_source,
     read_source,
+    refuse_special_files,
+    walk_problem,
 )
 from kgen.merge import deep_merge
 from kgen.workloads import get_path
@@ -89,7 +92,7 @@ def enclosing_chart(path: str) -> str | None:
 
 
 def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> None:
-    for current, dirs, files in os.walk(root):
+    for current, dirs, files in os.walk(root, onerror=lambda error: result.problems.append(walk_problem(error))):
         dirs.sort()
         kept = []
         for name in dirs:
@@ -103,7 +106,10 @@ def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> Non
         dirs[:] = kept
         for name in sorted(files):
             if name.endswith(YAML_SUFFIXES):
-                _load_file(os.path.join(current, name), result)
+                try:
+                    _load_file(os.path.join(current, name), result)
+                except InputError as exc:  # unreadable, a FIFO, binary: a finding naming it; the walk goes on
+                    result.problems.append(LoadProblem(exc.file or os.path.join(current, name), exc.line or 1, 1, exc.message))
 
 
 def _load_file(path: str, result: LoadResult) -> None:
@@ -128,9 +134,18 @@ def _merge(result: LoadResult, other: LoadResult) -> None:
 def _load_spec(path: str, spec: KubeObject, result: LoadResult) -> None:
     """Every environment of the spec, rendered in memory; findings point at the spec file."""
     from kgen.generator.build import render_environments
+    from kgen.generator.spec import SpecError
 
     result.files.append(spec.source)
-    for environment, text in render_environments(path):
+    try:
+        environments = list(render_environments(path))
+    except SpecError as exc:  # an invalid spec is a finding per problem; the other inputs are still linted
+        result.problems.extend(LoadProblem(path, problem.line, 1, f"invalid app spec: {format_path(problem.path) or '(document)'}: {problem.message}") for problem in exc.problems)
+        return
+    except InputError as exc:
+        result.problems.append(LoadProblem(path, exc.line or 1, 1, f"invalid app spec: {exc.message}"))
+        return
+    for environment, text in environments:
         rendered = parse_source(SourceFile(f"{path} [{environment}]", text))
         result.problems.extend(rendered.problems)
         result.documents += rendered.documents
@@ -225,19 +240,29 @@ def _chart_values(files: list[str], set_values: list[str], values: dict | None =
 
 
 def _set_value(pair: str) -> dict:
-    """``a.b=1`` as Helm's --set reads it (via Helm's own parser when available)."""
+    """``a.b=1`` as Helm's --set reads it (via Helm's own parser when available); a pair that
+    Helm rejects, or that sets nothing (``=5``, ``a[0=1``), is a one-line error."""
+    key, _, raw = pair.partition("=")
+    if not key.strip():
+        raise InputError(f"--set {pair!r}: the key before '=' is empty")
     try:
         import helm_python
-
-        return helm_python.parse_set_string(pair)
     except ImportError:
-        key, _, raw = pair.partition("=")
         import yaml
 
+        if "" in key.split(".") or any(c in key for c in "[]"):
+            raise InputError(f"--set {pair!r}: expected dotted keys such as a.b=1 (list indexes need Helm's parser: pip install 'kgen[helm]')") from None
         value = yaml.safe_load(raw) if raw else ""
         for part in reversed(key.split(".")):
             value = {part: value}
         return value  # type: ignore[return-value]
+    try:
+        parsed = helm_python.parse_set_string(pair)
+    except helm_python.HelmError as exc:
+        raise InputError(f"--set {pair!r}: {_one_line(str(exc))}") from None
+    if not parsed:
+        raise InputError(f"--set {pair!r}: sets nothing (expected key=value, e.g. image.tag=1.2)")
+    return parsed
 
 
 def _render_chart(chart: str, values: dict, options: InputOptions) -> dict[str, str]:
@@ -300,17 +325,22 @@ def _add_rendered(result: LoadResult, template: SourceFile, text: str, label: st
         if label:
             obj.labels["environment"] = label
         obj.origin = _template_origin(template)
+        obj.template_text = template.text
         result.objects.append(obj)
 
 
 def _template_origin(template: SourceFile) -> Callable[[JsonPath], tuple[str, int, int]]:
     """Best effort: follow the path's keys down the template text to the line that writes them."""
 
+    # Findings of every object rendered from this template share paths: search its text once per path.
+    found: dict[tuple[str, ...], tuple[str, int, int]] = template.memo.setdefault("origin-by-keys", {})
+
     def origin(path: JsonPath) -> tuple[str, int, int]:
-        keys = [part for part in path if isinstance(part, str)]
-        line = _find_key_line(template.lines, keys) or 1
-        column = _key_column(template.line_text(line), keys)
-        return (template.name, line, column)
+        keys = tuple(part for part in path if isinstance(part, str))
+        if keys not in found:
+            line = _find_key_line(template.lines, list(keys)) or 1
+            found[keys] = (template.name, line, _key_column(template.line_text(line), list(keys)))
+        return found[keys]
 
     return origin
 
@@ -348,9 +378,10 @@ def _key_column(text: str, keys: list[str]) -> int:
 def _load_kustomization(directory: str, result: LoadResult) -> None:
     kustomization = kustomization_file(directory)
     assert kustomization is not None
+    source_paths = _kustomize_sources(directory, set())  # refuses FIFOs before kustomize blocks on one
     text = _kustomize_build(directory)
     sources = LoadResult()
-    for path in _kustomize_sources(directory, set()):
+    for path in source_paths:
         sources = parse_source(read_source(path), sources)
     kustomization_source = read_source(kustomization)
     result.files.append(kustomization_source)
@@ -404,6 +435,7 @@ def _kustomize_sources(directory: str, seen: set[str]) -> list[str]:
     kustomization = kustomization_file(directory)
     if kustomization is None:
         return []
+    refuse_special_files(directory)
     try:
         document = load_mapping(read_source(kustomization))
     except InputError:

@@ -20,7 +20,8 @@ from kgen.findings import Finding
 from kgen.loader import KubeObject
 
 T = TypeVar("T")
-ObjectChecks = Callable[[list[KubeObject]], list[Finding]]
+# (objects, notes to append to) -> findings: kgen.policies.engine.ObjectChecks.
+ObjectChecks = Callable[[list[KubeObject], list[str]], list[Finding]]
 # Ranges per worker: small enough that a range of heavy objects does not leave the others idle.
 RANGES_PER_JOB = 4
 
@@ -37,15 +38,15 @@ def available_cpus() -> int:
 
 
 def object_findings_in_processes(
-    checks: ObjectChecks, objects: list[KubeObject], jobs: int, meanwhile: Callable[[], T]
+    checks: ObjectChecks, objects: list[KubeObject], notes: list[str], jobs: int, meanwhile: Callable[[], T]
 ) -> tuple[list[Finding], T]:
-    """``checks(objects)`` run by ``jobs`` forked workers, and ``meanwhile()`` run here."""
+    """``checks(objects, notes)`` run by ``jobs`` forked workers, and ``meanwhile()`` run here."""
     import multiprocessing
 
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:
-        return checks(objects), meanwhile()
+        return checks(objects, notes), meanwhile()
     global _work
     _work = (checks, objects, {id(obj): index for index, obj in enumerate(objects)})
     ranges = _ranges(len(objects), jobs * RANGES_PER_JOB)
@@ -56,9 +57,12 @@ def object_findings_in_processes(
             parts = pending.get()
     finally:
         _work = None
-    if any(part is None for part in parts):  # a rule crashed in a worker: crash here, with the whole error
-        return checks(objects), cross_object
-    findings = [dataclasses.replace(finding, owner=objects[owner]) for part in parts for owner, finding in part]
+    if any(part is None for part in parts):  # a worker failed (KGEN_DEBUG crash): fail here, with the whole error
+        return checks(objects, notes), cross_object
+    findings: list[Finding] = []
+    for part_findings, part_notes in parts:  # type: ignore[misc]
+        findings += [dataclasses.replace(finding, owner=objects[owner]) for owner, finding in part_findings]
+        notes += part_notes
     return findings, cross_object
 
 
@@ -68,13 +72,16 @@ def _ranges(count: int, parts: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, count)) for start in range(0, count, size)]
 
 
-def _check_range(bounds: tuple[int, int]) -> list[tuple[int, Finding]] | None:
-    """In a worker: the findings of one range, each with its owner's index instead of the owner;
-    None when a check raised (exceptions do not all survive pickling, and a lost one hangs the pool)."""
+def _check_range(bounds: tuple[int, int]) -> tuple[list[tuple[int, Finding]], list[str]] | None:
+    """In a worker: the findings of one range, each with its owner's index instead of the owner, and
+    its notes; None when the checks raised (exceptions do not all survive pickling, and a lost one
+    hangs the pool)."""
     assert _work is not None, "a worker runs only when forked by object_findings_in_processes"
     checks, objects, index_of = _work
     start, end = bounds
+    notes: list[str] = []
     try:
-        return [(index_of[id(f.owner)], dataclasses.replace(f, owner=None)) for f in checks(objects[start:end])]
+        findings = checks(objects[start:end], notes)
+        return [(index_of[id(f.owner)], dataclasses.replace(f, owner=None)) for f in findings], notes
     except Exception:
         return None

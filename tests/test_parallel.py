@@ -36,15 +36,31 @@ def test_two_and_three_processes_give_one_process_findings(parallel_always: None
     one = engine.lint(load, policy)
     assert one.findings
     for jobs in (2, 3):
-        assert _findings(engine.lint(load, policy, jobs=jobs)) == _findings(one)
+        many = engine.lint(load, policy, jobs=jobs)
+        assert _findings(many) == _findings(one)
+        assert many.notes == one.notes
 
 
-def test_a_rule_crash_in_a_worker_is_reported_as_in_one_process(parallel_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def _crashing_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(*_: object) -> list:
         raise KeyError("boom")
 
     rule = RULES["security-privileged"]
     monkeypatch.setitem(RULES, rule.id, dataclasses.replace(rule, check=crash))
+
+
+def test_a_rule_crash_in_a_worker_gives_one_process_notes(parallel_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    _crashing_rule(monkeypatch)
+    load, policy = load_paths(INPUTS), load_policy(None)
+    one = engine.lint(load, policy)
+    assert any("security-privileged skipped" in note for note in one.notes)
+    many = engine.lint(load, policy, jobs=2)
+    assert many.notes == one.notes and _findings(many) == _findings(one)
+
+
+def test_a_debug_crash_in_a_worker_is_raised_as_in_one_process(parallel_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    _crashing_rule(monkeypatch)
+    monkeypatch.setenv("KGEN_DEBUG", "1")
     load, policy = load_paths([str(FIXTURES / "rules" / "security-privileged")]), load_policy(None)
     with pytest.raises(RuleCrash) as serial:
         engine.lint(load, policy)
