@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from kgen.loader import JsonPath, KubeObject
-from kgen.policies.selectors import pod_labels, selector_matches, service_selector
+from kgen.policies.selectors import labels_of, pod_labels, selector_matches, service_selector
 from kgen.workloads import PodTemplate, as_list, as_map, pod_templates
 
 DEFAULT_NAMESPACE = "default"
@@ -117,13 +117,35 @@ class Inventory:
                 found[scope_of(service)].append(selector)
         return found
 
+    @cached_property
+    def _service_selectors_by_first_label(self) -> dict[Scope, dict[str, dict[str, list[dict[str, str]]]]]:
+        """The selectors of each scope by their first label's key and value: a selector can only
+        match pods that carry its first label, so a template is matched against a few selectors,
+        not every Service of its namespace (which grew with the square of a monorepo)."""
+        found: dict[Scope, dict[str, dict[str, list[dict[str, str]]]]] = {}
+        for scope, selectors in self._service_selectors.items():
+            index: dict[str, dict[str, list[dict[str, str]]]] = defaultdict(lambda: defaultdict(list))
+            for selector in selectors:
+                key, value = next(iter(labels_of(selector).items()), ("", ""))
+                index[key][value].append(selector)
+            found[scope] = index
+        return found
+
     def receives_traffic(self, template: PodTemplate) -> bool | None:
         """Whether a Service of the input selects pods of ``template``; None when the input holds no
         Service that selects pods (then nothing is known about its traffic)."""
         if not self._service_selectors:
             return None
         labels = pod_labels(template)
-        return any(selector_matches({"matchLabels": s}, labels) for s in self._service_selectors.get(scope_of(template.obj), []))
+        index = self._service_selectors_by_first_label.get(scope_of(template.obj), {})
+        candidates = [s for selectors in index.get("", {}).values() for s in selectors]  # empty selectors
+        for key, value in labels.items():
+            by_value = index.get(key, {})
+            if value is None:  # a label whose value is not known in advance matches any value
+                candidates += [s for selectors in by_value.values() for s in selectors]
+            else:
+                candidates += by_value.get(value, [])
+        return any(selector_matches({"matchLabels": s}, labels) for s in candidates)
 
     @cached_property
     def bindings(self) -> list[Binding]:
@@ -153,7 +175,14 @@ class Inventory:
 
     def templates_running_as(self, namespace: str, account: str) -> list[PodTemplate]:
         """Pod templates of the input whose pods run as the ServiceAccount."""
-        return [t for t in self.templates if t.service_account == account and namespace_of(t.obj) == namespace]
+        return self._templates_by_account.get((namespace, account), [])
+
+    @cached_property
+    def _templates_by_account(self) -> dict[tuple[str, str], list[PodTemplate]]:
+        found: dict[tuple[str, str], list[PodTemplate]] = defaultdict(list)
+        for template in self.templates:
+            found[(namespace_of(template.obj), template.service_account)].append(template)
+        return found
 
     def of_kind(self, *kinds: str) -> list[KubeObject]:
         return [obj for kind in kinds for obj in self.by_kind.get(kind, [])]
