@@ -120,8 +120,8 @@ def plan_fixes(loaded: LoadResult, policy: ClusterPolicy, rules: dict[str, Rule]
         files.append(file)
         if result is not None:
             reread[id(source)] = result
-    notes = [f"{problem.file}:{problem.line}: {problem.message}; not fixed" for problem in loaded.problems]
-    notes += [f"{file.source.name}: {file.problem}" for file in files if file.problem]
+    notes = [f"{problem.file}:{problem.line}: {problem.message}; file left untouched" for problem in loaded.problems]
+    notes += [f"{file.source.name}: {file.problem}" for file in files if file.problem and file.source.name not in invalid]
     if rendered:
         notes.append(
             f"{rendered} finding(s) in objects rendered from Helm charts, Kustomize directories or kgen specs "

@@ -334,6 +334,9 @@ ADVERSARIAL_STRINGS = {
     "200 KB single config line": "password = " + "a" * 200_000 + " ;x",
     "200 KB of Stripe prefixes": "sk_live_" * 25_000,
     "200 KB of AWS-like ids": "AKIA" * 50_000,
+    "200 KB of digits, then a letter": "1" * 200_000 + "x",
+    "200 KB of durations, then a letter": "1m" * 100_000 + "x",
+    "100 KB of angle brackets": "<" * 100_000,
 }
 
 # What find_token reports on each (None for the rest): the adversarial prefix hides nothing.
@@ -354,6 +357,11 @@ def test_secret_patterns_on_adversarial_strings(name: str) -> None:
     assert list(secret_assignments(text)) == []
     is_secret_name(text)
     is_benign_value(text)
+    from kgen.policies.secret_values import content_secret, is_placeholder, setting_secret
+
+    setting_secret("DB_PASSWORD", text)
+    content_secret("app.conf", text)
+    is_placeholder(text)
 
 
 def test_the_linear_rewrites_find_what_the_patterns_found() -> None:
@@ -557,3 +565,24 @@ def test_capacity_text_escapes_names_from_the_input(tmp_path: Path) -> None:
     assert_clean_failure(result, 0)
     assert "\x1b" not in result.stdout and not any(line.startswith("::") for line in result.stdout.splitlines())
     assert "odd\\x1b[31m\\x0a::error::x" in result.stdout
+
+
+def test_custom_rule_refs_never_reach_a_listening_server() -> None:
+    """jsonschema-rs fetches in Rust, out of reach of a socket monkeypatch: listen for real instead."""
+    import socket
+
+    from kgen.policies.custom import RuleSchemaError, compile_rule_schema
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(0.2)
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/schema.json"
+    try:
+        for schema in ({"$ref": url}, {"$id": url, "properties": {"a": {"$ref": "other.json"}}}, {"$schema": url}):
+            with pytest.raises(RuleSchemaError):
+                compile_rule_schema(schema, "1.31")
+        with pytest.raises(socket.timeout):
+            server.accept()
+    finally:
+        server.close()

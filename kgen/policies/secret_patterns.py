@@ -108,9 +108,14 @@ def compile_name_patterns(patterns: Iterable[object]) -> tuple[Pattern[str], ...
     return tuple(compiled)
 
 
+MAX_PATTERN_INPUT = 256
+
+
 def is_secret_name(name: str, extra: Iterable[Pattern[str]] = ()) -> bool:
     """Whether a setting called ``name`` holds a secret (not a file, name, length or switch for one)."""
-    if any(pattern.search(name) for pattern in extra):
+    # The policy's own patterns see a name's first 256 characters: Python's re has no time limit,
+    # and no real setting name is longer.
+    if any(pattern.search(name[:MAX_PATTERN_INPUT]) for pattern in extra):
         return True
     words = name_words(name)
     hits = [index for index in range(len(words)) if _secret_word_at(words, index)]
