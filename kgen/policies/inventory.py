@@ -168,10 +168,27 @@ class Inventory:
 
     def bindings_of_account(self, namespace: str, account: str) -> list[Binding]:
         """The bindings of the input that grant a role to the ServiceAccount: its pods call the API."""
-        return [b for b in self.bindings if (namespace, account) in b.accounts]
+        return self._bindings_by_account.get((namespace, account), [])
 
     def bindings_of_role(self, role: KubeObject) -> list[Binding]:
-        return [b for b in self.bindings if b.grants(role)]
+        return [b for b in self._bindings_by_role.get((role.kind, role.name), []) if b.grants(role)]
+
+    # Indexes, in input order: a scan of every binding per ServiceAccount or role grew with the
+    # square of a monorepo.
+    @cached_property
+    def _bindings_by_account(self) -> dict[tuple[str, str], list[Binding]]:
+        found: dict[tuple[str, str], list[Binding]] = defaultdict(list)
+        for binding in self.bindings:
+            for account in dict.fromkeys(binding.accounts):
+                found[account].append(binding)
+        return found
+
+    @cached_property
+    def _bindings_by_role(self) -> dict[tuple[str, str], list[Binding]]:
+        found: dict[tuple[str, str], list[Binding]] = defaultdict(list)
+        for binding in self.bindings:
+            found[(binding.role_kind, binding.role_name)].append(binding)
+        return found
 
     def templates_running_as(self, namespace: str, account: str) -> list[PodTemplate]:
         """Pod templates of the input whose pods run as the ServiceAccount."""
