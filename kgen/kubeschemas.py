@@ -17,7 +17,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 import importlib.util
 from typing import Any, Iterable, Iterator
 
@@ -134,6 +134,11 @@ class BuiltinSchemas:
         self.groups = {split_api_version(api)[0] for api, _ in self.index}
         self._compiled: dict[tuple[str, str], CompiledSchema | None] = {}
 
+    @cached_property
+    def document(self) -> dict:
+        """The whole definitions document (custom rules may refer to any definition)."""
+        return self.definitions.whole()
+
     def has(self, api_version: str, kind: str) -> bool:
         return (api_version, kind) in self.index
 
@@ -172,7 +177,6 @@ class DefinitionsFile:
     _DEFINITION = re.compile(r'\n    "([^"\n]+)": (?=\{)')
     _GVK = re.compile(r'\n      "x-kubernetes-group-version-kind": (?=\[)')
     _TOP_LEVEL = re.compile(r'\n  "([^"\n]+)": ')
-    _REF = re.compile(r'"\$ref": "#/\$defs/([^"]+)"')
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -203,6 +207,13 @@ class DefinitionsFile:
             else:
                 self._cache[name] = self._value(self.offsets[name])
         return self._cache[name]
+
+    def whole(self) -> dict:
+        """Every definition, decoded at once, with IntOrString and Quantity relaxed."""
+        document = self._whole if self._whole is not None else json.loads(self.text)
+        definitions = document["$defs"]
+        definitions.update({name: schema for name, schema in _RELAXED_UNIONS.items() if name in definitions})
+        return document
 
     def group_version_kinds(self) -> Iterator[tuple[str, list[dict]]]:
         """(definition name, its x-kubernetes-group-version-kind) for every definition that has one."""

@@ -49,3 +49,12 @@ def test_closure_holds_what_the_kind_reaches_with_unions_relaxed() -> None:
     ]
     assert closure["$defs"]["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] == {"type": ["string", "integer", "null"]}
     assert closure["$id"] == DOCUMENT["$id"] and closure["$schema"] == DOCUMENT["$schema"]
+
+
+def test_the_whole_document_has_every_definition_relaxed_as_the_slices_are() -> None:
+    for text in (json.dumps(DOCUMENT, indent=2), json.dumps(DOCUMENT)):
+        definitions = DefinitionsFile(text)
+        whole = definitions.whole()
+        assert sorted(whole["$defs"]) == sorted(DOCUMENT["$defs"])
+        assert all(whole["$defs"][name] == definitions.definition(name) for name in DOCUMENT["$defs"])
+        assert whole["$id"] == DOCUMENT["$id"]

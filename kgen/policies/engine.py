@@ -129,6 +129,8 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str
         what = f"{obj.kind}/{obj.name}" if obj is not None else "the inventory"
         notes.append(f"{_where(obj)}rule {rule.id} skipped {what}: it could not check this shape ({type(exc).__name__}: {str(exc)[:200]})")
         return []
+    if not violations:
+        return []  # most checks: nothing to place, so no annotation to read
     out = []
     template_ignored = _template_ignores(rule.id, target)
     for violation in violations:
