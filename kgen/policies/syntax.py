@@ -12,3 +12,14 @@ declare(
     fix="""Fix the YAML at the reported line: remove the duplicate key, quote the value, or make the document a
     mapping with apiVersion, kind and metadata.""",
 )
+
+declare(
+    id="suppression-unknown-rule",
+    category="schema",
+    severity="warning",
+    summary="A `# kgen:ignore` comment or `kgen.dev/ignore` annotation names a rule that does not exist.",
+    why="""A misspelt rule id silences nothing: the finding it was meant for is still reported, or, worse,
+    the suppression looks reviewed while it does nothing.""",
+    fix="""Use the rule id exactly as `kgen rules` lists it (the message suggests the closest one), or
+    remove the suppression.""",
+)
