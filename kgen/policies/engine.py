@@ -40,26 +40,35 @@ def rule_context(rule: Rule, policy: ClusterPolicy, inventory: Inventory) -> Rul
     return RuleContext(policy, policy.params(rule.id, dict(rule.params)), inventory)
 
 
-def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
-    """Every finding for the loaded input under ``policy``."""
+def lint(load: LoadResult, policy: ClusterPolicy, jobs: int = 1) -> LintReport:
+    """Every finding for the loaded input under ``policy``.
+
+    ``jobs`` > 1 runs the per-object checks of a large input in that many processes
+    (kgen.parallel); the findings, and their order, are those of one process.
+    """
     rules = active_rules(policy)
     inventory = Inventory(load.objects)
     active = [_Active(rule, rule_context(rule, policy, inventory), policy.rule_setting(rule.id).get("severity")) for rule in rules]
-    object_rules = [a for a in active if a.rule.scope == "object"]
-    workload_rules = [a for a in active if a.rule.scope == "workload"]
+    checks = ObjectChecks(
+        [a for a in active if a.rule.scope == "object"], [a for a in active if a.rule.scope == "workload"], inventory
+    )
     inventory_rules = [a for a in active if a.rule.scope == "inventory"]
 
-    findings: list[Finding] = []
     notes: list[str] = []
-    for obj in load.objects:
-        for entry in object_rules:
-            if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
-                findings.extend(_run(entry, obj, obj, notes))
-        for template in inventory.templates_of(obj):
-            for entry in workload_rules:
-                findings.extend(_run(entry, template, obj, notes, template.owns))
-    for entry in inventory_rules:
-        findings.extend(_run(entry, inventory, None, notes))
+    cross_object_notes: list[str] = []
+
+    def cross_object_findings() -> list[Finding]:
+        return [finding for entry in inventory_rules for finding in _run(entry, inventory, None, cross_object_notes)]
+
+    if jobs > 1 and len(load.objects) >= PARALLEL_MIN_OBJECTS:
+        from kgen.parallel import object_findings_in_processes
+
+        findings, cross_object = object_findings_in_processes(checks, load.objects, notes, jobs, meanwhile=cross_object_findings)
+    else:
+        findings = checks(load.objects, notes)
+        cross_object = cross_object_findings()
+    findings.extend(cross_object)
+    notes.extend(cross_object_notes)
 
     yaml_rule = all_rules()[YAML_INVALID]
     for problem in load.problems:
@@ -83,6 +92,31 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
     )
 
 
+# Below this many objects a lint is done before worker processes would have started.
+PARALLEL_MIN_OBJECTS = 1000
+
+
+@dataclass
+class ObjectChecks:
+    """The object- and workload-scope checks of one run: each object is checked on its own
+    (consulting the inventory), so any split of the objects gives the same findings and notes."""
+
+    object_rules: list[_Active]
+    workload_rules: list[_Active]
+    inventory: Inventory
+
+    def __call__(self, objects: list[KubeObject], notes: list[str]) -> list[Finding]:
+        findings: list[Finding] = []
+        for obj in objects:
+            for entry in self.object_rules:
+                if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
+                    findings.extend(_run(entry, obj, obj, notes))
+            for template in self.inventory.templates_of(obj):
+                for entry in self.workload_rules:
+                    findings.extend(_run(entry, template, obj, notes, template.owns))
+        return findings
+
+
 def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str], owns: Callable[[JsonPath], bool] | None = None) -> list[Finding]:
     """The findings of one check; ``owns`` drops violations the target's object does not answer for.
 
@@ -99,6 +133,8 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str
         what = f"{obj.kind}/{obj.name}" if obj is not None else "the inventory"
         notes.append(f"{_where(obj)}rule {rule.id} skipped {what}: it could not check this shape ({type(exc).__name__}: {str(exc)[:200]})")
         return []
+    if not violations:
+        return []  # most checks: nothing to place, so no annotation to read
     out = []
     template_ignored = _template_ignores(rule.id, target)
     for violation in violations:
