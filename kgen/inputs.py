@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -288,6 +286,8 @@ def _render_chart(chart: str, values: dict, options: InputOptions) -> dict[str, 
     try:
         import helm_python
     except ImportError:
+        import shutil
+
         helm = shutil.which("helm")
         if helm is None:
             raise InputError(
@@ -303,6 +303,7 @@ def _render_chart(chart: str, values: dict, options: InputOptions) -> dict[str, 
 
 def _render_with_binary(helm: str, chart: str, values: dict, options: InputOptions) -> dict[str, str]:
     import json
+    import subprocess
     import tempfile
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
@@ -418,6 +419,8 @@ def kustomize_command() -> list[str] | None:
         return [str(kubectl_path()), "kustomize"]
     except (ImportError, FileNotFoundError):
         pass
+    import shutil
+
     for tool, verb in (("kustomize", "build"), ("kubectl", "kustomize")):
         found = shutil.which(tool)
         if found:
@@ -432,6 +435,8 @@ def _kustomize_build(directory: str) -> str:
             "linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)",
             directory,
         )
+    import subprocess  # here, not at the top: a plain-file lint never starts a process
+
     proc = subprocess.run([*command, directory], capture_output=True, text=True)
     if proc.returncode != 0:
         raise InputError(f"kustomize build failed: {_one_line(proc.stderr)}", directory)
