@@ -56,7 +56,18 @@ class Finding:
     node_path: JsonPath = field(default=(), compare=False, repr=False)
 
     def sort_key(self) -> tuple:
-        return (self.file, self.line, self.column, self.rule, self.message)
+        return (self.file, self.line, self.column, self.rule, self.message, self.path, _object_key(self.object), self.environment or "")
+
+    def identity(self) -> tuple:
+        """What makes two findings the same: rule, object, path, environment (and message).
+
+        Never the line: a chart template stamps many objects, a values line feeds many paths,
+        and each of them is its own finding. The object is the loaded object itself (two copies
+        of one name in two files are two objects); findings about no object are told apart by
+        where they are.
+        """
+        where = id(self.owner) if self.owner is not None else (self.file, self.line, self.column)
+        return (self.rule, where, _object_key(self.object), self.path, self.environment, self.message)
 
     def to_json(self) -> dict:
         out = {
@@ -73,6 +84,12 @@ class Finding:
         if self.environment is not None:
             out["environment"] = self.environment
         return out
+
+
+def _object_key(ref: dict | None) -> tuple:
+    if not ref:
+        return ()
+    return tuple(str(ref.get(key) or "") for key in ("apiVersion", "kind", "namespace", "name"))
 
 
 @dataclass

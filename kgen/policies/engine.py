@@ -64,7 +64,7 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
             Finding(YAML_INVALID, yaml_rule.category, yaml_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
         )
 
-    unique = {(f.rule, f.file, f.line, f.column, f.message, f.environment): f for f in findings}
+    unique = {f.identity(): f for f in findings}
     return LintReport(
         findings=sorted(unique.values(), key=Finding.sort_key),
         files=len(load.files),
