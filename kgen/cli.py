@@ -38,7 +38,10 @@ def cli() -> None:
 @click.option("-f", "--values", "values_files", multiple=True, type=click.Path(dir_okay=False), help="Helm charts: a values file (repeatable, merged in order).")
 @click.option("--set", "set_values", multiple=True, help="Helm charts: set a value, key=value (repeatable).")
 @click.option("--values-matrix", multiple=True, type=click.Path(dir_okay=False), help="Helm charts: render once per values file and lint each (repeatable).")
-@click.option("--kube-version", metavar="X.Y", help="Kubernetes version to validate against (default: the policy's kubernetesVersion).")
+@click.option("--kube-version", metavar="X.Y", help="Kubernetes version to validate against, and Helm's .Capabilities.KubeVersion (default: the policy's kubernetesVersion).")
+@click.option("--namespace", "-n", metavar="NS", help="Helm charts: the release namespace (default: default), as helm template -n.")
+@click.option("--release-name", metavar="NAME", help="Helm charts: the release name (default: the chart's name).")
+@click.option("--skip-schema-validation", is_flag=True, help="Helm charts: do not validate values against values.schema.json (e.g. a schema with a remote $ref).")
 @click.option("--no-strict", is_flag=True, help="Accept fields the Kubernetes schemas do not define (default: unknown fields are errors).")
 @click.option("--schema-dir", "schema_dirs", multiple=True, metavar="DIR", help="JSON schemas for custom resources, kubeconform naming (repeatable).")
 @click.option("--skip-kind", "skip_kinds", multiple=True, metavar="KIND", help="Do not schema-validate this kind, nor report it as unknown (repeatable).")
@@ -55,6 +58,9 @@ def lint(
     set_values: tuple[str, ...],
     values_matrix: tuple[str, ...],
     kube_version: str | None,
+    namespace: str | None,
+    release_name: str | None,
+    skip_schema_validation: bool,
     no_strict: bool,
     schema_dirs: tuple[str, ...],
     skip_kinds: tuple[str, ...],
@@ -79,7 +85,15 @@ def lint(
     )
     if apply_fixes and "-" in paths:
         raise click.UsageError("--fix cannot rewrite stdin; `kgen fix -` prints the fixed text")
-    options = InputOptions(values=list(values_files), set_values=list(set_values), values_matrix=list(values_matrix))
+    options = InputOptions(
+        values=list(values_files),
+        set_values=list(set_values),
+        values_matrix=list(values_matrix),
+        release_name=release_name,
+        namespace=namespace,
+        kube_version=policy.kubernetes_version,
+        skip_schema_validation=skip_schema_validation,
+    )
     loaded = load_inputs(list(paths), options, notes=_note)
     report = _fix_files(loaded, policy) if apply_fixes else run_lint(loaded, policy)
     if write_baseline_file:

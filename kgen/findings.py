@@ -50,6 +50,8 @@ class Finding:
     object: dict | None
     path: str
     environment: str | None = None
+    # No line could be proven (a rendered chart object): the finding points at the object's first line.
+    approximate: bool = False
     # Where the violation is, for `kgen fix`: the object as loaded and the unformatted path.
     # Not part of the JSON report, nor of equality.
     owner: KubeObject | None = field(default=None, compare=False, repr=False)
@@ -83,6 +85,8 @@ class Finding:
         }
         if self.environment is not None:
             out["environment"] = self.environment
+        if self.approximate:
+            out["approximate"] = True
         return out
 
 

@@ -15,7 +15,6 @@ from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
 
 IGNORE_ANNOTATION = "kgen.dev/ignore"
 _IGNORE_COMMENT = re.compile(r"#\s*kgen:ignore\b([^#]*)")
-YAML_INVALID = "yaml-invalid"
 
 
 @dataclass
@@ -58,10 +57,10 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
     for entry in inventory_rules:
         findings.extend(_run(entry, inventory, None))
 
-    yaml_rule = all_rules()[YAML_INVALID]
     for problem in load.problems:
+        input_rule = all_rules()[problem.rule]
         findings.append(
-            Finding(YAML_INVALID, yaml_rule.category, yaml_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
+            Finding(problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
         )
 
     unique = {f.identity(): f for f in findings}
@@ -98,9 +97,9 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, owns: Callable[
 
 def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, column: int) -> Finding:
     """The finding, placed in the file the user wrote (a template, a kustomize source, a spec)."""
-    file = obj.source.name
+    file, approximate = obj.source.name, False
     if obj.origin is not None:
-        file, line, column = obj.origin(violation.path)
+        file, line, column, approximate = obj.origin(violation.path)
     return Finding(
         rule=entry.rule.id,
         category=entry.rule.category,
@@ -114,6 +113,7 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         environment=obj.labels.get("environment"),
         owner=obj,
         node_path=violation.path,
+        approximate=approximate,
     )
 
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
-from kgen.loader import JsonPath, KubeObject
+from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject
 from kgen.workloads import PodTemplate, as_list, as_map, pod_templates
 
 DEFAULT_NAMESPACE = "default"
@@ -17,8 +17,8 @@ Scope = tuple[str | None, str]
 
 
 def namespace_of(obj: KubeObject) -> str:
-    """The namespace an object lands in when applied without ``-n``."""
-    return obj.namespace or DEFAULT_NAMESPACE
+    """The namespace an object lands in: its own, else its Helm release's, else ``default``."""
+    return obj.namespace or obj.labels.get(RELEASE_NAMESPACE) or DEFAULT_NAMESPACE
 
 
 def scope_of(obj: KubeObject) -> Scope:
