@@ -102,15 +102,13 @@ def lint(
 
         write_atomic(write_baseline_file, baseline_text(report.findings))
         click.echo(f"kgen: wrote {len(report.findings)} findings to {write_baseline_file}", err=True)
-        sys.exit(EXIT_INVALID if report.invalid_input else EXIT_OK)
+        sys.exit(EXIT_OK)
     if baseline_file:
         from kgen.baseline import apply_baseline, read_baseline
 
         report = apply_baseline(report, read_baseline(baseline_file))
     text = render(report, fmt, color=fmt == "text" and output is None and _use_color())
     _emit(text, output)
-    if report.invalid_input:
-        sys.exit(EXIT_INVALID)
     sys.exit(EXIT_FINDINGS if fails(report, fail_on) else EXIT_OK)
 
 
@@ -241,13 +239,13 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
     to fix, 1 when findings of the fixable rules remain (with --diff or --dry-run: when there is
     anything to fix), 2 on bad input."""
     from kgen.fix import STDIN, fixable_rules, plan_fixes, refuse_rendered, summary, unified_diff, write_fixes
-    from kgen.inputs import load_inputs
+    from kgen.inputs import InputOptions, load_inputs
     from kgen.policies.policy import apply_lint_options, load_policy
 
     policy = apply_lint_options(load_policy(policy_file), kube_version=kube_version)
     rules = fixable_rules(rule_ids)
     refuse_rendered(paths)
-    loaded = load_inputs(list(paths), notes=_note)
+    loaded = load_inputs(list(paths), InputOptions(render_roots=False), notes=_note)
     plan = plan_fixes(loaded, policy, rules)
     preview = show_diff or dry_run
     skipped = [] if preview else write_fixes(plan)

@@ -106,7 +106,6 @@ class LintReport:
     sources: dict[str, SourceFile] = field(default_factory=dict)
     # Baseline entries that no longer occur (only with --baseline).
     fixed_baseline: list[dict] = field(default_factory=list)
-    invalid_input: bool = False
 
     def counts(self) -> dict[str, int]:
         counts = {severity: 0 for severity in SEVERITIES}

@@ -16,7 +16,7 @@ from typing import Callable
 from kgen.errors import InputError
 from kgen.helmchart import is_chart_archive
 from kgen.kustomize import KustomizeRoot, kustomization_file, load_kustomization, read_root
-from kgen.loader import YAML_SUFFIXES, JsonPath, KubeObject, LoadResult, SourceFile, SourcePoint, load_mapping, parse_source, read_source
+from kgen.loader import YAML_SUFFIXES, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, load_mapping, parse_source, read_source
 from kgen.merge import deep_merge
 
 SPEC_API_VERSION = "kgen.dev/v1alpha1"
@@ -36,6 +36,9 @@ class InputOptions:
     namespace: str | None = None  # Helm's default: "default"
     kube_version: str | None = None  # feeds .Capabilities.KubeVersion
     skip_schema_validation: bool = False
+    # False for `kgen fix`: a walk reads kustomization folders as the plain files it can edit,
+    # and leaves charts alone.
+    render_roots: bool = True
 
 
 def is_chart(path: str) -> bool:
@@ -107,10 +110,13 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
     for current, dirs, names in os.walk(top):
         dirs.sort()
         if is_chart(current):
-            charts.append(current)
+            if options.render_roots:
+                charts.append(current)
+            else:
+                say(f"{current}: Helm chart skipped; its templates are not YAML until rendered")
             dirs[:] = []
             continue
-        if kustomization_file(current):
+        if kustomization_file(current) and options.render_roots:
             roots[current] = read_root(current)
         duplicates = _build_duplicates(current, dirs)
         for name in duplicates:
@@ -131,8 +137,11 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
         if path.endswith(".tgz"):
             if is_chart_archive(path):
                 _load_chart(path, options, result)
-        else:
+            continue
+        try:
             _load_file(path, result)
+        except InputError as exc:  # binary, undecodable, unreadable: a finding, and the walk goes on
+            result.problems.append(LoadProblem(path, exc.line or 1, 1, exc.message))
 
 
 def _build_duplicates(directory: str, subdirs: list[str]) -> list[str]:

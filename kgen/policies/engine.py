@@ -70,7 +70,6 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
         objects=len(load.objects),
         rules=sorted(rules, key=lambda r: r.id),
         sources={source.name: source for source in load.files},
-        invalid_input=bool(load.problems),
     )
 
 
