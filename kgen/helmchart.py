@@ -28,7 +28,8 @@ RENDER_FAILED = "render-failed"
 # Helm's document split (pkg/releaseutil): `---` after a newline, whatever follows it.
 _HELM_SEPARATOR = re.compile(r"(?:^|[ \t\n\f\r]*\n)---[ \t\n\f\r]*")
 _GO_SPACE = " \t\n\f\r\v"
-_TEMPLATE_ERROR = re.compile(r"template: ([^:\s]+):(\d+)(?::(\d+))?")
+# Where Helm says a template failed: "template: c/templates/x.yaml:4:11: ...", "error at (c/templates/x.yaml:4:11): ...".
+_TEMPLATE_ERROR = re.compile(r"(?:template: |at \()([^:\s()]+):(\d+)(?::(\d+))?")
 
 
 @dataclass
