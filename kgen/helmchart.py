@@ -21,7 +21,7 @@ from typing import Any, Callable
 import yaml
 
 from kgen.errors import InputError
-from kgen.helmtrace import LineTrace, ValuesTrace, compose_marked, instrument_template, node_along
+from kgen.helmtrace import LineTrace, ValuesTrace, compose_marked, decisive_keys, instrument_template, node_along
 from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, compose_yaml, locate_node, node_position, parse_source, read_source
 
 RENDER_FAILED = "render-failed"
@@ -151,14 +151,13 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
         render_options = {"name": release, "namespace": options.namespace or "default", "is_install": True}
         if options.kube_version:
             render_options["kube_version"] = _helm_version(options.kube_version)
-        if options.skip_schema_validation:
-            _drop_schemas(tree.root)
+        _drop_schemas(tree.root)
         plain = helm.Chart.load(tree.root)  # the same chart, its schemas dropped: what marked values need
         with plain:
             real = _render_with(helm, plain if options.skip_schema_validation else chart, user_values, render_options, tree)
             merged = chart.merge_values(user_values)
             crds = chart.crds
-            values_trace = ValuesTrace(merged, _ValuesFiles(tree, options.values).locate)
+            values_trace = ValuesTrace(merged, _ValuesFiles(tree, options.values).locate, decisive_keys(_template_texts(tree.root)))
             marked = _quiet_render(helm, plain, values_trace.marked, render_options)
         templates = _instrument(tree, real)
         traced_chart = helm.Chart.load(tree.root)
@@ -222,6 +221,17 @@ def _quiet_render(helm: Any, chart: Any, values: dict, render_options: dict) -> 
         return json.loads(_native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(render_options)))
     except helm.HelmError:
         return None
+
+
+def _template_texts(root: str) -> list[str]:
+    """Every template and helper of the chart and its subcharts, as written."""
+    texts = []
+    for current, _dirs, files in os.walk(root):
+        if os.path.basename(current) == "templates" or f"{os.sep}templates{os.sep}" in current + os.sep:
+            for name in files:
+                with open(os.path.join(current, name), encoding="utf-8", errors="replace") as handle:
+                    texts.append(handle.read())
+    return texts
 
 
 def _instrument(tree: _ChartTree, real: dict[str, str]) -> dict[str, SourceFile]:

@@ -173,12 +173,14 @@ class ValuePoint:
 class ValuesTrace:
     """Marks string values, then reads the marks back out of a marked render."""
 
-    def __init__(self, merged: dict, locate: Any) -> None:
-        """``locate(path) -> (file, line, column) | None`` says which file sets a value."""
+    def __init__(self, merged: dict, locate: Any, decisive_keys: set[str]) -> None:
+        """``locate(path) -> (file, line, column) | None`` says which file sets a value;
+        values under ``decisive_keys`` stay as they are (see ``decisive_keys``)."""
         self._points: list[ValuePoint] = []
         self._originals: list[str] = []
         self._merged = merged
         self._locate = locate
+        self._decisive = decisive_keys
         self.marked = self._mark(merged, (), locate)
 
     def _mark(self, value: Any, path: tuple[str, ...], locate: Any) -> Any:
@@ -186,7 +188,7 @@ class ValuesTrace:
             return {key: self._mark(item, (*path, str(key)), locate) for key, item in value.items()}
         if isinstance(value, list):
             return [self._mark(item, (*path, str(index)), locate) for index, item in enumerate(value)]
-        if isinstance(value, str) and value:
+        if isinstance(value, str) and value and not (path and path[-1] in self._decisive):
             where = locate(path)
             if where is not None:
                 self._points.append(ValuePoint(path, *where))
@@ -229,6 +231,28 @@ class ValuesTrace:
                 self._same_shape(ka, kb) and self._same_shape(va, vb) for (ka, va), (kb, vb) in zip(real.value, marked.value)
             )
         return False
+
+
+# Template functions whose result depends on a string's content: a marked value there would
+# change what the chart renders (which branch, how many items), not only the text it writes.
+_DECIDING = re.compile(r"\b(?:eq|ne|lt|le|gt|ge|hasPrefix|hasSuffix|contains|semverCompare|regexMatch|mustRegexMatch|regexFind|"
+                       r"split|splitList|splitn|trunc|substr|int|int64|atoi|float64|until|index|get|dig|ternary|has|mustHas)\b")
+_FIELD = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def decisive_keys(templates: list[str]) -> set[str]:
+    """Value keys the templates compare, split or count: their values are never marked.
+
+    Read from the template sources (helpers included) only to choose what to mark; a wrong
+    choice cannot misplace a finding, as every traced value is checked against the real render.
+    """
+    keys: set[str] = set()
+    for text in templates:
+        for start, end, _left, _right, _keyword in _actions(text):
+            action = text[start:end]
+            if _DECIDING.search(action):
+                keys.update(_FIELD.findall(action))
+    return keys
 
 
 def _scalars(node: yaml.Node) -> Iterator[yaml.ScalarNode]:
