@@ -9,12 +9,11 @@ renders (kgen.helmtrace): a line trace of every template and a values trace.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
-import shutil
 import tarfile
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -51,15 +50,14 @@ def is_chart_archive(path: str) -> bool:
 def load_chart(chart: str, options: ChartOptions, user_values: dict, label: str | None, result: LoadResult) -> None:
     """Render ``chart`` with ``user_values`` and add its objects (or its render-failed finding) to ``result``."""
     helm = _helm()
-    with tempfile.TemporaryDirectory(prefix="kgen-chart-") as scratch:
-        try:
-            tree = _ChartTree(chart, scratch)
-            render = _render(helm, tree, options, user_values)
-        except _RenderFailed as failed:
-            result.problems.append(LoadProblem(failed.file, failed.line, 1, failed.message, RENDER_FAILED))
-            result.files.append(SourceFile(failed.file, ""))
-            return
-        render.add_objects(label, options.namespace or "default", result)
+    try:
+        tree = _ChartTree(chart)
+        render = _render(helm, tree, options, user_values)
+    except _RenderFailed as failed:
+        result.problems.append(LoadProblem(failed.file, failed.line, 1, failed.message, RENDER_FAILED))
+        result.files.append(SourceFile(failed.file, ""))
+        return
+    render.add_objects(label, options.namespace or "default", result)
 
 
 def _helm() -> Any:
@@ -77,66 +75,85 @@ class _RenderFailed(Exception):
 
 
 class _ChartTree:
-    """A private copy of the chart with every vendored archive unpacked, and the names the user knows.
+    """The chart's files in memory (vendored archives unpacked), and the names the user knows them by.
 
-    Helm renders the original; the copy is what the traced render instruments.
+    Helm renders the original; the tracing renders load archives built from these files.
     """
 
-    def __init__(self, chart: str, scratch: str) -> None:
+    def __init__(self, chart: str) -> None:
         self.chart = chart
-        self.root = os.path.join(scratch, "chart")
-        # Relative directory in the copy -> how findings name files below it.
-        self._shown: dict[str, str] = {}
+        self.files: dict[str, bytes] = {}  # path relative to the chart root ("/"-separated) -> content
+        self._shown: dict[str, str] = {}  # relative directory -> how findings name files below it
         if os.path.isdir(chart):
-            shutil.copytree(chart, self.root, symlinks=False, ignore=shutil.ignore_patterns(".git"))
+            self._read_dir(chart)
             self._shown[""] = chart
+            self.name = os.path.basename(os.path.abspath(chart))
         else:
-            name = _unpack(chart, scratch, "chart")
-            self._shown[""] = f"{chart}#{name}"
+            with open(chart, "rb") as handle:
+                self.name = self._read_archive(handle.read(), "", chart)
+            self._shown[""] = f"{chart}#{self.name}"
         self._unpack_dependencies("")
 
+    def _read_dir(self, root: str) -> None:
+        for current, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in names:
+                path = os.path.join(current, name)
+                with open(path, "rb") as handle:
+                    self.files[os.path.relpath(path, root).replace(os.sep, "/")] = handle.read()
+
+    def _read_archive(self, data: bytes, prefix: str, shown: str) -> str:
+        """Unpack a chart archive below ``prefix``; returns its top directory (the chart's name)."""
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+                members = [member for member in archive.getmembers() if member.isfile()]
+                top = members[0].name.split("/", 1)[0] if members else ""
+                for member in members:
+                    _top, _, rest = member.name.partition("/")
+                    extracted = archive.extractfile(member)
+                    if rest and extracted is not None:
+                        self.files[f"{prefix}{top}/{rest}" if prefix else rest] = extracted.read()
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise _RenderFailed(f"Helm could not read the chart archive: {exc}", shown) from None
+        return top
+
     def _unpack_dependencies(self, relative: str) -> None:
-        charts = os.path.join(self.root, relative, "charts")
-        if not os.path.isdir(charts):
-            return
-        for entry in sorted(os.listdir(charts)):
-            path = os.path.join(charts, entry)
-            sub = os.path.join(relative, "charts", entry) if relative else os.path.join("charts", entry)
-            if os.path.isdir(path):
-                self._unpack_dependencies(sub)
-            elif entry.endswith(".tgz") and tarfile.is_tarfile(path):
-                name = _unpack(path, charts, None)
-                os.unlink(path)
-                sub_dir = os.path.join(relative, "charts", name) if relative else os.path.join("charts", name)
-                self._shown[sub_dir] = f"{self.shown(os.path.join(relative, 'charts', entry) if relative else os.path.join('charts', entry))}#{name}"
-                self._unpack_dependencies(sub_dir)
+        """Unpack the archives in ``relative``charts/, then look inside every subchart for more."""
+        charts = f"{relative}charts/"
+        for path in sorted(p for p in self.files if p.startswith(charts) and "/" not in p[len(charts) :] and p.endswith(".tgz")):
+            shown = self.shown(path)
+            name = self._read_archive(self.files.pop(path), charts, shown)
+            self._shown[f"{charts}{name}"] = f"{shown}#{name}"
+        subcharts = {p[len(charts) :].split("/", 1)[0] for p in self.files if p.startswith(charts) and p[len(charts) :].count("/") == 1 and p.endswith("/Chart.yaml")}
+        for sub in sorted(subcharts):
+            self._unpack_dependencies(f"{charts}{sub}/")
 
     def shown(self, relative: str) -> str:
         """How a file of the chart is named in findings: its path, or archive#path for packed files."""
-        best = max((prefix for prefix in self._shown if not prefix or relative == prefix or relative.startswith(prefix + os.sep)), key=len)
-        rest = relative[len(best) :].lstrip(os.sep)
+        best = max((prefix for prefix in self._shown if not prefix or relative == prefix or relative.startswith(prefix + "/")), key=len)
+        rest = relative[len(best) :].lstrip("/")
         base = self._shown[best]
-        return os.path.join(base, rest) if rest and "#" not in base else (f"{base}/{rest}" if rest else base)
+        if not rest:
+            return base
+        return f"{base}/{rest}" if "#" in base else os.path.join(base, *rest.split("/"))
 
     def source(self, relative: str) -> SourceFile:
-        with open(os.path.join(self.root, relative), encoding="utf-8", errors="replace") as handle:
-            return SourceFile(self.shown(relative), handle.read())
+        return SourceFile(self.shown(relative), self.files[relative].decode("utf-8", errors="replace"))
 
-
-def _unpack(archive: str, destination: str, rename: str | None) -> str:
-    """Unpack a chart archive below ``destination``; returns the chart directory's name there."""
-    import helm_python
-
-    staging = tempfile.mkdtemp(dir=destination)
-    try:
-        helm_python.expand(staging, archive)
-    except helm_python.HelmError as exc:
-        raise _RenderFailed(f"Helm could not read the chart archive: {exc}", archive) from None
-    (name,) = os.listdir(staging)
-    target = rename or name
-    os.replace(os.path.join(staging, name), os.path.join(destination, target))
-    os.rmdir(staging)
-    return name
+    def archive(self, replaced: dict[str, str] | None = None) -> bytes:
+        """The chart as a .tgz in memory, without values schemas, with ``replaced`` files swapped in."""
+        replaced = replaced or {}
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as archive:
+            for path, data in self.files.items():
+                if path.rsplit("/", 1)[-1] == "values.schema.json":
+                    continue
+                if path in replaced:
+                    data = replaced[path].encode("utf-8")
+                info = tarfile.TarInfo(f"{self.name}/{path}")
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()
 
 
 def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dict) -> "_ChartRender":
@@ -151,19 +168,20 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
         render_options = {"name": release, "namespace": options.namespace or "default", "is_install": True}
         if options.kube_version:
             render_options["kube_version"] = _helm_version(options.kube_version)
-        _drop_schemas(tree.root)
-        plain = helm.Chart.load(tree.root)  # the same chart, its schemas dropped: what marked values need
-        with plain:
-            real = _render_with(helm, plain if options.skip_schema_validation else chart, user_values, render_options, tree)
-            merged = chart.merge_values(user_values)
-            crds = chart.crds
-            values_trace = ValuesTrace(merged, _ValuesFiles(tree, options.values).locate, decisive_keys(_template_texts(tree.root)))
-            marked = _quiet_render(helm, plain, values_trace.marked, render_options)
-        templates = _instrument(tree, real)
-        traced_chart = helm.Chart.load(tree.root)
-        with traced_chart:
-            traced = _quiet_render(helm, traced_chart, user_values, render_options)
-    return _ChartRender(tree, real, traced or {}, marked or {}, values_trace, crds, templates)
+        if options.skip_schema_validation:
+            with helm.Chart.load_archive(tree.archive()) as plain:
+                real = _render_with(helm, plain, user_values, render_options, tree)
+        else:
+            real = _render_with(helm, chart, user_values, render_options, tree)
+        merged = chart.merge_values(user_values)
+        crds = chart.crds
+    values = ValuesTrace(merged, _ValuesFiles(tree, options.values).locate, decisive_keys(_template_texts(tree)))
+    templates = {key: tree.source(key.split("/", 1)[1]) for key in real if key.split("/", 1)[1] in tree.files}
+    instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in templates.items()}
+    # One tracing render: line markers in the templates, marked values, no schema to refuse them.
+    with helm.Chart.load_archive(tree.archive(instrumented)) as traced_chart:
+        traced = _quiet_render(helm, traced_chart, values.marked, render_options)
+    return _ChartRender(tree, real, traced or {}, values, crds, templates)
 
 
 def _check_dependencies(chart: Any, tree: _ChartTree) -> None:
@@ -193,12 +211,6 @@ def _helm_version(version: str) -> str:
     return "v" + ".".join((parts + ["0", "0"])[:3])
 
 
-def _drop_schemas(root: str) -> None:
-    for current, _dirs, files in os.walk(root):
-        if "values.schema.json" in files:
-            os.unlink(os.path.join(current, "values.schema.json"))
-
-
 def _render_with(helm: Any, chart: Any, values: dict, render_options: dict, tree: _ChartTree) -> dict[str, str]:
     from helm_python import _native  # render options beyond the wrapper's: kube_version
 
@@ -223,74 +235,55 @@ def _quiet_render(helm: Any, chart: Any, values: dict, render_options: dict) -> 
         return None
 
 
-def _template_texts(root: str) -> list[str]:
+def _template_texts(tree: _ChartTree) -> list[str]:
     """Every template and helper of the chart and its subcharts, as written."""
-    texts = []
-    for current, _dirs, files in os.walk(root):
-        if os.path.basename(current) == "templates" or f"{os.sep}templates{os.sep}" in current + os.sep:
-            for name in files:
-                with open(os.path.join(current, name), encoding="utf-8", errors="replace") as handle:
-                    texts.append(handle.read())
-    return texts
-
-
-def _instrument(tree: _ChartTree, real: dict[str, str]) -> dict[str, SourceFile]:
-    """Write the line-traced version of every rendered template into the copy.
-
-    Returns each template as the user wrote it (by render key), named as findings name it.
-    """
-    templates = {}
-    for key in real:
-        relative = key.split("/", 1)[1]
-        path = os.path.join(tree.root, relative)
-        if not os.path.isfile(path):
-            continue
-        template = tree.source(relative)
-        templates[key] = template
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(instrument_template(template.text))
-    return templates
+    return [data.decode("utf-8", errors="replace") for path, data in tree.files.items() if path.startswith("templates/") or "/templates/" in path]
 
 
 class _ValuesFiles:
     """The values files that set each merged value: the user's -f files, then the charts' values.yaml."""
 
     def __init__(self, tree: _ChartTree, user_files: list[str]) -> None:
-        self._sources: list[tuple[tuple[str, ...], str, yaml.Node]] = []
+        self._texts: list[tuple[tuple[str, ...], str, str]] = []
+        self._parsed: list[tuple[tuple[str, ...], str, yaml.Node]] | None = None
         for path in reversed(user_files):
             self._add((), path, read_source(path).text)
         self._add_chart(tree, "", ())
 
     def _add(self, prefix: tuple[str, ...], name: str, text: str) -> None:
-        try:
-            node = compose_yaml(text)
-        except yaml.YAMLError:
-            return
-        if isinstance(node, yaml.MappingNode):
-            self._sources.append((prefix, name, node))
+        self._texts.append((prefix, name, text))
+
+    def _sources(self) -> list[tuple[tuple[str, ...], str, yaml.Node]]:
+        """The files as node trees, parsed when a finding first needs a values line."""
+        if self._parsed is None:
+            self._parsed = []
+            for prefix, name, text in self._texts:
+                try:
+                    node = compose_yaml(text)
+                except yaml.YAMLError:
+                    continue
+                if isinstance(node, yaml.MappingNode):
+                    self._parsed.append((prefix, name, node))
+        return self._parsed
 
     def _add_chart(self, tree: _ChartTree, relative: str, prefix: tuple[str, ...]) -> None:
-        values = os.path.join(relative, "values.yaml") if relative else "values.yaml"
-        if os.path.isfile(os.path.join(tree.root, values)):
-            self._add(prefix, tree.shown(values), tree.source(values).text)
-        charts = os.path.join(relative, "charts") if relative else "charts"
-        directory = os.path.join(tree.root, charts)
-        if not os.path.isdir(directory):
-            return
-        aliases = _aliases(os.path.join(tree.root, relative, "Chart.yaml"))
-        for entry in sorted(os.listdir(directory)):
-            sub = os.path.join(charts, entry)
-            name = _chart_name(os.path.join(tree.root, sub, "Chart.yaml"))
+        if f"{relative}values.yaml" in tree.files:
+            self._add(prefix, tree.shown(f"{relative}values.yaml"), tree.source(f"{relative}values.yaml").text)
+        aliases = _aliases(tree.files.get(f"{relative}Chart.yaml", b""))
+        charts = f"{relative}charts/"
+        subcharts = sorted({path[len(charts) :].split("/", 1)[0] for path in tree.files if path.startswith(charts) and path.endswith("/Chart.yaml")})
+        for entry in subcharts:
+            name = _chart_name(tree.files.get(f"{charts}{entry}/Chart.yaml", b""))
             if name:
                 for key in aliases.get(name, [name]):
-                    self._add_chart(tree, sub, (*prefix, key))
+                    self._add_chart(tree, f"{charts}{entry}/", (*prefix, key))
 
     def locate(self, path: tuple[str, ...]) -> tuple[str, int, int] | None:
         candidates = [path]
         if "global" in path:
             candidates.append(path[path.index("global") :])
         for wanted in candidates:
-            for prefix, name, node in self._sources:
+            for prefix, name, node in self._sources():
                 if wanted[: len(prefix)] != prefix:
                     continue
                 found, at = node_along(node, _json_path(wanted[len(prefix) :]))
@@ -304,24 +297,23 @@ def _json_path(path: tuple[str, ...]) -> JsonPath:
     return tuple(int(part) if part.isdigit() else part for part in path)
 
 
-def _chart_name(chart_yaml: str) -> str | None:
+def _chart_yaml(data: bytes) -> dict:
     try:
-        with open(chart_yaml, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError):
-        return None
-    return str(data.get("name")) if isinstance(data, dict) and data.get("name") else None
-
-
-def _aliases(chart_yaml: str) -> dict[str, list[str]]:
-    """Dependency name -> the keys its values sit under (its aliases, else its name)."""
-    try:
-        with open(chart_yaml, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError):
+        loaded = yaml.safe_load(data)
+    except yaml.YAMLError:
         return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _chart_name(chart_yaml: bytes) -> str | None:
+    name = _chart_yaml(chart_yaml).get("name")
+    return str(name) if name else None
+
+
+def _aliases(chart_yaml: bytes) -> dict[str, list[str]]:
+    """Dependency name -> the keys its values sit under (its aliases, else its name)."""
     out: dict[str, list[str]] = {}
-    for dependency in (data or {}).get("dependencies") or []:
+    for dependency in _chart_yaml(chart_yaml).get("dependencies") or []:
         if isinstance(dependency, dict) and dependency.get("name"):
             out.setdefault(str(dependency["name"]), []).append(str(dependency.get("alias") or dependency["name"]))
     return out
@@ -360,10 +352,8 @@ def split_documents(text: str) -> list[_Document]:
 class _ChartRender:
     """The real render, its traces, and how to turn them into located objects."""
 
-    def __init__(
-        self, tree: _ChartTree, real: dict[str, str], traced: dict[str, str], marked: dict[str, str], values: ValuesTrace, crds: list[dict], templates: dict[str, SourceFile]
-    ) -> None:
-        self.tree, self.real, self.traced, self.marked, self.values, self.crds, self.templates = tree, real, traced, marked, values, crds, templates
+    def __init__(self, tree: _ChartTree, real: dict[str, str], traced: dict[str, str], values: ValuesTrace, crds: list[dict], templates: dict[str, SourceFile]) -> None:
+        self.tree, self.real, self.traced, self.values, self.crds, self.templates = tree, real, traced, values, crds, templates
 
     def add_objects(self, label: str | None, namespace: str, result: LoadResult) -> None:
         first = len(result.objects)
@@ -383,13 +373,11 @@ class _ChartRender:
                 continue
             template = self.templates.get(key) or SourceFile(self.tree.shown(key.split("/", 1)[1]), "")
             result.files.append(template)
-            trace = LineTrace(text, self.traced.get(key, ""))
-            marked_documents = split_documents(self.marked.get(key, ""))
-            for index, document in enumerate(split_documents(text)):
-                marked = compose_marked(marked_documents[index].text) if index < len(marked_documents) else None
-                self._add_document(document, template, trace, marked, label, result)
+            trace = LineTrace(text, self.traced.get(key, ""), self.values.unmark)
+            for document in split_documents(text):
+                self._add_document(document, template, trace, label, result)
 
-    def _add_document(self, document: _Document, template: SourceFile, trace: LineTrace, marked: yaml.Node | None, label: str | None, result: LoadResult) -> None:
+    def _add_document(self, document: _Document, template: SourceFile, trace: LineTrace, label: str | None, result: LoadResult) -> None:
         parsed = parse_source(SourceFile(f"{template.name} (rendered)", document.text))
         result.documents += parsed.documents
 
@@ -406,12 +394,32 @@ class _ChartRender:
         for problem in parsed.problems:
             where = point(problem.line, problem.column)
             result.problems.append(LoadProblem(where.file, where.line, where.column, f"rendered output: {problem.message}", problem.rule))
-        root = _document_root(document.text)
+        trees = _DocumentTrees(document, trace, parsed.objects[0].node if len(parsed.objects) == 1 else None)
         for obj in parsed.objects:
             if label:
                 obj.labels["environment"] = label
-            obj.origin = _object_origin(obj, _prefix_in(root, obj), root, marked, self.values, point)
+            obj.origin = _object_origin(obj, trees, self.values, point)
             result.objects.append(obj)
+
+
+class _DocumentTrees:
+    """The real and the marked node trees of one document, composed when a finding first asks."""
+
+    def __init__(self, document: _Document, trace: LineTrace, root: yaml.Node | None) -> None:
+        """``root``: the document's node tree when the loader already has it (one object, not a List)."""
+        self._document, self._trace, self._root = document, trace, root
+        self._trees: tuple[yaml.Node | None, yaml.Node | None] | None = None
+
+    def get(self) -> tuple[yaml.Node | None, yaml.Node | None]:
+        if self._trees is None:
+            document, lines = self._document, self._trace.marked_lines
+            count = document.text.count("\n") + 1
+            marked_lines = lines[document.line : document.line + count]
+            if marked_lines:
+                marked_lines[0] = marked_lines[0][document.column :]
+            root = self._root if self._root is not None else compose_marked(document.text)
+            self._trees = (root, compose_marked("\n".join(marked_lines)))
+        return self._trees
 
 
 def _label(objects: list[KubeObject], label: str | None) -> None:
@@ -420,16 +428,9 @@ def _label(objects: list[KubeObject], label: str | None) -> None:
             obj.labels["environment"] = label
 
 
-def _document_root(text: str) -> yaml.Node | None:
-    try:
-        return compose_yaml(text)
-    except yaml.YAMLError:
-        return None
-
-
 def _prefix_in(root: yaml.Node | None, obj: KubeObject) -> JsonPath:
     """Where the object sits in its document: () or ("items", i) for a List."""
-    if root is None or root is obj.node or not isinstance(root, yaml.MappingNode):
+    if root is None or not isinstance(root, yaml.MappingNode) or root.start_mark.index == obj.node.start_mark.index:
         return ()
     for key, value in root.value:
         if isinstance(key, yaml.ScalarNode) and key.value == "items" and isinstance(value, yaml.SequenceNode):
@@ -439,11 +440,11 @@ def _prefix_in(root: yaml.Node | None, obj: KubeObject) -> JsonPath:
     return ()
 
 
-def _object_origin(
-    obj: KubeObject, prefix: JsonPath, root: yaml.Node | None, marked: yaml.Node | None, values: ValuesTrace, point: Callable[[int, int], SourcePoint]
-) -> Callable[[JsonPath], SourcePoint]:
+def _object_origin(obj: KubeObject, trees: _DocumentTrees, values: ValuesTrace, point: Callable[[int, int], SourcePoint]) -> Callable[[JsonPath], SourcePoint]:
     def origin(path: JsonPath) -> SourcePoint:
+        root, marked = trees.get()
         if root is not None and marked is not None:
+            prefix = _prefix_in(root, obj)
             real_node, found = node_along(root, (*prefix, *path))
             marked_node, marked_found = node_along(marked, found)
             if real_node is not None and marked_node is not None and marked_found == found:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -29,48 +29,28 @@ _LINE_MARK = re.compile("\x1e(\\d+)\x1f")
 # A value marker: letters and digits only, so it survives quote, lower/upper and DNS names.
 _VALUE_MARK = re.compile(r"kgm(\d+)x", re.IGNORECASE)
 
-_ACTION = re.compile(r"\{\{(-[ \t\r\n])?(.*?)([ \t\r\n]-)?\}\}", re.S)
-_COMMENT = re.compile(r"\{\{(-[ \t\r\n])?/\*.*?\*/([ \t\r\n]-)?\}\}", re.S)
+# One action: a comment (groups 1, 2: its trim markers), or code up to the first `}}` outside a
+# "string", 'char' or `raw string`.
+_ACTION = re.compile(
+    r"""\{\{(?:(-[ \t\r\n]|)/\*.*?\*/([ \t\r\n]-|)\}\}|(?:[^}"'`]|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`|\}(?!\}))*\}\})""",
+    re.S,
+)
 _OPENS = ("if", "range", "with", "define", "block")
 _GO_SPACE = " \t\r\n"
 
 
 def _actions(text: str) -> Iterator[tuple[int, int, bool, bool, str]]:
     """(start, end, trims left, trims right, keyword) of each ``{{ }}`` action, strings respected."""
-    position = 0
-    while True:
-        start = text.find("{{", position)
-        if start < 0:
-            return
-        comment = _COMMENT.match(text, start)
-        if comment:
-            yield start, comment.end(), bool(comment.group(1)), bool(comment.group(2)), ""
-            position = comment.end()
+    for match in _ACTION.finditer(text):
+        start, end = match.span()
+        if match.group(1) is not None:  # a comment
+            yield start, end, bool(match.group(1)), bool(match.group(2)), ""
             continue
-        end = _action_end(text, start + 2)
         body = text[start + 2 : end - 2]
         left = body[:1] == "-" and body[1:2] in _GO_SPACE and body[1:2] != ""
         right = body[-1:] == "-" and body[-2:-1] in _GO_SPACE and body[-2:-1] != ""
         words = body.strip("-" + _GO_SPACE).split(None, 1)
         yield start, end, left, right, words[0] if words else ""
-        position = end
-
-
-def _action_end(text: str, position: int) -> int:
-    """The index just past the ``}}`` closing an action, skipping quoted and raw strings."""
-    while position < len(text):
-        char = text[position]
-        if char in "\"'":
-            position += 1
-            while position < len(text) and text[position] != char:
-                position += 2 if text[position] == "\\" else 1
-        elif char == "`":
-            close = text.find("`", position + 1)
-            position = len(text) if close < 0 else close
-        elif text.startswith("}}", position):
-            return position + 2
-        position += 1
-    return len(text)
 
 
 def instrument_template(text: str) -> str:
@@ -84,11 +64,13 @@ def instrument_template(text: str) -> str:
     position = 0
     depth_defines: list[bool] = []  # one entry per open block: is it a define/block?
     trims_next = False  # the previous action was `-}}`
+    line = 1  # the template line ``position`` is on
     for start, end, left, right, keyword in [*_actions(text), (len(text), len(text), False, False, "")]:
         segment = text[position:start]
         captured = any(depth_defines)
-        out.append(segment if captured else _mark_segment(text, position, segment, trims_next, left))
+        out.append(segment if captured else _mark_segment(line, segment, trims_next, left))
         out.append(text[start:end])
+        line += text.count("\n", position, end)
         if keyword in _OPENS:
             depth_defines.append(keyword in ("define", "block"))
         elif keyword == "end" and depth_defines:
@@ -98,12 +80,12 @@ def instrument_template(text: str) -> str:
     return "".join(out)
 
 
-def _mark_segment(text: str, offset: int, segment: str, trimmed_before: bool, trimmed_after: bool) -> str:
+def _mark_segment(line: int, segment: str, trimmed_before: bool, trimmed_after: bool) -> str:
+    """One literal text segment starting on template ``line``, its copied newlines marked."""
     kept_start = len(segment) - len(segment.lstrip(_GO_SPACE)) if trimmed_before else 0
     kept_end = len(segment.rstrip(_GO_SPACE)) if trimmed_after else len(segment)
     if kept_end < kept_start:  # all whitespace, all trimmed
         return segment
-    line = text.count("\n", 0, offset) + 1
     pieces = [segment[:kept_start]]
     line += segment.count("\n", 0, kept_start)
     if trimmed_before and "\n" in segment[:kept_start]:
@@ -124,25 +106,32 @@ def _mark(line: int) -> str:
 
 
 class LineTrace:
-    """Output position -> template line, for one rendered template file."""
+    """Output position -> template line, for one rendered template file.
 
-    def __init__(self, real: str, traced: str) -> None:
+    ``traced`` is the traced render: line markers, and value markers ``unmark`` puts back.
+    """
+
+    def __init__(self, real: str, traced: str, unmark: Callable[[str], str]) -> None:
         real_lines = real.split("\n")
         traced_lines = traced.split("\n")
         self._usable = len(real_lines) == len(traced_lines)
         # Per output line: [(column in the real line, template line)], and whether it matches.
         self._marks: list[list[tuple[int, int]]] = []
         self._same: list[bool] = []
+        # The traced lines without line markers: the text of the marked-values documents.
+        self.marked_lines = [_LINE_MARK.sub("", line) for line in traced_lines]
         if not self._usable:
             return
         for real_line, traced_line in zip(real_lines, traced_lines):
             marks: list[tuple[int, int]] = []
-            removed = 0
+            real_column = 0
+            position = 0
             for match in _LINE_MARK.finditer(traced_line):
-                marks.append((match.start() - removed, int(match.group(1))))
-                removed += match.end() - match.start()
+                real_column += len(unmark(traced_line[position : match.start()]))
+                marks.append((real_column, int(match.group(1))))
+                position = match.end()
             self._marks.append(marks)
-            self._same.append(_LINE_MARK.sub("", traced_line) == real_line)
+            self._same.append(unmark(_LINE_MARK.sub("", traced_line)) == real_line)
 
     def template_line(self, line: int, column: int) -> int | None:
         """The template line that wrote the output at 0-based (line, column), or None if unproven."""
@@ -176,54 +165,56 @@ class ValuesTrace:
     def __init__(self, merged: dict, locate: Any, decisive_keys: set[str]) -> None:
         """``locate(path) -> (file, line, column) | None`` says which file sets a value;
         values under ``decisive_keys`` stay as they are (see ``decisive_keys``)."""
-        self._points: list[ValuePoint] = []
+        self._paths: list[tuple[str, ...]] = []  # marker number -> the values path it stands for
         self._originals: list[str] = []
         self._merged = merged
         self._locate = locate
         self._decisive = decisive_keys
-        self.marked = self._mark(merged, (), locate)
+        self.marked = self._mark(merged, ())
 
-    def _mark(self, value: Any, path: tuple[str, ...], locate: Any) -> Any:
+    def _mark(self, value: Any, path: tuple[str, ...]) -> Any:
         if isinstance(value, dict):
-            return {key: self._mark(item, (*path, str(key)), locate) for key, item in value.items()}
+            return {key: self._mark(item, (*path, str(key))) for key, item in value.items()}
         if isinstance(value, list):
-            return [self._mark(item, (*path, str(index)), locate) for index, item in enumerate(value)]
-        if isinstance(value, str) and value and not (path and path[-1] in self._decisive):
-            where = locate(path)
-            if where is not None:
-                self._points.append(ValuePoint(path, *where))
-                self._originals.append(value)
-                return f"kgm{len(self._points) - 1}x"
+            return [self._mark(item, (*path, str(index))) for index, item in enumerate(value)]
+        # Multi-line strings stay as they are: a marker must not change the output's lines.
+        if isinstance(value, str) and value and "\n" not in value and not (path and path[-1] in self._decisive):
+            self._paths.append(path)
+            self._originals.append(value)
+            return f"kgm{len(self._paths) - 1}x"
         return value
 
     def source(self, real: yaml.Node, marked: yaml.Node, real_data: Any) -> ValuePoint | None:
         """The values entry the real node came from, when the marked node proves it."""
         if isinstance(real, yaml.ScalarNode) and isinstance(marked, yaml.ScalarNode):
             found = _VALUE_MARK.findall(marked.value)
-            if len(found) == 1 and self._unmark(marked.value) == real.value:
-                return self._points[int(found[0])]
+            if len(found) == 1 and self.unmark(marked.value) == real.value:
+                return self._point_of(self._paths[int(found[0])])
             return None
         indices = [int(index) for scalar in _scalars(marked) for index in _VALUE_MARK.findall(scalar.value)]
         if not indices or not self._same_shape(real, marked):
             return None
-        prefix = _common_prefix([self._points[index].path for index in indices])
+        prefix = _common_prefix([self._paths[index] for index in indices])
         while prefix:
             if _values_at(self._merged, prefix) == real_data:
-                return self._point_of(prefix, indices)
+                return self._point_of(prefix)
             prefix = prefix[:-1]
         return None
 
-    def _point_of(self, prefix: tuple[str, ...], indices: list[int]) -> ValuePoint | None:
-        """Where the values entry ``prefix`` (a map or list holding marked values) is written."""
-        where = self._locate(prefix)
-        return ValuePoint(prefix, *where) if where is not None else None
+    def _point_of(self, path: tuple[str, ...]) -> ValuePoint | None:
+        """Where a values file writes ``path`` (None for a --set value: no file to point at)."""
+        where = self._locate(path)
+        return ValuePoint(path, *where) if where is not None else None
 
-    def _unmark(self, text: str) -> str:
+    def unmark(self, text: str) -> str:
+        """``text`` with every value marker put back to the value it stands for."""
+        if "kgm" not in text.lower():
+            return text
         return _VALUE_MARK.sub(lambda match: self._originals[int(match.group(1))], text)
 
     def _same_shape(self, real: yaml.Node, marked: yaml.Node) -> bool:
         if isinstance(real, yaml.ScalarNode) and isinstance(marked, yaml.ScalarNode):
-            return self._unmark(marked.value) == real.value
+            return self.unmark(marked.value) == real.value
         if isinstance(real, yaml.SequenceNode) and isinstance(marked, yaml.SequenceNode):
             return len(real.value) == len(marked.value) and all(self._same_shape(a, b) for a, b in zip(real.value, marked.value))
         if isinstance(real, yaml.MappingNode) and isinstance(marked, yaml.MappingNode):
