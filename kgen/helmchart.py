@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tarfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -144,7 +145,7 @@ class _ChartTree:
         """The chart as a .tgz in memory, without values schemas, with ``replaced`` files swapped in."""
         replaced = replaced or {}
         buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as archive:
+        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=0) as archive:  # stored: Helm only unpacks it
             for path, data in self.files.items():
                 if path.rsplit("/", 1)[-1] == "values.schema.json":
                     continue
@@ -162,32 +163,49 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
     except helm.HelmError as exc:
         raise _RenderFailed(f"Helm could not load the chart: {exc}", tree.shown("Chart.yaml")) from None
     with chart:
-        _check_dependencies(chart, tree)
         metadata = chart.metadata
+        _check_dependencies(chart, metadata, tree)
         release = options.release_name or str(metadata.get("name") or "release")
         render_options = {"name": release, "namespace": options.namespace or "default", "is_install": True}
         if options.kube_version:
             render_options["kube_version"] = _helm_version(options.kube_version)
-        if options.skip_schema_validation:
-            with helm.Chart.load_archive(tree.archive()) as plain:
-                real = _render_with(helm, plain, user_values, render_options, tree)
-        else:
-            real = _render_with(helm, chart, user_values, render_options, tree)
-        merged = chart.merge_values(user_values)
-        crds = chart.crds
-    values = ValuesTrace(merged, _ValuesFiles(tree, options.values).locate, decisive_keys(_template_texts(tree)))
-    templates = {key: tree.source(key.split("/", 1)[1]) for key in real if key.split("/", 1)[1] in tree.files}
+        values = ValuesTrace(chart.merge_values(user_values), _ValuesFiles(tree, options.values).locate, decisive_keys(_template_texts(tree)))
+        # The tracing render runs beside the real one: Helm's engine releases the interpreter.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            tracing = pool.submit(_traced_render, helm, tree, values, render_options)
+            if options.skip_schema_validation:
+                with helm.Chart.load_archive(tree.archive()) as plain:
+                    real = _render_with(helm, plain, user_values, render_options, tree)
+            else:
+                real = _render_with(helm, chart, user_values, render_options, tree)
+            crds = chart.crds
+            templates, traced = tracing.result()
+    return _ChartRender(tree, real, traced, values, crds, templates)
+
+
+def _traced_render(helm: Any, tree: _ChartTree, values: ValuesTrace, render_options: dict) -> tuple[dict[str, SourceFile], dict[str, str]]:
+    """Every template as written (by render key), and the render with line markers and marked values.
+
+    No values schema in the traced chart: it would refuse the marked values.
+    """
+    templates = {f"{tree.name}/{path}": tree.source(path) for path in tree.files if _is_template(path)}
     instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in templates.items()}
-    # One tracing render: line markers in the templates, marked values, no schema to refuse them.
     with helm.Chart.load_archive(tree.archive(instrumented)) as traced_chart:
-        traced = _quiet_render(helm, traced_chart, values.marked, render_options)
-    return _ChartRender(tree, real, traced or {}, values, crds, templates)
+        return templates, _quiet_render(helm, traced_chart, values.marked, render_options) or {}
 
 
-def _check_dependencies(chart: Any, tree: _ChartTree) -> None:
+def _is_template(path: str) -> bool:
+    """A file Helm renders to output: below a templates/ folder, not a partial (_helpers.tpl)."""
+    directory, _, name = path.rpartition("/")
+    return (directory == "templates" or directory.startswith("templates/") or "/templates" in f"/{directory}") and not name.startswith("_")
+
+
+def _check_dependencies(chart: Any, metadata: dict, tree: _ChartTree) -> None:
     """A dependency Chart.yaml declares but charts/ lacks stops Helm; same message as `helm template`."""
+    declared = metadata.get("dependencies") or []
+    if not declared:
+        return
     loaded = {str(dependency.get("name")) for dependency in chart.dependencies}
-    declared = chart.metadata.get("dependencies") or []
     missing = [str(d.get("name")) for d in declared if isinstance(d, dict) and str(d.get("name")) not in loaded]
     if not missing:
         return
