@@ -3,8 +3,8 @@
 Helm's own engine renders (helm-python-sdk, in process): release name, namespace, the
 target Kubernetes version in ``.Capabilities``, dependencies from ``charts/`` (directories
 and archives), ``crds/`` and values schemas as ``helm template`` has them. The output is
-split into documents with Helm's own separator rule. The source map comes from two more
-renders (kgen.helmtrace): a line trace of every template and a values trace.
+split into documents with Helm's own separator rule. The source map comes from one more
+render (kgen.helmtrace), with marked template lines and marked values.
 """
 
 from __future__ import annotations
@@ -169,7 +169,8 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
         render_options = {"name": release, "namespace": options.namespace or "default", "is_install": True}
         if options.kube_version:
             render_options["kube_version"] = _helm_version(options.kube_version)
-        values = ValuesTrace(chart.merge_values(user_values), _ValuesFiles(tree, options.values).locate, decisive_keys(_template_texts(tree)))
+        files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
+        values = ValuesTrace(chart.merge_values(user_values), files.locate, decisive_keys(_template_texts(tree)))
         # The tracing render runs beside the real one: Helm's engine releases the interpreter.
         with ThreadPoolExecutor(max_workers=1) as pool:
             tracing = pool.submit(_traced_render, helm, tree, values, render_options)
@@ -229,11 +230,20 @@ def _helm_version(version: str) -> str:
     return "v" + ".".join((parts + ["0", "0"])[:3])
 
 
-def _render_with(helm: Any, chart: Any, values: dict, render_options: dict, tree: _ChartTree) -> dict[str, str]:
-    from helm_python import _native  # render options beyond the wrapper's: kube_version
+def _helm_render(chart: Any, values: dict, render_options: dict) -> dict[str, str]:
+    """Helm's offline render, template path -> output.
 
+    Called through the SDK's native binding: Chart.render() does not pass kube_version on,
+    which the C library takes and `helm template --kube-version` needs.
+    """
+    from helm_python import _native
+
+    return json.loads(_native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(render_options)))
+
+
+def _render_with(helm: Any, chart: Any, values: dict, render_options: dict, tree: _ChartTree) -> dict[str, str]:
     try:
-        return json.loads(_native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(render_options)))
+        return _helm_render(chart, values, render_options)
     except helm.HelmError as exc:
         message = str(exc).strip()
         where = _TEMPLATE_ERROR.search(message)
@@ -245,10 +255,8 @@ def _render_with(helm: Any, chart: Any, values: dict, render_options: dict, tree
 
 def _quiet_render(helm: Any, chart: Any, values: dict, render_options: dict) -> dict[str, str] | None:
     """A tracing render: when it fails (a marked value a template could not take), no trace, no error."""
-    from helm_python import _native
-
     try:
-        return json.loads(_native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(render_options)))
+        return _helm_render(chart, values, render_options)
     except helm.HelmError:
         return None
 
@@ -261,7 +269,9 @@ def _template_texts(tree: _ChartTree) -> list[str]:
 class _ValuesFiles:
     """The values files that set each merged value: the user's -f files, then the charts' values.yaml."""
 
-    def __init__(self, tree: _ChartTree, user_files: list[str]) -> None:
+    def __init__(self, tree: _ChartTree, user_files: list[str], set_paths: list[tuple[str, ...]]) -> None:
+        """``set_paths``: what --set wrote; no file sets those, whatever the files say."""
+        self._set_paths = set_paths
         self._texts: list[tuple[tuple[str, ...], str, str]] = []
         self._parsed: list[tuple[tuple[str, ...], str, yaml.Node]] | None = None
         for path in reversed(user_files):
@@ -297,6 +307,8 @@ class _ValuesFiles:
                     self._add_chart(tree, f"{charts}{entry}/", (*prefix, key))
 
     def locate(self, path: tuple[str, ...]) -> tuple[str, int, int] | None:
+        if any(path[: len(written)] == written for written in self._set_paths):
+            return None
         candidates = [path]
         if "global" in path:
             candidates.append(path[path.index("global") :])
@@ -309,6 +321,27 @@ class _ValuesFiles:
                     line, column = node_position(locate_node(node, _json_path(wanted[len(prefix) :])))
                     return name, line, column
         return None
+
+
+def _set_paths(pairs: list[str]) -> list[tuple[str, ...]]:
+    """The values paths --set pairs write, read by Helm's own parser."""
+    import helm_python
+
+    paths: list[tuple[str, ...]] = []
+
+    def walk(value: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, dict) and value:
+            for key, item in value.items():
+                walk(item, (*path, str(key)))
+        elif isinstance(value, list) and value:
+            for index, item in enumerate(value):
+                walk(item, (*path, str(index)))
+        else:
+            paths.append(path)
+
+    for pair in pairs:
+        walk(helm_python.parse_set_string(pair), ())
+    return paths
 
 
 def _json_path(path: tuple[str, ...]) -> JsonPath:

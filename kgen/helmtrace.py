@@ -1,12 +1,12 @@
 """Where each rendered line of a Helm template came from, learnt from Helm's own rendering.
 
-Two extra renders build the source map; neither is a text search over the output:
+One extra render builds the source map; it is never a text search over the output:
 
-- the *line trace*: every template file is rendered once more with a marker written before
-  each newline of its literal text. Markers never add or remove whitespace, so the traced
-  output has the very lines of the real output; the first marker at or after a position
-  names the template line whose text or action wrote it.
-- the *values trace*: the chart is rendered with every non-empty string value replaced by a
+- the *line trace*: every template file carries a marker before each newline of its literal
+  text. Markers never add or remove whitespace, so the traced output has the very lines of
+  the real output; the first marker at or after a position names the template line whose
+  text or action wrote it.
+- the *values trace*: the same render gets every single-line string value replaced by a
   marker; a rendered value that carries one marker, and reads as the real value once the
   marker is put back, came from that values entry (also through ``toYaml .Values.x``).
 

@@ -288,3 +288,10 @@ def test_chart_lint_keeps_every_finding_of_the_flat_render(chart: Path) -> None:
     flat = lint(load_text(_helm_template(chart), "helm-template.yaml"), policy).findings
     assert flat
     assert _keys(_lint(chart, kube_version="1.35")) == _keys(flat)
+
+
+def test_a_value_set_with_set_points_at_the_template_not_at_the_file_it_overrides() -> None:
+    findings = _lint(SERVING, set_values=["metrics.image=ghcr.io/acme/exporter"])
+    exporter = SERVING / "charts" / "metrics" / "templates" / "exporter.yaml"
+    assert _at(findings, "image-tag-unpinned", "serving-metrics") == [(str(exporter), 17)]
+    assert _line(exporter, 17) == "image: {{ .Values.image }}"
