@@ -128,7 +128,9 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
     for chart in charts:
         _load_chart(chart, options, result, values_files=_environment_values(chart))
     for directory, root in roots.items():
-        if os.path.realpath(directory) not in included:
+        if root.component and os.path.realpath(directory) not in included:
+            say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
+        elif os.path.realpath(directory) not in included:
             load_kustomization(directory, root, result)
     for path in files:
         real = os.path.realpath(path)

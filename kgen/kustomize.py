@@ -101,6 +101,7 @@ class KustomizeRoot:
     patch_files: set[str]
     images: list[tuple[tuple[str, ...], SourcePoint]]  # image names (old, new) -> the `images:` entry
     includes: set[str]  # every directory this root reads, itself included
+    component: bool = False  # a Kustomize Component: built only as part of the roots that use it
 
 
 def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
@@ -121,6 +122,7 @@ def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
     except InputError:
         return root
     node = compose_yaml(source.text)
+    root.component = document.get("kind") == "Component"
     for entry in [*(document.get("resources") or []), *(document.get("bases") or []), *(document.get("components") or [])]:
         if not isinstance(entry, str) or "://" in entry:
             continue

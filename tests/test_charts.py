@@ -295,3 +295,18 @@ def test_a_value_set_with_set_points_at_the_template_not_at_the_file_it_override
     exporter = SERVING / "charts" / "metrics" / "templates" / "exporter.yaml"
     assert _at(findings, "image-tag-unpinned", "serving-metrics") == [(str(exporter), 17)]
     assert _line(exporter, 17) == "image: {{ .Values.image }}"
+
+
+@pytest.mark.parametrize("root", [GPU_API / "overlays" / "prod", FIXTURES / "inputs" / "kustomize" / "overlays" / "prod"], ids=lambda p: p.parent.parent.name)
+def test_kustomize_lint_keeps_every_finding_of_the_flat_build(root: Path) -> None:
+    import subprocess
+
+    from kgen.kustomize import kustomize_command
+
+    command = kustomize_command()
+    assert command is not None
+    built = subprocess.run([*command, str(root)], capture_output=True, text=True, check=True).stdout
+    policy = load_policy(None)
+    flat = lint(load_text(built, "kustomize-build.yaml"), policy).findings
+    assert flat
+    assert _keys(lint(load_inputs([str(root)]), policy).findings) == _keys(flat)
