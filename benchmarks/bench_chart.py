@@ -2,18 +2,20 @@
 
 Usage: python benchmarks/bench_chart.py [CHART_DIR...] [--runs N]   (default: fixtures/charts/serving)
 
-For each chart, the median of N runs in one process, the two taken in turns (start-up excluded, caches warm as in
-a run that lints several charts):
+For each chart, the median of N runs in one process, the two taken in turns, the garbage
+collector off as in `kgen lint` (start-up excluded, caches warm as in a run that lints
+several charts):
 - baseline: Helm loads and renders the chart (helm-python-sdk, the library `helm template`
             uses), the output is split with Helm's rule and linted as one flat file;
-- kgen:     `kgen lint CHART` without printing: render as Helm does, the two tracing
-            renders that build the source map, and the lint with every finding located.
+- kgen:     `kgen lint CHART` without printing: render as Helm does, the tracing render
+            that builds the source map, and the lint with every finding located.
 DESIGN.md asks kgen <= 1.5x baseline.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 import statistics
@@ -73,6 +75,7 @@ def main() -> None:
     parser.add_argument("charts", nargs="*", default=[str(ROOT / "fixtures" / "charts" / "serving")])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    gc.disable()  # as `kgen lint` runs (kgen/cli.py), for both measures
     policy = load_policy(None)
     version = policy.kubernetes_version
     kgen(args.charts[0], policy, version)  # warm: schemas compiled once per process, as in any run

@@ -141,13 +141,17 @@ class _ChartTree:
     def source(self, relative: str) -> SourceFile:
         return SourceFile(self.shown(relative), self.files[relative].decode("utf-8", errors="replace"))
 
-    def archive(self, replaced: dict[str, str] | None = None) -> bytes:
-        """The chart as a .tgz in memory, without values schemas, with ``replaced`` files swapped in."""
+    def archive(self, replaced: dict[str, str] | None = None, rendering_only: bool = False) -> bytes:
+        """The chart as a .tgz in memory, without values schemas, with ``replaced`` files swapped in.
+
+        ``rendering_only`` leaves out crds/ (never rendered, often megabytes): a chart that
+        reads them through .Files then renders other lines, which the line trace notices.
+        """
         replaced = replaced or {}
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=0) as archive:  # stored: Helm only unpacks it
             for path, data in self.files.items():
-                if path.rsplit("/", 1)[-1] == "values.schema.json":
+                if path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and _in_crds(path):
                     continue
                 if path in replaced:
                     data = replaced[path].encode("utf-8")
@@ -155,6 +159,12 @@ class _ChartTree:
                 info.size = len(data)
                 archive.addfile(info, io.BytesIO(data))
         return buffer.getvalue()
+
+
+def _in_crds(path: str) -> bool:
+    """A file in a chart's crds/ folder (the chart's own, or a subchart's)."""
+    parts = path.split("/")
+    return len(parts) > 1 and parts[-2] == "crds" and (len(parts) == 2 or parts[-4] == "charts")
 
 
 def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dict) -> "_ChartRender":
@@ -191,7 +201,7 @@ def _traced_render(helm: Any, tree: _ChartTree, values: ValuesTrace, render_opti
     """
     templates = {f"{tree.name}/{path}": tree.source(path) for path in tree.files if _is_template(path)}
     instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in templates.items()}
-    with helm.Chart.load_archive(tree.archive(instrumented)) as traced_chart:
+    with helm.Chart.load_archive(tree.archive(instrumented, rendering_only=True)) as traced_chart:
         return templates, _quiet_render(helm, traced_chart, values.marked, render_options) or {}
 
 
