@@ -88,11 +88,12 @@ class _ChartTree:
         if os.path.isdir(chart):
             self._read_dir(chart)
             self._shown[""] = chart
-            self.name = os.path.basename(os.path.abspath(chart))
         else:
             with open(chart, "rb") as handle:
-                self.name = self._read_archive(handle.read(), "", chart)
-            self._shown[""] = f"{chart}#{self.name}"
+                top = self._read_archive(handle.read(), "", chart)
+            self._shown[""] = f"{chart}#{top}"
+        # Helm names rendered templates after the chart's name, whatever its folder is called.
+        self.name = _chart_name(self.files.get("Chart.yaml", b"")) or os.path.basename(os.path.abspath(chart))
         self._unpack_dependencies("")
 
     def _read_dir(self, root: str) -> None:

@@ -310,3 +310,11 @@ def test_kustomize_lint_keeps_every_finding_of_the_flat_build(root: Path) -> Non
     flat = lint(load_text(built, "kustomize-build.yaml"), policy).findings
     assert flat
     assert _keys(lint(load_inputs([str(root)]), policy).findings) == _keys(flat)
+
+
+def test_a_chart_folder_named_otherwise_than_the_chart(tmp_path: Path) -> None:
+    chart = tmp_path / "serving-src"
+    shutil.copytree(SERVING, chart)
+    findings = _lint(chart)
+    assert _at(findings, "gpu-toleration-missing", "serving-embedder") == [(str(chart / "templates" / "models.yaml"), 14)]
+    assert not [f for f in findings if f.approximate]
