@@ -74,10 +74,29 @@ class _Patch:
     def applies_to(self, obj: KubeObject) -> bool:
         return (self.kind is None or self.kind == obj.kind) and (self.name is None or self.name in obj.name)
 
+    def writes(self, path: JsonPath) -> SourcePoint | None:
+        """Where this strategic-merge patch writes the node at ``path``, if it does."""
+        if self.target is None or self.target.node_at(path) is None:
+            return None
+        line, column = self.target.locate(path)
+        return SourcePoint(self.source.name, line + self.line_offset, column)
+
+    def merges_at(self, path: JsonPath, source: KubeObject | None) -> bool:
+        """A strategic-merge patch that only merges into the mapping at ``path``: it changes no value
+        right below it (merge keys such as a container's name only say where to merge)."""
+        if self.target is None or not isinstance(self.target.node_at(path), yaml.MappingNode):
+            return False
+        patched = get_path(self.target.data, path)
+        if source is None or not isinstance(patched, dict):
+            return False
+        return not any(
+            not isinstance(value, (dict, list)) and get_path(source.data, (*path, key)) != value for key, value in patched.items()
+        )
+
     def point(self, path: JsonPath) -> SourcePoint | None:
         if self.operations is not None:
             for op_path, (line, column) in reversed(self.operations):
-                if path[: len(op_path)] == op_path or op_path[: len(path)] == path:
+                if path[: len(op_path)] == op_path:  # the operation wrote this value or a parent of it
                     return SourcePoint(self.source.name, line + self.line_offset, column)
             return None
         assert self.target is not None
@@ -239,33 +258,49 @@ def _source_object(obj: KubeObject, candidates: list[KubeObject]) -> KubeObject 
         if candidate.name == obj.name:
             return candidate
     contained = [c for c in same_kind if c.name in obj.name]
-    return max(contained, key=lambda c: len(c.name), default=None)
+    if contained:
+        return max(contained, key=lambda c: len(c.name))
+    return same_kind[0] if len(same_kind) == 1 else None  # renamed by a patch: the only one of its kind
 
 
 def _origin(obj: KubeObject, source: KubeObject | None, root: KustomizeRoot, kustomization: SourceFile) -> Callable[[JsonPath], SourcePoint]:
-    patches = [patch for patch in root.patches if patch.applies_to(obj)]
+    # Patches name objects as the resources do; another patch may have renamed them since.
+    patches = [patch for patch in root.patches if patch.applies_to(obj) or (source is not None and patch.applies_to(source))]
 
     def origin(path: JsonPath) -> SourcePoint:
         if source is not None and _same_along(obj.data, source.data, path):
             return SourcePoint(source.source.name, *source.locate(path))
         for patch in reversed(patches):
             point = patch.point(path)
-            if point is not None:
+            if point is not None and not (patch.merges_at(path, source) and source is not None and source.node_at(path) is not None):
                 return point
+        existing = _existing_prefix(obj.data, path)
+        if existing != path and (source is None or source.node_at(existing) is None):
+            # The nearest node that exists came from a patch (a finding about a missing child).
+            for patch in reversed(patches):
+                point = patch.writes(existing)
+                if point is not None:
+                    return point
         image = get_path(obj.data, path[:-1] + ("image",)) if path and path[-1] == "image" else None
         if isinstance(image, str):
             for names, point in reversed(root.images):
                 if any(image == name or image.startswith((name + ":", name + "@")) for name in names):
                     return point
         if source is not None:
-            return SourcePoint(source.source.name, *source.locate(path), approximate=not _located(source, path))
+            # Where the resource writes it: exact when patches only merged into it, else changed
+            # by a transformer kgen does not follow (replacements, labels, ...).
+            merged = source.node_at(path) is not None and any(patch.merges_at(path, source) for patch in patches)
+            return SourcePoint(source.source.name, *source.locate(path), approximate=not merged)
         return SourcePoint(kustomization.name, 1, 1, True)
 
     return origin
 
 
-def _located(source: KubeObject, path: JsonPath) -> bool:
-    return source.node_at(path) is not None
+def _existing_prefix(data: dict, path: JsonPath) -> JsonPath:
+    for depth in range(len(path), 0, -1):
+        if get_path(data, path[:depth]) is not None:
+            return path[:depth]
+    return ()
 
 
 def _same_along(rendered: dict, source: dict, path: JsonPath) -> bool:
