@@ -287,10 +287,10 @@ def _origin(obj: KubeObject, source: KubeObject | None, root: KustomizeRoot, kus
                 if any(image == name or image.startswith((name + ":", name + "@")) for name in names):
                     return point
         if source is not None:
-            # Where the resource writes it: exact when patches only merged into it, else changed
-            # by a transformer kgen does not follow (replacements, labels, ...).
-            merged = source.node_at(path) is not None and any(patch.merges_at(path, source) for patch in patches)
-            return SourcePoint(source.source.name, *source.locate(path), approximate=not merged)
+            # Where the resource writes it: exact when that node is still the resource's (kept its
+            # keys), else changed by a transformer kgen does not follow (replacements, ...).
+            kept = _shallow_same(get_path(obj.data, existing), get_path(source.data, existing))
+            return SourcePoint(source.source.name, *source.locate(path), approximate=not kept)
         return SourcePoint(kustomization.name, 1, 1, True)
 
     return origin
@@ -315,5 +315,6 @@ def _same_along(rendered: dict, source: dict, path: JsonPath) -> bool:
 
 
 def _shallow_same(rendered: object, source: object) -> bool:
-    """A parent that kustomize only decorated (labels, namespace) still locates its missing children."""
+    """A mapping kustomize decorated (labels, namespace) or changed deeper down (an image inside a
+    pod spec) is still written where the source writes it: it keeps every key of its own."""
     return isinstance(rendered, dict) and isinstance(source, dict) and set(source) <= set(rendered)
