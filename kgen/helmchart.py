@@ -145,14 +145,16 @@ class _ChartTree:
     def archive(self, replaced: dict[str, str] | None = None, rendering_only: bool = False) -> bytes:
         """The chart as a .tgz in memory, without values schemas, with ``replaced`` files swapped in.
 
-        ``rendering_only`` leaves out crds/ (never rendered, often megabytes): a chart that
-        reads them through .Files then renders other lines, which the line trace notices.
+        ``rendering_only`` keeps what rendering reads: no crds/ (never rendered, often megabytes),
+        and only Chart.yaml, values and templates when no template reads files (.Files). A chart
+        that renders otherwise without the rest shows other lines, which the line trace notices.
         """
         replaced = replaced or {}
+        reads_files = rendering_only and any(b".Files" in data for path, data in self.files.items() if "templates/" in path)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=0) as archive:  # stored: Helm only unpacks it
             for path, data in self.files.items():
-                if path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and _in_crds(path):
+                if path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and (_in_crds(path) or not reads_files and not _rendered_from(path)):
                     continue
                 if path in replaced:
                     data = replaced[path].encode("utf-8")
@@ -160,6 +162,12 @@ class _ChartTree:
                 info.size = len(data)
                 archive.addfile(info, io.BytesIO(data))
         return buffer.getvalue()
+
+
+def _rendered_from(path: str) -> bool:
+    """Chart.yaml, values.yaml and templates of the chart or a subchart: all a render reads without .Files."""
+    directory, _, name = path.rpartition("/")
+    return name in ("Chart.yaml", "values.yaml", "requirements.yaml") or "templates" in directory.split("/")
 
 
 def _in_crds(path: str) -> bool:

@@ -239,10 +239,11 @@ def decisive_keys(templates: list[str]) -> set[str]:
     """
     keys: set[str] = set()
     for text in templates:
-        for start, end, _left, _right, _keyword in _actions(text):
-            action = text[start:end]
-            if _DECIDING.search(action):
-                keys.update(_FIELD.findall(action))
+        if _DECIDING.search(text):
+            for start, end, _left, _right, _keyword in _actions(text):
+                action = text[start:end]
+                if _DECIDING.search(action):
+                    keys.update(_FIELD.findall(action))
     return keys
 
 
