@@ -77,13 +77,22 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
 def _require_objects(path: str, result: LoadResult, before: tuple[int, int]) -> None:
     if (len(result.objects), len(result.problems)) != before:
         return
-    if is_chart(path) or is_chart_archive(path):
+    if is_chart(path) and _is_library_chart(path):
+        why = "a library chart (type: library) renders nothing on its own; lint the charts that depend on it"
+    elif is_chart(path) or is_chart_archive(path):
         why = "the chart rendered no Kubernetes object with these values (every template is empty or disabled)"
     elif kustomization_file(path):
         why = "kustomize build yields no Kubernetes object"
     else:
         why = "no Kubernetes object found: no *.yaml/*.yml file holding one, no Helm chart (Chart.yaml), no kustomization"
     raise InputError(f"nothing to lint: {why}", path)
+
+
+def _is_library_chart(path: str) -> bool:
+    try:
+        return load_mapping(read_source(os.path.join(path, "Chart.yaml"))).get("type") == "library"
+    except InputError:
+        return False
 
 
 def enclosing_chart(path: str) -> str | None:

@@ -221,6 +221,9 @@ def test_a_folder_without_objects_is_exit_2_with_the_reason(tmp_path: Path) -> N
     (chart / "templates" / "x.yaml").write_text("{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n{{- end }}\n")
     result = run_kgen("lint", str(chart))
     assert result.returncode == 2 and "the chart rendered no Kubernetes object" in result.stderr
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: empty\nversion: 0.1.0\ntype: library\n")
+    result = run_kgen("lint", str(chart))
+    assert result.returncode == 2 and "a library chart (type: library) renders nothing on its own" in result.stderr
 
 
 def test_an_unparsable_file_in_a_walk_is_a_finding_and_the_rest_is_linted(tmp_path: Path) -> None:
