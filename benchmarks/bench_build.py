@@ -8,11 +8,19 @@ Figures (median of N runs):
 - rebuild:    the same over an up-to-date output (compares, writes nothing);
 - new process: `python -m kgen build SPEC -o DIR`, start-up included (the user's view).
 The goal is under one second for the new-process figure.
+
+With ``--compare REF`` (e.g. the commit before a change), the new-process build into a
+fresh folder and over an up-to-date one are also timed for REF, checked out in a temporary
+git worktree, alternating with this tree run by run so that machine load hits both alike;
+the ratios say what the change costs (build safety: at most 1.2). Both wall time and CPU
+time (user + system of the build process) are given: on a loaded machine the CPU figure
+is the steadier one, the wall figure also counts waiting for the disk (fsync).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -23,6 +31,7 @@ from pathlib import Path
 
 import yaml
 
+ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("service", "worker", "job", "cronjob")
 
 
@@ -71,6 +80,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--components", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--compare", metavar="REF", help="also time git REF's `kgen build`, alternating runs, and print the ratios")
     args = parser.parse_args()
 
     from kgen.generator.build import build
@@ -97,8 +107,41 @@ def main() -> None:
         print(f"in-process build (fresh dir): {in_process * 1000:7.0f} ms")
         print(f"in-process rebuild (current): {rebuild * 1000:7.0f} ms")
         print(f"new process `kgen build`:     {cli * 1000:7.0f} ms   (goal < 1000 ms)")
+        if args.compare:
+            compare(args.compare, spec, args.runs, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(ref: str, spec: Path, runs: int, work: Path) -> None:
+    """New-process builds of this tree and of ``ref``, interleaved; medians and ratios."""
+    checkout = work / "ref"
+    subprocess.run(["git", "worktree", "add", "--detach", str(checkout), ref], cwd=ROOT, check=True, capture_output=True)
+    try:
+        trees = {"this tree": ROOT, ref: checkout}
+        times: dict[str, dict[str, list[tuple[float, float]]]] = {name: {"fresh": [], "rebuild": []} for name in trees}
+
+        def run(root: Path, out: Path) -> tuple[float, float]:
+            """(wall, CPU) seconds of one `kgen build` process."""
+            before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+            subprocess.run([sys.executable, "-m", "kgen", "build", str(spec), "-o", str(out)], cwd=root, check=True, capture_output=True,
+                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
+            wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+            return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+        slugs = dict(zip(trees, ("this", "ref")))
+        for name, root in trees.items():
+            run(root, work / f"current-{slugs[name]}")
+        for index in range(runs):
+            for name, root in trees.items():
+                times[name]["fresh"].append(run(root, work / f"fresh-{slugs[name]}-{index}"))
+                times[name]["rebuild"].append(run(root, work / f"current-{slugs[name]}"))
+        for measure in ("fresh", "rebuild"):
+            for column, label in ((0, "wall"), (1, "CPU")):
+                mine, theirs = (statistics.median(t[column] for t in times[name][measure]) for name in trees)
+                print(f"{measure:7} {label:4}: this tree {mine * 1000:6.0f} ms, {ref[:12]} {theirs * 1000:6.0f} ms, ratio {mine / theirs:.2f}")
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(checkout)], cwd=ROOT, check=False, capture_output=True)
 
 
 if __name__ == "__main__":

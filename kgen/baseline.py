@@ -9,12 +9,14 @@ second identical finding on the same object is still new.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import replace
 from typing import Iterable
 
 from kgen.errors import InputError
 from kgen.findings import Finding, LintReport
+from kgen.loader import read_source
 
 BASELINE_VERSION = 1
 Key = tuple[str, str, str, str, str, str]
@@ -59,20 +61,40 @@ def baseline_text(findings: Iterable[Finding]) -> str:
 
 
 def read_baseline(path: str) -> list[dict]:
+    if not os.path.lexists(path):
+        raise InputError("baseline file not found (create it with --write-baseline)", path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except FileNotFoundError:
-        raise InputError("baseline file not found (create it with --write-baseline)", path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read baseline: {exc}", path) from None
+        document = json.loads(read_source(path).text)
     except json.JSONDecodeError as exc:
         raise InputError(f"baseline is not valid JSON: {exc.msg}", path, exc.lineno) from None
+    except RecursionError:
+        raise InputError("baseline is not a kgen baseline: JSON nested too deeply", path) from None
     if not isinstance(document, dict) or document.get("version") != BASELINE_VERSION or not isinstance(document.get("findings"), list):
         raise InputError(f"not a kgen baseline (expected version {BASELINE_VERSION} with a findings list)", path)
-    if not all(isinstance(entry, dict) for entry in document["findings"]):
-        raise InputError("every baseline entry must be an object", path)
+    for index, entry in enumerate(document["findings"]):
+        problem = _entry_problem(entry)
+        if problem:
+            raise InputError(f"findings[{index}]: {problem} (write the baseline with --write-baseline)", path)
     return document["findings"]
+
+
+def _entry_problem(entry: object) -> str | None:
+    """What is wrong with one baseline entry's shape, or None (the shape baseline_text writes)."""
+    if not isinstance(entry, dict):
+        return "every baseline entry must be an object"
+    for key in ("rule", "path"):
+        if not isinstance(entry.get(key), str):
+            return f"{key} must be a string"
+    for key in ("environment", "file"):
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            return f"{key} must be a string"
+    obj = entry.get("object")
+    if not isinstance(obj, dict):
+        return "object must be an object with kind, namespace and name"
+    for key in ("kind", "namespace", "name"):
+        if obj.get(key) is not None and not isinstance(obj[key], str):
+            return f"object.{key} must be a string or null"
+    return None
 
 
 def apply_baseline(report: LintReport, entries: list[dict]) -> LintReport:

@@ -46,8 +46,8 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any, Iterable
 
+from kgen.gpus import is_gpu, tolerates
 from kgen.loader import JsonPath, KubeObject
-from kgen.policies.gpu import is_gpu, tolerates
 from kgen.policies.inventory import Inventory, Scope, namespace_of, scope_of
 from kgen.policies.policy import ClusterPolicy
 from kgen.quantity import format_quantity, round_for_scheduler, try_quantity
@@ -373,7 +373,7 @@ class Reason:
 def _match_expression(expr: dict, labels: dict[str, str]) -> bool:
     key, operator = expr.get("key"), expr.get("operator")
     values = [str(v) for v in as_list(expr.get("values"))]
-    present = key in labels
+    present = isinstance(key, str) and key in labels
     if operator == "In":
         return present and labels[key] in values
     if operator == "NotIn":

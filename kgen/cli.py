@@ -95,12 +95,14 @@ def lint(
         skip_schema_validation=skip_schema_validation,
     )
     loaded = load_inputs(list(paths), options, notes=_note)
-    report = _fix_files(loaded, policy) if apply_fixes else run_lint(loaded, policy)
+    report = _fix_files(loaded, policy, paths) if apply_fixes else run_lint(loaded, policy)
+    for note in report.notes:
+        _note(note)
     if write_baseline_file:
         from kgen.baseline import baseline_text
-        from kgen.fsutil import write_atomic
+        from kgen.fsutil import write_output
 
-        write_atomic(write_baseline_file, baseline_text(report.findings))
+        write_output(write_baseline_file, baseline_text(report.findings))
         click.echo(f"kgen: wrote {len(report.findings)} findings to {write_baseline_file}", err=True)
         sys.exit(EXIT_OK)
     if baseline_file:
@@ -170,7 +172,8 @@ def capacity(paths: tuple[str, ...], policy_file: str | None, fmt: str) -> None:
 @click.option("--env", "envs", multiple=True, metavar="ENV", help="Only this environment (repeatable; default: all).")
 @click.option("--target", "targets", multiple=True, metavar="LIST", help="kustomize, helm, manifests (comma-separated or repeated; default: all).")
 @click.option("--check", is_flag=True, help="Write nothing; print a diff and exit 1 if the files on disk are stale.")
-def build(spec: str, out_dir: str, envs: tuple[str, ...], targets: tuple[str, ...], check: bool) -> None:
+@click.option("--force", is_flag=True, help="Overwrite generated files that were edited by hand (only this spec's).")
+def build(spec: str, out_dir: str, envs: tuple[str, ...], targets: tuple[str, ...], check: bool, force: bool) -> None:
     """Generate Kustomize base + overlays, a Helm chart + values per environment, and manifests."""
     from kgen.generator.build import TARGETS, build as run_build
 
@@ -178,10 +181,15 @@ def build(spec: str, out_dir: str, envs: tuple[str, ...], targets: tuple[str, ..
     unknown = sorted(set(chosen) - set(TARGETS))
     if unknown:
         raise click.BadParameter(f"unknown target {unknown[0]!r} (choose from {', '.join(TARGETS)})", param_hint="--target")
-    result = run_build(spec, out_dir, envs or None, chosen, check=check)
+    def waiting() -> None:
+        click.echo(f"kgen: waiting for another kgen build to finish in {out_dir}", err=True)
+
+    result = run_build(spec, out_dir, envs or None, chosen, check=check, force=force, on_wait=waiting)
     if check:
         if result.stale:
             click.echo(result.diff, nl=False)
+            if result.edited:
+                click.echo(f"kgen: changed by hand: {', '.join(result.edited)} (kgen build refuses to overwrite them without --force)", err=True)
             click.echo(f"kgen: {out_dir} is stale: {len(result.written)} file(s) to write, {len(result.removed)} to remove; run kgen build {spec} -o {out_dir}", err=True)
             sys.exit(EXIT_FINDINGS)
         click.echo(f"kgen: {out_dir} is up to date ({result.unchanged} files)", err=True)
@@ -208,7 +216,9 @@ def validate(spec: str) -> None:
     try:
         app = validated_spec(spec)
     except SpecError as exc:
-        click.echo(str(exc), err=True)  # one `file:line: spec.path: message` per problem
+        from kgen.report.escape import text_line
+
+        click.echo("\n".join(text_line(line) for line in str(exc).splitlines()), err=True)  # one `file:line: spec.path: message` per problem
         sys.exit(EXIT_INVALID)
     components, envs = len(app.data["components"]), app.environment_names()
     click.echo(f"{spec}: valid ({components} component{'s' * (components != 1)}; environments: {', '.join(envs)})")
@@ -248,7 +258,7 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
     loaded = load_inputs(list(paths), InputOptions(render_roots=False), notes=_note)
     plan = plan_fixes(loaded, policy, rules)
     preview = show_diff or dry_run
-    skipped = [] if preview else write_fixes(plan)
+    skipped = [] if preview else write_fixes(plan, paths)
     for file in plan.files:
         if show_diff and file.changed:
             click.echo(unified_diff(file), nl=False)
@@ -267,12 +277,12 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
     sys.exit(EXIT_FINDINGS if left else EXIT_OK)
 
 
-def _fix_files(loaded: "LoadResult", policy: "ClusterPolicy") -> "LintReport":
+def _fix_files(loaded: "LoadResult", policy: "ClusterPolicy", paths: tuple[str, ...]) -> "LintReport":
     """lint --fix: write the fixes, say what changed, and return the report of what remains."""
     from kgen.fix import fixable_rules, plan_fixes, write_fixes
 
     plan = plan_fixes(loaded, policy, fixable_rules())
-    _tell(plan, write_fixes(plan), applied=True)
+    _tell(plan, write_fixes(plan, paths), applied=True)
     return plan.after
 
 
@@ -282,11 +292,13 @@ def _tell(plan: "FixPlan", skipped: "list[FileFix]", applied: bool) -> None:
 
     for note in [*plan.notes, *(f"{file.source.name}: {file.problem}" for file in skipped)]:
         _note(note)
-    click.echo(f"kgen: {outcome(plan, applied)}", err=True)
+    click.echo(f"kgen: {outcome(plan, applied, skipped)}", err=True)
 
 
 def _note(note: str) -> None:
-    click.echo(f"kgen: note: {note}", err=True)
+    from kgen.report.escape import visible
+
+    click.echo(f"kgen: note: {visible(note)}", err=True)
 
 
 def _use_color() -> bool:
@@ -297,9 +309,9 @@ def _emit(text: str, output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from kgen.fsutil import write_atomic
+    from kgen.fsutil import write_output
 
-    write_atomic(output, text)
+    write_output(output, text)
 
 
 def main() -> None:
@@ -310,6 +322,9 @@ def main() -> None:
         sys.stderr.flush()
     except BrokenPipeError:
         code = code or EXIT_INVALID
+    except OSError as exc:  # e.g. stdout on a full disk: the report is incomplete
+        _say_os_error(exc, "standard output")
+        code = EXIT_INVALID
     # Skip interpreter teardown: everything is written, and finalising millions of YAML nodes
     # (a full garbage collection, even with gc disabled) can take longer than the lint itself.
     os._exit(code)
@@ -329,7 +344,10 @@ def _invoke() -> int:
         click.echo("kgen: aborted", err=True)
         return EXIT_INVALID
     except InputError as exc:
-        click.echo(f"kgen: error: {exc}", err=True)
+        from kgen.report.escape import text_line
+
+        # One line per problem (a spec error lists several); file names and values made visible.
+        click.echo("\n".join(text_line(line) for line in f"kgen: error: {exc}".splitlines()), err=True)
         return EXIT_INVALID
     except RuleCrash as exc:
         if os.environ.get("KGEN_DEBUG"):
@@ -338,6 +356,19 @@ def _invoke() -> int:
         return EXIT_INVALID
     except BrokenPipeError:
         return EXIT_INVALID
+    except OSError as exc:  # an unwritable -o, baseline or init target, a full disk
+        _say_os_error(exc, "standard output")
+        return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
     return EXIT_OK
+
+
+def _say_os_error(exc: OSError, default: str) -> None:
+    """One line naming the file the system refused (``default`` when it names none)."""
+    try:
+        from kgen.report.escape import visible
+
+        click.echo(f"kgen: error: {visible(str(exc.filename or default))}: {exc.strerror or exc}", err=True)
+    except OSError:
+        pass  # stderr is gone too: the exit code is all that is left

@@ -106,6 +106,8 @@ class LintReport:
     sources: dict[str, SourceFile] = field(default_factory=dict)
     # Baseline entries that no longer occur (only with --baseline).
     fixed_baseline: list[dict] = field(default_factory=list)
+    # Objects a rule skipped because it could not check their shape (said on stderr, never dropped).
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = {severity: 0 for severity in SEVERITIES}

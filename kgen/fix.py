@@ -19,7 +19,7 @@ from typing import Iterable
 
 from kgen.errors import InputError, RuleCrash
 from kgen.findings import Finding, LintReport
-from kgen.loader import KubeObject, LoadResult, SourceFile, decode_source, parse_source
+from kgen.loader import KubeObject, LoadResult, SourceFile, decode_source, parse_source, read_bytes
 from kgen.policies.engine import lint, rule_context
 from kgen.policies.inventory import Inventory
 from kgen.policies.policy import ClusterPolicy
@@ -120,7 +120,8 @@ def plan_fixes(loaded: LoadResult, policy: ClusterPolicy, rules: dict[str, Rule]
         files.append(file)
         if result is not None:
             reread[id(source)] = result
-    notes = [f"{file.source.name}: {file.problem}" for file in files if file.problem]
+    notes = [f"{problem.file}:{problem.line}: {problem.message}; file left untouched" for problem in loaded.problems]
+    notes += [f"{file.source.name}: {file.problem}" for file in files if file.problem and file.source.name not in invalid]
     if rendered:
         notes.append(
             f"{rendered} finding(s) in objects rendered from Helm charts, Kustomize directories or kgen specs "
@@ -189,38 +190,52 @@ def unified_diff(file: FileFix) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def write_fixes(plan: FixPlan) -> list[FileFix]:
+def write_fixes(plan: FixPlan, named: Iterable[str]) -> list[FileFix]:
     """Rewrite every changed file atomically (stdin excluded); returns the files left alone.
 
     A file is rewritten only if it still holds what was linted, in the same encoding (a UTF-8
-    byte order mark is kept; UTF-16 files are left alone); the others get a ``problem``.
+    byte order mark is kept; UTF-16 files are left alone), and only inside the ``named`` paths:
+    a symlink found in a walk that points elsewhere is reported and left, never written through.
     """
     from kgen.fsutil import write_atomic
 
+    roots = [os.path.realpath(path) for path in named if path != "-"]
     skipped = []
     for file in plan.files:
         name = file.source.name
         if not file.changed or name == STDIN:
             continue
-        with open(name, "rb") as handle:
-            raw = handle.read()
+        target = os.path.realpath(name)
+        if not any(target == root or target.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+            file.problem = f"a symlink to {target}, outside the paths given; left untouched"
+            skipped.append(file)
+            continue
+        try:
+            raw = read_bytes(name)
+        except InputError as exc:
+            file.problem = f"{exc.message}; left untouched"
+            skipped.append(file)
+            continue
         if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             file.problem = "UTF-16 text; left untouched"
         elif decode_source(name, raw).text != file.source.text:
             file.problem = "changed on disk while fixing; left untouched"
         else:
             bom = "\ufeff" if raw.startswith(codecs.BOM_UTF8) else ""
-            write_atomic(os.path.realpath(name), bom + file.text)
+            write_atomic(target, bom + file.text)
             continue
         skipped.append(file)
     return skipped
 
 
-def outcome(plan: FixPlan, applied: bool) -> str:
-    """The one-line result: what was (or would be) fixed, and what is left for the user."""
-    changed = [file for file in plan.files if file.changed]
+def outcome(plan: FixPlan, applied: bool, skipped: Iterable[FileFix] = ()) -> str:
+    """The one-line result: what was (or would be) fixed, and what is left for the user
+    (files that writing left untouched are not counted as fixed)."""
+    left = list(skipped)
+    changed = [file for file in plan.files if file.changed and file not in left]
     if changed:
-        line = f"{'fixed' if applied else 'would fix'} {summary(plan.fixed)} in {_counted(len(changed), 'file')}"
+        fixed = [finding for file in changed for finding in file.fixed]
+        line = f"{'fixed' if applied else 'would fix'} {summary(fixed)} in {_counted(len(changed), 'file')}"
     else:
         line = "nothing to fix"
     if plan.remaining:

@@ -24,3 +24,16 @@ def write_atomic(path: str, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_output(path: str, text: str) -> None:
+    """A report or baseline the user asked for: written atomically, except into a device or FIFO the
+    user named (``-o /dev/null``, ``/dev/stdout``), which is written to, never replaced by a file."""
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        except OSError as exc:  # name the target: a failed write() names no file
+            raise OSError(exc.errno, exc.strerror, path) from None
+        return
+    write_atomic(path, text)

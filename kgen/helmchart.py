@@ -22,7 +22,7 @@ import yaml
 
 from kgen.errors import InputError
 from kgen.helmtrace import LineTrace, ValuesTrace, compose_marked, decisive_keys, instrument_template, node_along
-from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, compose_yaml, locate_node, node_position, parse_source, read_source
+from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, compose_yaml, locate_node, node_position, parse_source, read_source, refuse_special_files
 
 RENDER_FAILED = "render-failed"
 # Helm's document split (pkg/releaseutil): `---` after a newline, whatever follows it.
@@ -86,6 +86,7 @@ class _ChartTree:
         self.files: dict[str, bytes] = {}  # path relative to the chart root ("/"-separated) -> content
         self._shown: dict[str, str] = {}  # relative directory -> how findings name files below it
         if os.path.isdir(chart):
+            refuse_special_files(chart)  # a FIFO would block the read forever
             self._read_dir(chart)
             self._shown[""] = chart
         else:
@@ -469,6 +470,7 @@ class _ChartRender:
             if label:
                 obj.labels["environment"] = label
             obj.origin = _object_origin(obj, trees, self.values, point)
+            obj.template_text = template.text
             result.objects.append(obj)
 
 

@@ -16,7 +16,20 @@ from typing import Callable
 from kgen.errors import InputError
 from kgen.helmchart import is_chart_archive
 from kgen.kustomize import KustomizeRoot, kustomization_file, load_kustomization, read_root
-from kgen.loader import YAML_SUFFIXES, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, load_mapping, parse_source, read_source
+from kgen.loader import (
+    YAML_SUFFIXES,
+    JsonPath,
+    KubeObject,
+    LoadProblem,
+    LoadResult,
+    SourceFile,
+    SourcePoint,
+    format_path,
+    load_mapping,
+    parse_source,
+    read_source,
+    walk_problem,
+)
 from kgen.merge import deep_merge
 
 SPEC_API_VERSION = "kgen.dev/v1alpha1"
@@ -116,7 +129,7 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
     charts: list[str] = []
     roots: dict[str, KustomizeRoot] = {}
     files: list[str] = []
-    for current, dirs, names in os.walk(top):
+    for current, dirs, names in os.walk(top, onerror=lambda error: result.problems.append(walk_problem(error))):
         dirs.sort()
         if is_chart(current):
             if options.render_roots:
@@ -151,8 +164,8 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
             continue
         try:
             _load_file(path, result)
-        except InputError as exc:  # binary, undecodable, unreadable: a finding, and the walk goes on
-            result.problems.append(LoadProblem(path, exc.line or 1, 1, exc.message))
+        except InputError as exc:  # unreadable, a FIFO, binary: a finding naming it; the walk goes on
+            result.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
 
 
 def _build_duplicates(directory: str, subdirs: list[str]) -> list[str]:
@@ -214,9 +227,18 @@ def _merge(result: LoadResult, other: LoadResult) -> None:
 def _load_spec(path: str, spec: KubeObject, result: LoadResult) -> None:
     """Every environment of the spec, rendered in memory; findings point at the spec file."""
     from kgen.generator.build import render_environments
+    from kgen.generator.spec import SpecError
 
     result.files.append(spec.source)
-    for environment, text in render_environments(path):
+    try:
+        environments = list(render_environments(path))
+    except SpecError as exc:  # an invalid spec is a finding per problem; the other inputs are still linted
+        result.problems.extend(LoadProblem(path, problem.line, 1, f"invalid app spec: {format_path(problem.path) or '(document)'}: {problem.message}") for problem in exc.problems)
+        return
+    except InputError as exc:
+        result.problems.append(LoadProblem(path, exc.line or 1, 1, f"invalid app spec: {exc.message}"))
+        return
+    for environment, text in environments:
         rendered = parse_source(SourceFile(f"{path} [{environment}]", text))
         result.problems.extend(rendered.problems)
         result.documents += rendered.documents
@@ -315,16 +337,30 @@ def _chart_values(files: list[str], set_values: list[str], values: dict | None =
 
 
 def _set_value(pair: str) -> dict:
-    """``a.b=1`` as Helm's --set reads it (via Helm's own parser when available)."""
+    """``a.b=1`` as Helm's --set reads it (via Helm's own parser when available); a pair that
+    Helm rejects, or that sets nothing (``=5``, ``a[0=1``), is a one-line error."""
+    key, _, raw = pair.partition("=")
+    if not key.strip():
+        raise InputError(f"--set {pair!r}: the key before '=' is empty")
     try:
         import helm_python
-
-        return helm_python.parse_set_string(pair)
     except ImportError:
-        key, _, raw = pair.partition("=")
         import yaml
 
+        if "" in key.split(".") or any(c in key for c in "[]"):
+            raise InputError(f"--set {pair!r}: expected dotted keys such as a.b=1 (list indexes need Helm's parser: pip install 'kgen[helm]')") from None
         value = yaml.safe_load(raw) if raw else ""
         for part in reversed(key.split(".")):
             value = {part: value}
         return value  # type: ignore[return-value]
+    try:
+        parsed = helm_python.parse_set_string(pair)
+    except helm_python.HelmError as exc:
+        raise InputError(f"--set {pair!r}: {_one_line(str(exc))}") from None
+    if not parsed:
+        raise InputError(f"--set {pair!r}: sets nothing (expected key=value, e.g. image.tag=1.2)")
+    return parsed
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -375,10 +375,14 @@ def _compile_file(path: str) -> CompiledSchema:
 
 
 def _read_json(path: str) -> dict:
+    from kgen.errors import InputError
+    from kgen.loader import read_source  # refuses FIFOs and devices instead of blocking on them
+
     try:
-        with open(path, "rb") as handle:
-            document = json.load(handle)
-    except (OSError, ValueError) as exc:
+        document = json.loads(read_source(path).text)
+    except InputError as exc:
+        raise SchemaFileError(path, f"cannot read JSON schema: {exc.message}") from None
+    except (ValueError, RecursionError) as exc:
         raise SchemaFileError(path, f"cannot read JSON schema: {exc}") from None
     if not isinstance(document, dict):
         raise SchemaFileError(path, "a JSON schema must be an object")

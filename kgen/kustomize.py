@@ -31,6 +31,7 @@ from kgen.loader import (
     node_position,
     parse_source,
     read_source,
+    refuse_special_files,
 )
 from kgen.workloads import get_path
 
@@ -135,6 +136,7 @@ def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
     kustomization = kustomization_file(directory)
     if kustomization is None:
         return root
+    refuse_special_files(directory)  # kustomize would block reading a FIFO forever
     source = read_source(kustomization)
     try:
         document = load_mapping(source)

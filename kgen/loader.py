@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar, Union
@@ -60,6 +61,8 @@ class SourceFile:
     name: str
     text: str
     _lines: list[str] | None = field(default=None, repr=False)
+    # What later stages compute once per file (e.g. the engine's suppression comments), by key.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def lines(self) -> list[str]:
@@ -100,7 +103,7 @@ RELEASE_NAMESPACE = "release-namespace"
 class KubeObject:
     """One Kubernetes object: its data, its source and its node tree."""
 
-    __slots__ = ("data", "node", "source", "doc_index", "labels", "origin", "api_version", "kind")
+    __slots__ = ("data", "node", "source", "doc_index", "labels", "origin", "api_version", "kind", "template_text")
 
     def __init__(self, data: dict, node: yaml.Node, source: SourceFile, doc_index: int) -> None:
         self.data = data
@@ -115,6 +118,9 @@ class KubeObject:
         # For rendered objects (Helm, Kustomize, app specs): maps a path to the
         # point the user wrote; None means ``source`` is that file.
         self.origin: Callable[[JsonPath], SourcePoint] | None = None
+        # For objects rendered from a Helm template: the template as written (what rules may read to tell
+        # values generated at render time from values written in the repository).
+        self.template_text: str | None = None
 
     @property
     def group(self) -> str:
@@ -335,19 +341,53 @@ class LoadResult:
 
 def read_source(path: str) -> SourceFile:
     """Read a file (``-`` is stdin) as text, refusing binary, huge or undecodable input."""
-    try:
-        if path == "-":
+    if path == "-":
+        if sys.stdin is None:
+            raise InputError("standard input is closed", "-")
+        try:
             raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-            name = "<stdin>"
-        else:
-            with open(path, "rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
-            name = path
+        except OSError as exc:
+            raise InputError(exc.strerror or str(exc), "-") from None
+        return decode_source("<stdin>", raw)
+    return decode_source(path, read_bytes(path))
+
+
+def read_bytes(path: str) -> bytes:
+    """The bytes of a regular file (at most one byte past the size limit). FIFOs, devices and
+    sockets are refused by name without being opened for reading: they would block or never end."""
+    try:
+        _refuse_special(os.stat(path).st_mode, path)
+        # O_NONBLOCK: should the path be swapped for a FIFO after the check, opening still returns.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            _refuse_special(os.fstat(fd).st_mode, path)
+            return handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise InputError("no such file or directory", path) from None
     except OSError as exc:
         raise InputError(exc.strerror or str(exc), path) from None
-    return decode_source(name, raw)
+
+
+def _refuse_special(mode: int, path: str) -> None:
+    if stat.S_ISDIR(mode):
+        raise InputError("is a directory", path)
+    if not stat.S_ISREG(mode):
+        what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file"
+        raise InputError(f"not a regular file ({what}); refused", path)
+
+
+def refuse_special_files(directory: str) -> None:
+    """Refuse a directory holding a FIFO, device or socket (by name, unopened) before a tool such as
+    kustomize reads it: the tool would block on it forever."""
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            path = os.path.join(root, name)
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                continue  # a dangling link: the tool reports it if it needs it
+            _refuse_special(mode, path)
 
 
 def decode_source(name: str, raw: bytes) -> SourceFile:
@@ -498,24 +538,39 @@ def _shape_problem(data: dict) -> tuple[tuple[str, ...], str] | None:
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def expand_paths(paths: Iterable[str]) -> Iterator[str]:
-    """Files as given, directories walked recursively for *.yaml/*.yml (sorted, no hidden dirs)."""
+def walk_problem(error: OSError) -> LoadProblem:
+    """A directory a walk could not list: a problem naming it, never a silent skip."""
+    return LoadProblem(str(error.filename), 1, 1, f"cannot read directory: {error.strerror or error}")
+
+
+def expand_paths(paths: Iterable[str], problems: list[LoadProblem] | None = None) -> Iterator[tuple[str, bool]]:
+    """(path, named) for files as given and files found walking directories recursively for
+    *.yaml/*.yml (sorted, no hidden dirs); directories that cannot be listed go to ``problems``."""
+    unreadable = problems if problems is not None else []
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
+            for root, dirs, files in os.walk(path, onerror=lambda error: unreadable.append(walk_problem(error))):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if name.endswith(YAML_SUFFIXES):
-                        yield os.path.join(root, name)
+                        yield os.path.join(root, name), False
         else:
-            yield path
+            yield path, True
 
 
 def load_paths(paths: Iterable[str]) -> LoadResult:
-    """Load every file named or found below the given paths."""
+    """Load every file named or found below the given paths. A named file that cannot be read is
+    an error; one found in a walk is a problem, so the rest is still loaded."""
     result = LoadResult()
-    for path in expand_paths(paths):
-        parse_source(read_source(path), result)
+    for path, named in expand_paths(paths, result.problems):
+        try:
+            source = read_source(path)
+        except InputError as exc:
+            if named:
+                raise
+            result.problems.append(LoadProblem(path, exc.line or 1, 1, exc.message))
+            continue
+        parse_source(source, result)
     return result
 
 

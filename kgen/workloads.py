@@ -21,6 +21,7 @@ from typing import Any, Iterator, Mapping
 from kgen.loader import JsonPath, KubeObject, PathPart
 
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+DEFAULT_SERVICE_ACCOUNT = "default"
 BOTH_PROBES = ("readinessProbe", "livenessProbe")
 
 
@@ -70,6 +71,7 @@ class TemplateSite:
     # When this path holds something, one pod of every replica is built from it instead (the LWS leader).
     leader_elsewhere: JsonPath | None = None
     probes_injected: tuple[str, ...] = ()  # probe fields the controller adds when absent (Knative, KubeRay)
+    shm_injected: bool = False  # the controller mounts a memory-backed /dev/shm itself (KubeRay, KServe LLM presets)
     runs_pods: bool = True  # False for templates other objects instantiate (runtimes, WorkflowTemplates)
     inherits: tuple[InheritedFields, ...] = ()  # nearest first (Argo: workflow-level pod settings)
     # The object only overrides the pod of a runtime that is linted on its own (Kubeflow TrainJob):
@@ -107,7 +109,7 @@ def _ray_cluster(prefix: JsonPath) -> tuple[TemplateSite, ...]:
     """A RayCluster spec: one head pod and worker groups (KubeRay injects probes into both)."""
     group = (*prefix, "workerGroupSpecs", "*")
     return (
-        _site((*prefix, "headGroupSpec", "template"), role="head", probes_injected=BOTH_PROBES),
+        _site((*prefix, "headGroupSpec", "template"), role="head", probes_injected=BOTH_PROBES, shm_injected=True),
         _site(
             (*group, "template"),
             replicas=(*group, "replicas"),
@@ -115,6 +117,7 @@ def _ray_cluster(prefix: JsonPath) -> tuple[TemplateSite, ...]:
             pods_per_replica=(*group, "numOfHosts"),
             role_field="groupName",
             probes_injected=BOTH_PROBES,
+            shm_injected=True,
         ),
     )
 
@@ -185,13 +188,20 @@ _SERVING_RUNTIME = _templates_only(
 def _llm_workload(prefix: JsonPath, role: str) -> tuple[TemplateSite, ...]:
     """An LLMInferenceService workload: ``template`` (the leader when multi-node) and ``worker``.
 
-    Probes come from the well-known LLMInferenceServiceConfig presets the service is merged with.
+    Probes and a memory-backed /dev/shm come from the well-known LLMInferenceServiceConfig presets the
+    service is merged with.
     The worker count per replica depends on parallelism arithmetic (data / dataLocal), so one
     worker per replica is counted: a floor, not a ceiling.
     """
     base = ("spec", *prefix)
     return tuple(
-        TemplateSite(pod_spec=(*base, key), replicas=(*base, "replicas"), role=f"{role}-{key}" if key == "worker" else role, probes_injected=BOTH_PROBES)
+        TemplateSite(
+            pod_spec=(*base, key),
+            replicas=(*base, "replicas"),
+            role=f"{role}-{key}" if key == "worker" else role,
+            probes_injected=BOTH_PROBES,
+            shm_injected=True,
+        )
         for key in ("template", "worker")
     )
 
@@ -391,6 +401,8 @@ class PodTemplate:
     role: str | None = None
     # Where inherited parts of ``spec`` are written: ("securityContext",) or ("volumes", 2) -> a path of obj.
     origins: dict[JsonPath, JsonPath] = field(default_factory=dict)
+    # False for a template that writes labels but no pod spec (``spec`` is then empty): see pod_templates.
+    has_spec: bool = True
     _containers: list[Container] | None = field(default=None, repr=False)
 
     @property
@@ -466,6 +478,10 @@ class PodTemplate:
     def security_context(self) -> dict:
         return as_map(self.spec.get("securityContext"))
 
+    @property
+    def service_account(self) -> str:
+        return service_account_name(self.spec)
+
     @cached_property
     def containers(self) -> list[Container]:
         """Every container, init and ephemeral included, in pod-spec order."""
@@ -539,6 +555,12 @@ def _inherit(data: dict, own: dict, path: JsonPath, site: TemplateSite) -> tuple
     return spec, origins
 
 
+def service_account_name(pod_spec: dict) -> str:
+    """The ServiceAccount pods of ``pod_spec`` run as (``serviceAccount`` is its deprecated alias)."""
+    account = pod_spec.get("serviceAccountName") or pod_spec.get("serviceAccount")
+    return account if isinstance(account, str) else DEFAULT_SERVICE_ACCOUNT
+
+
 def as_map(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
@@ -594,14 +616,23 @@ def sites_for(obj: KubeObject) -> tuple[TemplateSite, ...]:
     return ()
 
 
-def pod_templates(obj: KubeObject) -> list[PodTemplate]:
-    """Every pod template ``obj`` holds (none for objects that run no pods)."""
+def pod_templates(obj: KubeObject, *, spec_required: bool = True) -> list[PodTemplate]:
+    """Every pod template ``obj`` holds (none for objects that run no pods).
+
+    With ``spec_required=False`` a template that writes labels but no pod spec counts too, with an
+    empty spec and ``has_spec`` False: no pod rule can judge it, but it is still a workload that
+    Services select and autoscalers target (charts that leave the spec to an overlay or a controller).
+    """
     found: list[PodTemplate] = []
     for site in sites_for(obj):
         for path, bound in _expand(obj.data, site.pod_spec):
             spec = get_path(obj.data, path)
-            if not isinstance(spec, dict):
-                continue
+            has_spec = isinstance(spec, dict)
+            if not has_spec:
+                metadata = as_map(get_path(obj.data, _bind(site.metadata, path))) if site.metadata else {}
+                if spec_required or spec is not None or not as_map(metadata.get("labels")):
+                    continue
+                spec = {}
             spec, origins = _inherit(obj.data, spec, path, site) if site.inherits else (spec, {})
             role = site.role
             if bound:
@@ -617,6 +648,7 @@ def pod_templates(obj: KubeObject) -> list[PodTemplate]:
                 replicas_path=_bind(site.replicas, path),
                 role=role,
                 origins=origins,
+                has_spec=has_spec,
             )
             if site.only_with_containers and not template.containers:
                 continue

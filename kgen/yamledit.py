@@ -55,10 +55,17 @@ class _Layout:
 def text_edits(source: str, node: yaml.Node, old: Any, new: Any) -> list[Edit]:
     """The edits of ``source`` that turn ``node`` (read as ``old``) into ``new``."""
     step, offset = _indentation(node)
-    layout = _Layout(source, "\r\n" if "\r\n" in source else "\n", step, offset, _written_strings(node))
+    layout = _Layout(source, _newline(source), step, offset, _written_strings(node))
     edits: list[Edit] = []
     _diff(old, new, node, 0, layout, edits)
     return edits
+
+
+def _newline(source: str) -> str:
+    """The file's line ending, so added lines match it: CRLF, CR alone (classic Mac) or LF."""
+    if "\r\n" in source:
+        return "\r\n"
+    return "\r" if "\r" in source and "\n" not in source else "\n"
 
 
 def apply_edits(source: str, edits: list[Edit]) -> str:
@@ -152,7 +159,7 @@ def _after(tail: yaml.Node, lines: list[str], depth: int, layout: _Layout) -> Ed
     if isinstance(tail, yaml.ScalarNode) and tail.style in ("|", ">"):
         while end > tail.start_mark.index and source[end - 1].isspace():
             end -= 1
-    newline = source.find("\n", end)
+    newline = source.find(layout.newline[-1], end)
     if newline < 0:  # the last line has no newline: keep it that way
         return Edit(len(source), len(source), layout.newline + layout.newline.join(lines), depth)
     return Edit(newline + 1, newline + 1, "".join(line + layout.newline for line in lines), depth)

@@ -110,6 +110,20 @@ def test_rules_explain_and_policy_show() -> None:
     assert shown.returncode == 0 and "kind: ClusterPolicy" in shown.stdout
 
 
+def test_rules_and_explain_show_the_severities_reported_and_the_context_used() -> None:
+    """probe-timing-invalid reports warnings for a timeout above the period: the catalog must say so."""
+    rows = {line.split()[0]: line.split()[2] for line in run_kgen("rules").stdout.splitlines()[1:]}
+    assert rows["probe-timing-invalid"] == "error/warning" and rows["ingress-tls-missing"] == "warning/error"
+    assert rows["probe-port-undeclared"] == "warning/info" and rows["security-privileged"] == "error"
+    catalog = {entry["id"]: entry for entry in json.loads(run_kgen("rules", "--format", "json").stdout)}
+    assert catalog["probe-timing-invalid"]["caseSeverities"] == {"timeoutSeconds exceeds periodSeconds (the API server accepts it)": "warning"}
+    assert "RoleBinding" in catalog["serviceaccount-token-automount"]["silentWhen"]
+    explained = " ".join(run_kgen("explain", "probe-readiness-missing").stdout.split())
+    assert "Silent when: the input holds Services and none of them selects the pod" in explained
+    timing = " ".join(run_kgen("explain", "probe-timing-invalid").stdout.split())
+    assert "Reported as: warning when timeoutSeconds exceeds periodSeconds" in timing
+
+
 def test_github_format_annotates_each_finding_for_actions() -> None:
     result = run_kgen("lint", FAIL, "--format", "github")
     lines = result.stdout.splitlines()

@@ -105,3 +105,14 @@ def test_a_violation_may_weigh_less_than_its_rule_and_the_policy_still_wins(tmp_
     policy.write_text("apiVersion: kgen.dev/v1alpha1\nkind: ClusterPolicy\nspec:\n  rules:\n    probe-timing-invalid: {severity: error}\n")
     timing = [f for f in lint_yaml(probe, policy=policy).findings if f.rule == "probe-timing-invalid"]
     assert [f.severity for f in timing] == ["error"]
+
+
+def test_pod_template_annotation_suppresses_like_the_object_annotation() -> None:
+    """Charts let users set podAnnotations, rarely the Deployment's own annotations."""
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    metadata:\n"
+        "      annotations: {kgen.dev/ignore: security-privileged}\n    spec:\n      containers:\n"
+        "        - name: app\n          image: nginx:1.27\n          securityContext: {privileged: true}\n"
+    )
+    found = rules_found(lint_yaml(deployment))
+    assert "security-privileged" not in found and "security-capabilities" in found

@@ -67,6 +67,8 @@ CASES: dict[str, tuple[str, str | None]] = {
     "security-capabilities": (POD + "      securityContext:\n        capabilities:\n          add: [NET_BIND_SERVICE]\n", None),
     "security-run-as-root": (POD + "      securityContext:\n        readOnlyRootFilesystem: true\n", None),
     "resources-memory-limit-missing": (POD + "      resources:\n        requests: {memory: 256Mi}\n", None),
+    "security-seccomp-missing": (POD, None),
+    "gpu-shm-missing": (POD + "      resources:\n        limits: {nvidia.com/gpu: 2}\n", None),
     "ingress-host-not-covered": ((GOLDEN / "ingress-tls-hosts" / "input.yaml").read_text(encoding="utf-8"), None),
     "api-removed": ("apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec:\n  maxUnavailable: 1\n", None),
     "api-deprecated": ("apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec:\n  maxUnavailable: 1\n", "1.23"),
@@ -133,10 +135,25 @@ def test_windows_pods_get_no_linux_security_fields() -> None:
         _unchanged(windows, rule_id)
 
 
+def test_seccomp_unconfined_is_left_to_the_user() -> None:
+    _unchanged(POD + "      securityContext:\n        seccompProfile: {type: Unconfined}\n", "security-seccomp-missing")
+
+
+def test_shm_fix_reuses_a_memory_volume_and_leaves_another_shm_mount_alone() -> None:
+    gpus = POD + "      resources:\n        limits: {nvidia.com/gpu: 2}\n"
+    memory = gpus.replace("spec:\n", "spec:\n  volumes: [{name: scratch, emptyDir: {medium: Memory}}]\n", 1)
+    fixed = fix_text(memory, ("gpu-shm-missing",))
+    assert fixed.count("emptyDir") == 1 and "name: scratch" in fixed and 'mountPath: "/dev/shm"' in fixed
+    disk = gpus.replace("spec:\n", "spec:\n  volumes: [{name: shm, emptyDir: {}}]\n", 1)
+    _unchanged(disk + "      volumeMounts: [{name: shm, mountPath: /dev/shm}]\n", "gpu-shm-missing")
+
+
 def test_token_kept_for_service_accounts_rbac_grants_rights() -> None:
+    """lint and fix agree: a ServiceAccount the input binds to a role is not reported, so not fixed."""
     binding = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b, namespace: default}\n"
     binding += "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\nsubjects: [{kind: ServiceAccount, name: default}]\n"
-    _unchanged(POD + binding, "serviceaccount-token-automount")
+    assert "serviceaccount-token-automount" not in rules_found(lint_yaml(POD + binding))
+    assert fix_text(POD + binding, ("serviceaccount-token-automount",)) == POD + binding
 
 
 def test_ingress_host_left_alone_when_two_certificates_could_cover_it() -> None:
@@ -195,7 +212,7 @@ def test_corpus_fix_removes_fixed_findings_and_adds_no_schema_errors(tmp_path: P
     plan = plan_fixes(loaded, policy, fixable_rules())  # the dry run: no crash
     changed = [file for file in plan.files if file.changed]
     assert len(changed) > 500 and not [file.problem for file in plan.files if file.problem and "YAML errors" not in file.problem]
-    assert not write_fixes(plan)
+    assert not write_fixes(plan, [str(copy)])
     after = lint(load_inputs([str(copy)], FIX_WALK), policy)
     fixable = set(plan.rule_ids)
     remaining = Counter(f.rule for f in after.findings if f.rule in fixable)
@@ -228,7 +245,7 @@ def test_cli_fix_writes_keeps_the_mode_and_is_idempotent(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert target.read_text(encoding="utf-8") == (GOLDEN / "multi-document" / "expected.yaml").read_text(encoding="utf-8")
     assert os.stat(target).st_mode & 0o777 == 0o640
-    assert "fixed 8 findings" in result.stderr
+    assert "fixed 9 findings" in result.stderr
     again = run_kgen("fix", str(target))
     assert again.returncode == 0 and "nothing to fix" in again.stderr
 
@@ -262,7 +279,7 @@ def test_cli_fix_stdin_prints_the_fixed_text() -> None:
 def test_cli_lint_fix_reports_what_remains(tmp_path: Path) -> None:
     target = _manifest(tmp_path)
     result = run_kgen("lint", "--fix", "--format", "json", str(target))
-    assert "fixed 8 findings" in result.stderr
+    assert "fixed 9 findings" in result.stderr
     remaining = {f["rule"] for f in json.loads(result.stdout)["findings"]}
     assert remaining and not remaining & {"security-capabilities", "api-removed", "serviceaccount-token-automount"}
     assert run_kgen("lint", "--fix", "-", stdin="").returncode == 2

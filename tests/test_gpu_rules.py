@@ -9,7 +9,7 @@ import pytest
 from kgen.findings import Finding
 from kgen.loader import load_text
 from kgen.policies.engine import lint
-from kgen.policies.gpu import is_gpu, tolerates
+from kgen.gpus import is_gpu, tolerates
 from kgen.policies.policy import ClusterPolicy
 
 DEFAULT_PATTERNS = ["nvidia.com/gpu", "nvidia.com/gpu.shared", "nvidia.com/mig-*", "amd.com/gpu"]

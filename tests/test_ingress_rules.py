@@ -43,9 +43,10 @@ def test_host_matches(pattern: str, host: str, expected: bool) -> None:
     assert host_matches(pattern, host) is expected
 
 
-def test_tls_missing_only_when_required(tmp_path: Path) -> None:
+def test_tls_missing_is_a_warning_by_default_and_an_error_when_required(tmp_path: Path) -> None:
     text = _ingress(RULES)
-    assert not _hits(text, "ingress-tls-missing")
+    [default] = _hits(text, "ingress-tls-missing")
+    assert default.severity == "warning" and "plain HTTP" in default.message
     policy = _policy(tmp_path, "    requireTLS: true")
     [hit] = _hits(text, "ingress-tls-missing", policy)
     assert hit.severity == "error" and hit.path == "spec"

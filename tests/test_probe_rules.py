@@ -191,3 +191,32 @@ def test_timing_points_at_the_field() -> None:
 )
 def test_odd_input_never_crashes(container: str) -> None:
     lint_yaml(pod(container))
+
+
+def test_undeclared_port_number_is_info_and_undeclared_name_a_warning() -> None:
+    """Numbers work without a declaration (controller-runtime :8081, ingress-nginx :10254); names do not."""
+    text = pod("ports: [{name: http, containerPort: 8080}]\nlivenessProbe: {httpGet: {path: /healthz, port: 8081}}\nreadinessProbe: {httpGet: {path: /readyz, port: health}}\n")
+    severities = {f.path.split(".")[2]: f.severity for f in findings(text, "probe-port-undeclared")}
+    assert severities == {"livenessProbe": "info", "readinessProbe": "warning"}
+
+
+def test_unrendered_port_placeholder_is_not_a_port_name() -> None:
+    assert not findings(pod("readinessProbe: {grpc: {port: '${HEALTH_PORT:-9003}'}}\n"), "probe-port-undeclared")
+
+
+SERVICE = "---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n"
+LABELLED = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: %s}}\nspec:\n"
+
+
+@pytest.mark.parametrize(
+    "labels,service,expected",
+    [
+        ("web", SERVICE, True),  # a Service sends it traffic
+        ("agent", SERVICE, False),  # Services exist, none selects it: a node agent or a controller
+        ("agent", "", True),  # no Service in the input: nothing is known, today's behaviour
+        ("agent", SERVICE.replace("selector: {app: web}", "type: ExternalName\n  externalName: db.example.com"), True),
+    ],
+)
+def test_readiness_needed_only_by_pods_a_service_selects(labels: str, service: str, expected: bool) -> None:
+    text = pod("livenessProbe: {exec: {command: [true]}}\n", kind_head=LABELLED % labels) + service
+    assert bool(findings(text, "probe-readiness-missing")) is expected

@@ -67,10 +67,10 @@ def test_github_annotations_escape_properties_and_data() -> None:
     assert len(lines) == len(report.findings)
     finding = report.findings[0]
     assert lines[0].startswith(f"::{ {'error': 'error', 'warning': 'warning', 'info': 'notice'}[finding.severity]} file={finding.file},line={finding.line},col={finding.column},title=kgen {finding.rule}::")
-    from kgen.report.github import _escape_data, _escape_property
+    from kgen.report.escape import github_data, github_property
 
-    assert _escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
-    assert _escape_data("50%\r\n") == "50%25%0D%0A"
+    assert github_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+    assert github_data("50%\r\n") == "50%25%0D%0A"
 
 
 def test_text_shows_source_line_caret_and_summary() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from kgen.findings import Finding
+from kgen.policies.catalog import explain as _explain
 from tests.conftest import lint_yaml
 
 
@@ -43,17 +44,17 @@ LIMITS_ONLY = """\
             limits: {cpu: 200m, memory: 1Gi}"""
 
 
-def test_limits_only_container_is_flagged_and_told_about_the_copy() -> None:
-    """An unwritten request is missing (as Polaris and kube-score say), though Kubernetes copies the limit."""
-    [hit] = _hits(_deployment(LIMITS_ONLY), "resources-requests-missing")
-    assert "would copy the cpu and memory limit" in hit.message
+def test_limits_only_container_is_not_missing_its_requests() -> None:
+    """The API server copies a limit into the unset request: the rule agrees with `kgen explain`."""
+    assert not _hits(_deployment(LIMITS_ONLY), "resources-requests-missing")
     assert not _hits(_deployment(LIMITS_ONLY), "resources-memory-limit-missing")
+    assert "limits only, which become the requests" in " ".join(_explain("resources-requests-missing").split())
 
 
-def test_the_copy_is_only_mentioned_for_limited_resources() -> None:
+def test_a_resource_without_request_or_limit_is_still_missing() -> None:
     text = _deployment("          resources:\n            limits: {cpu: 200m}")
     [hit] = _hits(text, "resources-requests-missing")
-    assert "no cpu or memory request (the API server would copy the cpu limit" in hit.message
+    assert "has no memory request; set resources.requests.memory" in hit.message
     assert hit.path == "spec.template.spec.containers[0].resources.requests"
 
 

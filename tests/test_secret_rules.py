@@ -57,12 +57,14 @@ def test_env_value_from_is_not_a_literal() -> None:
 
 
 def test_env_in_init_containers_and_unquoted_numbers() -> None:
+    """Numbers and durations are never secrets, whatever the name (the app spec check agrees)."""
     text = (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  initContainers:\n    - name: init\n"
-        "      env:\n        - name: PIN_PASSWORD\n          value: 123456\n  containers: []\n"
+        "      env:\n        - name: PIN_PASSWORD\n          value: 123456\n        - name: DB_PASSWORD\n          value: 12ab34\n"
+        "        - name: TOKEN\n          value: 30s\n  containers: []\n"
     )
     [hit] = _hits(text, "secret-env-literal")
-    assert hit.path == "spec.initContainers[0].env[0].value"
+    assert hit.path == "spec.initContainers[0].env[1].value"
 
 
 def test_policy_name_patterns(tmp_path: Path) -> None:
@@ -197,3 +199,34 @@ def test_serviceaccount_token_automount(text: str, flagged: bool) -> None:
     hits = _hits(text, "serviceaccount-token-automount")
     assert bool(hits) is flagged
     assert all(h.severity == "warning" for h in hits)
+
+
+def _chart_with_secrets(root: Path) -> Path:
+    """A chart modelled on admission-webhook and database charts: a CA and certificate generated at
+    render time, a random password, and a user name written in values.yaml."""
+    chart = root / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("db:\n  user: admin\n")
+    (chart / "templates" / "webhook-secret.yaml").write_text(
+        '{{- $ca := genCA "webhook-ca" 365 }}\n'
+        '{{- $cert := genSignedCert "webhook.default.svc" nil nil 365 $ca }}\n'
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: webhook-tls\ntype: kubernetes.io/tls\ndata:\n"
+        "  ca.crt: {{ $ca.Cert | b64enc }}\n  tls.crt: {{ $cert.Cert | b64enc }}\n  tls.key: {{ $cert.Key | b64enc }}\n"
+    )
+    (chart / "templates" / "db-secret.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n"
+        "  password: {{ randAlphaNum 24 | b64enc | quote }}\n  username: {{ .Values.db.user | b64enc | quote }}\n"
+    )
+    return chart
+
+
+def test_secret_values_generated_at_render_time_are_not_committed(tmp_path: Path) -> None:
+    from kgen.inputs import load_inputs
+    from kgen.policies.engine import lint
+    from kgen.policies.policy import load_policy
+
+    report = lint(load_inputs([str(_chart_with_secrets(tmp_path))]), load_policy(None))
+    hits = [f for f in report.findings if f.rule == "secret-object-committed"]
+    # The generated CA, certificate and password are silent; the user name from values.yaml still fires.
+    assert [(f.object["name"], f.message.split("(")[1].split(")")[0]) for f in hits] == [("db", "username")]

@@ -87,7 +87,7 @@ def test_invalid_names(tmp_path: Path) -> None:
          "components.api.ingress.tls: tls.issuer and tls.secretName are exclusive"),
         ("    storage: {data: {mountPath: /data, size: 1Gi}}\n    replicas: 2\n",
          "components.api.storage.data: a ReadWriteOnce volume allows one pod: at most 1 replica (found 2)"),
-        ("    env: {DB_PASSWORD: hunter2}\n", "components.api.env.DB_PASSWORD: looks like a secret: use {secretRef: {name, key}}"),
+        ("    env: {DB_PASSWORD: hunter2}\n", "components.api.env.DB_PASSWORD: looks like a secret but has a literal value (value redacted): a spec holds references only; put the value in a Secret and write DB_PASSWORD: {secretRef: {name: SECRET, key: KEY}}"),
         ("    gpu: {count: 1}\n    schedule: '0 1 * * *'\n", "components.api.schedule: only a cronjob has a schedule"),
         ("    probes: {readiness: {http: {path: /x}, tcp: {}}}\n", "components.api.probes.readiness: needs exactly one of http, tcp, grpc, exec"),
         ("    storage: {dshm: {mountPath: /x, emptyDir: {}}}\n", "components.api.storage.dshm: 'dshm' is the name of a volume kgen adds itself"),

@@ -1,20 +1,30 @@
-"""Generate every output in memory, then put it on disk safely (or compare, for ``--check``).
+"""Generate every output in memory, check it, then put it on disk in one step (or compare, for ``--check``).
 
-Safety rules: nothing is written until the whole build succeeded in memory;
-files are staged in a temporary directory inside the output directory and then
-renamed into place, so a failure leaves the previous output intact; only files
-carrying kgen's header are ever replaced or removed; no path may leave the
-output directory (symlinks included).
+Order: validate the spec; generate every file in memory; lock the output folder and
+complete or roll back an interrupted build; plan (compare with what is there, decide
+ownership); refuse before writing anything when a needed path belongs to someone else, was
+edited by hand, is read-only or leaves the folder, or when the objects to be written fail
+``kgen lint`` under the default policy; then commit the new files and removals as one journalled step
+(:mod:`kgen.transaction`).
+
+Ownership: ``.kgen-build.json`` in the output folder records, per app (``metadata.name``:
+one spec per app), the spec file's name and each file kgen wrote with the SHA-256 of what it
+wrote. A build replaces or removes only its own app's files (so specs may share a folder)
+and finds hand edits by hash. Files without a record are recognised by their header, which
+names the spec file. The record holds no path, so the spec and the folder may move.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 import os
-import shutil
-import tempfile
+import stat
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+
+import yaml
 
 from kgen.errors import InputError
 from kgen.generator.helm import helm_files
@@ -23,12 +33,16 @@ from kgen.generator.manifests import manifest_text, render
 from kgen.generator.model import app_model
 from kgen.generator.objects import build_objects
 from kgen.generator.spec import AppSpec, validated_spec
-from kgen.generator.text import is_generated
+from kgen.generator.text import dump_json, generated_from
+from kgen.transaction import JournalError, commit, locked, recover
+
+if TYPE_CHECKING:
+    from kgen.policies.policy import ClusterPolicy
 
 TARGETS = ("kustomize", "helm", "manifests")
+RECORD = ".kgen-build.json"
 _HEAD_BYTES = 512
-
-
+_SHOWN = 5  # problems listed in one refusal before "and N more"
 @dataclass
 class BuildResult:
     """What a build changed (or, with ``check``, would change)."""
@@ -37,6 +51,7 @@ class BuildResult:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     diff: str = ""
+    edited: list[str] = field(default_factory=list)  # generated files changed by hand since the last build
 
     @property
     def stale(self) -> bool:
@@ -54,6 +69,11 @@ def select_environments(spec: AppSpec, envs: Iterable[str] | None) -> list[str]:
 
 def generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> dict[str, str]:
     """Every output file (relative path -> text) of a validated spec."""
+    return _generate(spec, envs, targets)[0]
+
+
+def _generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> tuple[dict[str, str], dict[str, list[dict]]]:
+    """The output files, and each environment's objects (what every output yields for it)."""
     spec_name = os.path.basename(spec.file)
     models = {env: app_model(spec, env) for env in envs}
     objects = {env: build_objects(model) for env, model in models.items()}
@@ -69,7 +89,7 @@ def generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> dict[str
             files.update(kustomize_files(build_objects(base), per_env, spec_name))
         if "helm" in targets:
             files.update(helm_files(spec.name, base, models, spec_name))
-    return files
+    return files, objects
 
 
 def render_environment(path: str, env: str | None) -> str:
@@ -91,26 +111,151 @@ def render_environments(path: str) -> Iterator[tuple[str, str]]:
         yield env, render(spec, env, os.path.basename(spec.file))
 
 
-def build(path: str, out_dir: str, envs: Iterable[str] | None = None, targets: Iterable[str] = TARGETS, check: bool = False) -> BuildResult:
-    """Generate and write (or, with ``check``, only compare) the outputs of the spec at ``path``."""
+def build(
+    path: str,
+    out_dir: str,
+    envs: Iterable[str] | None = None,
+    targets: Iterable[str] = TARGETS,
+    check: bool = False,
+    force: bool = False,
+    on_wait: Callable[[], None] | None = None,
+) -> BuildResult:
+    """Generate and write (or, with ``check``, only compare) the outputs of the spec at ``path``.
+
+    ``force`` overwrites this spec's files that were edited by hand (never anyone else's);
+    ``on_wait`` is called when another build holds the output folder's lock.
+    """
     spec = validated_spec(path)
     targets = tuple(t for t in TARGETS if t in set(targets))
     selected = select_environments(spec, envs)
-    files = generate(spec, selected, targets)
+    files, objects = _generate(spec, selected, targets)
     restricted = set(selected) if envs else None
-    result = _plan(out_dir, files, targets, restricted)
-    if not check and result.stale:
-        _apply(out_dir, files, result)
+    owner = _Owner(spec.name, os.path.basename(spec.file))
+    if os.path.lexists(out_dir) and not os.path.isdir(out_dir):
+        raise InputError("the output path exists and is not a folder", out_dir)
+    linted = False
+    try:
+        if not os.path.isdir(out_dir):  # refuse before creating the folder
+            result, record = _plan(out_dir, files, targets, restricted, {}, owner, check)
+            if check:
+                return result
+            _refuse_unwritable(out_dir, result)
+            _refuse_lint_errors(spec, objects, result.written)
+            linted = True
+            os.makedirs(out_dir, exist_ok=True)
+        with locked(out_dir, on_wait):
+            recover(out_dir)  # --check too: it compares with the output an interrupted build leaves once completed
+            result, record = _plan(out_dir, files, targets, restricted, _read_record(out_dir), owner, check)
+            if check:
+                return result
+            if result.edited and not force:
+                raise InputError(
+                    f"{_listed(result.edited)} changed by hand since kgen wrote them; move the change into the spec, "
+                    "or run kgen build --force to overwrite (nothing written)", out_dir)
+            new_record = dump_json(record)
+            if result.stale or _read_text(os.path.join(out_dir, RECORD)) != new_record:
+                _refuse_unwritable(out_dir, result)
+                if not linted:
+                    _refuse_lint_errors(spec, objects, result.written)
+                commit(out_dir, {**{rel: files[rel] for rel in result.written}, RECORD: new_record}, result.removed)
+    except JournalError as exc:
+        raise InputError(str(exc), out_dir) from None
+    except OSError as exc:
+        raise InputError(f"cannot write the output: {exc.strerror or exc} ({exc.filename or out_dir})", out_dir) from None
     return result
 
 
-def _inside(root: str, rel: str) -> str:
-    """The absolute path of ``rel`` under ``root``, refusing anything that would leave it."""
-    real_root = os.path.realpath(root)
-    target = os.path.realpath(os.path.join(real_root, rel))
-    if os.path.isabs(rel) or ".." in rel.split("/") or not target.startswith(real_root + os.sep):
-        raise InputError(f"refusing to write {rel}: it resolves outside the output directory", root)
-    return target
+def _refuse_lint_errors(spec: AppSpec, objects: dict[str, list[dict]], written: list[str]) -> None:
+    """The last guard: what the build writes passes ``kgen lint`` with the default policy.
+
+    Only the environments whose objects the written files carry are linted: all of them
+    when a shared file (Kustomize base, chart) changes, else those of the changed files.
+    """
+    from kgen.loader import KubeObject, LoadResult, SourceFile
+    from kgen.policies.engine import lint
+    from kgen.policies.policy import ClusterPolicy
+
+    policy = _errors_only(ClusterPolicy.default())
+    spot = yaml.MappingNode("tag:yaml.org,2002:map", [], start_mark=yaml.Mark("", 0, 0, 0, None, None))
+    owners = {_owner_env(rel) for rel in written}
+    errors = []
+    for env, env_objects in objects.items():
+        if None not in owners and env not in owners:
+            continue
+        source = SourceFile(f"manifests/{env}.yaml", "")
+        loaded = LoadResult(objects=[KubeObject(obj, spot, source, index) for index, obj in enumerate(env_objects)], files=[source])
+        for finding in lint(loaded, policy).findings:
+            if finding.severity == "error":
+                ref = finding.object or {}
+                errors.append(f"[{env}] {ref.get('kind')}/{ref.get('name')} {finding.path}: {finding.rule}: {finding.message}")
+    if errors:
+        raise InputError(f"the generated output would fail kgen lint (default policy), nothing written: {_listed(errors)}", spec.file)
+
+
+def _errors_only(policy: ClusterPolicy) -> ClusterPolicy:
+    """``policy`` without the rules that cannot report an error (the guard has no use for warnings).
+
+    Violations only ever lower their rule's severity (tests/test_build_safety.py holds the
+    catalog to that), so a rule whose severity (the policy's, else its own) is below error
+    cannot make the guard refuse.
+    """
+    from kgen.policies.registry import all_rules
+
+    rules = dict(policy.section("rules"))
+    for rule in all_rules().values():
+        setting = policy.rule_setting(rule.id)
+        if (setting.get("severity") or rule.severity) != "error":
+            rules[rule.id] = {**setting, "enabled": False}
+    policy.spec["rules"] = rules
+    return policy
+
+
+def _listed(items: list[str]) -> str:
+    shown = "; ".join(items[:_SHOWN])
+    return shown + (f" (and {len(items) - _SHOWN} more)" if len(items) > _SHOWN else "")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read_record(out_dir: str) -> dict[str, dict]:
+    """App name -> {"spec": spec file name, "files": {relative path -> SHA-256 of what kgen wrote}}."""
+    text = _read_text(os.path.join(out_dir, RECORD))
+    if text is None:
+        return {}
+    try:
+        data = json.loads(text)
+        specs = data["specs"]
+        if not isinstance(specs, dict) or not all(isinstance(v, dict) and isinstance(v.get("files"), dict) for v in specs.values()):
+            raise ValueError("unexpected shape")
+        return specs
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{RECORD} is damaged ({exc}); delete it and kgen falls back to the files' headers", out_dir) from None
+
+
+class _Paths:
+    """Absolute paths under the output folder, refusing any that would leave it (``..``, symlinks).
+
+    Folder real paths are resolved once each: a build checks hundreds of files in a few folders.
+    """
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.real_root = os.path.realpath(root)
+        self._folders: dict[str, str] = {"": self.real_root}
+
+    def inside(self, rel: str) -> str:
+        folder = os.path.dirname(rel)
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(os.path.join(self.real_root, folder))
+        target = os.path.join(real, os.path.basename(rel))
+        if os.path.islink(target):
+            target = os.path.realpath(target)
+        if os.path.isabs(rel) or ".." in rel.split("/") or not target.startswith(self.real_root + os.sep):
+            raise InputError(f"refusing to write {rel}: it resolves outside the output directory", self.root)
+        return target
 
 
 def _read_text(path: str) -> str | None:
@@ -121,14 +266,6 @@ def _read_text(path: str) -> str | None:
         return None
     except (UnicodeDecodeError, IsADirectoryError):
         return ""
-
-
-def _generated(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return is_generated(handle.read(_HEAD_BYTES).decode("utf-8", "replace"))
-    except OSError:
-        return False
 
 
 def _owner_env(rel: str) -> str | None:
@@ -155,65 +292,123 @@ def _existing(out_dir: str, targets: tuple[str, ...]) -> Iterator[str]:
                 yield os.path.relpath(os.path.join(root, name), out_dir).replace(os.sep, "/")
 
 
-def _plan(out_dir: str, files: dict[str, str], targets: tuple[str, ...], envs: set[str] | None) -> BuildResult:
+@dataclass(frozen=True)
+class _Owner:
+    """The app a build writes, and the spec file that describes it."""
+
+    app: str
+    spec_name: str
+
+
+class _Owners:
+    """Who a file in the output folder belongs to: the record first, then the file's header."""
+
+    def __init__(self, record: dict[str, dict], owner: _Owner) -> None:
+        self.mine: dict[str, str] = (record.get(owner.app) or {}).get("files", {})
+        self.others = {rel: f"app {app!r} ({entry.get('spec')})" for app, entry in record.items() if app != owner.app for rel in entry["files"]}
+        self.spec_name = owner.spec_name
+
+    def foreign(self, rel: str, text: str) -> str | None:
+        """Why ``rel`` (holding ``text``) is not this spec's to replace or remove, or None."""
+        if rel in self.mine:
+            return None
+        if rel in self.others:
+            return f"generated from another spec: {self.others[rel]}"
+        name = generated_from(text[:_HEAD_BYTES])
+        if name is None:
+            return "not generated by kgen: no kgen header, written by hand?"
+        if name != self.spec_name:
+            return f"generated from another spec: {name}"
+        return None
+
+    def edited(self, rel: str, text: str) -> bool:
+        """Changed since kgen wrote it (only known for files in the record)."""
+        return rel in self.mine and self.mine[rel] != _digest(text)
+
+
+def _plan(
+    out_dir: str, files: dict[str, str], targets: tuple[str, ...], envs: set[str] | None,
+    record: dict[str, dict], owner: _Owner, check: bool,
+) -> tuple[BuildResult, dict]:
+    """What to write and remove, refusing paths that are not this spec's; and the new record."""
     result = BuildResult()
+    owners = _Owners(record, owner)
+    paths = _Paths(out_dir)
     diff: list[str] = []
+    refused: list[str] = []
     for rel in sorted(files):
-        path = _inside(out_dir, rel)
-        if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
-            raise InputError(f"refusing to replace {rel}: it is not a regular file", out_dir)
+        path = paths.inside(rel)
         current = _read_text(path)
-        if current is not None and not _generated(path):
-            raise InputError(f"refusing to overwrite {rel}: it was not generated by kgen (no kgen header)", out_dir)
+        if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+            refused.append(f"{rel} (not a regular file)")
+            continue
+        if current is not None:
+            reason = owners.foreign(rel, current)
+            if reason:
+                refused.append(f"{rel} ({reason})")
+                continue
         if current == files[rel]:
             result.unchanged += 1
             continue
         result.written.append(rel)
-        diff.extend(difflib.unified_diff((current or "").splitlines(True), files[rel].splitlines(True),
-                                         "/dev/null" if current is None else f"a/{rel}", f"b/{rel}"))
+        if current is not None and owners.edited(rel, current):
+            result.edited.append(rel)
+        if check:
+            diff.extend(difflib.unified_diff((current or "").splitlines(True), files[rel].splitlines(True),
+                                             "/dev/null" if current is None else f"a/{rel}", f"b/{rel}"))
+    if refused:
+        raise InputError(f"refusing to overwrite {_listed(refused)}; nothing written", out_dir)
     for rel in _existing(out_dir, targets):
-        if rel in files or not _generated(os.path.join(out_dir, rel)):
+        if rel in files or rel == RECORD:
             continue
-        owner = _owner_env(rel)
-        if envs is not None and owner is not None and owner not in envs:
+        if envs is not None and _owner_env(rel) not in (None, *envs):
             continue  # another environment's file: a --env build leaves it alone
+        old = _read_text(os.path.join(out_dir, rel))
+        if old is None or os.path.islink(os.path.join(out_dir, rel)) or owners.foreign(rel, old):
+            continue
+        if rel not in owners.mine and generated_from(old[:_HEAD_BYTES]) is None:
+            continue
         result.removed.append(rel)
-        old = _read_text(os.path.join(out_dir, rel)) or ""
-        diff.extend(difflib.unified_diff(old.splitlines(True), [], f"a/{rel}", "/dev/null"))
+        if owners.edited(rel, old):
+            result.edited.append(rel)
+        if check:
+            diff.extend(difflib.unified_diff(old.splitlines(True), [], f"a/{rel}", "/dev/null"))
     result.diff = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in diff)
-    return result
+    # files this build neither wrote nor removed (other environments or targets) keep their entries
+    kept = {rel: digest for rel, digest in owners.mine.items()
+            if rel not in files and rel not in result.removed and os.path.lexists(os.path.join(out_dir, rel))}
+    new_mine = {**kept, **{rel: _digest(text) for rel, text in files.items()}}
+    new_record = {"specs": {**{app: entry for app, entry in record.items() if app != owner.app},
+                            owner.app: {"spec": owner.spec_name, "files": new_mine}}}
+    return result, new_record
 
 
-def _apply(out_dir: str, files: dict[str, str], result: BuildResult) -> None:
-    """Stage every changed file, then rename them into place and remove stale generated files."""
-    os.makedirs(out_dir, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".kgen-build-", dir=out_dir)
-    try:
-        for rel in result.written:
-            staged = os.path.join(staging, rel)
-            os.makedirs(os.path.dirname(staged), exist_ok=True)
-            with open(staged, "w", encoding="utf-8", newline="") as handle:
-                handle.write(files[rel])
-        for rel in result.written:
-            final = _inside(out_dir, rel)
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            os.replace(os.path.join(staging, rel), final)
-        for rel in result.removed:
-            os.unlink(_inside(out_dir, rel))
-            _prune_empty(out_dir, os.path.dirname(rel))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def _refuse_unwritable(out_dir: str, result: BuildResult) -> None:
+    """Every folder kgen must change, and every file it replaces or removes, is writable.
+
+    Read-only means no write permission for us *or* no owner write bit, so that a file or
+    folder someone marked read-only is respected even by root.
+    """
+    problems = []
+    for folder in sorted({os.path.dirname(rel) for rel in [*result.written, *result.removed]} | {""}):
+        existing = folder
+        while existing and not os.path.isdir(os.path.join(out_dir, existing)):
+            existing = os.path.dirname(existing)
+        path = os.path.join(out_dir, existing) if existing else out_dir
+        while not os.path.isdir(path):
+            path = os.path.dirname(os.path.abspath(path))
+        if _read_only(path):
+            problems.append(f"{existing or path}/ (read-only folder)")
+    for rel in [*result.written, *result.removed]:
+        path = os.path.join(out_dir, rel)
+        if os.path.exists(path) and _read_only(path):
+            problems.append(f"{rel} (read-only file)")
+    if problems:
+        raise InputError(f"cannot write {_listed(sorted(set(problems)))}: make it writable or remove it; nothing written", out_dir)
 
 
-def _prune_empty(out_dir: str, rel_dir: str) -> None:
-    """Remove directories a removal left empty, up to (not including) the output directory."""
-    while rel_dir:
-        path = os.path.join(out_dir, rel_dir)
-        try:
-            os.rmdir(path)
-        except OSError:
-            return
-        rel_dir = os.path.dirname(rel_dir)
+def _read_only(path: str) -> bool:
+    return not os.access(path, os.W_OK) or not os.stat(path).st_mode & stat.S_IWUSR
 
 
 def write_starter(path: str) -> None:

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from kgen.errors import InputError
+from kgen.generator.checks import app_problems, component_problems, cron_problem
 from kgen.loader import JsonPath, KubeObject, SourceFile, format_path, parse_source, read_source
 from kgen.merge import deep_merge
 from kgen.quantity import QuantityError, parse_quantity
@@ -25,8 +26,6 @@ API_VERSION = "kgen.dev/v1alpha1"
 KIND = "App"
 DEFAULT_ENVIRONMENT = "default"
 WORKLOAD_KINDS = ("service", "worker")  # the kinds that become Deployments
-SECRET_NAME = re.compile(r"(?i)(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key)")
-CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?-]+$")
 RWO_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
 SHM_VOLUME, CONFIG_VOLUME = "dshm", "config"  # volume names kgen adds itself
 
@@ -97,7 +96,7 @@ class AppSpec:
                 if overrides[name] is None:
                     continue  # `name: null` removes the component from this environment
                 merged = deep_merge(merged, overrides[name])
-            resolved[name] = merged
+            resolved[name] = _strip_nulls(merged)  # a null that deleted nothing is no value either
         return resolved
 
     def own_fields(self, name: str, env: str | None) -> dict:
@@ -143,9 +142,10 @@ def validate(spec: AppSpec) -> list[SpecProblem]:
     for env in [None, *([] if not spec.data.get("environments") else spec.environment_names())]:
         components = spec.components(env)
         for name, component in components.items():
-            found = [*_merged_schema_problems(component), *_component_problems(spec, env, name, component, components)]
+            found = _merged_problems(spec, env, name, component, components)
             problems.extend(_attribute(spec, env, name, path, message) for path, message in found)
         problems.extend(_environment_problems(spec, env, components))
+    problems.extend(SpecProblem(path, message, spec.line(path)) for path, message in app_problems(spec.data))
     return _sorted(problems)
 
 
@@ -219,6 +219,11 @@ def _schema_problems(spec: AppSpec) -> list[SpecProblem]:
     return problems
 
 
+def _merged_problems(spec: AppSpec, env: str | None, name: str, component: dict, components: dict[str, dict]) -> list[tuple[JsonPath, str]]:
+    """The merged component's schema problems, else its semantic ones (which assume the schema's shapes)."""
+    return _merged_schema_problems(component) or _component_problems(spec, env, name, component, components)
+
+
 def _merged_schema_problems(component: dict) -> list[tuple[JsonPath, str]]:
     _, full = _validators()
     return [_explain(error) for error in full.iter_errors(component)]
@@ -282,7 +287,7 @@ def _attribute(spec: AppSpec, env: str | None, name: str, path: JsonPath, messag
     chosen = next((c for c in candidates if spec.has(c)), ("components", name, *path))
     if env and chosen[0] != "environments":
         base = spec.components(None).get(name)
-        if base is None or message not in {m for _, m in _component_problems(spec, None, name, base, spec.components(None))}:
+        if base is None or message not in {m for _, m in _merged_problems(spec, None, name, base, spec.components(None))}:
             message = f"{message} (in environment {env})"
     return SpecProblem(chosen, message, spec.line(chosen))
 
@@ -329,8 +334,8 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
         schedule = c.get("schedule")
         if schedule is None:
             out.append(((), "a cronjob needs a schedule (five fields, e.g. '0 2 * * *')"))
-        elif len(schedule.split()) != 5 or not all(CRON_FIELD.match(f) for f in schedule.split()):
-            out.append((("schedule",), f"{schedule!r} is not a 5-field cron schedule (minute hour day month weekday)"))
+        elif cron_problem(schedule):
+            out.append((("schedule",), cron_problem(schedule)))
         for key in ("ports", "ingress"):
             if key in c:
                 out.append(((key,), f"a cronjob has no {key}"))
@@ -364,7 +369,7 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
             out.append((("probes", probe_name, handlers[0]), "needs a port (the component has none)"))
     out.extend(_storage_problems(c, kind, scaled))
     out.extend(_gpu_problems(spec, env, name, c))
-    out.extend(_secret_problems(c))
+    out.extend(component_problems(c, spec.data, name, env))
     for target in (c.get("networkPolicy") or {}).get("allowComponents", []):
         if target not in components:
             out.append((("networkPolicy", "allowComponents"), f"no component named {target!r}"))
@@ -413,17 +418,6 @@ def _gpu_problems(spec: AppSpec, env: str | None, name: str, c: dict) -> list[tu
                 out.append((("gpu", "shm"), f"/dev/shm ({shm}) counts against the memory limit ({memory}): make it smaller"))
         except QuantityError as exc:
             out.append((("gpu", "shm"), str(exc)))
-    return out
-
-
-def _secret_problems(c: dict) -> list[tuple[JsonPath, str]]:
-    out: list[tuple[JsonPath, str]] = []
-    for var, value in (c.get("env") or {}).items():
-        if SECRET_NAME.search(var) and not isinstance(value, dict):
-            out.append((("env", var), "looks like a secret: use {secretRef: {name, key}}, never a literal value"))
-    for key in ((c.get("config") or {}).get("data") or {}):
-        if SECRET_NAME.search(key):
-            out.append((("config", "data", key), "looks like a secret: ConfigMaps are not secret; use env with a secretRef"))
     return out
 
 

@@ -13,9 +13,10 @@ from kgen.policies.registry import all_rules
 def catalog_table() -> str:
     rules = sorted(all_rules().values(), key=lambda r: (r.category, r.id))
     width = max(len(r.id) for r in rules)
-    lines = [f"{'RULE':<{width}}  {'CATEGORY':<12} {'SEVERITY':<8} FIX  SUMMARY"]
+    levels = max(len("SEVERITY"), *(len(r.severities) for r in rules))
+    lines = [f"{'RULE':<{width}}  {'CATEGORY':<12} {'SEVERITY':<{levels}} FIX  SUMMARY"]
     for r in rules:
-        lines.append(f"{r.id:<{width}}  {r.category:<12} {r.severity:<8} {'yes' if r.fixable else '-':<4} {r.summary}")
+        lines.append(f"{r.id:<{width}}  {r.category:<12} {r.severities:<{levels}} {'yes' if r.fixable else '-':<4} {r.summary}")
     return "\n".join(lines) + "\n"
 
 
@@ -26,10 +27,12 @@ def catalog_json() -> str:
             "id": r.id,
             "category": r.category,
             "severity": r.severity,
+            "caseSeverities": dict(r.case_severities),
             "fixable": r.fixable,
             "summary": r.summary,
             "why": r.why,
             "fix": r.fix,
+            "silentWhen": r.silent_when,
             "params": dict(r.params),
         }
         for r in rules
@@ -49,13 +52,13 @@ def explain(rule_id: str) -> str:
         f"{rule.id}  ({rule.category}, default severity {rule.severity}{', fixable by kgen fix' if rule.fixable else ''})",
         "",
         wrap(rule.summary),
-        "",
-        "Why:",
-        wrap(rule.why),
-        "",
-        "How to fix:",
-        wrap(rule.fix),
     ]
+    if rule.case_severities:
+        parts += ["", "Reported as:"] + [wrap(f"{level} when {case}") for case, level in rule.case_severities.items()]
+    parts += ["", "Why:", wrap(rule.why)]
+    if rule.silent_when:
+        parts += ["", "Silent when:", wrap(rule.silent_when)]
+    parts += ["", "How to fix:", wrap(rule.fix)]
     if rule.params:
         parts += ["", "Parameters (set under spec.rules." + rule.id + " in the cluster policy):"]
         parts += [f"  {key}: {json.dumps(value)}" for key, value in rule.params.items()]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Callable
 
 from kgen.errors import RuleCrash
 from kgen.findings import Finding, LintReport, SEVERITY_RANK
-from kgen.loader import JsonPath, KubeObject, LoadResult, format_path
+from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, format_path
 from kgen.policies.inventory import Inventory
 from kgen.policies.policy import ClusterPolicy
 from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
+from kgen.workloads import PodTemplate, as_map
 
 IGNORE_ANNOTATION = "kgen.dev/ignore"
 _IGNORE_COMMENT = re.compile(r"#\s*kgen:ignore\b([^#]*)")
@@ -47,15 +49,16 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
     inventory_rules = [a for a in active if a.rule.scope == "inventory"]
 
     findings: list[Finding] = []
+    notes: list[str] = []
     for obj in load.objects:
         for entry in object_rules:
             if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
-                findings.extend(_run(entry, obj, obj))
+                findings.extend(_run(entry, obj, obj, notes))
         for template in inventory.templates_of(obj):
             for entry in workload_rules:
-                findings.extend(_run(entry, template, obj, template.owns))
+                findings.extend(_run(entry, template, obj, notes, template.owns))
     for entry in inventory_rules:
-        findings.extend(_run(entry, inventory, None))
+        findings.extend(_run(entry, inventory, None, notes))
 
     for problem in load.problems:
         input_rule = all_rules()[problem.rule]
@@ -70,28 +73,43 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
         objects=len(load.objects),
         rules=sorted(rules, key=lambda r: r.id),
         sources={source.name: source for source in load.files},
+        notes=notes,
     )
 
 
-def _run(entry: _Active, target: object, obj: KubeObject | None, owns: Callable[[JsonPath], bool] | None = None) -> list[Finding]:
-    """The findings of one check; ``owns`` drops violations the target's object does not answer for."""
+def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str], owns: Callable[[JsonPath], bool] | None = None) -> list[Finding]:
+    """The findings of one check; ``owns`` drops violations the target's object does not answer for.
+
+    A rule that meets a shape it does not expect (hostile or odd input, or a kgen bug) skips this
+    object, with a note naming both; it never ends the run for every other object.
+    """
     rule = entry.rule
     assert rule.check is not None
     try:
         violations = list(rule.check(target, entry.context))
-    except Exception as exc:  # a bug in a rule must not read as a finding-free run
-        where = f"{obj.source.name}:{obj.first_line()}: " if obj is not None else ""
-        raise RuleCrash(rule.id, where) from exc
+    except Exception as exc:
+        if os.environ.get("KGEN_DEBUG"):
+            raise RuleCrash(rule.id, _where(obj)) from exc
+        what = f"{obj.kind}/{obj.name}" if obj is not None else "the inventory"
+        notes.append(f"{_where(obj)}rule {rule.id} skipped {what}: it could not check this shape ({type(exc).__name__}: {str(exc)[:200]})")
+        return []
     out = []
+    template_ignored = _template_ignores(rule.id, target)
     for violation in violations:
         owner = violation.obj or obj
         if owner is None or (owns is not None and violation.obj is None and not owns(violation.path)):
+            continue
+        if template_ignored and violation.obj is None:
             continue
         # Suppression comments are read where the object was parsed (rendered text keeps them).
         line, column = owner.locate(violation.path)
         if not _suppressed(rule.id, owner, line):
             out.append(_finding(entry, violation, owner, line, column))
     return out
+
+
+def _where(obj: KubeObject | None) -> str:
+    return f"{obj.source.name}:{obj.first_line()}: " if obj is not None else ""
 
 
 def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, column: int) -> Finding:
@@ -126,31 +144,57 @@ def _suppressed(rule_id: str, obj: KubeObject, line: int) -> bool:
     annotation = obj.annotations.get(IGNORE_ANNOTATION)
     if isinstance(annotation, str) and _matches(rule_id, _ids(annotation)):
         return True
-    if "kgen:ignore" not in obj.source.text:
-        return False  # the common case: no need to split the file into lines
-    lines = obj.source.lines
-    candidates = [line, *_head_lines(obj)]
-    for number in candidates:
-        match = _IGNORE_COMMENT.search(lines[number - 1]) if 0 < number <= len(lines) else None
-        if match and _matches(rule_id, _ids(match.group(1))):
-            return True
-    return False
+    comments = _IgnoreComments.of(obj.source)
+    if not comments.by_line:
+        return False  # the common case, answered without looking at the text again
+    at_line = comments.by_line.get(line)
+    return bool(at_line and _matches(rule_id, at_line)) or _matches(rule_id, comments.head(obj.first_line()))
+
+
+def _template_ignores(rule_id: str, target: object) -> bool:
+    """``kgen.dev/ignore`` in a pod template's annotations (what most charts let users set)."""
+    if not isinstance(target, PodTemplate):
+        return False
+    annotation = as_map(target.metadata.get("annotations")).get(IGNORE_ANNOTATION)
+    return isinstance(annotation, str) and _matches(rule_id, _ids(annotation))
 
 
 def _matches(rule_id: str, ids: set[str]) -> bool:
     return rule_id in ids or "all" in ids or "*" in ids
 
 
-def _head_lines(obj: KubeObject) -> list[int]:
-    """The object's first line and the comment lines right above it."""
-    first = obj.first_line()
-    head = [first]
-    lines = obj.source.lines
-    number = first - 1
-    while number >= 1 and lines[number - 1].lstrip().startswith("#"):
-        head.append(number)
-        number -= 1
-    return head
+class _IgnoreComments:
+    """A file's ``# kgen:ignore`` comments, found in one pass, so that suppression costs the same
+    per finding whatever the size of the file (a rescan per finding made big files quadratic)."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.by_line: dict[int, set[str]] = {}
+        if "kgen:ignore" in source.text:
+            for number, text in enumerate(source.lines, start=1):
+                match = _IGNORE_COMMENT.search(text) if "kgen:ignore" in text else None
+                if match:
+                    self.by_line[number] = _ids(match.group(1))
+        self._heads: dict[int, set[str]] = {}
+
+    @classmethod
+    def of(cls, source: SourceFile) -> "_IgnoreComments":
+        found = source.memo.get(cls)
+        if found is None:
+            found = source.memo[cls] = cls(source)
+        return found
+
+    def head(self, first: int) -> set[str]:
+        """The ids ignored on an object's first line and the comment lines right above it."""
+        if first not in self._heads:
+            ids = set(self.by_line.get(first, ()))
+            lines = self.source.lines
+            number = first - 1
+            while number >= 1 and lines[number - 1].lstrip().startswith("#"):
+                ids |= self.by_line.get(number, set())
+                number -= 1
+            self._heads[first] = ids
+        return self._heads[first]
 
 
 def fails(report: LintReport, fail_on: str) -> bool:

@@ -24,17 +24,13 @@ from fnmatch import fnmatchcase
 from fractions import Fraction
 from typing import Any, Iterable, Iterator
 
+from kgen.gpus import is_gpu, is_known_gpu, tolerates
 from kgen.loader import JsonPath
 from kgen.policies.fixing import copy_request_to_limit
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
 from kgen.quantity import format_quantity, try_quantity
 from kgen.workloads import Container, PodTemplate, as_list, as_map, get_path
 
-_REAL_GPU = re.compile(
-    r"nvidia\.com/gpu(\.shared)?"
-    r"|nvidia\.com/mig-(\d+c\.)?\d+g\.\d+gb(\.[a-z0-9]+)*"  # 1g.10gb, 1c.3g.20gb, 1g.10gb.me
-    r"|amd\.com/gpu"
-)
 # Names a user may have meant as a GPU resource; any such name that is not offered is reported.
 _GPU_SHAPED = re.compile(r"(nvidia\.com/(gpu|mig)|amd\.com/gpu)", re.IGNORECASE)
 # Node labels GPU Feature Discovery / NFD publish; as a resource name they are a mistake.
@@ -61,11 +57,6 @@ def gpu_patterns(ctx: RuleContext) -> list[str] | None:
     if not isinstance(listed, list):
         return None
     return [p for p in listed if isinstance(p, str)]
-
-
-def is_gpu(name: str, patterns: list[str] | None) -> bool:
-    """A resource that gives the container GPUs (a whole device, a MIG slice or a shared share)."""
-    return bool(_REAL_GPU.fullmatch(name)) or any(fnmatchcase(name, p) for p in patterns or ())
 
 
 def is_device_resource(name: str, patterns: list[str] | None) -> bool:
@@ -145,26 +136,6 @@ def pod_gpu_demand(template: PodTemplate, patterns: list[str] | None) -> PodDema
 
 
 # --- tolerations and node selection ------------------------------------------------------------
-
-
-def tolerates(toleration: Any, taint: dict) -> bool:
-    """Kubernetes' ToleratesTaint; a policy taint without value or effect matches any."""
-    tol = as_map(toleration)
-    key = tol.get("key") or ""
-    operator = tol.get("operator") or "Equal"
-    effect = tol.get("effect") or ""
-    if effect and taint.get("effect") and effect != taint.get("effect"):
-        return False
-    if not key:
-        return operator == "Exists"
-    if key != taint.get("key"):
-        return False
-    if operator == "Exists":
-        return True
-    if operator != "Equal":
-        return False
-    wanted = taint.get("value")
-    return wanted is None or str(tol.get("value") or "") == str(wanted)
 
 
 def policy_taint(ctx: RuleContext) -> dict | None:
@@ -338,7 +309,7 @@ def resource_not_allowed(template: PodTemplate, ctx: RuleContext) -> Iterator[Vi
     patterns = gpu_patterns(ctx)
     for c in template.containers:
         for name in _resource_names(c):
-            real = bool(_REAL_GPU.fullmatch(name))
+            real = is_known_gpu(name)
             if not (real or _GPU_SHAPED.match(name)):
                 continue
             if any(fnmatchcase(name, p) for p in patterns or ()) or (patterns is None and real):
@@ -446,6 +417,8 @@ def product_selector_missing(template: PodTemplate, ctx: RuleContext) -> Iterato
     toleration (`operator: Exists` without key) is not taken as steering: it is the node-agent pattern.""",
     fix="""Request the GPU the pod needs, or remove the GPU toleration and GPU node selector so the pod
     runs on general-purpose nodes.""",
+    silent_when="""the pod is a DaemonSet (node agents), claims devices through Dynamic Resource Allocation
+    (spec.resourceClaims), or only has a blanket toleration (operator: Exists without key).""",
 )
 def node_without_gpu_request(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     if template.site.daemon:
@@ -471,3 +444,95 @@ def node_without_gpu_request(template: PodTemplate, ctx: RuleContext) -> Iterato
             continue
         yield Violation(path, f"pod selects GPU nodes ({key}) but requests no GPU; request one or select general-purpose nodes")
         return
+
+
+# --- shared memory ----------------------------------------------------------------------------
+
+SHM_PATH = "/dev/shm"
+SHM_VOLUME = "dshm"
+# Images that run several processes sharing tensors through /dev/shm (tensor-parallel serving,
+# distributed training, data loader workers), matched against the image's repository.
+MULTI_PROCESS_IMAGES = [
+    r"vllm", r"sglang", r"tritonserver", r"text-generation-inference", r"lmdeploy", r"tensorrt-llm",
+    r"deepspeed", r"megatron", r"nemo", r"pytorch", r"rayproject/ray",
+]  # fmt: skip
+
+
+def _memory_volumes(template: PodTemplate) -> set[str]:
+    """Names of the pod's memory-backed emptyDir volumes."""
+    return {
+        as_map(v).get("name")
+        for v in as_list(template.spec.get("volumes"))
+        if as_map(as_map(v).get("emptyDir")).get("medium") == "Memory"
+    }
+
+
+def _has_memory_shm(container: Container, memory_volumes: set[str]) -> bool:
+    mounts = [as_map(m) for m in as_list(container.data.get("volumeMounts"))]
+    return any(str(m.get("mountPath", "")).rstrip("/") == SHM_PATH and m.get("name") in memory_volumes for m in mounts)
+
+
+def _repository(image: object) -> str:
+    return image.split("@", 1)[0].rsplit(":", 1)[0].lower() if isinstance(image, str) else ""
+
+
+@rule(
+    id="gpu-shm-missing",
+    category="gpu",
+    severity="warning",
+    scope="workload",
+    summary="""A pod with 2 or more GPUs, or a multi-process serving/training image (on a GPU, or serving),
+    has no memory-backed /dev/shm.""",
+    why="""Containers get a 64 MiB /dev/shm by default. NCCL (tensor-parallel inference, distributed
+    training) and PyTorch data loader workers pass tensors through it: with the default they fail with
+    "No space left on device" / bus errors, or fall back to slow paths. vLLM, Ray and Kubeflow runtimes
+    with 2+ GPUs all need it.""",
+    fix="""Mount a memory-backed emptyDir at /dev/shm: a volume `{name: dshm, emptyDir: {medium: Memory}}`
+    (optionally with a sizeLimit; it counts against the container's memory limit) and a volumeMount
+    `{name: dshm, mountPath: /dev/shm}` in the container. The images matched are the rule's `images`
+    parameter (regexes on the image repository).""",
+    params={"images": MULTI_PROCESS_IMAGES},
+    silent_when="""the pod shares the node's IPC namespace (hostIPC), or its controller mounts shared
+    memory itself (KubeRay for Ray pods, KServe's LLMInferenceService presets), or a container of a batch pod runs such an image without a
+    GPU (a download or preparation step).""",
+)
+def shm_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    if template.spec.get("hostIPC") is True or template.site.shm_injected:
+        return
+    patterns = gpu_patterns(ctx)
+    images = [re.compile(p) for p in as_list(ctx.params["images"]) if isinstance(p, str)]
+    gpus = {id(c): amount for c, amount in pod_gpu_demand(template, patterns).shares}
+    many_gpus = sum(gpus.values(), Fraction(0)) >= 2
+    memory_volumes = _memory_volumes(template)
+    for c in template.main_containers():
+        image = _repository(c.data.get("image"))
+        # A serving image always runs its workers; in a batch pod without a GPU it may only run a helper (a download).
+        matched = (id(c) in gpus or not template.batch) and any(p.search(image) for p in images)
+        if not ((many_gpus and id(c) in gpus) or matched) or _has_memory_shm(c, memory_volumes):
+            continue
+        reason = f"the pod holds {format_quantity(sum(gpus.values(), Fraction(0)), 'gpu')} GPUs" if many_gpus and id(c) in gpus else f"its image {image!r} runs multi-process workers"
+        yield Violation(c.path, f"container {c.name!r} has no memory-backed /dev/shm but {reason}; mount an emptyDir with medium: Memory at /dev/shm")
+
+
+@fixer("gpu-shm-missing")
+def fix_shm_missing(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """Adds the emptyDir Memory volume (or reuses a memory volume of the pod) and mounts it at /dev/shm;
+    a /dev/shm mount of another volume is the user's to change."""
+    container = get_path(data, path)
+    pod = get_path(data, path[:-2] if path and isinstance(path[-1], int) else path[:-1])
+    if not isinstance(container, dict) or not isinstance(pod, dict):
+        return False
+    mounts = container.get("volumeMounts")
+    volumes = pod.get("volumes")
+    if (mounts is not None and not isinstance(mounts, list)) or (volumes is not None and not isinstance(volumes, list)):
+        return False
+    if any(str(as_map(m).get("mountPath", "")).rstrip("/") == SHM_PATH for m in mounts or []):
+        return False
+    memory = [as_map(v).get("name") for v in volumes or [] if as_map(as_map(v).get("emptyDir")).get("medium") == "Memory"]
+    name = memory[0] if memory else SHM_VOLUME
+    if not memory:
+        if any(as_map(v).get("name") == SHM_VOLUME for v in volumes or []):
+            return False
+        pod.setdefault("volumes", []).append({"name": name, "emptyDir": {"medium": "Memory"}})
+    container.setdefault("volumeMounts", []).append({"name": name, "mountPath": SHM_PATH})
+    return True

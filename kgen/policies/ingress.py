@@ -78,22 +78,26 @@ def _tls_entries(spec: dict) -> list[tuple[int, dict]]:
 @rule(
     id="ingress-tls-missing",
     category="ingress",
-    severity="error",
+    severity="warning",
     scope="object",
     kinds=["Ingress"],
-    summary="An Ingress has no TLS section while the policy requires TLS (`ingress.requireTLS`).",
+    summary="An Ingress has no TLS section (an error when the policy requires TLS, `ingress.requireTLS`).",
     why="""Without `spec.tls` the controller serves the hosts over plain HTTP: cookies, tokens and form
     data cross the network in clear text and can be read or changed on the way.""",
     fix="""Add `spec.tls` with the Ingress' hosts and a `secretName`, and let cert-manager fill the Secret
-    (annotation `cert-manager.io/cluster-issuer`). The rule only runs when the policy sets
-    `ingress.requireTLS: true`.""",
+    (annotation `cert-manager.io/cluster-issuer`). Where TLS ends before the Ingress (a load balancer
+    or mesh in front), suppress the rule on it.""",
+    case_severities={"the policy sets ingress.requireTLS: true": "error"},
 )
 def tls_missing(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     spec = _spec(obj)
-    if spec is None or ctx.policy.ingress.get("requireTLS") is not True or _tls_entries(spec):
+    if spec is None or _tls_entries(spec):
         return
     where = ("spec", "tls") if "tls" in spec else ("spec",)
-    yield Violation(where, f"Ingress {obj.name!r} has no spec.tls but the cluster requires TLS; add a TLS entry for its hosts")
+    if ctx.policy.ingress.get("requireTLS") is True:
+        yield Violation(where, f"Ingress {obj.name!r} has no spec.tls but the cluster requires TLS; add a TLS entry for its hosts", severity="error")
+    else:
+        yield Violation(where, f"Ingress {obj.name!r} has no spec.tls, so its hosts are served over plain HTTP; add a TLS entry for its hosts")
 
 
 @rule(
@@ -154,6 +158,7 @@ def fix_host_not_covered(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
     has `cert-manager.io/cluster-issuer` or `cert-manager.io/issuer`), or use your controller's managed
     certificate annotation (listed in the rule's `certificateAnnotations` parameter).""",
     params={"certificateAnnotations": CERTIFICATE_ANNOTATIONS},
+    silent_when="""a certificate annotation (cert-manager, GKE managed certificates, ALB, Traefik...) says who provides the certificate.""",
 )
 def tls_secret_missing(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     spec = _spec(obj)
@@ -181,6 +186,7 @@ def tls_secret_missing(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]
     is never served, and one without a class depends on which controller happens to be the default.""",
     fix="""Set `spec.ingressClassName` to one of the allowed classes (and drop the deprecated
     `kubernetes.io/ingress.class` annotation). The rule only runs when the policy lists `ingress.classes`.""",
+    silent_when="""the policy lists no ingress.classes.""",
 )
 def class_not_allowed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     spec = _spec(obj)
@@ -210,6 +216,7 @@ def class_not_allowed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     catch-all rule without a host) can take over their traffic or expose a service under the wrong name.""",
     fix="""Use a host that matches one of the allowed patterns (`*.example.com` matches one label, e.g.
     `shop.example.com`), and give every rule a host. The rule only runs when the policy lists `ingress.hosts`.""",
+    silent_when="""the policy lists no ingress.hosts.""",
 )
 def host_not_allowed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     spec = _spec(obj)

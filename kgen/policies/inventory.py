@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject
+from kgen.policies.selectors import pod_labels, selector_matches, service_selector
 from kgen.workloads import PodTemplate, as_list, as_map, pod_templates
 
 DEFAULT_NAMESPACE = "default"
@@ -14,6 +15,7 @@ DEFAULT_NAMESPACE = "default"
 KEDA_DEFAULT_MAX_REPLICAS = 100
 
 Scope = tuple[str | None, str]
+PodsByScope = dict[Scope, list[tuple[PodTemplate, dict[str, str | None]]]]
 
 
 def namespace_of(obj: KubeObject) -> str:
@@ -41,6 +43,22 @@ class ScaleRef:
 
 
 @dataclass(frozen=True)
+class Binding:
+    """A RoleBinding or ClusterRoleBinding: the role it grants and the ServiceAccounts it grants it to."""
+
+    obj: KubeObject
+    role_kind: str  # Role | ClusterRole
+    role_name: str
+    accounts: tuple[tuple[str, str], ...]  # (namespace, name) of every ServiceAccount subject
+
+    def grants(self, role: KubeObject) -> bool:
+        """Whether this binding grants ``role`` (a Role only from a RoleBinding of its own namespace)."""
+        if (role.kind, role.name) != (self.role_kind, self.role_name):
+            return False
+        return role.kind == "ClusterRole" or namespace_of(role) == namespace_of(self.obj)
+
+
+@dataclass(frozen=True)
 class ContainerLimits:
     """A LimitRange ``type: Container`` item, with the API server's defaulting applied.
 
@@ -61,9 +79,12 @@ class Inventory:
         self.objects = objects
         self.by_kind: dict[str, list[KubeObject]] = defaultdict(list)
         self._templates: dict[int, list[PodTemplate]] = {}
+        self._label_only: list[PodTemplate] = []
         for obj in objects:
             self.by_kind[obj.kind].append(obj)
-            self._templates[id(obj)] = pod_templates(obj)
+            found = pod_templates(obj, spec_required=False)
+            self._templates[id(obj)] = [t for t in found if t.has_spec]
+            self._label_only.extend(t for t in found if not t.has_spec)
 
     def templates_of(self, obj: KubeObject) -> list[PodTemplate]:
         return self._templates.get(id(obj), [])
@@ -71,6 +92,68 @@ class Inventory:
     @cached_property
     def templates(self) -> list[PodTemplate]:
         return [template for obj in self.objects for template in self._templates[id(obj)]]
+
+    @cached_property
+    def workloads(self) -> list[PodTemplate]:
+        """Templates for cross-object rules: every pod template, and those that write labels but no pod spec."""
+        return [*self.templates, *self._label_only]
+
+    @cached_property
+    def pods_by_scope(self) -> PodsByScope:
+        """Workload templates that run pods, with the labels of their pods, by scope (a PodTemplate
+        object only stores a template)."""
+        found: PodsByScope = defaultdict(list)
+        for template in self.workloads:
+            if template.kind != "PodTemplate":
+                found[scope_of(template.obj)].append((template, pod_labels(template)))
+        return found
+
+    @cached_property
+    def _service_selectors(self) -> dict[Scope, list[dict[str, str]]]:
+        found: dict[Scope, list[dict[str, str]]] = defaultdict(list)
+        for service in self.of_kind("Service"):
+            selector = service_selector(service.data)
+            if selector is not None:
+                found[scope_of(service)].append(selector)
+        return found
+
+    def receives_traffic(self, template: PodTemplate) -> bool | None:
+        """Whether a Service of the input selects pods of ``template``; None when the input holds no
+        Service that selects pods (then nothing is known about its traffic)."""
+        if not self._service_selectors:
+            return None
+        labels = pod_labels(template)
+        return any(selector_matches({"matchLabels": s}, labels) for s in self._service_selectors.get(scope_of(template.obj), []))
+
+    @cached_property
+    def bindings(self) -> list[Binding]:
+        """Every RoleBinding and ClusterRoleBinding of the input that names a role."""
+        found = []
+        for obj in self.of_kind("RoleBinding", "ClusterRoleBinding"):
+            ref = as_map(obj.data.get("roleRef"))
+            kind, name = ref.get("kind"), ref.get("name")
+            if kind not in ("Role", "ClusterRole") or not isinstance(name, str):
+                continue
+            accounts = []
+            for subject in as_list(obj.data.get("subjects")):
+                subject = as_map(subject)
+                # A ClusterRoleBinding subject must name its namespace; a RoleBinding's defaults to its own.
+                namespace = subject.get("namespace") or (namespace_of(obj) if obj.kind == "RoleBinding" else None)
+                if subject.get("kind") == "ServiceAccount" and isinstance(subject.get("name"), str) and isinstance(namespace, str):
+                    accounts.append((namespace, subject["name"]))
+            found.append(Binding(obj, kind, name, tuple(accounts)))
+        return found
+
+    def bindings_of_account(self, namespace: str, account: str) -> list[Binding]:
+        """The bindings of the input that grant a role to the ServiceAccount: its pods call the API."""
+        return [b for b in self.bindings if (namespace, account) in b.accounts]
+
+    def bindings_of_role(self, role: KubeObject) -> list[Binding]:
+        return [b for b in self.bindings if b.grants(role)]
+
+    def templates_running_as(self, namespace: str, account: str) -> list[PodTemplate]:
+        """Pod templates of the input whose pods run as the ServiceAccount."""
+        return [t for t in self.templates if t.service_account == account and namespace_of(t.obj) == namespace]
 
     def of_kind(self, *kinds: str) -> list[KubeObject]:
         return [obj for kind in kinds for obj in self.by_kind.get(kind, [])]

@@ -106,6 +106,7 @@ def load_policy(path: str | None) -> ClusterPolicy:
         spec["ingress"]["requiredAnnotations"] = dict(required)
     policy = ClusterPolicy(spec=spec, name=str(document.name or path), source=path)
     _check_rule_settings(policy, loaded, path)
+    _check_custom_rule_schemas(policy, loaded, path)
     return policy
 
 
@@ -162,6 +163,18 @@ def _validate(data: dict, loaded: LoadResult, path: str) -> None:
         where = tuple(error.absolute_path)
         line, _ = loaded.objects[0].locate(where)
         raise InputError(f"{format_path(where) or '(top)'}: {error.message}", path, line)
+
+
+def _check_custom_rule_schemas(policy: ClusterPolicy, loaded: LoadResult, path: str) -> None:
+    """Each custom rule's schema compiles, offline: a located policy error otherwise."""
+    from kgen.policies.custom import RuleSchemaError, compile_rule_schema
+
+    for index, rule in enumerate(policy.custom_rules):
+        try:
+            compile_rule_schema(rule.get("schema"), policy.kubernetes_version)
+        except RuleSchemaError as exc:
+            where = ("spec", "customRules", index, "schema", *exc.path)
+            raise InputError(f"{format_path(where)}: {exc}", path, loaded.objects[0].locate(where)[0]) from None
 
 
 def _check_rule_settings(policy: ClusterPolicy, loaded: LoadResult, path: str) -> None:

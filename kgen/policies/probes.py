@@ -23,6 +23,11 @@ def handler(probe: Any) -> tuple[str, dict] | None:
     return None
 
 
+def _unrendered(value: str) -> bool:
+    """A placeholder envsubst or a template tool fills in later (``${PORT}``, ``{{ .Values.port }}``)."""
+    return "${" in value or "{{" in value
+
+
 def _declared_ports(c: Container) -> tuple[dict[str, Any], set[Any]]:
     """The container's named ports (name -> number) and declared port numbers."""
     named: dict[str, Any] = {}
@@ -81,8 +86,13 @@ def _missing(template: PodTemplate, field: str, consequence: str) -> Iterator[Vi
     on before the new pods work. Jobs, CronJobs and init containers are exempt; native sidecars are not.""",
     fix="""Add a `readinessProbe` that succeeds only when the container can serve, e.g. `httpGet:
     {path: /ready, port: http}`.""",
+    silent_when="""the input holds Services and none of them selects the pod (node agents, controllers, load
+    generators receive no Service traffic); with no Service in the input at all the rule applies to every
+    long-running container. Also for probes the controller or runtime injects (KubeRay, Knative, KServe).""",
 )
 def readiness_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    if ctx.inventory.receives_traffic(template) is False:
+        return
     yield from _missing(template, "readinessProbe", "Services send it traffic as soon as it starts; add a readinessProbe")
 
 
@@ -96,6 +106,7 @@ def readiness_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Viola
     notices. Jobs, CronJobs and init containers are exempt; native sidecars are not.""",
     fix="""Add a `livenessProbe` that checks the process itself (not its dependencies), with a failure
     budget larger than the readiness probe's; give slow starters a `startupProbe`.""",
+    silent_when="""the pod runs to completion (Job, CronJob, a batch step) or the controller or runtime injects the probe (KubeRay, KServe runtimes, LLMInferenceService presets).""",
 )
 def liveness_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     yield from _missing(template, "livenessProbe", "a hung process is never restarted; add a livenessProbe")
@@ -129,13 +140,15 @@ def identical(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     category="probes",
     severity="warning",
     scope="workload",
-    summary="A probe's port (number or name) is not a declared port of its container.",
+    summary="A probe names a port its container does not declare (or writes a number as a string); an undeclared port number is info.",
     why="""A named probe port is resolved against the container's own `ports`; when no port has that
     name the kubelet cannot run the probe and it always fails (a liveness probe then restarts the
-    container forever). A numbered port that is not declared usually means the probe and the server
-    disagree about the port.""",
+    container forever). A port number works whether or not it is declared (the process listens on it:
+    controller-runtime health ports such as 8081, ingress-nginx's 10254), so an undeclared number is
+    only reported as info: declaring it documents the port.""",
     fix="""Declare the port under the container's `ports` (`- name: http, containerPort: 8080`) and
     refer to it by that name in the probe.""",
+    case_severities={"the probe's port is a number that no containerPort declares (the probe still works)": "info"},
 )
 def port_undeclared(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     for c in template.containers:
@@ -149,14 +162,14 @@ def port_undeclared(template: PodTemplate, ctx: RuleContext) -> Iterator[Violati
             where = c.at(field, kind, "port")
             if isinstance(port, str) and port.isdigit():
                 yield Violation(where, f"container {c.name!r} {field} port {port!r} is a string, which Kubernetes reads as a port name and rejects; write {port} unquoted")
-            elif isinstance(port, str) and port not in named:
+            elif isinstance(port, str) and port not in named and not _unrendered(port):
                 yield Violation(
                     where,
                     f"container {c.name!r} {field} uses the port name {port!r}, which no port of the container declares; "
                     "Kubernetes cannot resolve it and the probe always fails",
                 )
             elif isinstance(port, int) and not isinstance(port, bool) and port not in numbers:
-                yield Violation(where, f"container {c.name!r} {field} probes port {port}, which is not a declared containerPort; declare it under ports")
+                yield Violation(where, f"container {c.name!r} {field} probes port {port}, which is not a declared containerPort; declare it under ports to document it", severity="info")
 
 
 def _timing(probe: dict, field: str) -> int | None:
@@ -179,6 +192,7 @@ def _timing(probe: dict, field: str) -> int | None:
     Unset fields take Kubernetes' defaults (timeout 1s, period 10s, successThreshold 1).""",
     fix="""Keep `timeoutSeconds` at or below `periodSeconds`, and set `successThreshold: 1` (or leave it
     out) on liveness and startup probes.""",
+    case_severities={"timeoutSeconds exceeds periodSeconds (the API server accepts it)": "warning"},
 )
 def timing_invalid(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     for c in template.containers:

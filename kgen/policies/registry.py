@@ -44,6 +44,7 @@ RULE_MODULES = (
     "scheduling",
     "ingress",
     "secrets",
+    "rbac",
 )
 
 
@@ -82,6 +83,16 @@ class Rule(RuleMeta):
     params: Mapping[str, Any] = field(default_factory=dict)
     check: CheckFn | None = None
     fixer: FixFn | None = None
+    # The context that keeps the rule quiet ("silent when ..."), for `kgen rules --json` and `kgen explain`.
+    silent_when: str = ""
+    # Cases reported at another severity than ``severity`` (case -> severity), shown by `kgen rules`/`explain`.
+    case_severities: Mapping[str, Severity] = field(default_factory=dict)
+
+    @property
+    def severities(self) -> str:
+        """The severities the rule reports under the default policy: ``error``, or ``error/warning``."""
+        others = [s for s in dict.fromkeys(self.case_severities.values()) if s != self.severity]
+        return "/".join([self.severity, *others])
 
 
 RULES: dict[str, Rule] = {}
@@ -111,6 +122,8 @@ def rule(
     scope: Scope = "object",
     kinds: Iterable[str] | None = None,
     params: Mapping[str, Any] | None = None,
+    silent_when: str = "",
+    case_severities: Mapping[str, Severity] | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register the decorated function as the check of a rule."""
 
@@ -127,6 +140,8 @@ def rule(
                 kinds=frozenset(kinds) if kinds is not None else None,
                 params=dict(params or {}),
                 check=check,
+                silent_when=_prose(silent_when),
+                case_severities={_prose(case): level for case, level in (case_severities or {}).items()},
             )
         )
         return check

@@ -11,89 +11,19 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from typing import Iterator, Mapping
+from typing import Iterator
 
 from kgen.loader import KubeObject
-from kgen.policies.inventory import Inventory, Scope, scope_of
+from kgen.policies.inventory import Inventory, PodsByScope, Scope, scope_of
 from kgen.policies.registry import RuleContext, Violation, rule
-from kgen.workloads import PodTemplate, as_list, as_map
+from kgen.policies.selectors import selector_matches, service_selector
+from kgen.workloads import PodTemplate, as_map
 
 _PERCENT = re.compile(r"\s*([0-9]+)\s*%\s*")
 
 
-def _label(value: object) -> str:
-    """A label value as the API server reads it (YAML may have turned ``true`` or ``1`` into non-strings)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
-def _labels(mapping: dict) -> dict[str, str]:
-    return {str(key): _label(value) for key, value in mapping.items()}
-
-
 def _show(selector: dict[str, str]) -> str:
     return ", ".join(f"{key}={value}" for key, value in selector.items())
-
-
-# Labels controllers put on the pods they create, beyond the template's own; None: a value not known
-# in advance (hashes, uids, generated Job names, StatefulSet pod names).
-_ANY_UID = {"controller-uid": None, "batch.kubernetes.io/controller-uid": None, "batch.kubernetes.io/job-completion-index": None}
-_CONTROLLER_LABELS: dict[str, dict[str, str | None]] = {
-    "Deployment": {"pod-template-hash": None},
-    "ReplicaSet": {"pod-template-hash": None},
-    "StatefulSet": {"statefulset.kubernetes.io/pod-name": None, "apps.kubernetes.io/pod-index": None, "controller-revision-hash": None},
-    "DaemonSet": {"controller-revision-hash": None, "pod-template-generation": None},
-    "CronJob": {"job-name": None, "batch.kubernetes.io/job-name": None, **_ANY_UID},
-}
-
-
-def pod_labels(template: PodTemplate) -> dict[str, str | None]:
-    """The labels pods of ``template`` will carry, controller-added ones included (None: any value)."""
-    labels: dict[str, str | None] = {**_labels(template.labels), **_CONTROLLER_LABELS.get(template.kind, {})}
-    if template.kind == "Job":
-        labels.update({"job-name": template.obj.name, "batch.kubernetes.io/job-name": template.obj.name, **_ANY_UID})
-    return labels
-
-
-def selector_matches(selector: dict, labels: Mapping[str, str | None]) -> bool:
-    """Whether a LabelSelector (matchLabels + matchExpressions) selects pods with ``labels``.
-
-    A label whose value is unknown (None) matches any value. An unknown operator or a malformed
-    expression selects nothing, as the API server would reject it.
-    """
-    for key, value in _labels(as_map(selector.get("matchLabels"))).items():
-        if key not in labels or labels[key] not in (None, value):
-            return False
-    for expression in as_list(selector.get("matchExpressions")):
-        expression = as_map(expression)
-        key, operator = _label(expression.get("key")), expression.get("operator")
-        values = {_label(v) for v in as_list(expression.get("values"))}
-        if operator == "In":
-            ok = key in labels and (labels[key] is None or labels[key] in values)
-        elif operator == "NotIn":
-            ok = key not in labels or labels[key] is None or labels[key] not in values
-        elif operator == "Exists":
-            ok = key in labels
-        elif operator == "DoesNotExist":
-            ok = key not in labels
-        else:
-            return False
-        if not ok:
-            return False
-    return True
-
-
-PodsByScope = dict[Scope, list[tuple[PodTemplate, dict[str, str | None]]]]
-
-
-def _pod_templates(inventory: Inventory) -> PodsByScope:
-    """Templates that run pods, with their pod labels, by scope (a PodTemplate object only stores one)."""
-    found: PodsByScope = defaultdict(list)
-    for template in inventory.templates:
-        if template.kind != "PodTemplate":
-            found[scope_of(template.obj)].append((template, pod_labels(template)))
-    return found
 
 
 LabelIndex = dict[tuple[str, str | None], list[tuple[PodTemplate, dict[str, str | None]]]]
@@ -146,9 +76,10 @@ def _describe(template: PodTemplate) -> str:
     input holds no workload at all.""",
     fix="""Make `spec.scaleTargetRef` name the workload's kind and name exactly, in the autoscaler's
     namespace, and lint the autoscaler together with the manifests of its workload.""",
+    silent_when="""the input holds no workload at all (a file of autoscalers linted on its own). A workload whose pod template has labels but no pod spec counts as a workload.""",
 )
 def hpa_target_missing(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
-    if not inventory.templates:
+    if not inventory.workloads:
         return
     present = {(scope_of(obj), obj.kind, obj.name) for obj in inventory.objects}
     elsewhere = {(obj.kind, obj.name): obj for obj in inventory.objects}
@@ -179,19 +110,18 @@ def hpa_target_missing(inventory: Inventory, ctx: RuleContext) -> Iterator[Viola
     at all.""",
     fix="""Make `spec.selector` a subset of the pod template labels of the workload (metadata.labels of
     the Pod, spec.template.metadata.labels of a controller), in the Service's namespace.""",
+    silent_when="""the Service has no selector or is ExternalName, a selector value names a custom resource of the namespace (its operator creates the pods), or the input holds no workload at all. A workload whose pod template has labels but no pod spec counts.""",
 )
 def service_selector_no_match(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
-    templates = _pod_templates(inventory)
+    templates = inventory.pods_by_scope
     if not templates:
         return
     operated = _custom_resource_names(inventory)
     indexes = _label_index(templates)
     for service in inventory.of_kind("Service"):
-        spec = as_map(service.data.get("spec"))
-        selector = as_map(spec.get("selector"))
-        if spec.get("type") == "ExternalName" or not selector:
+        wanted = service_selector(service.data)
+        if wanted is None:
             continue
-        wanted = _labels(selector)
         scope = scope_of(service)
         if _matching(indexes.get(scope, {}), wanted):
             continue
@@ -257,7 +187,7 @@ def _blocked_by_size(pdb: KubeObject, min_available: tuple[int, bool], inventory
     (raise `replicas` / `minReplicas` to at least 2 for a highly available service).""",
 )
 def pdb_blocks_eviction(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
-    templates = _pod_templates(inventory)
+    templates = inventory.pods_by_scope
     for pdb in inventory.of_kind("PodDisruptionBudget"):
         spec = as_map(pdb.data.get("spec"))
         max_unavailable = _int_or_percent(spec.get("maxUnavailable"))

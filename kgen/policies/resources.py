@@ -41,12 +41,9 @@ def _pod_level(template: PodTemplate, field: str, resource: str) -> bool:
 
 
 def _has_request(c: Container, template: PodTemplate, ctx: RuleContext, resource: str) -> bool:
-    """Written in the container, at pod level, or by a LimitRange default of the namespace.
-
-    A limit alone does not count: the API server would copy it into the request, but an
-    unwritten request is rarely a decision (Polaris and kube-score flag it too).
-    """
-    if c.requests.get(resource) is not None:
+    """Written in the container (a limit alone counts: the API server copies it into the unset
+    request), at pod level, or by a LimitRange default of the namespace."""
+    if c.requests.get(resource) is not None or c.limits.get(resource) is not None:
         return True
     if _pod_level(template, "requests", resource) or _pod_level(template, "limits", resource):
         return True
@@ -72,15 +69,15 @@ def _has_limit(c: Container, template: PodTemplate, ctx: RuleContext, resource: 
     `spec.resources` and a LimitRange default in the same namespace of the input count too.""",
     fix="""Set `resources.requests.cpu` and `resources.requests.memory` to what the container uses under
     normal load (or set limits only, which become the requests).""",
+    silent_when="""the container sets a limit for the resource (it becomes the request), or pod-level
+    resources or a LimitRange default of the namespace in the input supply it.""",
 )
 def requests_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     for c in _sized(template):
         missing = [r for r in COMPUTE if not _has_request(c, template, ctx, r)]
         if missing:
             fields = " and ".join(f"resources.requests.{r}" for r in missing)
-            copied = [r for r in missing if c.limits.get(r) is not None]
-            note = f" (the API server would copy the {' and '.join(copied)} limit, reserving the peak)" if copied else ""
-            yield Violation(c.at("resources", "requests"), f"container {c.name!r} has no {' or '.join(missing)} request{note}; set {fields}")
+            yield Violation(c.at("resources", "requests"), f"container {c.name!r} has no {' or '.join(missing)} request; set {fields}")
 
 
 def _limit_missing(resource: str, template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:

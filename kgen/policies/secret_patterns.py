@@ -15,6 +15,7 @@ was found and where, so messages can never leak it.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import re
@@ -67,11 +68,17 @@ SWITCH_WORDS = frozenset({
 })  # fmt: skip
 
 
+_LOWER_UPPER = re.compile(r"([a-z0-9])([A-Z])")
+# The last capital of an acronym before a capitalised word (HTTPServer): a lookahead, not ``([A-Z]+)([A-Z][a-z])``,
+# which backtracks over the whole run of capitals at every position (quadratic in a long upper-case name).
+_ACRONYM_END = re.compile(r"([A-Z])(?=[A-Z][a-z])")
+
+
 @lru_cache(maxsize=8192)
 def name_words(name: str) -> tuple[str, ...]:
     """``AWS_SECRET_ACCESS_KEY``, ``awsSecretAccessKey`` and ``aws.secret-access.key`` alike, lower-cased."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
+    spaced = _LOWER_UPPER.sub(r"\1 \2", name)
+    spaced = _ACRONYM_END.sub(r"\1 ", spaced)
     return tuple(word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word)
 
 
@@ -101,9 +108,14 @@ def compile_name_patterns(patterns: Iterable[object]) -> tuple[Pattern[str], ...
     return tuple(compiled)
 
 
+MAX_PATTERN_INPUT = 256
+
+
 def is_secret_name(name: str, extra: Iterable[Pattern[str]] = ()) -> bool:
     """Whether a setting called ``name`` holds a secret (not a file, name, length or switch for one)."""
-    if any(pattern.search(name) for pattern in extra):
+    # The policy's own patterns see a name's first 256 characters: Python's re has no time limit,
+    # and no real setting name is longer.
+    if any(pattern.search(name[:MAX_PATTERN_INPUT]) for pattern in extra):
         return True
     words = name_words(name)
     hits = [index for index in range(len(words)) if _secret_word_at(words, index)]
@@ -121,15 +133,31 @@ SWITCH_VALUES = frozenset({
     "true", "false", "yes", "no", "on", "off", "y", "n", "0", "1", "enabled", "disabled", "enable",
     "disable", "none", "null", "nil", "~", "undefined",
 })  # fmt: skip
-_REFERENCE = re.compile(r"\$\([A-Za-z_][\w.]*\)|\$\{[^}]*\}|\{\{.*?\}\}|\{%.*?%\}|^\$[A-Za-z_]\w*$")
+_VARIABLE = re.compile(r"\$\([A-Za-z_][\w.]*+\)|^\$[A-Za-z_]\w*+$")
 _PATH = re.compile(r"^(?:/|~/|\./|\.\./)\S*$")
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
 _RESOURCE_NAME = re.compile(r"^(?:arn:aws[\w-]*:|projects/[^/\s]+/)\S*$")
 
 
 def is_reference(value: str) -> bool:
-    """The value is filled in elsewhere: ``$(VAR)``, ``${VAR}``, Helm/Jinja ``{{ ... }}``."""
-    return _REFERENCE.search(value) is not None
+    """The value is filled in elsewhere: ``$(VAR)``, ``${VAR}``, Helm/Jinja ``{{ ... }}`` or ``{% ... %}``.
+
+    The bracket pairs are found with string searches, in linear time:
+    a lazy ``{{.*?}}`` regex rescans the rest of the line from every ``{{`` (quadratic on ``{{{{...``).
+    """
+    if _VARIABLE.search(value):
+        return True
+    opening = value.find("${")
+    if opening >= 0 and value.find("}", opening + 2) >= 0:
+        return True
+    return any(_pair_on_a_line(value, opener, closer) for opener, closer in (("{{", "}}"), ("{%", "%}")))
+
+
+def _pair_on_a_line(value: str, opener: str, closer: str) -> bool:
+    """``opener`` followed by ``closer`` on the same line (as ``{{.*?}}`` without DOTALL)."""
+    if opener not in value:
+        return False
+    return any(opener in line and closer in line[line.index(opener) + len(opener) :] for line in value.split("\n"))
 
 
 def is_benign_value(value: str) -> bool:
@@ -167,28 +195,61 @@ class TokenFormat:
             yield from self.pattern.finditer(text)
 
 
-TOKEN_FORMATS: tuple[TokenFormat, ...] = (
-    TokenFormat("a private key block", re.compile(r"-{3,}\s*BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?\s*-{3,}"), ("PRIVATE KEY",)),
+class PrivateJwkFormat:
+    """A private JSON Web Key: ``"kty"`` and a ``"d"`` member in one JSON object (no brace between).
+
+    Searched one brace-free span at a time, and only in spans that hold a ``"d"`` member: the
+    pattern alone retries ``[^{}]*`` from every ``"kty"`` of a span (quadratic on JWK-like text).
+    """
+
+    label = "a private JSON Web Key"
+    hints = ('"kty"',)
+    _KTY = re.compile(r'"kty"')
+    _D = re.compile(r'"d"\s*+:\s*+"[A-Za-z0-9_-]{16,}+"')
+    _BRACE = re.compile(r"[{}]")
+    pattern = re.compile(r'"kty"\s*:\s*"[^"]+"[^{}]*"d"\s*:\s*"[A-Za-z0-9_-]{16,}"|"d"\s*:\s*"[A-Za-z0-9_-]{16,}"[^{}]*"kty"\s*:')
+
+    def search(self, text: str) -> Iterator[re.Match[str]]:
+        if '"kty"' not in text:
+            return
+        searched_to = 0
+        for kty in self._KTY.finditer(text):
+            if kty.start() < searched_to:
+                continue  # in a span already searched
+            start = max(text.rfind("{", searched_to, kty.start()), text.rfind("}", searched_to, kty.start())) + 1
+            brace = self._BRACE.search(text, kty.end())
+            end = brace.start() if brace else len(text)
+            searched_to = end
+            if self._D.search(text, start, end):
+                yield from self.pattern.finditer(text, start, end)
+
+
+# Quantifiers are bounded or possessive, and every pattern is linear in the text it scans: values are
+# whatever a pull request puts in a ConfigMap (tests/test_hostile.py holds the adversarial strings).
+TOKEN_FORMATS: tuple[TokenFormat | PrivateJwkFormat, ...] = (
+    TokenFormat("a private key block", re.compile(r"(?<!-)-{3,}+\s*+BEGIN[A-Z0-9 ]{0,64}PRIVATE KEY(?: BLOCK)?\s*+-{3,}"), ("PRIVATE KEY",)),
     TokenFormat("an AWS access key ID", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])"), ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
     TokenFormat("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})\b"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
-    TokenFormat("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}\b"), ("glpat-",)),
+    TokenFormat("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,255}\b"), ("glpat-",)),
     TokenFormat("a Slack token", re.compile(r"\bxox[baprse]-[A-Za-z0-9-]{10,}"), ("xox",)),
-    TokenFormat("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+"), ("hooks.slack.com",)),
-    TokenFormat("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), ("eyJ",)),
+    TokenFormat("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]++/B[A-Za-z0-9_]++/[A-Za-z0-9_]+"), ("hooks.slack.com",)),
+    TokenFormat("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}+\.eyJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]*"), ("eyJ",)),
     TokenFormat("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"), ("AIza",)),
-    TokenFormat("a Stripe secret key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,}\b"), ("_live_", "_test_")),
-    TokenFormat("an OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}"), ("T3BlbkFJ",)),
+    TokenFormat("a Stripe secret key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,}+\b"), ("_live_", "_test_")),
+    TokenFormat("an OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,}"), ("T3BlbkFJ",)),
     TokenFormat("an Anthropic API key", re.compile(r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}"), ("sk-ant-",)),
     TokenFormat("a Hugging Face token", re.compile(r"\bhf_[A-Za-z]{34}\b"), ("hf_",)),
     TokenFormat("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), ("npm_",)),
     TokenFormat("a SendGrid API key", re.compile(r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"), ("SG.",)),
     TokenFormat("an Azure storage account key", re.compile(r"(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{40,}={0,2}"), ("AccountKey=", "SharedAccessKey=")),
-    TokenFormat("a private JSON Web Key", re.compile(r'"kty"\s*:\s*"[^"]+"[^{}]*"d"\s*:\s*"[A-Za-z0-9_-]{16,}"|"d"\s*:\s*"[A-Za-z0-9_-]{16,}"[^{}]*"kty"\s*:'), ('"kty"',)),
+    PrivateJwkFormat(),
 )
 # Documented examples that every scanner ignores (AWS' own docs key).
 _EXAMPLE_MARKER = re.compile(r"EXAMPLE", re.IGNORECASE)
 
-_URL_USERINFO = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://([^\s:/@'\"]+):([^\s@/'\"]+)@[^\s/@]")
+# Bounded scheme, user and password: an unbounded scheme rescans a long ``a.a.a.a`` run from every word start; an empty user
+# (redis://:pw@host) counts too.
+_URL_USERINFO = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,31}://([^\s:/@'\"]{0,256}):([^\s@/'\"]{1,256})@[^\s/@]")
 
 
 def url_has_password(text: str) -> bool:
@@ -243,7 +304,8 @@ _SEPARATORS = re.compile(r"[/_-]")
 MAX_WORD_SHARE = 0.6  # share of the run in word-like letter runs; random base64 exceeds it 1 time in 1000
 _WORD = re.compile(r"[A-Z]?[a-z]{3,}")
 _CANDIDATE = re.compile(r"[A-Za-z0-9+/_-]{%d,}={0,2}" % MIN_ENTROPY_LENGTH)
-_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.DOTALL)
+_PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,64})-----")
+_PEM_END = re.compile(r"-----END ([A-Z0-9 ]{1,64})-----")
 # Context right before a run that says it is a digest, public key material or inline data.
 _PUBLIC_CONTEXT = re.compile(
     r"(?:sha\d*[:-]|md5[:-]|integrity\W*|checksum\W*|base64,|ssh-(?:rsa|ed25519|dss)\s|ecdsa-sha2-\S+\s"
@@ -262,8 +324,7 @@ def high_entropy_runs(text: str) -> Iterator[tuple[int, float]]:
     """
     if len(text) < MIN_ENTROPY_LENGTH:
         return
-    # Certificates, public keys and DH parameters are public: blank them out, keeping offsets.
-    text = _PEM_BLOCK.sub(lambda m: m.group(0) if "PRIVATE" in m.group(1) else " " * len(m.group(0)), text)
+    text = _without_public_pem_blocks(text)
     for match in _CANDIDATE.finditer(text):
         run = match.group(0).rstrip("=")
         if len(run) > MAX_ENTROPY_LENGTH:
@@ -279,6 +340,32 @@ def high_entropy_runs(text: str) -> Iterator[tuple[int, float]]:
         entropy = shannon_entropy(run)
         if entropy >= ENTROPY_THRESHOLD:
             yield match.start(), entropy
+
+
+def _without_public_pem_blocks(text: str) -> str:
+    """Certificates, public keys and DH parameters blanked out (offsets kept): they are public.
+
+    A block runs from ``-----BEGIN L-----`` to the next ``-----END L-----``; the ends are indexed
+    once, as ``BEGIN (L)-----.*?END \\1`` rescans the rest of the text from every BEGIN line.
+    """
+    if "-----BEGIN " not in text:
+        return text
+    ends: dict[str, list[int]] = {}
+    for end in _PEM_END.finditer(text):
+        ends.setdefault(end.group(1), []).append(end.start())
+    pieces: list[str] = []
+    done = 0
+    for begin in _PEM_BEGIN.finditer(text):
+        label = begin.group(1)
+        starts = ends.get(label, [])
+        index = bisect.bisect_left(starts, begin.end())
+        if begin.start() < done or index == len(starts):
+            continue
+        block_end = starts[index] + len(f"-----END {label}-----")
+        if "PRIVATE" not in label:
+            pieces += [text[done : begin.start()], " " * (block_end - begin.start())]
+            done = block_end
+    return "".join(pieces) + text[done:] if pieces else text
 
 
 # --- settings inside config files --------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Secrets rules: credentials written into manifests, and API tokens pods get without asking.
 
-What counts as a secret name or value lives in :mod:`kgen.policies.secret_patterns`;
-these checks only decide where to look. Messages name the env var, key or option and what
+What counts as a secret lives in :mod:`kgen.policies.secret_values` (shared with the app
+spec check of ``kgen build``); these checks only decide where to look. Messages name the env var, key or option and what
 was recognised, never the value.
 """
 
@@ -9,25 +9,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Iterator, Pattern
 
 from kgen.loader import JsonPath, KubeObject
 from kgen.policies.fixing import set_missing
-from kgen.policies.inventory import DEFAULT_NAMESPACE, Inventory, namespace_of
+from kgen.policies.inventory import namespace_of
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
-from kgen.policies.secret_patterns import (
-    compile_name_patterns,
-    find_token,
-    high_entropy_runs,
-    is_benign_value,
-    is_reference,
-    is_secret_name,
-    secret_arguments,
-    secret_assignments,
-)
+from kgen.policies.secret_patterns import compile_name_patterns, find_token, is_reference, is_secret_name, secret_arguments
+from kgen.policies.secret_values import content_secret, setting_secret
 from kgen.workloads import PodTemplate, as_list, as_map, get_path
-
-DEFAULT_SERVICE_ACCOUNT = "default"
 
 
 def _name_patterns(ctx: RuleContext) -> tuple[Pattern[str], ...]:
@@ -65,12 +56,9 @@ def env_literal(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
             value = _text(env.get("value"))
             if not isinstance(name, str) or value is None:
                 continue
-            where = c.at("env", index, "value")
-            found = find_token(value)
-            if found:
-                yield Violation(where, f"container {c.name!r} env {name} holds {found.label} (value redacted); move it to a Secret and use valueFrom.secretKeyRef")
-            elif is_secret_name(name, patterns) and not is_benign_value(value):
-                yield Violation(where, f"container {c.name!r} env {name} looks like a secret but has a literal value (redacted); use valueFrom.secretKeyRef")
+            reason = setting_secret(name, value, patterns)
+            if reason:
+                yield Violation(c.at("env", index, "value"), f"container {c.name!r} env {name} {reason} (value redacted); move it to a Secret and use valueFrom.secretKeyRef")
 
 
 @rule(
@@ -100,21 +88,6 @@ def arg_literal(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
             yield Violation(c.at(field, index), f"container {c.name!r} {field}[{index}] {what} (redacted); move it to a Secret and pass it as a mounted file or as $(VAR) from valueFrom.secretKeyRef")
 
 
-def _configmap_reason(key: str, value: str, patterns: tuple[Pattern[str], ...]) -> str | None:
-    """Why the ConfigMap entry ``key`` holds a secret, or None; the strongest evidence first."""
-    found = find_token(value)
-    if found:
-        return f"holds {found.label}" + (f" (line {found.line_in(value)})" if "\n" in value else "")
-    if is_secret_name(key, patterns) and not is_benign_value(value):
-        return "has a secret-looking name and a literal value"
-    for line, setting in secret_assignments(value, patterns):
-        return f"sets {setting} to a literal value on line {line}"
-    for offset, entropy in high_entropy_runs(value):
-        line = value.count("\n", 0, offset) + 1
-        return f"holds a random-looking token on line {line} ({entropy:.1f} bits/char)"
-    return None
-
-
 def _decoded(value: str) -> str | None:
     """A binaryData value as text, when it is base64 of UTF-8."""
     try:
@@ -137,6 +110,8 @@ def _decoded(value: str) -> str | None:
     reference it; in config files, point to a mounted file or an environment variable instead. Rotate the
     credential if it was committed. A false positive can be suppressed with `# kgen:ignore secret-in-configmap`
     on the key's line.""",
+    silent_when="""a secret-named key holds no credential: an empty value, a reference (`${VAR}`, `{{ }}`), a
+    path, a plain URL or a placeholder to fill in (`<your-key>`, `xxxx`, `changeme`).""",
 )
 def in_configmap(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     patterns = _name_patterns(ctx)
@@ -144,7 +119,7 @@ def in_configmap(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
         value = _text(raw)
         if value is None:
             continue
-        reason = _configmap_reason(str(key), value, patterns)
+        reason = content_secret(str(key), value, patterns)
         if reason:
             yield Violation(("data", key), f"ConfigMap key {key!r} {reason}; move it to a Secret")
     for key, raw in as_map(obj.data.get("binaryData")).items():
@@ -173,15 +148,51 @@ def in_configmap(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     SOPS-encrypted file, or create the Secret out of band. Rotate any credential that was committed. Set
     `secrets.allowSecretObjects: true` in the policy for repositories where this is intended (e.g. test
     fixtures).""",
+    silent_when="""a Helm chart generates the value at render time (its template line calls randAlphaNum,
+    genCA, genSelfSignedCert, genSignedCert, lookup... directly or through a variable); values written in
+    the template text or a values file are reported. Generation inside an included helper template is
+    not followed.""",
 )
 def object_committed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     if ctx.policy.secrets.get("allowSecretObjects") is True or obj.group != "":
         return
+    generated = _generated_keys(obj.template_text) if obj.template_text else set()
     for field in ("data", "stringData"):
-        keys = [str(key) for key, value in as_map(obj.data.get(field)).items() if _has_content(value)]
+        keys = [str(key) for key, value in as_map(obj.data.get(field)).items() if _has_content(value) and str(key) not in generated]
         if keys:
             shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
             yield Violation((field,), f"Secret {obj.name!r} carries {field} values ({shown}) in the files; use an ExternalSecret or SealedSecret")
+
+
+# Helm functions whose result is made at render time (or read from the cluster), not written in the repo.
+_GENERATORS = re.compile(
+    r"\b(?:randAlphaNum|randAlpha|randNumeric|randAscii|randBytes|uuidv4|genCA|genCAWithKey|genSelfSignedCert"
+    r"|genSelfSignedCertWithKey|genSignedCert|genSignedCertWithKey|genPrivateKey|derivePassword|lookup)\b"
+)
+_ASSIGNMENT = re.compile(r"\$(\w+)\s*:?=([^}]*)")
+_DATA_KEY = re.compile(r"^\s*['\"]?([-._a-zA-Z0-9]+)['\"]?\s*:(.*)$")
+
+
+def _generated_keys(template: str) -> set[str]:
+    """Keys a Helm template fills with a value generated at render time: the key's line calls a
+    generator (``randAlphaNum``, ``genCA``, ``lookup``...) or uses a variable assigned from one."""
+    assigned = [(name, expression) for name, expression in _ASSIGNMENT.findall(template)]
+    generated: set[str] = set()
+    changed = True
+    while changed:  # $cert := genSignedCert ... $ca makes $cert generated once $ca is
+        changed = False
+        for name, expression in assigned:
+            if name not in generated and (_GENERATORS.search(expression) or any(f"${var}" in expression for var in generated)):
+                generated.add(name)
+                changed = True
+    keys = set()
+    for line in template.splitlines():
+        match = _DATA_KEY.match(line)
+        if match and "{{" in match.group(2):
+            value = match.group(2)
+            if _GENERATORS.search(value) or any(re.search(rf"\${re.escape(var)}\b", value) for var in generated):
+                keys.add(match.group(1))
+    return keys
 
 
 def _has_content(value: object) -> bool:
@@ -203,19 +214,21 @@ def _has_content(value: object) -> bool:
     fix="""Set `automountServiceAccountToken: false` in the pod spec, or on its ServiceAccount (the pod's
     own setting wins over the ServiceAccount's). Pods that do call the API keep it on and get a dedicated
     ServiceAccount with minimal RBAC (then suppress this rule on them).""",
+    silent_when="""a RoleBinding or ClusterRoleBinding of the input grants the pod's ServiceAccount a role
+    (operators, controllers, admission jobs: they call the API and need the token), or the
+    ServiceAccount in the input sets automountServiceAccountToken: false.""",
 )
 def token_automount(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     setting = template.spec.get("automountServiceAccountToken")
     if setting is False:
         return
+    account, namespace = template.service_account, namespace_of(template.obj)
     if setting is True:
-        yield Violation(template.at("automountServiceAccountToken"), "the pod sets automountServiceAccountToken: true; set it to false unless the pod calls the Kubernetes API")
+        if not ctx.inventory.bindings_of_account(namespace, account):
+            yield Violation(template.at("automountServiceAccountToken"), "the pod sets automountServiceAccountToken: true; set it to false unless the pod calls the Kubernetes API")
         return
-    account = template.spec.get("serviceAccountName") or template.spec.get("serviceAccount")
-    account = account if isinstance(account, str) else DEFAULT_SERVICE_ACCOUNT
-    namespace = namespace_of(template.obj)
     sa = ctx.inventory.find("ServiceAccount", namespace, account)
-    if sa is not None and sa.data.get("automountServiceAccountToken") is False:
+    if (sa is not None and sa.data.get("automountServiceAccountToken") is False) or ctx.inventory.bindings_of_account(namespace, account):
         return
     where = "in the input does not set it to false either" if sa is not None else "is not in the input"
     yield Violation(
@@ -225,27 +238,9 @@ def token_automount(template: PodTemplate, ctx: RuleContext) -> Iterator[Violati
     )
 
 
-def _granted_rights(inventory: Inventory, namespace: str, account: str) -> bool:
-    """A RoleBinding or ClusterRoleBinding of the input names the ServiceAccount: its pods call the API."""
-    for binding in inventory.of_kind("RoleBinding", "ClusterRoleBinding"):
-        for subject in as_list(binding.data.get("subjects")):
-            subject = as_map(subject)
-            bound_namespace = subject.get("namespace") or (namespace_of(binding) if binding.kind == "RoleBinding" else None)
-            if subject.get("kind") == "ServiceAccount" and subject.get("name") == account and bound_namespace == namespace:
-                return True
-    return False
-
-
 @fixer("serviceaccount-token-automount")
 def fix_token_automount(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
-    """automountServiceAccountToken: false on the pod where it is unset, unless RBAC in the input grants
-    its ServiceAccount rights (such pods call the API and need the token)."""
+    """automountServiceAccountToken: false on the pod where it is unset (an explicit true is a decision
+    the user made). The check is silent for pods whose ServiceAccount the input binds to a role."""
     spec = get_path(data, path)
-    if not isinstance(spec, dict):
-        return False  # an explicit true: a decision the user made
-    account = spec.get("serviceAccountName") or spec.get("serviceAccount")
-    account = account if isinstance(account, str) else DEFAULT_SERVICE_ACCOUNT
-    namespace = as_map(data.get("metadata")).get("namespace") or DEFAULT_NAMESPACE
-    if _granted_rights(ctx.inventory, namespace, account):
-        return False
-    return set_missing(spec, ("automountServiceAccountToken",), False)
+    return isinstance(spec, dict) and set_missing(spec, ("automountServiceAccountToken",), False)

@@ -215,6 +215,56 @@ def readonly_rootfs(template: PodTemplate, ctx: RuleContext) -> Iterator[Violati
             yield Violation(where, f"container {c.name!r} has a writable root filesystem; set readOnlyRootFilesystem: true")
 
 
+CONFINING_SECCOMP = ("RuntimeDefault", "Localhost")
+
+
+def _seccomp_type(security_context: dict) -> object:
+    return as_map(security_context.get("seccompProfile")).get("type")
+
+
+@rule(
+    id="security-seccomp-missing",
+    category="security",
+    severity="warning",
+    scope="workload",
+    summary="Neither the pod nor a container sets a seccomp profile (RuntimeDefault or Localhost), or one sets Unconfined.",
+    why="""Without a seccomp profile the container may call every system call of the node's kernel, the
+    raw material of most container escapes; the runtime's default profile blocks the rarely needed,
+    dangerous ones (keyctl, unshare, mount...). The restricted Pod Security Standard requires
+    RuntimeDefault or Localhost, and Kubernetes does not apply one unless the kubelet is told to.""",
+    fix="""Set `securityContext.seccompProfile: {type: RuntimeDefault}` on the pod (it covers every
+    container), or a Localhost profile for a process that needs more.""",
+    silent_when="""the pod runs Windows (os.name: windows), where seccomp does not exist.""",
+)
+def seccomp_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    if as_map(template.spec.get("os")).get("name") == "windows":
+        return
+    pod = _seccomp_type(template.security_context)
+    if pod is not None and pod not in CONFINING_SECCOMP:
+        yield Violation(template.at("securityContext", "seccompProfile", "type"), f"the pod sets seccompProfile type {pod!r}; use RuntimeDefault or Localhost")
+    uncovered = []
+    for c in template.containers:
+        own = _seccomp_type(c.security_context)
+        if own is not None and own not in CONFINING_SECCOMP:
+            yield Violation(c.at("securityContext", "seccompProfile", "type"), f"container {c.name!r} sets seccompProfile type {own!r}; use RuntimeDefault or Localhost")
+        elif own is None and pod is None:
+            uncovered.append(c.name)
+    if uncovered:
+        where = template.at("securityContext") if template.spec.get("securityContext") is not None else template.path
+        names = ", ".join(repr(name) for name in uncovered)
+        yield Violation(where, f"no seccomp profile for container{'s' if len(uncovered) > 1 else ''} {names}; set securityContext.seccompProfile.type: RuntimeDefault on the pod")
+
+
+@fixer("security-seccomp-missing")
+def fix_seccomp_missing(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
+    """seccompProfile RuntimeDefault on the pod where no profile is set; an explicit Unconfined is a
+    decision the user made."""
+    pod = get_path(data, path[:-1] if path[-1:] == ("securityContext",) else path)
+    if not isinstance(pod, dict) or as_map(pod.get("os")).get("name") == "windows":
+        return False
+    return set_missing(pod, ("securityContext", "seccompProfile"), {"type": "RuntimeDefault"})
+
+
 def image_tag(image: str) -> str | None:
     """The tag of an image reference (None when it has none), or ``@`` when pinned by digest."""
     if "@" in image:

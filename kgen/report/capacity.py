@@ -6,6 +6,7 @@ Formatting only; every number comes from :mod:`kgen.capacity`.
 from __future__ import annotations
 
 import json
+import sys
 from fractions import Fraction
 from typing import Any
 
@@ -13,16 +14,25 @@ from kgen.capacity import CapacityReport, PoolCapacity, QuotaUsage, describe
 from kgen.loader import KubeObject
 from kgen.policies.inventory import namespace_of
 from kgen.quantity import format_quantity
+from kgen.report.escape import text_line
 from kgen.workloads import PodTemplate
 
 _BAR = 20
 _RED, _YELLOW, _GREEN, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[32m", "\033[1m", "\033[0m"
 
 
+def _float(amount: Fraction) -> float:
+    """``amount`` as a float, clamped: quantities such as ``1e400`` or huge node counts exceed the float range."""
+    try:
+        return float(amount)
+    except OverflowError:
+        return sys.float_info.max if amount > 0 else -sys.float_info.max
+
+
 def _percent(used: Fraction, limit: Fraction) -> float | None:
     if limit <= 0:
         return None if used > 0 else 0.0
-    return round(float(used * 100 / limit), 1)
+    return round(_float(used * 100 / limit), 1)
 
 
 def _where(scope: tuple[str | None, str]) -> str:
@@ -48,9 +58,14 @@ def _readable(amount: Fraction, resource: str) -> str:
     if "memory" in resource or "storage" in resource:
         for suffix, size in _READABLE:
             if abs(amount) >= size:
-                return f"{float(amount / size):.1f}{suffix}"
-    return f"{float(amount):.1f}"
+                return f"{_float(amount / size):.1f}{suffix}"
+    return f"{_float(amount):.1f}"
 
+
+
+def _safe(row: list[str]) -> list[str]:
+    """Cells of names and reasons from the input, escaped before any colour of ours is added."""
+    return [text_line(cell) for cell in row]
 
 
 def _visible(cell: str) -> int:
@@ -70,7 +85,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _bar(used: Fraction, limit: Fraction) -> str:
-    share = 1.0 if limit <= 0 else min(float(used / limit), 1.0)
+    share = 1.0 if limit <= 0 else min(_float(used / limit), 1.0)
     filled = round(share * _BAR)
     color = _RED if used > limit else _YELLOW if share >= 0.8 else _GREEN
     return f"{color}{'█' * filled}{_RESET}{'░' * (_BAR - filled)}"
@@ -92,11 +107,11 @@ def _quota_rows(usages: list[QuotaUsage], color: bool) -> list[str]:
     bars: list[str] = []
     for u in _ordered(usages):
         scope = ",".join(u.quota.scopes) or ("scopeSelector" if u.quota.selector else "")
-        rows.append([
+        rows.append(_safe([
             _where(u.quota.scope), u.quota.short + (f" ({scope})" if scope else ""), u.resource,
             _readable(u.used, u.resource), _readable(u.hard, u.resource), _use(u.used, u.hard),
             ", ".join(f"{c.obj.kind}/{c.obj.name} {c.detail(u.resource, source=False)}" for c in u.largest[:2]),
-        ])  # fmt: skip
+        ]))  # fmt: skip
         bars.append(_bar(u.used, u.hard) if color else "")
     header = ["NAMESPACE", "QUOTA", "RESOURCE", "PEAK", "HARD", "USE", "LARGEST"]
     if color:  # bars go before the free-text LARGEST column
@@ -111,7 +126,7 @@ def _pool_rows(pools: list[PoolCapacity], report: CapacityReport, color: bool) -
         supply = p.pool.supply
         for name in p.resources(report.is_gpu):
             demand, have = p.demand.get(name, Fraction(0)), supply.get(name, Fraction(0))
-            row = [p.pool.name, str(p.pool.count), name, _readable(demand, name), _readable(have, name), _use(demand, have)]
+            row = _safe([p.pool.name, str(p.pool.count), name, _readable(demand, name), _readable(have, name), _use(demand, have)])
             rows.append(row + ([_bar(demand, have)] if color else []))
     header = ["POOL", "NODES", "RESOURCE", "DEMAND", "SUPPLY", "USE"] + ([""] if color else [])
     return _table(header, rows) if rows else []
@@ -119,8 +134,8 @@ def _pool_rows(pools: list[PoolCapacity], report: CapacityReport, color: bool) -
 
 def _gpu_rows(pools: list[PoolCapacity]) -> list[str]:
     rows = [
-        [p.pool.name, _workload(w.template), _where((w.template.obj.labels.get("environment"), namespace_of(w.template.obj))),
-         describe(w.per_pod), str(w.peak), str(w.placed), str(w.per_node), str(w.fit)]
+        _safe([p.pool.name, _workload(w.template), _where((w.template.obj.labels.get("environment"), namespace_of(w.template.obj))),
+               describe(w.per_pod), str(w.peak), str(w.placed), str(w.per_node), str(w.fit)])
         for p in pools for w in p.workloads
     ]  # fmt: skip
     header = ["POOL", "WORKLOAD", "NAMESPACE", "PER POD", "PEAK", "PLACED", "PER NODE", "FIT"]
@@ -141,8 +156,8 @@ def render_text(report: CapacityReport, *, color: bool = False) -> str:
     if report.unplaced:
         out += ["", title("Workloads no pool can run (see scheduling-no-fitting-pool)")]
         rows = [
-            [_workload(u.template), namespace_of(u.template.obj), str(u.replicas),
-             "; ".join(f"{v.pool.name}: {', '.join(r.text for r in v.reasons)}" for v in u.verdicts)]
+            _safe([_workload(u.template), namespace_of(u.template.obj), str(u.replicas),
+                   "; ".join(f"{v.pool.name}: {', '.join(r.text for r in v.reasons)}" for v in u.verdicts)])
             for u in report.unplaced
         ]  # fmt: skip
         out += _table(["WORKLOAD", "NAMESPACE", "PEAK", "WHY"], rows)

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from kgen.findings import LintReport
+from kgen.report.escape import github_data, github_property
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def render(report: LintReport, *, color: bool = False) -> str:
@@ -20,11 +13,11 @@ def render(report: LintReport, *, color: bool = False) -> str:
     for f in report.findings:
         props = ",".join(
             [
-                f"file={_escape_property(f.file)}",
+                f"file={github_property(f.file)}",
                 f"line={f.line}",
                 f"col={f.column}",
-                f"title={_escape_property(f'kgen {f.rule}')}",
+                f"title={github_property(f'kgen {f.rule}')}",
             ]
         )
-        lines.append(f"::{_LEVEL[f.severity]} {props}::{_escape_data(f.message)}")
+        lines.append(f"::{_LEVEL[f.severity]} {props}::{github_data(f.message)}")
     return "".join(line + "\n" for line in lines)

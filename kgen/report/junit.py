@@ -6,6 +6,7 @@ from itertools import groupby
 from xml.etree import ElementTree as ET
 
 from kgen.findings import LintReport
+from kgen.report.escape import xml_text
 
 
 def render(report: LintReport, *, color: bool = False) -> str:
@@ -22,5 +23,9 @@ def render(report: LintReport, *, color: bool = False) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"{f.category}.{f.rule}", name=f"{obj} {f.path}".strip(), file=file, line=str(f.line))
             failure = ET.SubElement(case, "failure", message=f.message, type=f.severity)
             failure.text = f"{file}:{f.line}:{f.column}: {f.severity}: {f.message} [{f.rule}]"
+    for element in suites.iter():  # names, paths and messages come from the input: keep the XML valid
+        element.attrib.update({key: xml_text(value) for key, value in element.attrib.items()})
+        if element.text:
+            element.text = xml_text(element.text)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import groupby
 
 from kgen.findings import LintReport
+from kgen.report.escape import redacted, source_excerpt, text_line, visible
 
 _COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m", "dim": "\033[2m", "bold": "\033[1m"}
 _RESET = "\033[0m"
@@ -16,23 +17,24 @@ def render(report: LintReport, *, color: bool = False) -> str:
 
     out: list[str] = []
     for file, findings in groupby(report.findings, key=lambda f: f.file):
-        out.append(paint(file, "bold"))
+        out.append(paint(text_line(file), "bold"))
         source = report.sources.get(file)
         lines = source.lines if source is not None else []
         for f in findings:
-            where = f"{f.object['kind']}/{f.object['name']}" if f.object else ""
-            env = f" [{f.environment}]" if f.environment else ""
+            where = visible(f"{f.object['kind']}/{f.object['name']}") if f.object else ""
+            env = f" [{visible(f.environment)}]" if f.environment else ""
             out.append(
-                f"  {f.line}:{f.column}  {paint(f.severity, f.severity)}  {f.message}  "
+                f"  {f.line}:{f.column}  {paint(f.severity, f.severity)}  {visible(f.message)}  "
                 f"{paint(f.rule, 'dim')}{env}" + (f"  {paint(where, 'dim')}" if where else "")
             )
             if 0 < f.line <= len(lines):
-                source = lines[f.line - 1].expandtabs(1)
-                out.append(f"    {source}")
-                out.append("    " + " " * max(f.column - 1, 0) + paint("^", f.severity))
+                echoed = lines[f.line - 1]
+                excerpt, caret = source_excerpt(redacted(echoed) if f.category == "secrets" else echoed, f.column)
+                out.append(f"    {excerpt}")
+                out.append("    " + " " * caret + paint("^", f.severity))
         out.append("")
     for entry in report.fixed_baseline:
-        out.append(f"baseline entry no longer occurs: {entry['rule']} {entry['object']} {entry['path']}")
+        out.append(visible(f"baseline entry no longer occurs: {entry['rule']} {entry['object']} {entry['path']}"))
     counts = report.counts()
     problems = sum(counts.values())
     scope = f"in {_plural(report.files, 'file')}, {_plural(report.objects, 'object')}"
