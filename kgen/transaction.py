@@ -81,7 +81,11 @@ def recover(directory: str) -> bool:
             raise JournalError(f"{JOURNAL} names an unexpected staging folder {stage!r}")
         if not all(isinstance(name, str) and name.isdigit() for name, _ in moves) or not all(map(_relative, [rel for _, rel in moves] + removals)):
             raise JournalError(f"{JOURNAL} names a path outside the folder; remove it if you did not write it")
-        _apply(directory, stage, moves, removals)
+        try:
+            _apply(directory, stage, moves, removals)
+        except OSError as exc:
+            raise JournalError(f"cannot complete the interrupted build recorded in {JOURNAL}: {exc.strerror or exc} "
+                               f"({exc.filename}); fix that and run kgen again") from None
         os.unlink(journal_path)
         _sync_dir(directory)
     for name in found:

@@ -261,6 +261,25 @@ def test_a_symlink_at_a_generated_path_is_refused_before_anything_is_written(tmp
     assert tree(out) == before and outside.read_text() == "precious\n"
 
 
+def test_a_symlink_inside_or_a_file_where_a_folder_goes_is_refused(tmp_path: Path, two_versions: tuple[Path, Path]) -> None:
+    old, new = two_versions
+    out = tmp_path / "out"
+    build(str(old), str(out))
+    (out / "manifests" / "prod.yaml").unlink()
+    (out / "manifests" / "prod.yaml").symlink_to("dev.yaml")
+    shutil.rmtree(out / "kustomize" / "overlays")
+    (out / "kustomize" / "overlays").write_text("not a folder\n")
+    before = tree(out)
+    result = run_kgen("build", str(new), "-o", str(out), "--force")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "manifests/prod.yaml (not a regular file)" in result.stderr
+    (out / "manifests" / "prod.yaml").unlink()
+    result = run_kgen("build", str(new), "-o", str(out), "--force")
+    assert result.returncode == 2 and "kustomize/overlays (not a folder, but kgen writes files inside it)" in result.stderr
+    assert not transaction.leftovers(str(out))
+    assert tree(out) == {name: data for name, data in before.items() if name != "manifests/prod.yaml"}
+
+
 def test_modes_follow_the_umask_and_replaced_files_keep_theirs(tmp_path: Path, two_versions: tuple[Path, Path]) -> None:
     old, new = two_versions
     out = tmp_path / "out"
@@ -311,3 +330,23 @@ def test_no_violation_is_more_severe_than_its_rule() -> None:
     for fail in sorted(RULE_FIXTURES.glob("*/fail*.yaml")):
         for finding in lint_files(fail).findings:
             assert SEVERITY_RANK[finding.severity] <= SEVERITY_RANK[rules[finding.rule].severity], (fail, finding.rule)
+
+
+def test_a_journal_that_cannot_complete_says_why_and_is_kept(tmp_path: Path, two_versions: tuple[Path, Path]) -> None:
+    old, new = two_versions
+    out = tmp_path / "out"
+    build(str(old), str(out))
+    stage = out / ".kgen-stage-t1"
+    stage.mkdir()
+    (stage / "0").write_text("new\n")
+    (out / "manifests").rename(out / "saved")
+    (out / "manifests").write_text("a file where the journal needs a folder\n")
+    (out / transaction.JOURNAL).write_text('{"stage": ".kgen-stage-t1", "moves": [["0", "manifests/dev.yaml"]], "removals": []}')
+    result = run_kgen("build", str(old), "-o", str(out))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot complete the interrupted build recorded in .kgen-journal.json" in result.stderr
+    assert (out / transaction.JOURNAL).exists() and (stage / "0").exists()
+    (out / "manifests").unlink()
+    (out / "saved").rename(out / "manifests")
+    assert run_kgen("build", str(old), "-o", str(out), "--check").returncode == 1  # completed: dev.yaml now holds "new"
+    assert (out / "manifests" / "dev.yaml").read_text() == "new\n" and not transaction.leftovers(str(out))

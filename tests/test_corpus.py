@@ -37,7 +37,7 @@ FINDINGS_BY_RULE = {
     "probe-identical": 74,
     "probe-liveness-missing": 530,
     "probe-port-undeclared": 71,
-    "probe-readiness-missing": 307,
+    "probe-readiness-missing": 315,
     "probe-timing-invalid": 1,
     "rbac-escalation": 6,
     "rbac-secrets-access": 37,

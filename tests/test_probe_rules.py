@@ -215,6 +215,7 @@ LABELLED = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: %s}}\ns
         ("agent", SERVICE, False),  # Services exist, none selects it: a node agent or a controller
         ("agent", "", True),  # no Service in the input: nothing is known, today's behaviour
         ("agent", SERVICE.replace("selector: {app: web}", "type: ExternalName\n  externalName: db.example.com"), True),
+        ("web", SERVICE.replace("name: s}", "name: s, namespace: other}"), True),  # no Service in the pod's namespace
     ],
 )
 def test_readiness_needed_only_by_pods_a_service_selects(labels: str, service: str, expected: bool) -> None:

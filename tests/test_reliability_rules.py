@@ -9,7 +9,7 @@ from kgen.loader import load_text
 from kgen.policies.engine import lint
 from kgen.policies.inventory import Inventory
 from kgen.policies.policy import ClusterPolicy
-from kgen.policies.reliability import selector_matches
+from kgen.policies.selectors import selector_matches
 from tests.conftest import lint_yaml
 
 

@@ -121,13 +121,15 @@ def test_app_metadata_labels_and_annotations(tmp_path: Path) -> None:
     ("*/0 * * * *", "the minute field '*/0' has an invalid step"),
     ("0 2 * * * *", "is not a 5-field cron schedule"),
     ("0 2 * foo *", "the month field 'foo' is not a number, a range or *"),
+    ("0 0 L * *", "the day of month field 'L' is not a number, a range or *"),  # Quartz, not Kubernetes
+    ("@every 1 hour", "is not a 5-field cron schedule"),
 ])  # fmt: skip
 def test_cron_fields_and_ranges(tmp_path: Path, schedule: str, message: str) -> None:
     text = BASE + JOB.replace("migrate", "nightly").replace("kind: job", f"kind: cronjob\n    schedule: '{schedule}'")
     assert any(message in line and "components.nightly.schedule" in line for line in errors(tmp_path, text))
 
 
-@pytest.mark.parametrize("schedule", ["0 2 * * *", "*/15 9-17 * * mon-fri", "0 0 1,15 jan-jun 0", "@daily", "30 3 ? * 7"])
+@pytest.mark.parametrize("schedule", ["0 2 * * *", "*/15 9-17 * * mon-fri", "0 0 1,15 jan-jun 0", "@daily", "30 3 ? * 7", "@every 1h30m", "0 9-17/2 * * MON-FRI"])
 def test_valid_cron_schedules(schedule: str) -> None:
     assert cron_problem(schedule) is None
 

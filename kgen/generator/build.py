@@ -161,7 +161,7 @@ def build(
     except JournalError as exc:
         raise InputError(str(exc), out_dir) from None
     except OSError as exc:
-        raise InputError(f"cannot write the output: {exc.strerror or exc} ({exc.filename or out_dir})", out_dir) from None
+        raise InputError(f"cannot update the output: {exc.strerror or exc} ({exc.filename or out_dir})", out_dir) from None
     return result
 
 
@@ -305,7 +305,10 @@ class _Owners:
 
     def __init__(self, record: dict[str, dict], owner: _Owner) -> None:
         self.mine: dict[str, str] = (record.get(owner.app) or {}).get("files", {})
-        self.others = {rel: f"app {app!r} ({entry.get('spec')})" for app, entry in record.items() if app != owner.app for rel in entry["files"]}
+        self.others = {
+            rel: f"app {app!r} ({entry.get('spec')}{'; renamed app? remove the old output first' if entry.get('spec') == owner.spec_name else ''})"
+            for app, entry in record.items() if app != owner.app for rel in entry["files"]
+        }
         self.spec_name = owner.spec_name
 
     def foreign(self, rel: str, text: str) -> str | None:
@@ -339,7 +342,7 @@ def _plan(
     for rel in sorted(files):
         path = paths.inside(rel)
         current = _read_text(path)
-        if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+        if os.path.islink(os.path.join(out_dir, rel)) or (os.path.lexists(path) and not os.path.isfile(path)):
             refused.append(f"{rel} (not a regular file)")
             continue
         if current is not None:
@@ -393,6 +396,8 @@ def _refuse_unwritable(out_dir: str, result: BuildResult) -> None:
     for folder in sorted({os.path.dirname(rel) for rel in [*result.written, *result.removed]} | {""}):
         existing = folder
         while existing and not os.path.isdir(os.path.join(out_dir, existing)):
+            if os.path.lexists(os.path.join(out_dir, existing)):
+                problems.append(f"{existing} (not a folder, but kgen writes files inside it)")
             existing = os.path.dirname(existing)
         path = os.path.join(out_dir, existing) if existing else out_dir
         while not os.path.isdir(path):

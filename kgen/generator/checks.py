@@ -63,6 +63,7 @@ _CRON_FIELDS = (
     ("day of week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
 )
 _CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+_EVERY = re.compile(r"@every (?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")  # Go durations, as Kubernetes' cron parser reads them
 
 
 def component_problems(c: dict, data: dict, name: str, env: str | None) -> list[Problem]:
@@ -82,7 +83,7 @@ def app_problems(data: dict) -> list[Problem]:
 
 def cron_problem(schedule: str) -> str | None:
     """What is wrong with a CronJob schedule (five fields with their ranges, or a macro), or None."""
-    if schedule.strip().lower() in _CRON_MACROS:
+    if schedule.strip().lower() in _CRON_MACROS or _EVERY.fullmatch(schedule.strip()):
         return None
     fields = schedule.split()
     if len(fields) != 5:
@@ -159,11 +160,12 @@ def _metadata_problems(c: dict) -> Iterator[Problem]:
             if problem:
                 yield (*path, key), f"label key {key!r} {problem}"
             text = "" if value is None else str(value)
+            found = text_secret(text)
             if text and not _NAME.fullmatch(text):
                 yield (*path, key), (f"label value must be at most 63 characters (found {len(text)})" if len(text) > 63 else
                                      "label value must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
-            elif text_secret(text):
-                yield (*path, key), f"{text_secret(text)} (value redacted): labels are not secret; keep credentials in a Secret"
+            elif found:
+                yield (*path, key), f"{found} (value redacted): labels are not secret; keep credentials in a Secret"
     for path in ANNOTATION_MAPS:
         annotations = _at(c, path)
         for key, value in annotations.items() if isinstance(annotations, dict) else ():

@@ -11,7 +11,6 @@ that wrote the value: the environment override, the component, or ``defaults``.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable

@@ -17,6 +17,7 @@ import yaml
 from kgen.kubeschemas import Version, builtin_schemas, format_version, parse_version, schema_version, shipped_versions, split_api_version
 from kgen.loader import JsonPath, KubeObject
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
+from kgen.policies.schema_settings import SchemaSettings
 
 TABLE_FILE = "deprecations.yaml"
 
@@ -145,8 +146,6 @@ def api_deprecated(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
 def fix_api_version(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
     """The replacement apiVersion, only when the object validates under it unchanged (policy/v1beta1
     PodDisruptionBudget -> policy/v1 does; extensions/v1beta1 Ingress -> networking.k8s.io/v1 does not)."""
-    from kgen.policies.schema import SchemaSettings  # schema imports this module
-
     entry = deprecation_table().get((data.get("apiVersion"), data.get("kind")))  # type: ignore[arg-type]
     target = _target(ctx)
     replacement = replacement_at(entry, target) if entry is not None else None

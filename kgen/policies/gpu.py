@@ -460,16 +460,13 @@ MULTI_PROCESS_IMAGES = [
 
 def _memory_volumes(template: PodTemplate) -> set[str]:
     """Names of the pod's memory-backed emptyDir volumes."""
-    return {
-        as_map(v).get("name")
-        for v in as_list(template.spec.get("volumes"))
-        if as_map(as_map(v).get("emptyDir")).get("medium") == "Memory"
-    }
+    names = (as_map(v).get("name") for v in as_list(template.spec.get("volumes")) if as_map(as_map(v).get("emptyDir")).get("medium") == "Memory")
+    return {name for name in names if isinstance(name, str)}
 
 
 def _has_memory_shm(container: Container, memory_volumes: set[str]) -> bool:
     mounts = [as_map(m) for m in as_list(container.data.get("volumeMounts"))]
-    return any(str(m.get("mountPath", "")).rstrip("/") == SHM_PATH and m.get("name") in memory_volumes for m in mounts)
+    return any(str(m.get("mountPath", "")).rstrip("/") == SHM_PATH and str(m.get("name")) in memory_volumes for m in mounts)
 
 
 def _repository(image: object) -> str:
@@ -528,7 +525,7 @@ def fix_shm_missing(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
         return False
     if any(str(as_map(m).get("mountPath", "")).rstrip("/") == SHM_PATH for m in mounts or []):
         return False
-    memory = [as_map(v).get("name") for v in volumes or [] if as_map(as_map(v).get("emptyDir")).get("medium") == "Memory"]
+    memory = [v["name"] for v in volumes or [] if isinstance(v, dict) and isinstance(v.get("name"), str) and as_map(v.get("emptyDir")).get("medium") == "Memory"]
     name = memory[0] if memory else SHM_VOLUME
     if not memory:
         if any(as_map(v).get("name") == SHM_VOLUME for v in volumes or []):

@@ -119,11 +119,13 @@ class Inventory:
 
     def receives_traffic(self, template: PodTemplate) -> bool | None:
         """Whether a Service of the input selects pods of ``template``; None when the input holds no
-        Service that selects pods (then nothing is known about its traffic)."""
-        if not self._service_selectors:
+        Service that selects pods in its namespace (a Service only selects its own namespace's pods, so
+        then nothing is known about its traffic)."""
+        selectors = self._service_selectors.get(scope_of(template.obj))
+        if not selectors:
             return None
         labels = pod_labels(template)
-        return any(selector_matches({"matchLabels": s}, labels) for s in self._service_selectors.get(scope_of(template.obj), []))
+        return any(selector_matches({"matchLabels": s}, labels) for s in selectors)
 
     @cached_property
     def bindings(self) -> list[Binding]:
@@ -144,16 +146,38 @@ class Inventory:
             found.append(Binding(obj, kind, name, tuple(accounts)))
         return found
 
+    @cached_property
+    def _bindings_by_account(self) -> dict[tuple[str, str], list[Binding]]:
+        index: dict[tuple[str, str], list[Binding]] = defaultdict(list)
+        for binding in self.bindings:
+            for account in dict.fromkeys(binding.accounts):
+                index[account].append(binding)
+        return index
+
     def bindings_of_account(self, namespace: str, account: str) -> list[Binding]:
         """The bindings of the input that grant a role to the ServiceAccount: its pods call the API."""
-        return [b for b in self.bindings if (namespace, account) in b.accounts]
+        return self._bindings_by_account.get((namespace, account), [])
+
+    @cached_property
+    def _bindings_by_role(self) -> dict[tuple[str, str], list[Binding]]:
+        index: dict[tuple[str, str], list[Binding]] = defaultdict(list)
+        for binding in self.bindings:
+            index[(binding.role_kind, binding.role_name)].append(binding)
+        return index
 
     def bindings_of_role(self, role: KubeObject) -> list[Binding]:
-        return [b for b in self.bindings if b.grants(role)]
+        return [b for b in self._bindings_by_role.get((role.kind, role.name), []) if b.grants(role)]
+
+    @cached_property
+    def _templates_by_account(self) -> dict[tuple[str, str], list[PodTemplate]]:
+        index: dict[tuple[str, str], list[PodTemplate]] = defaultdict(list)
+        for template in self.templates:
+            index[(namespace_of(template.obj), template.service_account)].append(template)
+        return index
 
     def templates_running_as(self, namespace: str, account: str) -> list[PodTemplate]:
         """Pod templates of the input whose pods run as the ServiceAccount."""
-        return [t for t in self.templates if t.service_account == account and namespace_of(t.obj) == namespace]
+        return self._templates_by_account.get((namespace, account), [])
 
     def of_kind(self, *kinds: str) -> list[KubeObject]:
         return [obj for kind in kinds for obj in self.by_kind.get(kind, [])]

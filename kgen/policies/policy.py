@@ -17,6 +17,7 @@ from typing import Any
 from kgen.errors import InputError
 from kgen.merge import deep_merge
 from kgen.loader import format_path, load_text, read_source, parse_source, LoadResult
+from kgen.policies.schema_settings import SETTINGS_RULE
 
 DEFAULT_POLICY_FILE = "default-policy.yaml"
 RULE_SWITCHES = ("enabled", "severity")
@@ -123,7 +124,6 @@ def apply_lint_options(
     import os
 
     from kgen.kubeschemas import format_version, parse_version
-    from kgen.policies.schema import SETTINGS_RULE
 
     if kube_version is not None:
         try:

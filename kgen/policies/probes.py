@@ -86,9 +86,10 @@ def _missing(template: PodTemplate, field: str, consequence: str) -> Iterator[Vi
     on before the new pods work. Jobs, CronJobs and init containers are exempt; native sidecars are not.""",
     fix="""Add a `readinessProbe` that succeeds only when the container can serve, e.g. `httpGet:
     {path: /ready, port: http}`.""",
-    silent_when="""the input holds Services and none of them selects the pod (node agents, controllers, load
-    generators receive no Service traffic); with no Service in the input at all the rule applies to every
-    long-running container. Also for probes the controller or runtime injects (KubeRay, Knative, KServe).""",
+    silent_when="""the input holds Services in the pod's namespace and none of them selects the pod (node
+    agents, controllers, load generators receive no Service traffic); with no Service there in the input the
+    rule applies to every long-running container. Also for probes the controller or runtime injects
+    (KubeRay, Knative, KServe).""",
 )
 def readiness_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     if ctx.inventory.receives_traffic(template) is False:

@@ -108,8 +108,8 @@ def _grants_secret_reads(item: dict) -> list[str]:
     fix="""Limit the rule to the Secrets the workload needs with `resourceNames` (for `get`), or mount the
     Secret into the pod instead of reading it through the API. Keep cluster-wide Secret access to the few
     controllers that need it (and suppress the rule on their role).""",
-    silent_when="""the rule is limited by resourceNames.""",
-    case_severities={"a Role, or a ClusterRole the input only grants per namespace (RoleBindings)": "info"},
+    silent_when="""the role's rule names the Secrets it may read (resourceNames).""",
+    case_severities={"the role is a Role, or a ClusterRole the input only grants per namespace (RoleBindings)": "info"},
 )
 def secrets_access(role: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     wide = _cluster_wide(role, ctx.inventory)

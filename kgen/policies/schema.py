@@ -28,12 +28,10 @@ from kgen.kubeschemas import (
     CompiledSchema,
     SchemaDirs,
     SchemaFileError,
-    Version,
     builtin_schemas,
     compile_crd_schema,
     crd_schemas,
     format_version,
-    parse_version,
     schema_version,
     shipped_versions,
 )
@@ -42,37 +40,11 @@ from kgen.policies.deprecation import deprecation_table, removal
 from kgen.policies.inventory import Inventory
 from kgen.policies.policy import ClusterPolicy
 from kgen.policies.registry import RuleContext, Violation, rule
-
-SETTINGS_RULE = "schema-invalid"
-SETTINGS_DEFAULTS: dict[str, Any] = {"strict": True, "schemaDirs": [], "skipKinds": []}
+from kgen.policies.schema_settings import SETTINGS_DEFAULTS, SchemaSettings
 
 _BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
 _OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
 _JSON_TYPE = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object", type(None): "null"}
-
-
-@dataclass(frozen=True)
-class SchemaSettings:
-    """What the schema pass depends on; part of the memo key."""
-
-    target: Version
-    strict: bool
-    schema_dirs: tuple[str, ...]
-    skip_kinds: frozenset[str]
-
-    @classmethod
-    def from_policy(cls, policy: ClusterPolicy) -> "SchemaSettings":
-        params = policy.params(SETTINGS_RULE, dict(SETTINGS_DEFAULTS))
-        return cls(
-            target=parse_version(policy.kubernetes_version),
-            strict=params.get("strict") is not False,
-            schema_dirs=tuple(str(d) for d in params.get("schemaDirs") or ()),
-            skip_kinds=frozenset(str(k) for k in params.get("skipKinds") or ()),
-        )
-
-    def skips(self, obj: KubeObject) -> bool:
-        """``--skip-kind`` takes a kind (``Prometheus``) or apiVersion/kind (``monitoring.coreos.com/v1/Prometheus``)."""
-        return obj.kind in self.skip_kinds or f"{obj.api_version}/{obj.kind}" in self.skip_kinds
 
 
 @dataclass

@@ -25,17 +25,18 @@ def is_plain_value(value: str) -> bool:
     return is_benign_value(text) or bool(_NUMBER.fullmatch(text) or _DURATION.fullmatch(text))
 
 
-# Values a chart ships for the user to replace: "<your-key>", "xxxx", "changeme", "REPLACE_ME". In a
-# file's content they name a setting without holding a credential (env literals are judged stricter).
+# Values a chart ships for the user to replace: "<your-key>", "changeme", "REPLACE_ME". In a file's
+# content they name a setting without holding a credential (env literals are judged stricter). A mask
+# such as "xxxxx" is not one: it usually stands for a real value redacted from an example.
 _PLACEHOLDER = re.compile(
-    r"<[^<>]*>|\[[^\[\]]*\]|(.)\1*|(?:change|replace|fill|set|put)[-_ ]?(?:me|it|this|here)\b.*"
+    r"<[^<>]*>|\[[^\[\]]*\]|(?:change|replace|fill|set|put)[-_ ]?(?:me|it|this|here)\b.*"
     r"|(?:your|my|some|example|sample|dummy|placeholder|todo|tbd|none|null|nil|undefined)\b.*",
     re.IGNORECASE,
 )
 
 
 def is_placeholder(value: str) -> bool:
-    """A value left for the user to fill in: ``<your-key>``, ``xxxx``, ``changeme``."""
+    """A value left for the user to fill in: ``<your-key>``, ``changeme``, ``REPLACE_ME``."""
     return _PLACEHOLDER.fullmatch(value.strip()) is not None
 
 

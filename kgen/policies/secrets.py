@@ -111,7 +111,7 @@ def _decoded(value: str) -> str | None:
     credential if it was committed. A false positive can be suppressed with `# kgen:ignore secret-in-configmap`
     on the key's line.""",
     silent_when="""a secret-named key holds no credential: an empty value, a reference (`${VAR}`, `{{ }}`), a
-    path, a plain URL or a placeholder to fill in (`<your-key>`, `xxxx`, `changeme`).""",
+    path, a plain URL or a placeholder to fill in (`<your-key>`, `changeme`, `REPLACE_ME`).""",
 )
 def in_configmap(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     patterns = _name_patterns(ctx)
