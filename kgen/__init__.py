@@ -1,3 +1,3 @@
 """kgen: generate and lint Kubernetes configuration for web and AI/ML workloads."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -113,4 +113,4 @@ def apply_baseline(report: LintReport, entries: list[dict]) -> LintReport:
         if remaining[key] > 0:
             remaining[key] -= 1
             gone.append(entry)
-    return replace(report, findings=new, fixed_baseline=gone)
+    return replace(report, findings=new, fixed_baseline=gone, baselined=len(report.findings) - len(new))

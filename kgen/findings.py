@@ -38,6 +38,14 @@ class RuleMeta:
     fixable: bool = False
 
 
+def describe_object(ref: dict | None) -> str:
+    """An object as kubectl users read it: ``Kind namespace/name`` (``Kind name`` when cluster-scoped)."""
+    if not ref:
+        return ""
+    name = f"{ref['namespace']}/{ref['name']}" if ref.get("namespace") else str(ref.get("name") or "")
+    return f"{ref.get('kind') or ''} {name}".strip()
+
+
 @dataclass(frozen=True)
 class Finding:
     rule: str
@@ -106,6 +114,10 @@ class LintReport:
     sources: dict[str, SourceFile] = field(default_factory=dict)
     # Baseline entries that no longer occur (only with --baseline).
     fixed_baseline: list[dict] = field(default_factory=list)
+    # Findings the baseline hid (only with --baseline).
+    baselined: int = 0
+    # Where the policy came from: a file name, or "<built-in policy>".
+    policy: str = ""
     # Objects a rule skipped because it could not check their shape (said on stderr, never dropped).
     notes: list[str] = field(default_factory=list)
 

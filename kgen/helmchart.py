@@ -65,7 +65,7 @@ def _helm() -> Any:
     try:
         import helm_python
     except ImportError:
-        raise InputError("linting a Helm chart needs Helm: pip install 'kgen[helm]'") from None
+        raise InputError("linting a Helm chart needs Helm: pip install 'kgen-kubernetes[helm]'") from None
     return helm_python
 
 

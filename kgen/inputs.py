@@ -52,6 +52,8 @@ class InputOptions:
     # False for `kgen fix`: a walk reads kustomization folders as the plain files it can edit,
     # and leaves charts alone.
     render_roots: bool = True
+    # Paths to leave out (--exclude, the policy's spec.lint.exclude), named or met in a walk.
+    exclude: Callable[[str], bool] = lambda path: False
 
 
 def is_chart(path: str) -> bool:
@@ -67,7 +69,10 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     options = options or InputOptions()
     say = notes or (lambda message: None)
     result = LoadResult()
+    noted_charts: set[str] = set()
     for path in paths:
+        if options.exclude(path):
+            continue
         before = (len(result.objects), len(result.problems))
         if path != "-" and os.path.isdir(path):
             if is_chart(path):
@@ -81,7 +86,9 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
             _load_chart(path, options, result)
             _require_objects(path, result, before)
         elif path != "-" and (chart := enclosing_chart(path)) is not None:
-            say(f"{path}: part of the Helm chart {chart}, skipped; lint the chart: kgen lint {chart}")
+            if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
+                noted_charts.add(chart)
+                say(f"{path}: part of the Helm chart {chart}, skipped; lint the chart: kgen lint {chart}")
         else:
             _load_file(path, result)
     return result
@@ -143,8 +150,12 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
         duplicates = _build_duplicates(current, dirs)
         for name in duplicates:
             say(f"{os.path.join(current, name)}: the same environments as {os.path.join(current, _kept_target(dirs))} (kgen build output), not linted twice")
-        dirs[:] = [name for name in dirs if not name.startswith(".") and name not in duplicates]
-        files += [os.path.join(current, name) for name in sorted(names) if name.endswith(YAML_SUFFIXES) or name.endswith(".tgz")]
+        dirs[:] = [name for name in dirs if not name.startswith(".") and name not in duplicates and not options.exclude(os.path.join(current, name))]
+        files += [
+            os.path.join(current, name)
+            for name in sorted(names)
+            if (name.endswith(YAML_SUFFIXES) or name.endswith(".tgz")) and not options.exclude(os.path.join(current, name))
+        ]
     included = {real for directory, root in roots.items() for real in root.includes if real != os.path.realpath(directory)}
     read_by_roots = {os.path.realpath(path) for root in roots.values() for path in [*root.resources, *root.patch_files]}
     for chart in charts:
@@ -206,11 +217,21 @@ def _environment_values(chart: str) -> list[str]:
 
 
 def _load_file(path: str, result: LoadResult) -> None:
-    own = parse_source(read_source(path))
+    try:
+        source = read_source(path)
+    except InputError as exc:
+        if not os.path.isfile(path):
+            raise  # a missing path, stdin, a device or FIFO named on the command line: exit 2
+        # A binary, undecodable or unreadable file is a finding at that file; the rest is linted.
+        result.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
+        return
+    own = parse_source(source)
     specs = [obj for obj in own.objects if obj.api_version == SPEC_API_VERSION and obj.kind == "App"]
     if specs:
         _load_spec(path, specs[0], result)
         return
+    # kgen's own ClusterPolicy (a .kgen.yaml met in a walk) configures kgen; it is not a manifest.
+    own.objects = [obj for obj in own.objects if not (obj.api_version == SPEC_API_VERSION and obj.kind == "ClusterPolicy")]
     _merge(result, own)
 
 
@@ -348,7 +369,7 @@ def _set_value(pair: str) -> dict:
         import yaml
 
         if "" in key.split(".") or any(c in key for c in "[]"):
-            raise InputError(f"--set {pair!r}: expected dotted keys such as a.b=1 (list indexes need Helm's parser: pip install 'kgen[helm]')") from None
+            raise InputError(f"--set {pair!r}: expected dotted keys such as a.b=1 (list indexes need Helm's parser: pip install 'kgen-kubernetes[helm]')") from None
         value = yaml.safe_load(raw) if raw else ""
         for part in reversed(key.split(".")):
             value = {part: value}

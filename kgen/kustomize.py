@@ -234,7 +234,7 @@ def load_kustomization(directory: str, root: KustomizeRoot, result: LoadResult) 
     result.files.append(kustomization_source)
     command = kustomize_command()
     if command is None:
-        raise InputError("linting a Kustomize directory needs Kustomize: pip install 'kgen[kustomize]' (or put kustomize or kubectl on PATH)", directory)
+        raise InputError("linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)", directory)
     proc = subprocess.run([*command, directory], capture_output=True, text=True)
     if proc.returncode != 0:
         message = proc.stderr.strip() or f"exit status {proc.returncode}"

@@ -16,6 +16,8 @@ from kgen.policies.policy import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+# Every spec the generator tests run on: the fixtures and the `kgen init --example` specs.
+SPEC_FILES = sorted([*(FIXTURES / "specs").glob("*.yaml"), *(ROOT / "kgen" / "generator" / "examples").glob("*.yaml")], key=lambda p: p.stem)
 RULE_FIXTURES = FIXTURES / "rules"
 SHARED = Path(os.environ.get("KGEN_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus"

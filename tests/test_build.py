@@ -19,9 +19,9 @@ from kgen.generator.spec import SpecError
 from kgen.generator.text import dump_yaml
 from kgen.loader import read_plain
 
-from .conftest import FIXTURES, ROOT, run_kgen
+from .conftest import FIXTURES, ROOT, SPEC_FILES, run_kgen
 
-SPECS = sorted((FIXTURES / "specs").glob("*.yaml"))
+SPECS = SPEC_FILES
 GOLDEN = ROOT / "tests" / "golden"
 WEB = FIXTURES / "specs" / "web.yaml"
 

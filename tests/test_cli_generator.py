@@ -50,7 +50,7 @@ def test_validate_reports_every_error_with_its_line(tmp_path: Path) -> None:
     result = run_kgen("validate", str(spec))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
-        f"{spec}:{portz}: components.triton.portz: unknown key 'portz' (keys starting with x- are free-form)",
+        f"{spec}:{portz}: components.triton.portz: unknown key 'portz' (did you mean 'ports'? keys starting with x- are free-form)",
         f"{spec}:{replicas}: environments.staging.components.triton.replicas: must be >= 0",
     ]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kgen.report.paths import repository_path
 from tests.conftest import FIXTURES, run_kgen
 
 FAIL = str(FIXTURES / "rules" / "security-privileged" / "fail.yaml")
@@ -56,13 +57,16 @@ def test_output_file_is_written(tmp_path: Path) -> None:
         (b"a: \xff\xfe\xfa", "not UTF-8"),
     ],
 )
-def test_unreadable_input_is_one_line_exit_2(tmp_path: Path, content: bytes, fragment: str) -> None:
+def test_unreadable_input_is_a_finding_and_the_rest_is_linted(tmp_path: Path, content: bytes, fragment: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_bytes(content)
-    result = run_kgen("lint", str(path))
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and fragment in result.stderr and str(path) in result.stderr
-    assert "Traceback" not in result.stderr
+    (tmp_path / "ns.yaml").write_text(CLEAN)
+    result = run_kgen("lint", str(tmp_path), "--format", "json")
+    assert result.returncode == 1 and result.stderr == ""
+    document = json.loads(result.stdout)
+    [finding] = document["findings"]
+    assert (finding["rule"], finding["file"]) == ("yaml-invalid", str(path)) and fragment in finding["message"]
+    assert document["summary"]["objects"] == 1
 
 
 def test_missing_file_and_bad_policy_exit_2(tmp_path: Path) -> None:
@@ -86,7 +90,7 @@ def test_missing_file_and_bad_policy_exit_2(tmp_path: Path) -> None:
 )
 def test_malformed_yaml_is_a_located_finding_and_exit_1(text: str, fragment: str) -> None:
     result = run_kgen("lint", "-", "--format", "json", stdin=text)
-    assert result.returncode == 1 and "Traceback" not in result.stderr  # a finding, not an abort (DESIGN: exit codes)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
     findings = json.loads(result.stdout)["findings"]
     invalid = [f for f in findings if f["rule"] == "yaml-invalid"]
     assert invalid and fragment in invalid[0]["message"] and invalid[0]["file"] == "<stdin>" and invalid[0]["line"] >= 1
@@ -119,7 +123,7 @@ def test_rules_and_explain_show_the_severities_reported_and_the_context_used() -
     assert catalog["probe-timing-invalid"]["caseSeverities"] == {"timeoutSeconds exceeds periodSeconds (the API server accepts it)": "warning"}
     assert "RoleBinding" in catalog["serviceaccount-token-automount"]["silentWhen"]
     explained = " ".join(run_kgen("explain", "probe-readiness-missing").stdout.split())
-    assert "Silent when: the input holds Services and none of them selects the pod" in explained
+    assert "Silent when: the input holds Services in the pod's namespace and none of them selects the pod" in explained
     timing = " ".join(run_kgen("explain", "probe-timing-invalid").stdout.split())
     assert "Reported as: warning when timeoutSeconds exceeds periodSeconds" in timing
 
@@ -130,6 +134,6 @@ def test_github_format_annotates_each_finding_for_actions() -> None:
     assert result.returncode == 1 and lines
     privileged = [line for line in lines if "title=kgen security-privileged" in line]
     assert privileged == [
-        f"::error file={FAIL},line=16,col=13,title=kgen security-privileged::container 'agent' runs privileged; remove securityContext.privileged"
+        f"::error file={repository_path(FAIL) or FAIL},line=16,col=13,title=kgen security-privileged::container 'agent' runs privileged; remove securityContext.privileged"
     ]
     assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)

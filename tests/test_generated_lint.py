@@ -12,10 +12,10 @@ from kgen.loader import load_text
 from kgen.policies.engine import lint
 from kgen.policies.policy import load_policy
 
-from .conftest import FIXTURES
+from .conftest import SPEC_FILES
 
 STARTER = Path(str(resources.files("kgen.generator").joinpath("starter.yaml")))
-SPECS = [*sorted((FIXTURES / "specs").glob("*.yaml")), STARTER]
+SPECS = [*SPEC_FILES, STARTER]
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])

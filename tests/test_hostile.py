@@ -54,7 +54,7 @@ def test_a_broken_spec_in_a_linted_directory_is_a_finding_and_the_rest_is_linted
     (tmp_path / "kgen.yaml").write_text(TRITON.replace("      metrics: {port: 8002}", "      metrics: {protocol: TCP}"))
     (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: 'nginx:1.2'}\n")
     result = run_kgen("lint", str(tmp_path), "--format", "json")
-    assert_clean_failure(result, 1)  # a finding, not an abort (DESIGN.md, exit codes of kgen lint)
+    assert_clean_failure(result, 1)  # a per-file problem is a finding (DESIGN.md exit codes)
     findings = json.loads(result.stdout)["findings"]
     spec_problem = next(f for f in findings if f["file"].endswith("kgen.yaml"))
     assert spec_problem["rule"] == "yaml-invalid" and spec_problem["line"] == 15
@@ -242,7 +242,7 @@ def test_fifos_and_devices_are_refused_by_name_without_blocking(tmp_path: Path) 
     os.mkdir(tmp_path / "sub")
     os.mkfifo(tmp_path / "sub" / "deep.yml")
     walked = run_kgen("lint", str(tmp_path), "--format", "json")  # a blocking open would hang the test run here
-    assert_clean_failure(walked, 1)  # findings naming them, not an abort (DESIGN.md, exit codes of kgen lint)
+    assert_clean_failure(walked, 1)  # FIFOs met in a walk are findings (DESIGN.md exit codes)
     refused = {f["file"]: f["message"] for f in json.loads(walked.stdout)["findings"] if f["rule"] == "yaml-invalid"}
     assert refused == {str(tmp_path / "fifo.yaml"): "not a regular file (a FIFO); refused", str(tmp_path / "sub" / "deep.yml"): "not a regular file (a FIFO); refused"}
     assert any(f["file"].endswith("ok.yaml") for f in json.loads(walked.stdout)["findings"])

@@ -60,7 +60,7 @@ def test_chart_without_helm_is_a_clear_error(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{ROOT}", "PATH": env_path},
     )
     assert result.returncode == 2
-    assert "pip install 'kgen[helm]'" in result.stderr and result.stderr.count("\n") == 1
+    assert "pip install 'kgen-kubernetes[helm]'" in result.stderr and result.stderr.count("\n") == 1
 
 
 

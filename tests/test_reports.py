@@ -7,8 +7,11 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import jsonschema
+import pytest
 
+from kgen.findings import SEVERITY_RANK
 from kgen.report import render
+from kgen.report.paths import repository_path
 from tests.conftest import FIXTURES, lint_files
 
 SAMPLE = FIXTURES / "rules" / "security-run-as-root" / "fail.yaml"
@@ -47,12 +50,23 @@ def test_sarif_validates_and_carries_regions_and_rule_metadata() -> None:
     assert all(rule["help"]["text"] and rule["shortDescription"]["text"] for rule in rules)
 
 
-def test_junit_is_wellformed_with_a_failure_per_finding() -> None:
+JUNIT_SCHEMA = FIXTURES / "reference" / "junit.xsd"
+
+
+@pytest.mark.parametrize("fail_on", ["error", "warning", "info"])
+def test_junit_fails_only_findings_at_or_above_fail_on_and_validates(fail_on: str) -> None:
+    import xmlschema
+
     report = _report()
-    root = ET.fromstring(render(report, "junit"))
-    failures = root.findall(".//failure")
-    assert len(failures) == len(report.findings)
-    assert root.get("failures") == str(len(report.findings))
+    text = render(report, "junit", fail_on=fail_on)
+    xmlschema.XMLSchema(str(JUNIT_SCHEMA)).validate(text)
+    root = ET.fromstring(text)
+    failing = [f for f in report.findings if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on]]
+    assert len(root.findall(".//failure")) == len(failing) and root.get("failures") == str(len(failing))
+    assert len(root.findall(".//testcase")) == len(report.findings)
+    below = root.findall(".//testcase/system-out")
+    assert len(below) == len(report.findings) - len(failing)
+    assert all(f"below --fail-on {fail_on}" in out.text for out in below)
 
 
 def test_junit_for_a_clean_run_has_one_passing_case() -> None:
@@ -65,8 +79,9 @@ def test_github_annotations_escape_properties_and_data() -> None:
     report = _report()
     lines = render(report, "github").splitlines()
     assert len(lines) == len(report.findings)
-    finding = report.findings[0]
-    assert lines[0].startswith(f"::{ {'error': 'error', 'warning': 'warning', 'info': 'notice'}[finding.severity]} file={finding.file},line={finding.line},col={finding.column},title=kgen {finding.rule}::")
+    finding = sorted(report.findings, key=lambda f: -SEVERITY_RANK[f.severity])[0]  # errors first
+    assert [line.split(" ", 1)[0] for line in lines] == sorted((line.split(" ", 1)[0] for line in lines), key=["::error", "::warning", "::notice"].index)
+    assert lines[0].startswith(f"::{ {'error': 'error', 'warning': 'warning', 'info': 'notice'}[finding.severity]} file={repository_path(finding.file) or finding.file},line={finding.line},col={finding.column},title=kgen {finding.rule}::")
     from kgen.report.escape import github_data, github_property
 
     assert github_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"

@@ -56,7 +56,7 @@ def test_schema_error_names_line_and_path(tmp_path: Path) -> None:
 
 def test_unknown_keys_are_errors_except_x_keys(tmp_path: Path) -> None:
     assert errors(tmp_path, BASE + "    replica: 2\n") == [
-        "kgen.yaml:11: components.api.replica: unknown key 'replica' (keys starting with x- are free-form)"
+        "kgen.yaml:11: components.api.replica: unknown key 'replica' (did you mean 'replicas'? keys starting with x- are free-form)"
     ]
     assert errors(tmp_path, BASE + "    x-owner: team-a\n") == []
 
@@ -145,7 +145,7 @@ def test_semantic_error_only_in_one_environment_says_which(tmp_path: Path) -> No
         """)
     # the override wrote the value: its path says which environment
     assert errors(tmp_path, text) == [
-        "kgen.yaml:19: environments.prod.components.web.ingress.host: host 'a.example.com' is already used by component 'api'"
+        "kgen.yaml:19: environments.prod.components.web.ingress.host: host 'a.example.com' path '/' is already used by component 'api'"
     ]
     text = BASE + "    storage: {data: {mountPath: /data, size: 1Gi}}\n" + textwrap.dedent("""\
         environments:
@@ -202,7 +202,7 @@ def test_environment_merge_and_deletion(tmp_path: Path) -> None:
     assert ("Deployment", "shop-worker") not in dev
     prod = objects(tmp_path, text, "prod")
     env = prod[("Deployment", "shop-worker")]["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert env == [{"name": "LEVEL", "value": "2"}, {"name": "EXTRA", "value": "yes"}]
+    assert env == [{"name": "EXTRA", "value": "yes"}, {"name": "LEVEL", "value": "2"}]  # sorted by name
 
 
 def test_safe_defaults(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from kgen.errors import InputError
 from kgen.generator.helm import helm_files
 from kgen.generator.kustomize import kustomize_files
 from kgen.generator.manifests import manifest_text, render
-from kgen.generator.model import app_model
+from kgen.generator.model import app_model, app_values
 from kgen.generator.objects import build_objects
 from kgen.generator.spec import AppSpec, validated_spec
 from kgen.generator.text import dump_json, generated_from
@@ -75,7 +75,8 @@ def generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> dict[str
 def _generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> tuple[dict[str, str], dict[str, list[dict]]]:
     """The output files, and each environment's objects (what every output yields for it)."""
     spec_name = os.path.basename(spec.file)
-    models = {env: app_model(spec, env) for env in envs}
+    values = {env: app_values(spec, env) for env in envs}
+    models = {env: app_model(spec, env, values=values[env]) for env in envs}
     objects = {env: build_objects(model) for env, model in models.items()}
     files: dict[str, str] = {}
     targets = set(targets)
@@ -83,12 +84,14 @@ def _generate(spec: AppSpec, envs: list[str], targets: Iterable[str]) -> tuple[d
         for env in envs:
             files[f"manifests/{env}.yaml"] = manifest_text(objects[env], spec_name)
     if targets & {"kustomize", "helm"}:
-        base = app_model(spec, None)
+        base_values = app_values(spec, None)
+        base = app_model(spec, None, values=base_values)
         if "kustomize" in targets:
             per_env = {env: (models[env].get("namespace"), objects[env]) for env in envs}
             files.update(kustomize_files(build_objects(base), per_env, spec_name))
         if "helm" in targets:
-            files.update(helm_files(spec.name, base, models, spec_name))
+            per_env_values = {env: (models[env].get("namespace"), values[env]) for env in envs}
+            files.update(helm_files(spec, base_values, per_env_values, spec_name))
     return files, objects
 
 
@@ -416,12 +419,22 @@ def _read_only(path: str) -> bool:
     return not os.access(path, os.W_OK) or not os.stat(path).st_mode & stat.S_IWUSR
 
 
-def write_starter(path: str) -> None:
-    """``kgen init``: the commented starter spec, never over an existing file."""
+def example_names() -> list[str]:
+    """The specs ``kgen init --example NAME`` writes (package data, also tested like the fixtures)."""
+    from importlib import resources
+
+    return sorted(e.name[: -len(".yaml")] for e in resources.files("kgen.generator").joinpath("examples").iterdir() if e.name.endswith(".yaml"))
+
+
+def write_starter(path: str, example: str | None = None) -> None:
+    """``kgen init``: the commented starter spec (or a named example), never over an existing file."""
     from importlib import resources
 
     from kgen.fsutil import write_atomic
 
+    if example is not None and example not in example_names():
+        raise InputError(f"no example {example!r} (known: {', '.join(example_names())})")
     if os.path.lexists(path):
         raise InputError("already exists; kgen init never overwrites a file", path)
-    write_atomic(path, resources.files("kgen.generator").joinpath("starter.yaml").read_text(encoding="utf-8"))
+    source = "starter.yaml" if example is None else f"examples/{example}.yaml"
+    write_atomic(path, resources.files("kgen.generator").joinpath(source).read_text(encoding="utf-8"))

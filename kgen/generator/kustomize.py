@@ -2,10 +2,11 @@
 
 An overlay holds only what its environment changes: the namespace, image tags
 and replica counts through Kustomize's own transformers, objects the
-environment adds, ``$patch: delete`` for objects it removes, and one JSON 6902
-patch per object for every remaining difference. Patches are computed by
-diffing the base objects (after the transformers) against the environment's
-objects, so the overlay builds to exactly what ``kgen render`` prints.
+environment adds, ``$patch: delete`` for objects it removes, and one
+strategic-merge patch per changed object that names the object and every
+container, env var, volume or mount it touches (never a list index). Patches
+are computed by diffing the base objects (after the transformers) against the
+environment's objects, so the overlay builds to exactly what ``kgen render`` prints.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from typing import Any
 from kgen.generator.text import dump_documents, dump_yaml, header
 
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+# Lists of a pod spec that Kubernetes' strategic merge matches by a key, not by position.
+MERGE_KEYS = {"containers": "name", "initContainers": "name", "env": "name", "volumes": "name", "volumeMounts": "mountPath"}
+# Other lists Kubernetes merges by a key (Service and container ports, pull secrets): replaced whole.
+REPLACED_MERGED_LISTS = ("ports", "imagePullSecrets")
 Key = tuple[str, str, str]  # apiVersion, kind, name
 
 
@@ -40,7 +45,12 @@ def overlay(base: list[dict], objects: list[dict], namespace: str | None) -> dic
     before = {_key(o): o for o in base}
     after = {_key(o): _without_namespace(o) for o in objects}
     kustomization: dict[str, Any] = dict(KUSTOMIZATION)
-    if namespace:
+    if namespace and any(o["kind"] == "Namespace" for o in [*base, *objects]):
+        # `namespace:` would also rename every Namespace object to it; this transformer only sets the field
+        kustomization["transformers"] = [dump_yaml({"apiVersion": "builtin", "kind": "NamespaceTransformer",
+                                                    "metadata": {"name": "namespace", "namespace": namespace},
+                                                    "fieldSpecs": [{"path": "metadata/namespace", "create": True}]})]
+    elif namespace:
         kustomization["namespace"] = namespace
     files: dict[str, str] = {}
     resources = ["../../base"]
@@ -69,14 +79,12 @@ def overlay(base: list[dict], objects: list[dict], namespace: str | None) -> dic
         files[filename] = dump_yaml({"$patch": "delete", "apiVersion": key[0], "kind": key[1], "metadata": {"name": key[2]}})
         patches.append({"path": filename})
     for key in sorted(common):
-        transformed = _apply_transformers(before[key], images, replicas)
-        ops = json_patch(transformed, after[key])
-        if ops:
+        changes = strategic_merge_patch(_apply_transformers(before[key], images, replicas), after[key], _built_in(key[0]))
+        if changes:
             filename = f"patches/{_filename(before[key])}"
-            files[filename] = dump_yaml(ops)
-            group, _, version = key[0].rpartition("/")
-            target = {"group": group, "version": version, "kind": key[1], "name": key[2]} if group else {"version": version, "kind": key[1], "name": key[2]}
-            patches.append({"path": filename, "target": target})
+            metadata = {"name": key[2], **changes.pop("metadata", {})}
+            files[filename] = dump_yaml({"apiVersion": key[0], "kind": key[1], "metadata": metadata, **changes})
+            patches.append({"path": filename})
     if patches:
         kustomization["patches"] = patches
     files["kustomization.yaml"] = dump_yaml(kustomization)
@@ -137,6 +145,9 @@ def _image_changes(common_base: list[dict], env_objects: list[dict]) -> dict[str
 
 def _apply_transformers(obj: dict, images: dict[str, str], replicas: dict[str, int]) -> dict:
     """What Kustomize's images and replicas transformers make of a base object."""
+    touched = obj["kind"] == "Deployment" and obj["metadata"]["name"] in replicas
+    if not touched and not any(_split_image(c["image"])[0] in images for c in _containers(obj)):
+        return obj
     out = copy.deepcopy(obj)
     for container in _containers(out):
         name, tag = _split_image(container["image"])
@@ -147,26 +158,73 @@ def _apply_transformers(obj: dict, images: dict[str, str], replicas: dict[str, i
     return out
 
 
-def json_patch(before: Any, after: Any, path: str = "") -> list[dict]:
-    """RFC 6902 operations turning ``before`` into ``after``: maps key by key, equal-length lists item by item."""
+def strategic_merge_patch(before: dict, after: dict, built_in: bool = True) -> dict:
+    """The strategic-merge patch turning ``before`` into ``after``: changed keys only, ``null`` deletes.
+
+    In Kubernetes' own kinds, lists merged by a key (containers, env, volumes,
+    mounts) are patched entry by entry, naming each entry; other merged lists
+    (ports, pull secrets) are replaced with ``$patch: replace``; any other
+    changed list, and every list of a custom resource (Kustomize knows no merge
+    keys there), is simply written whole.
+    """
+    ops: dict = {}
+    for key in before:
+        if key not in after:
+            ops[key] = None
+    for key, value in after.items():
+        if key not in before:
+            ops[key] = value
+        elif not same(before[key], value):
+            ops[key] = _changed(key, before[key], value, built_in)
+    return ops
+
+
+def _changed(key: str, before: Any, after: Any, built_in: bool) -> Any:
     if isinstance(before, dict) and isinstance(after, dict):
-        ops: list[dict] = []
-        for key in before:
-            if key not in after:
-                ops.append({"op": "remove", "path": f"{path}/{_escape(key)}"})
-        for key, value in after.items():
-            if key not in before:
-                ops.append({"op": "add", "path": f"{path}/{_escape(key)}", "value": value})
-            elif not same(before[key], value):
-                ops.extend(json_patch(before[key], value, f"{path}/{_escape(key)}"))
-        return ops
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        ops = []
-        for index, (old, new) in enumerate(zip(before, after)):
-            if not same(old, new):
-                ops.extend(json_patch(old, new, f"{path}/{index}"))
-        return ops
-    return [{"op": "replace", "path": path, "value": after}]
+        return strategic_merge_patch(before, after, built_in)
+    if isinstance(before, list) and isinstance(after, list) and built_in:
+        merge_key = MERGE_KEYS.get(key)
+        if merge_key and _keyed(before, merge_key) and _keyed(after, merge_key):
+            return _keyed_list_patch(before, after, merge_key)
+        if key in REPLACED_MERGED_LISTS:
+            return [{"$patch": "replace"}, *after]
+    return after
+
+
+def _built_in(api_version: str) -> bool:
+    """Whether Kustomize knows the kind's schema (and so its lists' merge keys)."""
+    group = api_version.rpartition("/")[0]
+    return "." not in group or group.endswith(".k8s.io")
+
+
+def _keyed(items: list, merge_key: str) -> bool:
+    keys = [item.get(merge_key) if isinstance(item, dict) else None for item in items]
+    return None not in keys and len(set(keys)) == len(keys)
+
+
+def _keyed_list_patch(before: list[dict], after: list[dict], merge_key: str) -> list[dict]:
+    """Entries named by ``merge_key``: changed or new ones, deletions as ``$patch: delete``.
+
+    Kustomize puts the entries a patch names first (in the patch's order) and the
+    others after them (in the base's order), so the patch names the shortest
+    prefix of ``after`` that makes that come out in ``after``'s order.
+    """
+    old = {item[merge_key]: item for item in before}
+    new_keys = [item[merge_key] for item in after]
+    changed = {item[merge_key] for item in after if item[merge_key] not in old or not same(old[item[merge_key]], item)}
+    deleted = [k for k in old if k not in set(new_keys)]
+    prefix = 0
+    while prefix < len(after):
+        named = set(new_keys[:prefix])
+        if changed <= named and new_keys[prefix:] == [k for k in old if k not in named and k not in deleted]:
+            break
+        prefix += 1
+    entries: list[dict] = []
+    for item in after[:prefix]:
+        k = item[merge_key]
+        entries.append(item if k not in old else {merge_key: k, **strategic_merge_patch(old[k], item)})
+    entries += [{merge_key: k, "$patch": "delete"} for k in deleted]
+    return entries
 
 
 def same(a: Any, b: Any) -> bool:
@@ -180,5 +238,3 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")

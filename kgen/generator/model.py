@@ -1,25 +1,36 @@
-"""Resolved component models: every default applied, every derived decision made.
+"""Values and resolved component models: every default applied, every derived decision made.
 
-The model of one environment is what both renderers consume: ``objects.py``
-turns it into Kubernetes objects in Python, and the Helm chart's templates turn
-the same data (``values.yaml`` + ``values-<env>.yaml``) into the same objects.
-Leaves are Kubernetes-shaped fragments (resources, probes, volumes), so the two
-renderers only assemble objects and cannot disagree about policy: GPU
-resources, security defaults, probe budgets and names are all decided here.
+``app_values`` is one environment in the spec's own words (what the Helm chart's
+``values.yaml`` + ``values-<env>.yaml`` hold); ``app_model`` resolves those values
+for a release (names, GPU resources, security defaults, probe budgets) into the
+Kubernetes-shaped fragments ``objects.py`` assembles. The chart's templates make
+the same decisions from the same values in Go templates (a user's ``--set`` must
+act exactly like the same edit of the spec); the equivalence tests hold the two
+to it with the real Helm.
 """
-
 from __future__ import annotations
 
 import copy
 import hashlib
 from typing import Any
 
-from kgen.generator.spec import RWO_MODES, SHM_VOLUME, WORKLOAD_KINDS, AppSpec
+from kgen.generator.spec import FILES_VOLUME, REPLICATED_KINDS, RWO_MODES, SHM_VOLUME, WORKLOAD_KINDS, AppSpec, file_key
+from kgen.generator.text import go_json
 from kgen.merge import deep_merge
 
 NAME_LIMIT = 63
+HASH_LENGTH = 8  # of the hash a Job's name ends with
 CRONJOB_NAME_LIMIT = 52  # the Job controller appends an 11-character suffix
+STATEFULSET_NAME_LIMIT = 52  # its controller-revision-hash label is <name>-<10 characters>, a label value
 SCALED_OBJECT_NAME_LIMIT = 54  # KEDA names its HPA keda-hpa-<name>
+# Pod hostnames of a gang (<job>-<index>, JobSet <jobset>-<job>-<i>-<j>) must stay DNS labels.
+TRAINING_NAME_LIMIT = 44
+HEADLESS_SUFFIX = "-headless"
+RENDEZVOUS_PORT = 29500  # torchrun's default MASTER_PORT
+JOBSET_REPLICATED_JOB = "node"
+KUBEFLOW_CONTAINER = "pytorch"  # the training operator sets the rendezvous env on this container
+KSERVE_CONTAINER = "kserve-container"
+JOB_INDEX_FIELD = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
 DEFAULT_CPU, DEFAULT_MEMORY = "100m", "128Mi"
 DEFAULT_SHM = "1Gi"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
@@ -44,22 +55,71 @@ def fit_name(name: str, limit: int = NAME_LIMIT) -> str:
     return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
-def app_model(spec: AppSpec, env: str | None) -> dict:
-    """The values of one environment (``None``: the base that ``values.yaml`` holds)."""
+def release_prefix(app: str, release: str) -> str:
+    """What object names start with, as the chart's ``kgen.fullname`` computes it (Helm's convention)."""
+    prefix = release if app in release else f"{release}-{app}"
+    return prefix[:NAME_LIMIT].removesuffix("-")
+
+
+def app_model(spec: AppSpec, env: str | None, release: str | None = None, values: dict | None = None) -> dict:
+    """One environment's objects-to-be (``None``: the base) for a Helm release name (default: the app's).
+
+    ``values``: that environment's ``app_values``, when the caller has them already.
+    """
     app = spec.name
-    model: dict[str, Any] = {"app": app}
+    release = release or app
+    model: dict[str, Any] = {"app": app, "release": release}
     namespace = spec.namespace(env)
     if namespace:
         model["namespace"] = namespace
+    if values is None:
+        values = app_values(spec, env)
+    for key in ("labels", "annotations"):
+        if values.get(key):
+            model[key] = values[key]
+    version = spec.data["metadata"].get("version")
+    if version is not None:
+        model["version"] = _text(version)
+    prefix = release_prefix(app, release)
+    model["components"] = {
+        name: component_model(prefix, name, c, _input_digest(app, prefix, values.get("labels") or {}, c))
+        for name, c in values["components"].items()
+    }
+    if values.get("extraObjects"):
+        model["extraObjects"] = values["extraObjects"]
+    return model
+
+
+def app_values(spec: AppSpec, env: str | None) -> dict:
+    """The Helm values of one environment (``None``: ``values.yaml``): the spec's own vocabulary.
+
+    Defaults and overrides are merged into each component; ``image`` is split into
+    ``{repository, tag}`` (so a tag can be set alone) and ``ports`` become a list
+    (the first port is the primary one, and a values map has no order).
+    """
+    values: dict[str, Any] = {}
     labels = spec.data["metadata"].get("labels") or {}
     if labels:
-        model["labels"] = dict(sorted(labels.items()))
+        values["labels"] = dict(sorted(labels.items()))
+    annotations = spec.data["metadata"].get("annotations") or {}
+    if annotations:
+        values["annotations"] = dict(sorted(annotations.items()))
     tags = spec.environment(env).get("imageTag") if env else None
-    model["components"] = {
-        name: component_model(app, name, c, None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
+    values["components"] = {
+        name: component_values(_in_spec_order(c, (spec.data["components"] or {}).get(name) or {}),
+                               None if "image" in _override(spec, env, name) else tags.get(name) if isinstance(tags, dict) else tags)
         for name, c in spec.components(env).items()
     }
-    return model
+    extra = [*(spec.data.get("extraObjects") or []), *((spec.environment(env).get("extraObjects") or []) if env else [])]
+    if extra:
+        values["extraObjects"] = copy.deepcopy(extra)
+    return values
+
+
+def _in_spec_order(merged: dict, own: dict) -> dict:
+    """``kind`` first, then the component's own fields as written, then what it inherits from defaults."""
+    order = ["kind", *own, *merged]
+    return {key: merged[key] for key in dict.fromkeys(order) if key in merged}
 
 
 def _override(spec: AppSpec, env: str | None, name: str) -> dict:
@@ -68,19 +128,76 @@ def _override(spec: AppSpec, env: str | None, name: str) -> dict:
     return (spec.environment(env).get("components") or {}).get(name) or {}
 
 
-def component_model(app: str, name: str, c: dict, image_tag: str | None = None) -> dict:
-    """One merged component as the renderers' input: names fitted, defaults applied, GPUs resolved."""
-    kind = c.get("kind", "service")
-    fullname = fit_name(f"{app}-{name}", CRONJOB_NAME_LIMIT if kind == "cronjob" else NAME_LIMIT)
-    ports = [{"name": p, "port": body["port"], "protocol": body.get("protocol", "TCP")} for p, body in (c.get("ports") or {}).items()]
+def component_values(c: dict, image_tag: str | None = None) -> dict:
+    """A merged spec component as chart values: the same fields, image and ports made settable."""
+    values = {"kind": c.get("kind", "service"), **c}  # shallow: only replaced, never mutated, below
+    values["image"] = split_image(with_tag(c["image"], image_tag) if image_tag else c["image"])
+    for key in ("initContainers", "sidecars"):
+        if key in c:
+            values[key] = [_extra_values(extra, c["image"], image_tag) for extra in c[key]]
+    if "ports" in c:
+        values["ports"] = _port_list(c["ports"])
+    return values
+
+
+def _extra_values(extra: dict, main_image: str, image_tag: str | None) -> dict:
+    """An init container or sidecar as values: ports as a list; the environment's tag when it
+    runs the component's own image (e.g. a migration)."""
+    out = dict(extra)
+    if "ports" in extra:
+        out["ports"] = _port_list(extra["ports"])
+    if image_tag and image_repository(extra["image"]) == image_repository(main_image):
+        out["image"] = with_tag(extra["image"], image_tag)
+    return out
+
+
+def _port_list(ports: dict) -> list[dict]:
+    return [{"name": name, **body} for name, body in ports.items()]
+
+
+def split_image(image: str) -> dict:
+    """``repo:tag@digest`` as ``{repository, tag, digest}`` (each part only when present)."""
+    name, _, digest = image.partition("@")
+    slash, colon = name.rfind("/"), name.rfind(":")
+    out = {"repository": name[:colon], "tag": name[colon + 1:]} if colon > slash else {"repository": name}
+    if digest:
+        out["digest"] = digest
+    return out
+
+
+def image_reference(image: dict) -> str:
+    return image["repository"] + (f":{image['tag']}" if image.get("tag") else "") + (f"@{image['digest']}" if image.get("digest") else "")
+
+
+def _input_digest(app: str, prefix: str, labels: dict, values: dict) -> str:
+    """8 hex of everything a component's pod template is made from (the chart hashes the same JSON)."""
+    return hashlib.sha256(go_json({"app": app, "component": values, "labels": labels, "prefix": prefix}).encode()).hexdigest()[:HASH_LENGTH]
+
+
+def component_model(prefix: str, name: str, c: dict, digest: str) -> dict:
+    """One component's values as the renderers' input: names fitted, defaults applied, GPUs resolved.
+
+    A Job's (or training job's) template is immutable, so its name ends with ``digest``:
+    a changed Job is a new Job, and ``helm upgrade`` / ``kubectl apply`` never try to patch one.
+    """
+    kind = c["kind"]
+    limit = {"cronjob": CRONJOB_NAME_LIMIT, "statefulset": STATEFULSET_NAME_LIMIT, "training": TRAINING_NAME_LIMIT}.get(kind, NAME_LIMIT)
+    fullname = fit_name(f"{prefix}-{name}", limit)
+    job_name = f"{fit_name(fullname, limit - HASH_LENGTH - 1)}-{digest}"
+    ports = [{"name": p["name"], "port": p["port"], "protocol": p.get("protocol", "TCP")} for p in c.get("ports") or []]
     m: dict[str, Any] = {"kind": kind, "fullname": fullname}
     if c.get("labels"):
         m["labels"] = dict(sorted(c["labels"].items()))
     if c.get("podAnnotations"):
         m["podAnnotations"] = dict(sorted(c["podAnnotations"].items()))
+    for key in ("annotations", "serviceAnnotations"):
+        if c.get(key):
+            m[key] = dict(sorted(c[key].items()))
     if ports:
         m["ports"] = ports
-    if kind in WORKLOAD_KINDS:
+    if c.get("serving", "deployment") != "deployment":
+        m["serving"] = _serving(c)
+    elif kind in REPLICATED_KINDS:
         if "autoscaling" in c:
             hpa = c["autoscaling"]
             m["autoscaling"] = {"min": hpa.get("min", 1), "max": hpa["max"], **{k: hpa[k] for k in ("cpu", "memory") if k in hpa}}
@@ -88,18 +205,22 @@ def component_model(app: str, name: str, c: dict, image_tag: str | None = None) 
             m["keda"] = _keda(fullname, c["keda"])
         else:
             m["replicas"] = c.get("replicas", 1)
-        if any(_single_writer(v) for v in (c.get("storage") or {}).values()):
+        if kind in WORKLOAD_KINDS and any(_single_writer(v) for v in (c.get("storage") or {}).values()):
             m["strategy"] = "Recreate"
-    if kind == "service" and "ingress" in c:
+    if kind == "statefulset":
+        m["statefulset"] = {"serviceName": fit_name(f"{fullname}{HEADLESS_SUFFIX}"), **{k: c[k] for k in ("podManagementPolicy",) if k in c}}
+        templates = [{"name": vol, **_claim(body)} for vol, body in sorted((c.get("storage") or {}).items()) if body.get("perReplica")]
+        if templates:
+            m["claimTemplates"] = templates
+    if "ingress" in c:
         m["ingress"] = _ingress(fullname, c["ingress"], ports)
     if (c.get("config") or {}).get("data"):
         m["config"] = {"data": {k: _text(v) for k, v in sorted(c["config"]["data"].items())}}
         if c["config"].get("mountPath"):
             m["config"]["mountPath"] = c["config"]["mountPath"]
     claims = [
-        {"name": fit_name(f"{fullname}-{vol}"), "size": _text(body["size"]), "accessMode": body.get("accessMode", "ReadWriteOnce"),
-         **({"storageClass": body["storageClass"]} if "storageClass" in body else {})}
-        for vol, body in sorted((c.get("storage") or {}).items()) if "size" in body
+        {"name": fit_name(f"{fullname}-{vol}"), **_claim(body)}
+        for vol, body in sorted((c.get("storage") or {}).items()) if "size" in body and not body.get("perReplica")
     ]
     if claims:
         m["claims"] = claims
@@ -111,8 +232,14 @@ def component_model(app: str, name: str, c: dict, image_tag: str | None = None) 
     if "networkPolicy" in c:
         policy = c["networkPolicy"] or {}
         m["networkPolicy"] = {k: sorted(policy.get(k) or []) for k in ("allowComponents", "allowNamespaces")}
-    if kind == "job":
+        for direction in ("ingressFrom", "egressTo"):
+            if direction in policy:
+                m["networkPolicy"][direction] = copy.deepcopy(policy[direction] or [])
+    if kind in ("job", "training"):
+        m["jobName"] = job_name
         m["job"] = _job_spec(c)
+    if kind == "training":
+        m["training"] = _training(fullname, job_name, c)
     if kind == "cronjob":
         m["job"] = _job_spec(c)
         m["cron"] = {
@@ -122,9 +249,66 @@ def component_model(app: str, name: str, c: dict, image_tag: str | None = None) 
             "failedJobsHistoryLimit": c.get("failedJobsHistoryLimit", 1),
             **{k: c[k] for k in ("timeZone", "suspend", "startingDeadlineSeconds") if k in c},
         }
+    content = {file_key(path): _text(body["content"]) for path, body in sorted((c.get("files") or {}).items()) if "content" in body}
+    if content:
+        m["files"] = dict(sorted(content.items()))
     m["pod"] = _pod(fullname, kind, c, m["serviceAccount"]["name"])
-    m["container"] = _container(kind, c, ports, image_tag)
+    m["container"] = _container(kind, c, ports, _rendezvous_env(m["training"], c) if "training" in m else [])
+    for key in ("podOverrides", "containerOverrides"):
+        if c.get(key):
+            m[key] = copy.deepcopy(c[key])
     return m
+
+
+def _claim(body: dict) -> dict:
+    return {"size": _text(body["size"]), "accessMode": body.get("accessMode", "ReadWriteOnce"),
+            **({"storageClass": body["storageClass"]} if "storageClass" in body else {})}
+
+
+def _serving(c: dict) -> dict:
+    """Knative / KServe: the platform owns routing and scaling; kgen gives it the bounds."""
+    scaling = c.get("autoscaling") or {}
+    out: dict[str, Any] = {"type": c["serving"], "min": scaling.get("min", 1)}
+    out.update({k: scaling[k] for k in ("max", "target") if k in scaling})
+    return out
+
+
+def _training(fullname: str, job_name: str, c: dict) -> dict:
+    """The gang: nodes, how the pods find pod 0 (MASTER_ADDR) and the port they meet on.
+
+    Pod hostnames start with the (hash-named) job; the headless Service keeps the stable name.
+    """
+    operator = c.get("operator", "none")
+    out: dict[str, Any] = {"operator": operator, "nodes": c["nodes"], "port": c.get("rendezvousPort", RENDEZVOUS_PORT)}
+    if operator == "none":
+        out["service"] = fullname
+        out["masterAddress"] = f"{job_name}-0.{fullname}"
+    elif operator == "jobset":
+        out["masterAddress"] = f"{job_name}-{JOBSET_REPLICATED_JOB}-0-0.{fullname}"
+    return out
+
+
+def _rendezvous_env(training: dict, c: dict) -> list[dict]:
+    """What torchrun reads (PET_*) and what training scripts conventionally read; the Kubeflow
+    operator sets these itself on its ``pytorch`` container."""
+    if training["operator"] == "kubeflow":
+        return []
+    rank = {"name": "NODE_RANK", "valueFrom": {"fieldRef": {"fieldPath": JOB_INDEX_FIELD}}}
+    nodes, port = str(training["nodes"]), str(training["port"])
+    env = [
+        {"name": "MASTER_ADDR", "value": training["masterAddress"]},
+        {"name": "MASTER_PORT", "value": port},
+        {"name": "WORLD_SIZE", "value": nodes},
+        {"name": "NNODES", "value": nodes},
+        rank,
+        {"name": "PET_MASTER_ADDR", "value": training["masterAddress"]},
+        {"name": "PET_MASTER_PORT", "value": port},
+        {"name": "PET_NNODES", "value": nodes},
+        {**rank, "name": "PET_NODE_RANK"},
+    ]
+    if c.get("gpu") is not None:
+        env.append({"name": "PET_NPROC_PER_NODE", "value": str(c["gpu"].get("count", 1))})
+    return env
 
 
 def _single_writer(volume: dict) -> bool:
@@ -147,7 +331,7 @@ def _keda(fullname: str, keda: dict) -> dict:
 def _ingress(fullname: str, ingress: dict, ports: list[dict]) -> dict:
     out: dict[str, Any] = {
         "host": ingress["host"],
-        "path": ingress.get("path", "/"),
+        **({"paths": list(ingress["paths"])} if "paths" in ingress else {"path": ingress.get("path", "/")}),
         "pathType": ingress.get("pathType", "Prefix"),
         "port": ingress.get("port", ports[0]["name"]),
     }
@@ -166,7 +350,7 @@ def _ingress(fullname: str, ingress: dict, ports: list[dict]) -> dict:
 
 def _job_spec(c: dict) -> dict:
     spec = {"backoffLimit": c.get("backoffLimit", 3)}
-    spec.update({k: c[k] for k in ("activeDeadlineSeconds", "ttlSecondsAfterFinished", "completions", "parallelism") if k in c})
+    spec.update({k: c[k] for k in ("activeDeadlineSeconds", "ttlSecondsAfterFinished", "completions", "parallelism", "podFailurePolicy") if k in c})
     return spec
 
 
@@ -187,7 +371,9 @@ def _pod(fullname: str, kind: str, c: dict, account: str) -> dict:
         "securityContext": deep_merge(POD_SECURITY, c.get("podSecurityContext") or {}),
     }
     if kind in ("job", "cronjob"):
-        pod["restartPolicy"] = c.get("restartPolicy", "OnFailure")
+        pod["restartPolicy"] = c.get("restartPolicy", "Never" if "podFailurePolicy" in c else "OnFailure")
+    if kind == "training":
+        pod["restartPolicy"] = c.get("restartPolicy", "Never")  # one lost node restarts the gang, not one pod
     node_selector = dict(c.get("nodeSelector") or {})
     tolerations = list(c.get("tolerations") or [])
     affinity = c.get("affinity") or {}
@@ -213,6 +399,8 @@ def _pod(fullname: str, kind: str, c: dict, account: str) -> dict:
         pod["imagePullSecrets"] = [{"name": n} for n in c["imagePullSecrets"]]
     volumes = []
     for vol, body in sorted((c.get("storage") or {}).items()):
+        if body.get("perReplica"):
+            continue  # a volumeClaimTemplate of the StatefulSet
         if "emptyDir" in body:
             volumes.append({"name": vol, "emptyDir": {k: _text(v) if k == "sizeLimit" else v for k, v in sorted(body["emptyDir"].items())}})
         else:
@@ -223,9 +411,53 @@ def _pod(fullname: str, kind: str, c: dict, account: str) -> dict:
             volumes.append({"name": vol, "persistentVolumeClaim": source})
     if gpu is not None:
         volumes.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": _text(gpu.get("shm", DEFAULT_SHM))}})
+    volumes.extend(_file_volumes(c))
     if volumes:
         pod["volumes"] = volumes
+    init = [_extra_container(x) for x in c.get("initContainers") or []]
+    init += [{**_extra_container(x), "restartPolicy": "Always"} for x in c.get("sidecars") or []]
+    if init:
+        pod["initContainers"] = init
     return pod
+
+
+def file_volume(body: dict) -> str:
+    """The volume a file comes from: the component's ConfigMap (``files``) or one per named Secret/ConfigMap."""
+    if "content" in body:
+        return FILES_VOLUME
+    kind = "secret" if "secret" in body else "configmap"
+    return fit_name(f"{FILES_VOLUME}-{kind}-{body.get('secret') or body.get('configMap')}")
+
+
+def _file_volumes(c: dict) -> list[dict]:
+    """One volume per named Secret/ConfigMap; the content volume is added in objects.py (its name hashes the data)."""
+    volumes: dict[str, dict] = {}
+    for _, body in sorted((c.get("files") or {}).items()):
+        name = file_volume(body)
+        if "secret" in body:
+            volumes.setdefault(name, {"name": name, "secret": {"secretName": body["secret"]}})
+        elif "configMap" in body:
+            volumes.setdefault(name, {"name": name, "configMap": {"name": body["configMap"]}})
+    return list(volumes.values())
+
+
+def _extra_container(spec: dict) -> dict:
+    """An init container or sidecar: the same security and resource defaults as the main one."""
+    container: dict[str, Any] = {"name": spec["name"], "image": spec["image"]}
+    ports = [{"name": p["name"], "containerPort": p["port"], "protocol": p.get("protocol", "TCP")} for p in spec.get("ports") or []]
+    if ports:
+        container["ports"] = ports
+    for key in ("command", "args", "workingDir"):
+        if key in spec:
+            container[key] = spec[key]
+    env = [_env_var(name, value) for name, value in sorted((spec.get("env") or {}).items())]
+    if env:
+        container["env"] = env
+    container["resources"] = _resources({"resources": spec.get("resources") or {}})
+    for name, probe in (spec.get("probes") or {}).items():
+        container[f"{name}Probe"] = _probe(probe, (ports[0]["name"], ports[0]["containerPort"]) if ports else (None, None))
+    container["securityContext"] = deep_merge(CONTAINER_SECURITY, spec.get("securityContext") or {})
+    return container
 
 
 def _with_node_requirement(affinity: dict, requirement: dict) -> dict:
@@ -237,13 +469,13 @@ def _with_node_requirement(affinity: dict, requirement: dict) -> dict:
     return deep_merge(affinity, {path[0]: {path[1]: {"nodeSelectorTerms": terms}}})
 
 
-def _container(kind: str, c: dict, ports: list[dict], image_tag: str | None) -> dict:
-    image = with_tag(c["image"], image_tag) if image_tag else c["image"]
-    container: dict[str, Any] = {"image": image}
+def _container(kind: str, c: dict, ports: list[dict], rendezvous: list[dict]) -> dict:
+    container: dict[str, Any] = {"image": image_reference(c["image"])}
     for key in ("command", "args", "workingDir"):
         if key in c:
             container[key] = c[key]
-    env = [_env_var(name, value) for name, value in (c.get("env") or {}).items()]
+    # the rendezvous env first, then the component's sorted (a values map has no order; the chart renders the same list)
+    env = [*rendezvous, *(_env_var(name, value) for name, value in sorted((c.get("env") or {}).items()))]
     if env:
         container["env"] = env
     env_from = [
@@ -266,19 +498,36 @@ def _container(kind: str, c: dict, ports: list[dict], image_tag: str | None) -> 
         mounts.append(mount)
     if c.get("gpu") is not None:
         mounts.append({"name": SHM_VOLUME, "mountPath": "/dev/shm"})
+    for path, body in sorted((c.get("files") or {}).items()):
+        key = file_key(path) if "content" in body else body["key"]
+        mounts.append({"name": file_volume(body), "mountPath": path, "subPath": key, "readOnly": True})
     if mounts:
         container["volumeMounts"] = mounts
+    if c.get("preStop"):
+        container["lifecycle"] = {"preStop": _pre_stop(c["preStop"], ports)}
     return container
+
+
+def _pre_stop(pre_stop: dict, ports: list[dict]) -> dict:
+    if "sleep" in pre_stop:
+        return {"sleep": {"seconds": pre_stop["sleep"]}}
+    if "exec" in pre_stop:
+        return {"exec": {"command": list(pre_stop["exec"])}}
+    http = pre_stop["http"]
+    return {"httpGet": {"path": http.get("path", "/"), "port": http.get("port", ports[0]["name"] if ports else None)}}
+
+
+def image_repository(image: str) -> str:
+    """``image`` without its tag or digest."""
+    name = image.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    return name[:colon] if colon > slash else name
 
 
 def with_tag(image: str, tag: str) -> str:
     """``image`` with its tag (or digest) replaced by ``tag``."""
-    name = image.split("@", 1)[0]
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > slash:
-        name = name[:colon]
-    return f"{name}:{tag}"
+    return f"{image_repository(image)}:{tag}"
 
 
 def _env_var(name: str, value: Any) -> dict:
@@ -303,6 +552,8 @@ def _resources(c: dict) -> dict:
     if gpu is not None:
         resource = gpu_resource(gpu)
         requests[resource] = limits[resource] = gpu.get("count", 1)
+    for resource, amount in sorted((r.get("extra") or {}).items()):
+        requests[resource] = limits[resource] = _text(amount)
     return {"limits": limits, "requests": requests}
 
 

@@ -11,6 +11,8 @@ that wrote the value: the environment override, the component, or ``defaults``.
 from __future__ import annotations
 
 import copy
+import difflib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
@@ -25,8 +27,10 @@ API_VERSION = "kgen.dev/v1alpha1"
 KIND = "App"
 DEFAULT_ENVIRONMENT = "default"
 WORKLOAD_KINDS = ("service", "worker")  # the kinds that become Deployments
+REPLICATED_KINDS = (*WORKLOAD_KINDS, "statefulset")  # long-running kinds with a replica count
+SERVICE_KINDS = ("service", "statefulset")  # kinds whose ports get a Service (and may get an Ingress)
 RWO_MODES = ("ReadWriteOnce", "ReadWriteOncePod")
-SHM_VOLUME, CONFIG_VOLUME = "dshm", "config"  # volume names kgen adds itself
+SHM_VOLUME, CONFIG_VOLUME, FILES_VOLUME = "dshm", "config", "files"  # volume names kgen adds itself
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,8 @@ def validate(spec: AppSpec) -> list[SpecProblem]:
             problems.extend(_attribute(spec, env, name, path, message) for path, message in found)
         problems.extend(_environment_problems(spec, env, components))
     problems.extend(SpecProblem(path, message, spec.line(path)) for path, message in app_problems(spec.data))
+    if not problems:
+        problems.extend(_extra_object_collisions(spec))
     return _sorted(problems)
 
 
@@ -236,12 +242,16 @@ def _explain(error: Any) -> tuple[JsonPath, str]:
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         extra = [k for k in extra if not k.startswith("x-")]
         key = extra[0] if extra else ""
-        return (*path, key), f"unknown key {key!r} (keys starting with x- are free-form)"
+        close = difflib.get_close_matches(key, sorted(error.schema.get("properties", {})), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return (*path, key), f"unknown key {key!r} ({hint}keys starting with x- are free-form)"
     if validator == "required":
         missing = [k for k in value if k not in error.instance]
         return path, f"{missing[0] if missing else value[0]!r} is required"
     if "propertyNames" in error.schema_path:
         # jsonschema reports a bad key as an error on the key itself, at the parent's path
+        if error.schema.get("description"):  # names that are not DNS labels say what they are
+            return (*path, error.instance), f"{error.instance!r} is not a valid name: {error.schema['description']}"
         rule = f"at most {value} characters" if validator == "maxLength" else f"must match {value}" if validator == "pattern" else error.message
         return (*path, error.instance), f"{error.instance!r} is not a valid name: {rule} (lowercase letters, digits and '-')"
     if validator in ("minimum", "exclusiveMinimum"):
@@ -316,7 +326,7 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
 
     if "autoscaling" in c and "keda" in c:
         out.append((("keda",), "autoscaling (HPA) and keda are exclusive: choose one"))
-    if scaled and kind not in WORKLOAD_KINDS:
+    if scaled and kind not in REPLICATED_KINDS:
         out.append((("autoscaling" if "autoscaling" in c else "keda",), f"a {kind} cannot be autoscaled"))
     for key in ("autoscaling", "keda"):
         block = c.get(key) or {}
@@ -324,11 +334,18 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
         if "max" in block and low > block["max"]:
             out.append(((key, "min"), f"must be <= {key}.max ({block['max']})"))
     hpa = c.get("autoscaling") or {}
-    if "autoscaling" in c and "cpu" not in hpa and "memory" not in hpa:
-        out.append((("autoscaling",), "needs a target: cpu and/or memory utilization (percent)"))
-    for metric in ("cpu", "memory"):
-        if metric in hpa and metric not in resources:
-            out.append((("autoscaling", metric), f"{metric} autoscaling needs a {metric} request: set resources.{metric}"))
+    serving = c.get("serving", "deployment")
+    if serving == "deployment":
+        if "autoscaling" in c and hpa.get("min", 1) < 1:
+            out.append((("autoscaling", "min"), "must be >= 1"))
+        if "target" in hpa:
+            out.append((("autoscaling", "target"), "a concurrency target needs serving: knative or kserve (the HPA scales on cpu and memory)"))
+        if "autoscaling" in c and "cpu" not in hpa and "memory" not in hpa:
+            out.append((("autoscaling",), "needs a target: cpu and/or memory utilization (percent)"))
+        for metric in ("cpu", "memory"):
+            if metric in hpa and metric not in resources:
+                out.append((("autoscaling", metric), f"{metric} autoscaling needs a {metric} request: set resources.{metric}"))
+    out.extend(_kind_problems(c, kind))
     if kind == "cronjob":
         schedule = c.get("schedule")
         if schedule is None:
@@ -347,10 +364,14 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
         out.append((("ports",), "port numbers must be unique"))
     ingress = c.get("ingress")
     if ingress is not None:
-        if kind != "service":
-            out.append((("ingress",), "an ingress needs a kind: service component"))
+        if kind not in SERVICE_KINDS or c.get("serving", "deployment") != "deployment":
+            out.append((("ingress",), "an ingress needs a kind: service (serving: deployment) or statefulset component"))
+        elif not ports:
+            out.append((("ingress",), "an ingress needs a port"))
         elif ingress.get("port") and ingress["port"] not in ports:
             out.append((("ingress", "port"), f"no port named {ingress['port']!r}"))
+        if "path" in ingress and "paths" in ingress:
+            out.append((("ingress", "paths"), "path and paths are exclusive"))
         tls = ingress.get("tls")
         if tls is not None and "issuer" in tls and "secretName" in tls:
             out.append((("ingress", "tls"), "tls.issuer and tls.secretName are exclusive"))
@@ -369,9 +390,21 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
     out.extend(_storage_problems(c, kind, scaled))
     out.extend(_gpu_problems(spec, env, name, c))
     out.extend(component_problems(c, spec.data, name, env))
+    out.extend(_container_problems(name, c, ports))
+    out.extend(_file_problems(c))
+    out.extend(_override_problems(c))
     for target in (c.get("networkPolicy") or {}).get("allowComponents", []):
         if target not in components:
             out.append((("networkPolicy", "allowComponents"), f"no component named {target!r}"))
+    for direction in ("ingressFrom", "egressTo"):
+        for index, peer in enumerate((c.get("networkPolicy") or {}).get(direction) or []):
+            at = ("networkPolicy", direction, index)
+            if len([k for k in ("component", "namespace", "cidr") if k in peer]) != 1:
+                out.append((at, "needs exactly one of component, namespace or cidr"))
+            elif "component" in peer and peer["component"] not in components:
+                out.append(((*at, "component"), f"no component named {peer['component']!r}"))
+            if "except" in peer and "cidr" not in peer:
+                out.append(((*at, "except"), "except only applies to a cidr"))
     for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/managed-by"):
         if key in (c.get("labels") or {}):
             out.append((("labels", key), f"{key} is set by kgen (selectors rely on it)"))
@@ -381,7 +414,7 @@ def _component_problems(spec: AppSpec, env: str | None, name: str, c: dict, comp
 def _storage_problems(c: dict, kind: str, scaled: bool) -> list[tuple[JsonPath, str]]:
     out: list[tuple[JsonPath, str]] = []
     for vol, body in (c.get("storage") or {}).items():
-        if vol in (SHM_VOLUME, CONFIG_VOLUME):
+        if vol in (SHM_VOLUME, CONFIG_VOLUME) or vol.startswith(FILES_VOLUME):
             out.append((("storage", vol), f"{vol!r} is the name of a volume kgen adds itself: choose another"))
         sources = [k for k in ("size", "existingClaim", "emptyDir") if k in body]
         if len(sources) != 1:
@@ -389,8 +422,17 @@ def _storage_problems(c: dict, kind: str, scaled: bool) -> list[tuple[JsonPath, 
             continue
         if "emptyDir" in body and ("accessMode" in body or "storageClass" in body):
             out.append((("storage", vol), "accessMode and storageClass only apply to claims"))
+        if body.get("perReplica"):
+            if kind != "statefulset":
+                out.append((("storage", vol, "perReplica"), "only a statefulset has per-replica claims"))
+            elif "size" not in body:
+                out.append((("storage", vol, "perReplica"), "a per-replica claim needs a size (kgen creates one claim per pod)"))
+            continue
         mode = body.get("accessMode", "ReadWriteOnce")
-        if "emptyDir" not in body and mode in RWO_MODES and kind in WORKLOAD_KINDS:
+        if "emptyDir" not in body and mode in RWO_MODES and kind == "training" and c.get("nodes", 1) > 1:
+            out.append((("storage", vol, "accessMode") if "accessMode" in body else ("storage", vol),
+                        f"a {mode} volume attaches to one node: {c['nodes']} training nodes need ReadWriteMany (or perReplica storage on a statefulset)"))
+        if "emptyDir" not in body and mode in RWO_MODES and kind in REPLICATED_KINDS:
             most = (c.get("autoscaling") or c.get("keda") or {}).get("max", 1) if scaled else c.get("replicas", 1)
             if most > 1:
                 out.append((("storage", vol, "accessMode") if "accessMode" in body else ("storage", vol),
@@ -420,16 +462,249 @@ def _gpu_problems(spec: AppSpec, env: str | None, name: str, c: dict) -> list[tu
     return out
 
 
+def _ingress_paths(ingress: dict) -> list[str]:
+    """The paths an ingress routes: ``paths``, else ``path`` (default ``/``)."""
+    return list(ingress.get("paths") or [ingress.get("path", "/")])
+
+
 def _environment_problems(spec: AppSpec, env: str | None, components: dict[str, dict]) -> list[SpecProblem]:
-    seen: dict[str, str] = {}
+    """Components may share a host on distinct paths; the same host and path twice is ambiguous."""
+    seen: dict[tuple[str, str], str] = {}
+    hosts: dict[str, tuple[str, dict]] = {}
     problems = []
     for name, c in components.items():
-        host = (c.get("ingress") or {}).get("host")
-        if host is None:
+        ingress = c.get("ingress")
+        if ingress is None:
             continue
-        if host in seen:
-            found = _attribute(spec, env, name, ("ingress", "host"), f"host {host!r} is already used by component {seen[host]!r}")
-            problems.append(found)
-        else:
-            seen[host] = name
+        first, other = hosts.setdefault(ingress["host"], (name, ingress))
+        for key, what in (("className", "ingress class"), ("tls", "TLS")):
+            if (key in ingress) != (key in other) or (key == "className" and ingress.get(key) != other.get(key)):
+                message = f"host {ingress['host']!r} is shared with component {first!r}: both need the same {what}"
+                problems.append(_attribute(spec, env, name, ("ingress", key) if key in ingress else ("ingress",), message))
+        for path in _ingress_paths(ingress):
+            where = (ingress["host"], path)
+            if where in seen:
+                message = f"host {ingress['host']!r} path {path!r} is already used by component {seen[where]!r}"
+                problems.append(_attribute(spec, env, name, ("ingress", "paths" if "paths" in ingress else "host"), message))
+            else:
+                seen[where] = name
+    problems.extend(_extra_object_problems(spec, env))
     return problems
+
+
+def _extra_object_problems(spec: AppSpec, env: str | None) -> list[SpecProblem]:
+    """Raw objects land in the environment's namespace: Kustomize would overwrite any other."""
+    base = ("environments", env) if env else ()
+    body = spec.environment(env) if env else spec.data
+    problems = []
+    for index, obj in enumerate(body.get("extraObjects") or []):
+        at = (*base, "extraObjects", index)
+        if "namespace" in (obj.get("metadata") or {}):
+            path = (*at, "metadata", "namespace")
+            problems.append(SpecProblem(path, "kgen sets the environment's namespace: remove it", spec.line(path)))
+        for path, message in kube_schema_problems(obj) or ():
+            where = (*at, *path)
+            problems.append(SpecProblem(where, f"{message} (Kubernetes {obj['apiVersion']} {obj['kind']})", spec.line(where)))
+    return problems
+
+
+def _extra_object_collisions(spec: AppSpec) -> list[SpecProblem]:
+    """An extra object with the identity of a generated one (or of another extra) would be applied twice."""
+    if not spec.data.get("extraObjects") and not any((e or {}).get("extraObjects") for e in (spec.data.get("environments") or {}).values()):
+        return []
+    from kgen.generator.model import app_model  # the objects are what collides: build them (a valid spec)
+    from kgen.generator.objects import build_objects
+
+    problems = []
+    for env in [None, *([] if not spec.data.get("environments") else spec.environment_names())]:
+        model = app_model(spec, env)
+        extras = model.pop("extraObjects", [])
+        taken = {(o["apiVersion"], o["kind"], o["metadata"]["name"]): "kgen generates it" for o in build_objects(model)}
+        sources = [("extraObjects", i) for i in range(len(spec.data.get("extraObjects") or []))]
+        if env:
+            sources += [("environments", env, "extraObjects", i) for i in range(len(spec.environment(env).get("extraObjects") or []))]
+        for path, obj in zip(sources, extras):
+            identity = (obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
+            if identity in taken:
+                where = (*path, "metadata", "name")
+                problems.append(SpecProblem(where, f"{identity[1]} {identity[2]!r} is already in the output ({taken[identity]})", spec.line(where)))
+            taken[identity] = f"extraObjects entry at line {spec.line(path)}"
+    return problems
+
+
+# --- workload kinds, containers, files and overrides (turn 2 additions) ------------------------
+
+KIND_ONLY_FIELDS = {
+    "podManagementPolicy": ("statefulset",),
+    "nodes": ("training",),
+    "operator": ("training",),
+    "rendezvousPort": ("training",),
+    "serving": ("service",),
+}
+# What kgen's rendezvous env sets (model.py) and what the Kubeflow operator sets on its container.
+RENDEZVOUS_ENV = frozenset({"MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "NNODES", "NODE_RANK",
+                            "PET_MASTER_ADDR", "PET_MASTER_PORT", "PET_NNODES", "PET_NODE_RANK", "PET_NPROC_PER_NODE"})
+KUBEFLOW_ENV = frozenset({"MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK"})
+PORTLESS_SERVING = ("knative", "kserve")  # the platform routes requests itself: one port, no Service of ours
+
+
+def _kind_problems(c: dict, kind: str) -> list[tuple[JsonPath, str]]:
+    out: list[tuple[JsonPath, str]] = []
+    for key, kinds in KIND_ONLY_FIELDS.items():
+        if key in c and kind not in kinds:
+            allowed = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+            out.append(((key,), f"only applies to kind {allowed} (this is a {kind})"))
+    if kind == "training":
+        if "nodes" not in c:
+            out.append(((), "a training component needs nodes (pods in the gang, one per node)"))
+        if c.get("operator") == "kubeflow" and "podFailurePolicy" in c:
+            out.append((("podFailurePolicy",), "a PyTorchJob has no podFailurePolicy: use operator none or jobset"))
+        operator = c.get("operator", "none")
+        setter, names = ("the training operator", KUBEFLOW_ENV) if operator == "kubeflow" else ("kgen", RENDEZVOUS_ENV)
+        for var in sorted(names.intersection(c.get("env") or {})):
+            out.append((("env", var), f"{setter} sets {var} for the gang (operator {operator}): remove it"))
+    if "podFailurePolicy" in c and c.get("restartPolicy", "Never") != "Never":
+        out.append((("restartPolicy",), "a podFailurePolicy needs restartPolicy: Never"))
+    serving = c.get("serving", "deployment")
+    if serving in PORTLESS_SERVING:
+        if len(c.get("ports") or {}) != 1:
+            out.append((("ports",), f"serving: {serving} routes to exactly one port"))
+        for key in ("keda", "replicas"):
+            if key in c:
+                out.append(((key,), f"serving: {serving} scales pods itself: use autoscaling (min, max, target)"))
+        for key in ("preStop", "terminationGracePeriodSeconds"):
+            if key in c:
+                out.append(((key,), f"serving: {serving} (Knative underneath) rejects it: the queue-proxy drains requests before the pod stops"))
+        for vol, body in (c.get("storage") or {}).items():
+            if "emptyDir" not in body:
+                out.append((("storage", vol), f"serving: {serving} takes no claims from kgen: use emptyDir (or the platform's model storage)"))
+        for metric in ("cpu", "memory"):
+            if metric in (c.get("autoscaling") or {}):
+                out.append((("autoscaling", metric), f"serving: {serving} scales on concurrency: use autoscaling.target"))
+        if serving == "kserve" and (c.get("autoscaling") or {}).get("min", 1) < 1:
+            out.append((("autoscaling", "min"), "KServe needs serverless mode for scale to zero: use serving: knative, or min >= 1"))
+    return out
+
+
+def _container_problems(name: str, c: dict, ports: dict) -> list[tuple[JsonPath, str]]:
+    out: list[tuple[JsonPath, str]] = []
+    seen = {name}
+    for section in ("initContainers", "sidecars"):
+        for index, container in enumerate(c.get(section) or []):
+            if container["name"] in seen:
+                out.append(((section, index, "name"), f"container name {container['name']!r} is used twice"))
+            seen.add(container["name"])
+            if section == "initContainers" and "probes" in container:
+                out.append(((section, index, "probes"), "an init container runs to completion: only sidecars take probes"))
+            for probe_name, probe in (container.get("probes") or {}).items():
+                handlers = [h for h in ("http", "tcp", "grpc", "exec") if h in probe]
+                if len(handlers) != 1:
+                    out.append(((section, index, "probes", probe_name), "needs exactly one of http, tcp, grpc, exec"))
+                    continue
+                port = (probe[handlers[0]] or {}).get("port")
+                if isinstance(port, str) and port not in (container.get("ports") or {}):
+                    out.append(((section, index, "probes", probe_name, handlers[0], "port"), f"no port named {port!r} in this sidecar"))
+                elif port is None and handlers[0] != "exec" and not container.get("ports"):
+                    out.append(((section, index, "probes", probe_name, handlers[0]), "needs a port (the sidecar has none)"))
+    pre_stop = c.get("preStop")
+    if pre_stop is not None:
+        if len([k for k in ("sleep", "exec", "http") if k in pre_stop]) != 1:
+            out.append((("preStop",), "needs exactly one of sleep, exec, http"))
+        port = (pre_stop.get("http") or {}).get("port")
+        if isinstance(port, str) and port not in ports:
+            out.append((("preStop", "http", "port"), f"no port named {port!r}"))
+        if "http" in pre_stop and port is None and not ports:
+            out.append((("preStop", "http"), "needs a port (the component has none)"))
+    return out
+
+
+# File names that hold credentials: such content belongs in a Secret, whatever it looks like.
+SECRET_FILE = re.compile(r"(?i)(\.(key|pem|p12|pfx|jks|keystore)$|id_rsa|id_ed25519|\.netrc$|\.pgpass$|passw(or)?d|secret|token|api[_-]?key|credential)")
+
+
+def file_key(path: str) -> str:
+    """The ConfigMap or volume key of a file: its base name."""
+    return path.rsplit("/", 1)[-1]
+
+
+def _file_problems(c: dict) -> list[tuple[JsonPath, str]]:
+    out: list[tuple[JsonPath, str]] = []
+    keys: dict[str, str] = {}
+    for path, body in (c.get("files") or {}).items():
+        sources = [k for k in ("content", "secret", "configMap") if k in body]
+        if len(sources) != 1:
+            out.append((("files", path), "needs exactly one of content, secret or configMap"))
+            continue
+        if sources[0] == "content":
+            if "key" in body:
+                out.append((("files", path, "key"), "key only applies to a secret or configMap reference"))
+            if SECRET_FILE.search(file_key(path)):
+                out.append((("files", path), "looks like a secret file: ConfigMaps are not secret; use {secret: NAME, key: KEY}"))
+            key = file_key(path)
+            if key in keys:
+                out.append((("files", path), f"same file name as {keys[key]!r}: content files need distinct names"))
+            keys[key] = path
+            if key in ((c.get("config") or {}).get("data") or {}):
+                out.append((("files", path), f"config.data already has a key {key!r}"))
+        elif "key" not in body:
+            out.append((("files", path), f"a {sources[0]} reference needs the key to mount"))
+    return out
+
+
+KUBE_SCHEMA_VERSION = (1, 35)  # the default policy's target Kubernetes version
+
+
+def kube_schema_problems(obj: dict) -> list[tuple[JsonPath, str]] | None:
+    """``obj`` checked against the strict built-in schema of its kind: (path in obj, message) per
+    problem, or None when Kubernetes has no such built-in kind (a custom resource)."""
+    from kgen.kubeschemas import builtin_schemas, schema_version
+
+    schema = builtin_schemas(schema_version(KUBE_SCHEMA_VERSION), True).schema(str(obj.get("apiVersion")), str(obj.get("kind")))
+    if schema is None:
+        return None
+    out: list[tuple[JsonPath, str]] = []
+    for error in () if schema.validator.is_valid(obj) else schema.validator.iter_errors(obj):
+        path = tuple(error.instance_path)
+        if error.kind.name == "additionalProperties":
+            out.extend(((*path, unexpected), f"unknown field {unexpected!r}") for unexpected in error.kind.as_dict()["unexpected"])
+        else:
+            out.append((path, error.message.splitlines()[0]))
+    return out
+
+
+def _override_problems(c: dict) -> list[tuple[JsonPath, str]]:
+    """podOverrides / containerOverrides: Kubernetes PodSpec / Container fields (strict schema), never
+    the fields kgen's other objects rely on (the main container's name, the container list)."""
+    out: list[tuple[JsonPath, str]] = []
+    pod, container = c.get("podOverrides") or {}, c.get("containerOverrides") or {}
+    if "containers" in pod:
+        out.append((("podOverrides", "containers"), "use containerOverrides for the main container, sidecars for others"))
+    if "name" in container:
+        out.append((("containerOverrides", "name"), "the main container's name is the component's"))
+    if out or not (pod or container):
+        return out
+    probe = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "override"},
+             "spec": {**pod, "containers": [{"name": "main", "image": "image", **container}]}}
+    for path, message in kube_schema_problems(probe) or ():
+        inner = path[1:]  # below spec
+        if inner[:2] == ("containers", 0):
+            out.append((("containerOverrides", *inner[2:]), f"{message} (Kubernetes Container)"))
+        else:
+            out.append((("podOverrides", *inner), f"{message} (Kubernetes PodSpec)"))
+    return out
+    from kgen.kubeschemas import builtin_schemas, schema_version
+
+    schema = builtin_schemas(schema_version(OVERRIDE_SCHEMA_VERSION), True).schema("v1", "Pod")
+    probe = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "override"},
+             "spec": {**pod, "containers": [{"name": "main", "image": "image", **container}]}}
+    if schema is None or schema.validator.is_valid(probe):
+        return out
+    for error in schema.validator.iter_errors(probe):
+        path = tuple(error.instance_path)[1:]  # below spec
+        where: JsonPath = ("containerOverrides", *path[2:]) if path[:2] == ("containers", 0) else ("podOverrides", *path)
+        if error.kind.name == "additionalProperties":
+            for unexpected in error.kind.as_dict()["unexpected"]:
+                out.append(((*where, unexpected), f"unknown field {unexpected!r} (Kubernetes {'Container' if where[0] == 'containerOverrides' else 'PodSpec'})"))
+        else:
+            out.append((where, error.message.splitlines()[0]))
+    return out

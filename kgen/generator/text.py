@@ -60,6 +60,25 @@ def is_generated(head: str) -> bool:
     return GENERATED_MARK in head
 
 
+def go_json(value: Any) -> str:
+    """Go ``encoding/json`` bytes for plain data (what the chart's ``toJson`` gives): sorted keys,
+    compact, HTML-safe escapes, whole floats as integers (Helm reads every number as a float64)."""
+    text = json.dumps(_whole_floats(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escape)
+    return text
+
+
+def _whole_floats(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_floats(v) for v in value]
+    return value
+
+
 def generated_from(head: str) -> str | None:
     """The spec file name a generated file's first bytes name, or None when they carry no header."""
     match = _GENERATED_FROM.search(head)

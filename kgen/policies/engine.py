@@ -66,6 +66,9 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
             Finding(problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
         )
 
+    known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
+    findings.extend(_unknown_suppressions(load, policy, known))
+
     unique = {f.identity(): f for f in findings}
     return LintReport(
         findings=sorted(unique.values(), key=Finding.sort_key),
@@ -74,6 +77,7 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
         rules=sorted(rules, key=lambda r: r.id),
         sources={source.name: source for source in load.files},
         notes=notes,
+        policy=policy.source,
     )
 
 
@@ -195,6 +199,44 @@ class _IgnoreComments:
                 number -= 1
             self._heads[first] = ids
         return self._heads[first]
+
+
+SUPPRESSION_UNKNOWN_RULE = "suppression-unknown-rule"
+_WILDCARDS = {"all", "*"}
+
+
+def _unknown_suppressions(load: LoadResult, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
+    """A misspelt id in ``# kgen:ignore`` or ``kgen.dev/ignore`` silences nothing: report it where it is written."""
+    import difflib
+
+    if not policy.enabled(SUPPRESSION_UNKNOWN_RULE):
+        return []
+    rule = all_rules()[SUPPRESSION_UNKNOWN_RULE]
+    severity = policy.rule_setting(rule.id).get("severity") or rule.severity
+
+    def finding(rule_id: str, file: str, line: int, column: int, obj: KubeObject | None) -> Finding:
+        close = difflib.get_close_matches(rule_id, sorted(known), n=1)
+        hint = f"did you mean {close[0]}?" if close else "see `kgen rules`"
+        message = f"suppression names unknown rule {rule_id!r}, so it silences nothing ({hint})"
+        return Finding(rule.id, rule.category, severity, message, file, line, column, obj.ref() if obj else None, "")  # type: ignore[arg-type]
+
+    out = []
+    for source in load.files:
+        for number, ids in _IgnoreComments.of(source).by_line.items():
+            text = source.lines[number - 1]
+            for rule_id in sorted(ids - known - _WILDCARDS):
+                out.append(finding(rule_id, source.name, number, text.find(rule_id, text.find("kgen:ignore")) + 1, None))
+    for obj in load.objects:
+        annotation = obj.annotations.get(IGNORE_ANNOTATION)
+        if not isinstance(annotation, str):
+            continue
+        for rule_id in sorted(_ids(annotation) - known - _WILDCARDS):
+            path = ("metadata", "annotations", IGNORE_ANNOTATION)
+            file, (line, column) = obj.source.name, obj.locate(path)
+            if obj.origin is not None:
+                file, line, column = obj.origin(path)
+            out.append(finding(rule_id, file, line, column, obj))
+    return out
 
 
 def fails(report: LintReport, fail_on: str) -> bool:

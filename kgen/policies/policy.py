@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -21,6 +22,30 @@ from kgen.policies.schema_settings import SETTINGS_RULE
 
 DEFAULT_POLICY_FILE = "default-policy.yaml"
 RULE_SWITCHES = ("enabled", "severity")
+BUILT_IN = "<built-in policy>"
+POLICY_ENV = "KGEN_POLICY"
+DISCOVERED_FILE = ".kgen.yaml"
+POLICY_API_VERSION, POLICY_KIND = "kgen.dev/v1alpha1", "ClusterPolicy"
+
+
+def find_policy_file(explicit: str | None = None, start: str | None = None) -> str | None:
+    """The policy a run uses, so that a lint by hand, the pre-commit hook and CI agree:
+    ``--policy``, then ``$KGEN_POLICY``, then the first ``.kgen.yaml`` walking up from
+    ``start`` (the current directory) to the repository root (the directory holding
+    ``.git``); None means the built-in default."""
+    if explicit:
+        return explicit
+    if os.environ.get(POLICY_ENV):
+        return os.environ[POLICY_ENV]
+    directory = os.path.abspath(start or os.getcwd())
+    while True:
+        candidate = os.path.join(directory, DISCOVERED_FILE)
+        if os.path.isfile(candidate):
+            return os.path.relpath(candidate)
+        parent = os.path.dirname(directory)
+        if os.path.exists(os.path.join(directory, ".git")) or parent == directory:
+            return None
+        directory = parent
 
 
 def default_policy_text() -> str:
@@ -37,7 +62,7 @@ def _default_document() -> dict:
 class ClusterPolicy:
     spec: dict
     name: str = "kgen-default"
-    source: str = "<built-in policy>"
+    source: str = BUILT_IN
 
     @classmethod
     def default(cls) -> "ClusterPolicy":
@@ -75,6 +100,12 @@ class ClusterPolicy:
     def custom_rules(self) -> list[dict]:
         return list(self.spec.get("customRules") or [])
 
+    @property
+    def lint_excludes(self) -> list[tuple[str, str]]:
+        """``spec.lint.exclude`` globs with the directory they are relative to (the policy file's)."""
+        base = os.path.dirname(os.path.abspath(self.source)) if self.source != BUILT_IN else os.getcwd()
+        return [(str(glob), base) for glob in self.section("lint").get("exclude") or []]
+
     def rule_setting(self, rule_id: str) -> dict:
         setting = self.section("rules").get(rule_id)
         return setting if isinstance(setting, dict) else {}
@@ -96,9 +127,18 @@ def load_policy(path: str | None) -> ClusterPolicy:
     if loaded.problems:
         problem = loaded.problems[0]
         raise InputError(problem.message, problem.file, problem.line)
+    if loaded.documents == 1 and not loaded.objects:
+        raise InputError(f"not a kgen policy: a policy starts with apiVersion: {POLICY_API_VERSION} and kind: {POLICY_KIND}", path, 1)
     if len(loaded.objects) != 1:
         raise InputError("a policy file holds exactly one ClusterPolicy document", path)
     document = loaded.objects[0]
+    if (document.api_version, document.kind) != (POLICY_API_VERSION, POLICY_KIND):
+        raise InputError(
+            f"not a kgen policy: found apiVersion: {document.api_version}, kind: {document.kind}; "
+            f"expected apiVersion: {POLICY_API_VERSION}, kind: {POLICY_KIND}",
+            path,
+            document.locate(("kind",))[0],
+        )
     _validate(document.data, loaded, path)
     spec = deep_merge(_default_document()["spec"], document.data.get("spec") or {})
     # In ingress.requiredAnnotations `null` means "must exist", not "delete": keep the map as written.
@@ -109,6 +149,33 @@ def load_policy(path: str | None) -> ClusterPolicy:
     _check_rule_settings(policy, loaded, path)
     _check_custom_rule_schemas(policy, loaded, path)
     return policy
+
+
+def policy_text(policy: ClusterPolicy) -> str:
+    """The effective policy as YAML: the built-in default as shipped (with its comments), or
+    the policy file merged over it."""
+    if policy.source == BUILT_IN:
+        return default_policy_text()
+    import yaml
+
+    document = {"apiVersion": POLICY_API_VERSION, "kind": POLICY_KIND, "metadata": {"name": policy.name}, "spec": policy.spec}
+    head = f"# The effective policy: {policy.source} merged over the built-in default (kgen policy show).\n"
+    return head + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def schema_version_warning(policy: ClusterPolicy) -> str | None:
+    """A target Kubernetes version the shipped schemas do not cover, and the version used instead."""
+    from kgen.kubeschemas import format_version, parse_version, schema_version, shipped_versions
+
+    target = parse_version(policy.kubernetes_version)
+    shipped = shipped_versions()
+    if shipped[0] <= target <= shipped[-1]:
+        return None
+    used = format_version(schema_version(target))
+    return (
+        f"Kubernetes {format_version(target)} is outside the schemas kgen ships "
+        f"({format_version(shipped[0])}-{format_version(shipped[-1])}): validating against {used}"
+    )
 
 
 def apply_lint_options(

@@ -23,3 +23,14 @@ declare(
     fix="""Read the renderer's message: vendor the missing dependency (helm dependency build), pass the
     values the chart requires (-f, --set), or fix the template or kustomization at the reported line.""",
 )
+
+declare(
+    id="suppression-unknown-rule",
+    category="schema",
+    severity="warning",
+    summary="A `# kgen:ignore` comment or `kgen.dev/ignore` annotation names a rule that does not exist.",
+    why="""A misspelt rule id silences nothing: the finding it was meant for is still reported, or, worse,
+    the suppression looks reviewed while it does nothing.""",
+    fix="""Use the rule id exactly as `kgen rules` lists it (the message suggests the closest one), or
+    remove the suppression.""",
+)

@@ -10,6 +10,8 @@ FORMATS = ("text", "json", "sarif", "junit", "github")
 _MODULES = {"text": "text", "json": "json_report", "sarif": "sarif", "junit": "junit", "github": "github"}
 
 
-def render(report: LintReport, fmt: str, *, color: bool = False) -> str:
+def render(report: LintReport, fmt: str, *, color: bool = False, quiet: bool = False, fail_on: str = "error") -> str:
+    """``report`` in format ``fmt``; each format takes the options that mean something to it."""
     module = importlib.import_module(f"kgen.report.{_MODULES[fmt]}")
-    return module.render(report, color=color)
+    options = {"text": {"color": color, "quiet": quiet}, "junit": {"fail_on": fail_on}}.get(fmt, {})
+    return module.render(report, **options)

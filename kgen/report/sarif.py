@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import json
-from pathlib import PurePath
+import os
+from pathlib import Path
+from urllib.parse import quote
 
 from kgen import __version__
 from kgen.findings import LintReport
+from kgen.report.paths import repository_path
 
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+HELP_URI = f"https://github.com/kgen-dev/kgen/blob/v{__version__}/README.md#the-rules"
+# GitHub code scanning reads properties.security-severity (0-10) to rank alerts.
+_SECURITY_SEVERITY = {"error": "7.5", "warning": "5.0", "info": "2.0"}
 
 
-def _uri(file: str) -> str:
-    return PurePath(file).as_posix().lstrip("/") if not file.startswith("<") else file.strip("<>")
+def _location(file: str) -> dict:
+    """The artifactLocation of ``file``: relative to its repository root under %SRCROOT%, whatever
+    the current directory or the form of the path (absolute, ``..``), so code scanning finds it."""
+    if file.startswith("<"):
+        return {"uri": file.strip("<>")}
+    relative = repository_path(file)
+    if relative is not None:
+        return {"uri": quote(relative), "uriBaseId": "%SRCROOT%"}
+    return {"uri": Path(os.path.abspath(file)).as_uri()}
 
 
 def render(report: LintReport, *, color: bool = False) -> str:
@@ -26,7 +39,7 @@ def render(report: LintReport, *, color: bool = False) -> str:
             continue
         location: dict = {
             "physicalLocation": {
-                "artifactLocation": {"uri": _uri(f.file), "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": _location(f.file),
                 "region": {"startLine": f.line, "startColumn": f.column},
             }
         }
@@ -35,14 +48,16 @@ def render(report: LintReport, *, color: bool = False) -> str:
             name = "/".join(part for part in (f.object.get("namespace"), f.object["kind"], f.object["name"]) if part)
             logical = f"{name}:{f.path}" if f.path else name
             location["logicalLocations"] = [{"name": f.object["name"] or f.object["kind"], "fullyQualifiedName": logical, "kind": "object"}]
+        environment = f" [{f.environment}]" if f.environment else ""
         result = {
             "ruleId": f.rule,
             "ruleIndex": index[f.rule],
             "level": _LEVEL[f.severity],
-            "message": {"text": f.message},
+            # Two environments' findings on one spec line are two alerts: the text says which.
+            "message": {"text": f"{f.message}{environment}"},
             "locations": [location],
             # Stable across edits above the object, so code scanning tracks an alert as the file changes.
-            "partialFingerprints": {"kgenObjectPath/v1": f"{f.rule}|{logical}"},
+            "partialFingerprints": {"kgenObjectPath/v1": f"{f.rule}|{logical}{environment}"},
         }
         if f.environment:
             result["properties"] = {"environment": f.environment}
@@ -59,8 +74,13 @@ def render(report: LintReport, *, color: bool = False) -> str:
                 "shortDescription": {"text": rule.summary},
                 "fullDescription": {"text": rule.why},
                 "help": {"text": f"{rule.why}\n\nHow to fix: {rule.fix}", "markdown": f"{rule.why}\n\n**How to fix:** {rule.fix}"},
+                "helpUri": HELP_URI,
                 "defaultConfiguration": {"level": _LEVEL[rule.severity]},
-                "properties": {"category": rule.category, "tags": [rule.category]},
+                "properties": {
+                    "category": rule.category,
+                    "tags": sorted({rule.category, *(["security"] if rule.category in ("security", "secrets") else [])}),
+                    "security-severity": _SECURITY_SEVERITY[rule.severity],
+                },
             }
             for rule in rules
         ],

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from kgen.findings import LintReport
+from kgen.findings import LintReport, describe_object
 from kgen.report.escape import redacted, source_excerpt, text_line, visible
 
 _COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m", "dim": "\033[2m", "bold": "\033[1m"}
 _RESET = "\033[0m"
 
 
-def render(report: LintReport, *, color: bool = False) -> str:
+def render(report: LintReport, *, color: bool = False, quiet: bool = False) -> str:
+    """``quiet`` leaves out everything but the findings (the summary, the baseline lines)."""
     def paint(text: str, style: str) -> str:
         return f"{_COLORS[style]}{text}{_RESET}" if color else text
 
@@ -21,7 +22,7 @@ def render(report: LintReport, *, color: bool = False) -> str:
         source = report.sources.get(file)
         lines = source.lines if source is not None else []
         for f in findings:
-            where = visible(f"{f.object['kind']}/{f.object['name']}") if f.object else ""
+            where = visible(describe_object(f.object))
             env = f" [{visible(f.environment)}]" if f.environment else ""
             out.append(
                 f"  {f.line}:{f.column}  {paint(f.severity, f.severity)}  {visible(f.message)}  "
@@ -33,11 +34,21 @@ def render(report: LintReport, *, color: bool = False) -> str:
                 out.append(f"    {excerpt}")
                 out.append("    " + " " * caret + paint("^", f.severity))
         out.append("")
+    if quiet:
+        return "\n".join(out) + "\n" if out else ""
     for entry in report.fixed_baseline:
-        out.append(visible(f"baseline entry no longer occurs: {entry['rule']} {entry['object']} {entry['path']}"))
+        where = describe_object(entry.get("object")) or "?"
+        path = f" {entry['path']}" if entry.get("path") else ""
+        env = f" [{entry['environment']}]" if entry.get("environment") else ""
+        out.append(visible(f"baseline entry no longer occurs: {entry.get('rule')} {where}{path}{env}"))
     counts = report.counts()
     problems = sum(counts.values())
     scope = f"in {_plural(report.files, 'file')}, {_plural(report.objects, 'object')}"
+    extras = [f"{report.baselined} baselined"] if report.baselined else []
+    if report.policy:
+        builtin = report.policy.startswith("<")  # "<built-in policy>"
+        extras.append(report.policy.strip("<>") if builtin else f"policy {visible(report.policy)}")
+    scope += f" ({', '.join(extras)})" if extras else ""
     if problems:
         detail = f"{_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}, {counts['info']} info"
         out.append(paint(f"{_plural(problems, 'problem')} ({detail}) {scope}", "bold"))
