@@ -1,14 +1,20 @@
-"""Lint speed on the shared corpus, as ratios against parsing the same YAML in the same run.
+"""Lint speed on the shared corpus, as ratios against parsing the same YAML and against peer
+linters, all in the same run.
 
-Usage: python benchmarks/bench_lint.py [CORPUS_DIR] [--runs N]
+Usage: python benchmarks/bench_lint.py [CORPUS_DIR] [--runs N] [--scale K]
 
-Every figure is the median of N runs of a new process, start-up included:
+Every figure is the median of N runs of a new process, start-up included, with its CPU time
+(user + system, children included) and peak RSS:
 - parse:      PyYAML's C loader (yaml.CSafeLoader) loading every document, nothing else;
-- parse, gc off: the same with the garbage collector disabled, as kgen runs (a stricter baseline:
-              collection passes over the growing heap are a large share of plain parse time);
-- lint:       `kgen lint CORPUS` with every rule on (schema validation included);
+- parse, gc off: the same with the garbage collector disabled, as kgen runs;
+- lint:       `kgen lint CORPUS` with every rule on (schema validation included), in one
+              process (--jobs 1) and with the default jobs (the CPUs available);
 - lint-noschema: the same with the schema rules switched off by a policy;
-- small file: `kgen lint` of one small manifest (the pre-commit case).
+- small file: `kgen lint` of a 60-line Deployment (the pre-commit case);
+- peers:      kube-score, kubeconform, kube-linter, Polaris, Pluto and checkov on the same
+              corpus and file when found on PATH (one run each; skipped and said so otherwise);
+- --scale K:  also lint K copies of the corpus (made in a temporary directory): CPU and peak
+              RSS against the 1x run (monorepo scale).
 Run it from an installed (non-editable) kgen for start-up figures that mean something.
 """
 
@@ -23,11 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
-SMALL_FILE = ROOT / "fixtures" / "rules" / "security-privileged" / "pass.yaml"
+DEFAULT_CORPUS = Path(os.environ.get("KGEN_SHARED", ROOT.parent / "shared")) / "corpus"
+SMALL_FILE = ROOT / "benchmarks" / "deployment-60-lines.yaml"
 
 PARSE_ONLY = r"""
 import gc, os, sys, yaml
@@ -47,13 +55,51 @@ for root, dirs, files in os.walk(sys.argv[1]):
 print(docs, file=sys.stderr)
 """
 
-def _time(cmd: list[str], runs: int) -> float:
-    samples = []
+@dataclass
+class Measure:
+    wall: float  # seconds, median
+    cpu: float  # seconds of user + system time, median
+    rss: float  # MiB, the largest peak of any run
+
+
+def _time(cmd: list[str], runs: int) -> Measure:
+    walls, cpus, rss = [], [], 0
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(process.pid, 0)
+        walls.append(time.perf_counter() - start)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+        rss = max(rss, usage.ru_maxrss)
+    return Measure(statistics.median(walls), statistics.median(cpus), rss / 1024)
+
+
+# name, how to print its version, how to lint a directory, how to lint one file.
+PEERS: list[tuple[str, list[str], Callable[[str], list[str]], Callable[[str], list[str]]]] = [
+    ("kube-score", ["version"], lambda d: ["score", *_yaml_files(d)], lambda f: ["score", f]),
+    ("kubeconform", ["-v"], lambda d: ["-summary", d], lambda f: ["-summary", f]),
+    ("kube-linter", ["version"], lambda d: ["lint", d], lambda f: ["lint", f]),
+    ("polaris", ["version"], lambda d: ["audit", "--audit-path", d, "--format", "score"], lambda f: ["audit", "--audit-path", f, "--format", "score"]),
+    ("pluto", ["version"], lambda d: ["detect-files", "-d", d], lambda f: ["detect-files", "-d", os.path.dirname(f)]),
+    ("checkov", ["--version"], lambda d: ["-d", d, "--framework", "kubernetes", "--quiet", "--compact"], lambda f: ["-f", f, "--framework", "kubernetes", "--quiet", "--compact"]),
+]
+
+
+def _yaml_files(directory: str) -> list[str]:
+    return [str(p) for p in sorted(Path(directory).rglob("*.y*ml"))]
+
+
+def _peer_figures(corpus: str, small: str) -> list[str]:
+    lines = []
+    for name, version_args, corpus_args, file_args in PEERS:
+        exe = shutil.which(name)
+        if exe is None:
+            lines.append(f"{name}: skipped, not on PATH")
+            continue
+        version = subprocess.run([exe, *version_args], capture_output=True, text=True).stdout.strip().splitlines()
+        on_corpus, on_file = _time([exe, *corpus_args(corpus)], 1), _time([exe, *file_args(small)], 1)
+        lines.append(f"{name} {version[0] if version else '?'}: corpus {on_corpus.wall:.3f} s (cpu {on_corpus.cpu:.3f} s, {on_corpus.rss:.0f} MiB); one file {on_file.wall:.3f} s")
+    return lines
 
 
 def _kgen() -> list[str]:
@@ -67,31 +113,49 @@ def _schema_rules() -> list[str]:
     return sorted(r.id for r in all_rules().values() if r.category in ("schema", "deprecation") and r.scope != "loader")
 
 
+def _row(name: str, measure: Measure, parse: Measure, parse_nogc: Measure) -> str:
+    return (
+        f"{name:<34}{measure.wall:>9.3f}{measure.wall / parse.wall:>8.2f}{measure.wall / parse_nogc.wall:>8.2f}"
+        f"{measure.cpu:>9.3f}{measure.cpu / parse.cpu:>8.2f}{measure.rss:>9.0f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS))
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scale", type=int, default=0, help="also lint this many copies of the corpus")
     args = parser.parse_args()
     kgen = _kgen()
+    lint = [*kgen, "lint", "--format", "json", "-o", os.devnull]
     with tempfile.TemporaryDirectory() as tmp:
         policy = Path(tmp) / "no-schema.yaml"
         rules = {rule: {"enabled": False} for rule in _schema_rules()}
         document = {"apiVersion": "kgen.dev/v1alpha1", "kind": "ClusterPolicy", "spec": {"rules": rules}}
         policy.write_text(json.dumps(document))  # JSON is YAML
-        parse = _time([sys.executable, "-c", PARSE_ONLY, args.corpus], args.runs)
-        parse_nogc = _time([sys.executable, "-c", PARSE_ONLY, args.corpus, "gc-off"], args.runs)
-        lint = _time([*kgen, "lint", args.corpus, "--format", "json", "-o", os.devnull], args.runs)
-        lint_noschema = _time([*kgen, "lint", args.corpus, "--format", "json", "-o", os.devnull, "--policy", str(policy)], args.runs)
-        small = _time([*kgen, "lint", str(SMALL_FILE)], max(args.runs, 10))
-        python_start = _time([sys.executable, "-c", "pass"], max(args.runs, 10))
-    print(f"corpus: {args.corpus}")
-    print(f"{'measure':<34}{'seconds':>9}{'ratio to parse':>16}{'to parse, gc off':>18}")
-    print(f"{'parse only (PyYAML C loader)':<34}{parse:>9.3f}{1:>16.2f}{parse / parse_nogc:>18.2f}")
-    print(f"{'parse only, gc off':<34}{parse_nogc:>9.3f}{parse_nogc / parse:>16.2f}{1:>18.2f}")
-    print(f"{'kgen lint, all rules':<34}{lint:>9.3f}{lint / parse:>16.2f}{lint / parse_nogc:>18.2f}")
-    print(f"{'kgen lint, schema rules off':<34}{lint_noschema:>9.3f}{lint_noschema / parse:>16.2f}{lint_noschema / parse_nogc:>18.2f}")
-    print(f"{'kgen lint, one small file':<34}{small:>9.3f}")
-    print(f"{'python -c pass (interpreter start)':<34}{python_start:>9.3f}")
+        rows = {}
+        rows["parse only (PyYAML C loader)"] = parse = _time([sys.executable, "-c", PARSE_ONLY, args.corpus], args.runs)
+        rows["parse only, gc off"] = parse_nogc = _time([sys.executable, "-c", PARSE_ONLY, args.corpus, "gc-off"], args.runs)
+        rows["kgen lint, all rules, --jobs 1"] = one = _time([*lint, args.corpus, "--jobs", "1"], args.runs)
+        rows["kgen lint, all rules, default jobs"] = _time([*lint, args.corpus], args.runs)
+        rows["kgen lint, schema rules off"] = _time([*lint, args.corpus, "--jobs", "1", "--policy", str(policy)], args.runs)
+        rows["kgen lint, 60-line Deployment"] = _time([*kgen, "lint", str(SMALL_FILE)], max(args.runs, 11))
+        rows["python -c pass (interpreter start)"] = _time([sys.executable, "-c", "pass"], max(args.runs, 11))
+        scaled = None
+        if args.scale > 1:
+            copies = Path(tmp) / "copies"
+            for index in range(args.scale):
+                shutil.copytree(args.corpus, copies / f"copy{index}")
+            scaled = _time([*lint, str(copies), "--jobs", "1"], 1)
+        peers = _peer_figures(args.corpus, str(SMALL_FILE))
+    print(f"corpus: {args.corpus}; medians of {args.runs} runs")
+    print(f"{'measure':<34}{'wall s':>9}{'/parse':>8}{'/nogc':>8}{'cpu s':>9}{'/parse':>8}{'MiB':>9}")
+    for name, measure in rows.items():
+        print(_row(name, measure, parse, parse_nogc))
+    if scaled is not None:
+        print(f"{args.scale}x corpus, --jobs 1: cpu {scaled.cpu:.3f} s = {scaled.cpu / one.cpu:.2f}x the 1x; peak {scaled.rss:.0f} MiB = {scaled.rss / one.rss:.2f}x the 1x")
+    for line in peers:
+        print(line)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ POLICY_HELP = "Cluster policy file (default: $KGEN_POLICY, else .kgen.yaml found
 @click.option("--schema-dir", "schema_dirs", multiple=True, metavar="DIR", help="JSON schemas for custom resources, kubeconform naming (repeatable).")
 @click.option("--skip-kind", "skip_kinds", multiple=True, metavar="KIND", help="Do not schema-validate this kind, nor report it as unknown (repeatable).")
 @click.option("--fix", "apply_fixes", is_flag=True, help="First apply the safe automatic fixes to the files (as kgen fix), then report what remains.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N", help="Check objects in N processes (default: the CPUs available; small inputs always use one).")
 def lint(
     paths: tuple[str, ...],
     policy_file: str | None,
@@ -85,6 +86,7 @@ def lint(
     schema_dirs: tuple[str, ...],
     skip_kinds: tuple[str, ...],
     apply_fixes: bool,
+    jobs: int | None,
 ) -> None:
     """Lint Kubernetes manifests: files, directories (*.yaml, *.yml), - for stdin,
     Helm charts and Kustomize directories (rendered with the real tools), and kgen app specs."""
@@ -128,7 +130,12 @@ def lint(
     )
     say = (lambda note: None) if quiet else _note
     loaded = load_inputs(list(paths), options, notes=say)
-    report = _fix_files(loaded, policy, paths, quiet) if apply_fixes else run_lint(loaded, policy)
+    if apply_fixes:
+        report = _fix_files(loaded, policy, paths, quiet)
+    else:
+        from kgen.parallel import available_cpus
+
+        report = run_lint(loaded, policy, jobs=jobs or available_cpus())
     for note in report.notes:
         say(note)
     if write_baseline_file:

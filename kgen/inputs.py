@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from kgen.errors import InputError
-from kgen.helmchart import is_chart_archive
 from kgen.kustomize import KustomizeRoot, kustomization_file, load_kustomization, read_root
 from kgen.loader import (
     YAML_SUFFIXES,
@@ -54,6 +53,15 @@ class InputOptions:
     render_roots: bool = True
     # Paths to leave out (--exclude, the policy's spec.lint.exclude), named or met in a walk.
     exclude: Callable[[str], bool] = lambda path: False
+
+
+def is_chart_archive(path: str) -> bool:
+    """A packaged chart (.tgz); the Helm module loads only when one is named."""
+    if not path.endswith((".tgz", ".tar.gz")):
+        return False
+    from kgen.helmchart import is_chart_archive as is_archive
+
+    return is_archive(path)
 
 
 def is_chart(path: str) -> bool:

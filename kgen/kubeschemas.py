@@ -12,14 +12,14 @@ Nothing is loaded at import time and nothing is ever fetched over the network: e
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 import importlib.util
-from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
@@ -40,21 +40,21 @@ def format_version(version: Version) -> str:
     return f"{version[0]}.{version[1]}"
 
 
-def _schema_root() -> Path:
+def _schema_root() -> str:
     """The schema folder of kubernetes-validate, found without importing the package
     (its __init__ imports jsonschema: 40 ms of start-up that a lint run never uses)."""
     spec = importlib.util.find_spec("kubernetes_validate")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("kubernetes-validate is not installed (pip install kubernetes-validate)")
-    return Path(list(spec.submodule_search_locations)[0]) / "kubernetes-json-schema"
+    return os.path.join(list(spec.submodule_search_locations)[0], "kubernetes-json-schema")
 
 
 @lru_cache(maxsize=1)
 def shipped_versions() -> tuple[Version, ...]:
     """The Kubernetes versions whose schemas are installed, oldest first."""
     found = []
-    for entry in _schema_root().iterdir():
-        match = _SHIPPED.match(entry.name)
+    for name in os.listdir(_schema_root()):
+        match = _SHIPPED.match(name)
         if match:
             found.append((int(match.group(1)), int(match.group(2))))
     return tuple(sorted(found))
@@ -123,20 +123,21 @@ class BuiltinSchemas:
         self.version = version
         self.strict = strict
         suffix = "-local-strict" if strict else "-local"
-        path = _schema_root().joinpath(f"v{version[0]}.{version[1]}.0{suffix}", "_definitions.json")
-        with path.open("rb") as handle:
-            document = json.load(handle)
-        _relax_scalar_unions(document["$defs"])
-        self.document = document
+        path = os.path.join(_schema_root(), f"v{version[0]}.{version[1]}.0{suffix}", "_definitions.json")
+        with open(path, encoding="utf-8") as handle:
+            self.definitions = DefinitionsFile(handle.read())
         self.index: dict[tuple[str, str], str] = {}
-        for name, definition in document["$defs"].items():
-            gvks = definition.get("x-kubernetes-group-version-kind") or []
+        for name, gvks in self.definitions.group_version_kinds():
             if len(gvks) == 1:  # DeleteOptions/WatchEvent list every group: not objects one writes
                 gvk = gvks[0]
                 self.index[(api_version_of(gvk["group"], gvk["version"]), gvk["kind"])] = name
         self.groups = {split_api_version(api)[0] for api, _ in self.index}
-        self._registry: Any = None
         self._compiled: dict[tuple[str, str], CompiledSchema | None] = {}
+
+    @cached_property
+    def document(self) -> dict:
+        """The whole definitions document (custom rules may refer to any definition)."""
+        return self.definitions.whole()
 
     def has(self, api_version: str, kind: str) -> bool:
         return (api_version, kind) in self.index
@@ -154,13 +155,111 @@ class BuiltinSchemas:
         return self._compiled[key]
 
     def _compile(self, name: str) -> CompiledSchema:
+        """A validator over the definitions ``name`` reaches only: a Deployment needs 120 of 735."""
         import jsonschema_rs
 
-        if self._registry is None:
-            self._registry = jsonschema_rs.Registry([(DEFINITIONS_URI, self.document)])
+        document = self.definitions.closure(name)
+        registry = jsonschema_rs.Registry([(DEFINITIONS_URI, document)])
         root = {"$ref": f"{DEFINITIONS_URI}#/$defs/{name}"}
-        validator = jsonschema_rs.validator_for(root, registry=self._registry)
-        return CompiledSchema(validator, root, {DEFINITIONS_URI: self.document})
+        validator = jsonschema_rs.validator_for(root, registry=registry)
+        return CompiledSchema(validator, root, {DEFINITIONS_URI: document})
+
+
+class DefinitionsFile:
+    """kubernetes-validate's ``_definitions.json`` (1.5 MB), decoded one definition at a time.
+
+    Decoding the whole file costs more than a one-file lint; the file is written by
+    ``json.dump(indent=2)``, so a definition starts on a line indented by four spaces and
+    its group/version/kind on a line indented by six. Each value is still decoded by the
+    JSON decoder from its own offset; a file not laid out that way is decoded whole.
+    """
+
+    _DEFINITION = re.compile(r'\n    "([^"\n]+)": (?=\{)')
+    _GVK = re.compile(r'\n      "x-kubernetes-group-version-kind": (?=\[)')
+    _TOP_LEVEL = re.compile(r'\n  "([^"\n]+)": ')
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._decoder = json.JSONDecoder()
+        self.offsets: dict[str, int] = {}
+        self.header: dict[str, Any] = {}
+        self._whole: dict | None = None
+        top = {match.group(1): match.end() for match in self._TOP_LEVEL.finditer(text)}
+        if text.startswith('{\n  "$defs": {\n') and "$defs" in top:
+            self.offsets = {match.group(1): match.end() for match in self._DEFINITION.finditer(text)}
+            self.header = {key: self._value(at) for key, at in top.items() if key != "$defs"}
+        if not self.offsets:
+            self._whole = json.loads(text)
+            self.header = {key: value for key, value in self._whole.items() if key != "$defs"}
+        self._cache: dict[str, dict] = {}
+
+    def _value(self, offset: int) -> Any:
+        return self._decoder.raw_decode(self.text, offset)[0]
+
+    def definition(self, name: str) -> dict:
+        """One definition, with IntOrString and Quantity relaxed (see ``_RELAXED_UNIONS``)."""
+        if name not in self._cache:
+            relaxed = _RELAXED_UNIONS.get(name)
+            if relaxed is not None:
+                self._cache[name] = relaxed
+            elif self._whole is not None:
+                self._cache[name] = self._whole["$defs"][name]
+            else:
+                self._cache[name] = self._value(self.offsets[name])
+        return self._cache[name]
+
+    def whole(self) -> dict:
+        """Every definition, decoded at once, with IntOrString and Quantity relaxed."""
+        document = self._whole if self._whole is not None else json.loads(self.text)
+        definitions = document["$defs"]
+        definitions.update({name: schema for name, schema in _RELAXED_UNIONS.items() if name in definitions})
+        return document
+
+    def group_version_kinds(self) -> Iterator[tuple[str, list[dict]]]:
+        """(definition name, its x-kubernetes-group-version-kind) for every definition that has one."""
+        if self._whole is not None:
+            for name, definition in self._whole["$defs"].items():
+                if "x-kubernetes-group-version-kind" in definition:
+                    yield name, definition["x-kubernetes-group-version-kind"]
+            return
+        starts = sorted((offset, name) for name, offset in self.offsets.items())
+        positions = [offset for offset, _ in starts]
+        for match in self._GVK.finditer(self.text):
+            owner = starts[bisect.bisect_right(positions, match.start()) - 1][1]
+            yield owner, self._value(match.end())
+
+    def closure(self, name: str) -> dict:
+        """A schema document holding ``name`` and every definition it refers to, transitively."""
+        found: dict[str, dict] = {}
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in found:
+                continue
+            definition = found[current] = self.definition(current)
+            pending.extend(_refs(definition))
+        return {"$defs": found, **self.header}
+
+
+# IntOrString and Quantity are ``oneOf`` two nullable types, so ``null`` matches both and fails;
+# Kubernetes reads null as "unset". One type list says the same and reads better.
+_RELAXED_UNIONS: dict[str, dict] = {
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": {"type": ["string", "integer", "null"]},
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": {"type": ["string", "number", "null"]},
+}
+
+
+def _refs(node: Any) -> Iterator[str]:
+    """The definition names ``node`` refers to (``#/$defs/NAME``)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+                yield _unescape(value[len("#/$defs/") :])
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
 
 
 _API_LEVEL = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
@@ -173,17 +272,6 @@ def _stability(api_version: str) -> tuple[int, int, int, str]:
         return 3, 0, 0, api_version
     stage = {None: 0, "beta": 1, "alpha": 2}[match.group(2)]
     return stage, -int(match.group(1)), -int(match.group(3) or 0), api_version
-
-
-def _relax_scalar_unions(defs: dict) -> None:
-    """IntOrString and Quantity are ``oneOf`` two nullable types, so ``null`` matches both and
-    fails; Kubernetes reads null as "unset". One type list says the same and reads better."""
-    for name, types in (
-        ("io.k8s.apimachinery.pkg.util.intstr.IntOrString", ["string", "integer", "null"]),
-        ("io.k8s.apimachinery.pkg.api.resource.Quantity", ["string", "number", "null"]),
-    ):
-        if name in defs:
-            defs[name] = {"type": types}
 
 
 @lru_cache(maxsize=4)

@@ -116,3 +116,15 @@ def test_pod_template_annotation_suppresses_like_the_object_annotation() -> None
     )
     found = rules_found(lint_yaml(deployment))
     assert "security-privileged" not in found and "security-capabilities" in found
+
+
+def test_unknown_rule_in_a_pod_template_suppression_is_reported_once() -> None:
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    metadata:\n"
+        "      annotations: {kgen.dev/ignore: security-privilegd}\n    spec:\n      containers:\n"
+        "        - name: app\n          image: nginx:1.27\n"
+    )
+    [hit] = [f for f in lint_yaml(deployment).findings if f.rule == "suppression-unknown-rule"]
+    assert hit.line == 7 and "did you mean security-privileged" in hit.message
+    pod = _pod('  annotations:\n    kgen.dev/ignore: "security-privilegd"')
+    assert len([f for f in lint_yaml(pod).findings if f.rule == "suppression-unknown-rule"]) == 1

@@ -692,19 +692,3 @@ def _override_problems(c: dict) -> list[tuple[JsonPath, str]]:
         else:
             out.append((("podOverrides", *inner), f"{message} (Kubernetes PodSpec)"))
     return out
-    from kgen.kubeschemas import builtin_schemas, schema_version
-
-    schema = builtin_schemas(schema_version(OVERRIDE_SCHEMA_VERSION), True).schema("v1", "Pod")
-    probe = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "override"},
-             "spec": {**pod, "containers": [{"name": "main", "image": "image", **container}]}}
-    if schema is None or schema.validator.is_valid(probe):
-        return out
-    for error in schema.validator.iter_errors(probe):
-        path = tuple(error.instance_path)[1:]  # below spec
-        where: JsonPath = ("containerOverrides", *path[2:]) if path[:2] == ("containers", 0) else ("podOverrides", *path)
-        if error.kind.name == "additionalProperties":
-            for unexpected in error.kind.as_dict()["unexpected"]:
-                out.append(((*where, unexpected), f"unknown field {unexpected!r} (Kubernetes {'Container' if where[0] == 'containerOverrides' else 'PodSpec'})"))
-        else:
-            out.append((where, error.message.splitlines()[0]))
-    return out

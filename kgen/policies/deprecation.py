@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Iterator
 
 import yaml
 
 from kgen.kubeschemas import Version, builtin_schemas, format_version, parse_version, schema_version, shipped_versions, split_api_version
 from kgen.loader import JsonPath, KubeObject
+from kgen.packagedata import read_package_text
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
 from kgen.policies.schema_settings import SchemaSettings
 
@@ -35,7 +35,7 @@ class Deprecation:
 @lru_cache(maxsize=1)
 def deprecation_table() -> dict[tuple[str, str], Deprecation]:
     """(apiVersion, kind) -> what the deprecation guide says about it."""
-    text = resources.files("kgen.policies").joinpath(TABLE_FILE).read_text(encoding="utf-8")
+    text = read_package_text(__file__, TABLE_FILE)
     table: dict[tuple[str, str], Deprecation] = {}
     for entry in yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         for kind in entry["kinds"]:

@@ -39,26 +39,35 @@ def rule_context(rule: Rule, policy: ClusterPolicy, inventory: Inventory) -> Rul
     return RuleContext(policy, policy.params(rule.id, dict(rule.params)), inventory)
 
 
-def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
-    """Every finding for the loaded input under ``policy``."""
+def lint(load: LoadResult, policy: ClusterPolicy, jobs: int = 1) -> LintReport:
+    """Every finding for the loaded input under ``policy``.
+
+    ``jobs`` > 1 runs the per-object checks of a large input in that many processes
+    (kgen.parallel); the findings, and their order, are those of one process.
+    """
     rules = active_rules(policy)
     inventory = Inventory(load.objects)
     active = [_Active(rule, rule_context(rule, policy, inventory), policy.rule_setting(rule.id).get("severity")) for rule in rules]
-    object_rules = [a for a in active if a.rule.scope == "object"]
-    workload_rules = [a for a in active if a.rule.scope == "workload"]
+    checks = ObjectChecks(
+        [a for a in active if a.rule.scope == "object"], [a for a in active if a.rule.scope == "workload"], inventory
+    )
     inventory_rules = [a for a in active if a.rule.scope == "inventory"]
 
-    findings: list[Finding] = []
     notes: list[str] = []
-    for obj in load.objects:
-        for entry in object_rules:
-            if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
-                findings.extend(_run(entry, obj, obj, notes))
-        for template in inventory.templates_of(obj):
-            for entry in workload_rules:
-                findings.extend(_run(entry, template, obj, notes, template.owns))
-    for entry in inventory_rules:
-        findings.extend(_run(entry, inventory, None, notes))
+    cross_object_notes: list[str] = []
+
+    def cross_object_findings() -> list[Finding]:
+        return [finding for entry in inventory_rules for finding in _run(entry, inventory, None, cross_object_notes)]
+
+    if jobs > 1 and len(load.objects) >= PARALLEL_MIN_OBJECTS:
+        from kgen.parallel import object_findings_in_processes
+
+        findings, cross_object = object_findings_in_processes(checks, load.objects, notes, jobs, meanwhile=cross_object_findings)
+    else:
+        findings = checks(load.objects, notes)
+        cross_object = cross_object_findings()
+    findings.extend(cross_object)
+    notes.extend(cross_object_notes)
 
     for problem in load.problems:
         input_rule = all_rules()[problem.rule]
@@ -67,7 +76,7 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
         )
 
     known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
-    findings.extend(_unknown_suppressions(load, policy, known))
+    findings.extend(_unknown_suppressions(load, inventory, policy, known))
 
     unique = {f.identity(): f for f in findings}
     return LintReport(
@@ -79,6 +88,31 @@ def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
         notes=notes,
         policy=policy.source,
     )
+
+
+# Below this many objects a lint is done before worker processes would have started.
+PARALLEL_MIN_OBJECTS = 1000
+
+
+@dataclass
+class ObjectChecks:
+    """The object- and workload-scope checks of one run: each object is checked on its own
+    (consulting the inventory), so any split of the objects gives the same findings and notes."""
+
+    object_rules: list[_Active]
+    workload_rules: list[_Active]
+    inventory: Inventory
+
+    def __call__(self, objects: list[KubeObject], notes: list[str]) -> list[Finding]:
+        findings: list[Finding] = []
+        for obj in objects:
+            for entry in self.object_rules:
+                if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
+                    findings.extend(_run(entry, obj, obj, notes))
+            for template in self.inventory.templates_of(obj):
+                for entry in self.workload_rules:
+                    findings.extend(_run(entry, template, obj, notes, template.owns))
+        return findings
 
 
 def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str], owns: Callable[[JsonPath], bool] | None = None) -> list[Finding]:
@@ -97,6 +131,8 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str
         what = f"{obj.kind}/{obj.name}" if obj is not None else "the inventory"
         notes.append(f"{_where(obj)}rule {rule.id} skipped {what}: it could not check this shape ({type(exc).__name__}: {str(exc)[:200]})")
         return []
+    if not violations:
+        return []  # most checks: nothing to place, so no annotation to read
     out = []
     template_ignored = _template_ignores(rule.id, target)
     for violation in violations:
@@ -205,7 +241,7 @@ SUPPRESSION_UNKNOWN_RULE = "suppression-unknown-rule"
 _WILDCARDS = {"all", "*"}
 
 
-def _unknown_suppressions(load: LoadResult, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
+def _unknown_suppressions(load: LoadResult, inventory: Inventory, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
     """A misspelt id in ``# kgen:ignore`` or ``kgen.dev/ignore`` silences nothing: report it where it is written."""
     import difflib
 
@@ -226,12 +262,15 @@ def _unknown_suppressions(load: LoadResult, policy: ClusterPolicy, known: set[st
             text = source.lines[number - 1]
             for rule_id in sorted(ids - known - _WILDCARDS):
                 out.append(finding(rule_id, source.name, number, text.find(rule_id, text.find("kgen:ignore")) + 1, None))
-    for obj in load.objects:
-        annotation = obj.annotations.get(IGNORE_ANNOTATION)
+    annotated = [(obj, obj.annotations, ("metadata",)) for obj in load.objects]
+    # Pod templates' annotations suppress too (a Pod's own metadata is its template's: counted once).
+    annotated += [(t.obj, as_map(t.metadata.get("annotations")), t.metadata_path) for t in inventory.templates if t.metadata_path not in (None, ("metadata",))]
+    for obj, annotations, metadata_path in annotated:
+        annotation = annotations.get(IGNORE_ANNOTATION)
         if not isinstance(annotation, str):
             continue
         for rule_id in sorted(_ids(annotation) - known - _WILDCARDS):
-            path = ("metadata", "annotations", IGNORE_ANNOTATION)
+            path = (*metadata_path, "annotations", IGNORE_ANNOTATION)
             file, (line, column) = obj.source.name, obj.locate(path)
             if obj.origin is not None:
                 file, line, column = obj.origin(path)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject
-from kgen.policies.selectors import pod_labels, selector_matches, service_selector
+from kgen.policies.selectors import labels_of, pod_labels, selector_matches, service_selector
 from kgen.workloads import PodTemplate, as_list, as_map, pod_templates
 
 DEFAULT_NAMESPACE = "default"
@@ -117,15 +117,36 @@ class Inventory:
                 found[scope_of(service)].append(selector)
         return found
 
+    @cached_property
+    def _service_selectors_by_first_label(self) -> dict[Scope, dict[str, dict[str, list[dict[str, str]]]]]:
+        """The selectors of each scope by their first label's key and value: a selector can only
+        match pods that carry its first label, so a template is matched against a few selectors,
+        not every Service of its namespace (which grew with the square of a monorepo)."""
+        found: dict[Scope, dict[str, dict[str, list[dict[str, str]]]]] = {}
+        for scope, selectors in self._service_selectors.items():
+            index: dict[str, dict[str, list[dict[str, str]]]] = defaultdict(lambda: defaultdict(list))
+            for selector in selectors:
+                key, value = next(iter(labels_of(selector).items()), ("", ""))
+                index[key][value].append(selector)
+            found[scope] = index
+        return found
+
     def receives_traffic(self, template: PodTemplate) -> bool | None:
         """Whether a Service of the input selects pods of ``template``; None when the input holds no
         Service that selects pods in its namespace (a Service only selects its own namespace's pods, so
         then nothing is known about its traffic)."""
-        selectors = self._service_selectors.get(scope_of(template.obj))
-        if not selectors:
+        if not self._service_selectors.get(scope_of(template.obj)):
             return None
         labels = pod_labels(template)
-        return any(selector_matches({"matchLabels": s}, labels) for s in selectors)
+        index = self._service_selectors_by_first_label[scope_of(template.obj)]
+        candidates = [s for selectors in index.get("", {}).values() for s in selectors]  # empty selectors
+        for key, value in labels.items():
+            by_value = index.get(key, {})
+            if value is None:  # a label whose value is not known in advance matches any value
+                candidates += [s for selectors in by_value.values() for s in selectors]
+            else:
+                candidates += by_value.get(value, [])
+        return any(selector_matches({"matchLabels": s}, labels) for s in candidates)
 
     @cached_property
     def bindings(self) -> list[Binding]:

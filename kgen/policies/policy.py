@@ -12,11 +12,11 @@ import difflib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from kgen.errors import InputError
 from kgen.merge import deep_merge
+from kgen.packagedata import read_package_text
 from kgen.loader import format_path, load_text, read_source, parse_source, LoadResult
 from kgen.policies.schema_settings import SETTINGS_RULE
 
@@ -49,7 +49,7 @@ def find_policy_file(explicit: str | None = None, start: str | None = None) -> s
 
 
 def default_policy_text() -> str:
-    return resources.files("kgen.policies").joinpath(DEFAULT_POLICY_FILE).read_text(encoding="utf-8")
+    return read_package_text(__file__, DEFAULT_POLICY_FILE)
 
 
 @lru_cache(maxsize=1)

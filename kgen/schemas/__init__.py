@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
+
+from kgen.packagedata import read_package_text
 
 
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict:
     """A schema by file name, e.g. ``cluster-policy.schema.json``."""
-    return json.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
+    return json.loads(read_package_text(__file__, name))
