@@ -532,7 +532,7 @@ def test_a_fifo_in_a_kustomize_or_chart_directory_is_refused_not_waited_on(tmp_p
     import os
     import shutil
 
-    from kgen.inputs import kustomize_command
+    from kgen.kustomize import kustomize_command
 
     kustomization = tmp_path / "kz"
     kustomization.mkdir()
