@@ -78,6 +78,8 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     say = notes or (lambda message: None)
     result = LoadResult()
     noted_charts: set[str] = set()
+    noted_folders: set[str] = set()
+    kustomize_roots: dict[str, KustomizeRoot | None] = {}
     for path in paths:
         if options.exclude(path):
             continue
@@ -97,6 +99,10 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
             if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
                 noted_charts.add(chart)
                 say(f"{path}: part of the Helm chart {chart}, skipped; lint the chart: kgen lint {chart}")
+        elif path != "-" and (folder := kustomization_reading(path, kustomize_roots)) is not None:
+            if folder not in noted_folders:  # pre-commit passes an overlay's kustomization and patches
+                noted_folders.add(folder)
+                say(f"{path}: a kustomization or patch of the Kustomize folder {folder}, skipped; lint the folder: kgen lint {folder}")
         else:
             _load_file(path, result)
     return result
@@ -135,11 +141,35 @@ def enclosing_chart(path: str) -> str | None:
         directory = parent
 
 
+def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> str | None:
+    """The Kustomize folder (this file's or an ancestor) whose kustomization this file is, or which
+    reads it as a patch: a patch is part of an object, neither valid nor fixable on its own. The
+    folders' kustomizations are read once into ``roots``; a resource file stays a whole object."""
+    real = os.path.realpath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    while True:
+        kustomization = kustomization_file(directory)
+        if kustomization is not None:
+            if directory not in roots:
+                try:
+                    roots[directory] = read_root(directory)
+                except InputError:  # an unreadable kustomization: the file is judged on its own
+                    roots[directory] = None
+            root = roots[directory]
+            if real == os.path.realpath(kustomization) or (root is not None and real in root.patch_files):
+                return os.path.relpath(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
 def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callable[[str], None]) -> None:
     """A walk: each chart folder is one chart, each kustomization folder one Kustomize root.
 
     Roots another root includes, the files a kustomization reads (its resources and
-    patches) and the renditions `kgen build` wrote twice are not linted again.
+    patches) and the renditions `kgen build` wrote twice are not linted again. Without
+    rendering (kgen fix) resources are plain files, and patches are still left alone.
     """
     charts: list[str] = []
     roots: dict[str, KustomizeRoot] = {}
@@ -153,7 +183,7 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
                 say(f"{current}: Helm chart skipped; its templates are not YAML until rendered")
             dirs[:] = []
             continue
-        if kustomization_file(current) and options.render_roots:
+        if kustomization_file(current):
             roots[current] = read_root(current)
         duplicates = _build_duplicates(current, dirs)
         for name in duplicates:
@@ -164,8 +194,12 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
             for name in sorted(names)
             if (name.endswith(YAML_SUFFIXES) or name.endswith(".tgz")) and not options.exclude(os.path.join(current, name))
         ]
+    read_by_roots = {os.path.realpath(path) for root in roots.values() for path in root.patch_files}
+    if options.render_roots:
+        read_by_roots |= {os.path.realpath(path) for root in roots.values() for path in root.resources}
+    else:
+        roots = {}
     included = {real for directory, root in roots.items() for real in root.includes if real != os.path.realpath(directory)}
-    read_by_roots = {os.path.realpath(path) for root in roots.values() for path in [*root.resources, *root.patch_files]}
     for chart in charts:
         _load_chart(chart, options, result, values_files=_environment_values(chart))
     for directory, root in roots.items():

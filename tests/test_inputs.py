@@ -137,3 +137,30 @@ def test_a_broken_values_file_is_one_line_exit_2(tmp_path: Path) -> None:
     values.write_text("replicaCount: 2\nreplicaCount: 3\n")
     result = run_kgen("lint", str(CHART), "-f", str(values))
     assert result.returncode == 2 and f"{values}:2: duplicate key 'replicaCount'" in result.stderr
+
+
+GPU_API = FIXTURES / "kustomize" / "gpu-api"
+
+
+def test_files_named_one_by_one_skip_a_kustomization_and_its_patches() -> None:
+    """pre-commit names every file of an overlay: a patch is part of an object, not one."""
+    kustomization = GPU_API / "overlays" / "prod" / "kustomization.yaml"
+    patch = GPU_API / "overlays" / "prod" / "patches" / "tolerations.yaml"
+    resource = GPU_API / "base" / "deployment.yaml"
+    result = run_kgen("lint", str(kustomization), str(patch), str(resource), "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {f["file"] for f in json.loads(result.stdout)["findings"]} == {str(resource)}  # a resource is a whole object
+    assert result.stderr.count("skipped; lint the folder: kgen lint") == 1  # one note per folder
+    assert "gpu-api/overlays/prod, skipped; lint the folder: kgen lint " in result.stderr
+
+
+def test_fix_leaves_patches_alone_named_or_walked(tmp_path: Path) -> None:
+    copy = tmp_path / "gpu-api"
+    shutil.copytree(GPU_API, copy)
+    patch = copy / "overlays" / "prod" / "patches" / "tolerations.yaml"
+    before = patch.read_text()
+    named = run_kgen("fix", str(patch))
+    assert named.returncode == 0 and "nothing to fix" in named.stderr, named.stderr
+    walked = run_kgen("fix", str(copy))  # the base's resource is a plain file and is fixed
+    assert walked.returncode == 0 and "base/deployment.yaml" in walked.stderr and "tolerations.yaml" not in walked.stderr, walked.stderr
+    assert patch.read_text() == before
