@@ -197,6 +197,17 @@ def test_readme_snippet_against_the_tagged_release(tmp_path: Path, hook_repo: Ho
     assert edited.returncode != 0 and "replicas: 5" in edited.stdout and "deploy is stale" in edited.stdout, edited.stdout
 
 
+def test_readme_snippet_on_the_starter_spec_with_overlays(tmp_path: Path, hook_repo: HookRepo) -> None:
+    """`kgen init`'s spec has per-environment overlays: pre-commit names each patch, which is
+    neither linted as a whole object nor fixed (a fix would be a hand edit of generated output)."""
+    repo = _project(tmp_path / "project", _readme_config(hook_repo))
+    subprocess.run([sys.executable, "-m", "kgen", "init"], cwd=repo, check=True, capture_output=True)
+    _build(repo, "kgen.yaml", "deploy")
+    assert list((repo / "deploy" / "kustomize" / "overlays").glob("*/patches/*.yaml"))
+    result = _run(repo, hook_repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_lint_hook_fail_on_warning(tmp_path: Path, hook_repo: HookRepo) -> None:
     repo = _project(tmp_path / "project", _config(hook_repo, "      - id: kgen-lint\n        args: [--fail-on, warning]\n"))
     (repo / "web.yaml").write_text(WARNINGS_ONLY.replace("          ports: [{containerPort: 8080}]\n", ""))
