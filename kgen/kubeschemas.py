@@ -348,6 +348,11 @@ def _convert(node: Any, strict: bool) -> Any:
             continue
         else:
             out[key] = value
+    if isinstance(out.get("required"), list) and isinstance(node.get("properties"), dict):
+        # The API server applies a structural schema's defaults before it validates: a required
+        # field with a default is never missing (controller-gen's +kubebuilder:default).
+        defaulted = {name for name, sub in node["properties"].items() if isinstance(sub, dict) and "default" in sub}
+        out["required"] = [name for name in out["required"] if name not in defaulted]
     if node.get("x-kubernetes-int-or-string") is True:
         out["type"] = ["integer", "string"]
     if node.get("x-kubernetes-embedded-resource") is True:

@@ -154,6 +154,16 @@ def test_crd_conversion_keeps_api_server_semantics() -> None:
     assert schema["additionalProperties"] is False and set(schema["properties"]) >= {"apiVersion", "kind", "metadata"}
 
 
+def test_a_required_crd_field_with_a_default_may_be_left_out() -> None:
+    """The API server defaults before it validates (KubeRay's samples leave out minReplicas)."""
+    versions = CRD_V1_VERSIONS.replace(
+        "                replicas: {type: integer}\n",
+        "                replicas: {type: integer, default: 1}\n                size: {type: integer}\n",
+    ).replace("              properties:\n                replicas", "              required: [replicas, size]\n              properties:\n                replicas")
+    found = _found(_lint(CRD % ("v1", versions) + MODEL % "  labels: {tier: a}"), "schema-invalid")
+    assert [f[3] for f in found] == ["missing required field 'size' (per CustomResourceDefinition models.ml.example.com)"]
+
+
 def test_unknown_kind_is_info_once_per_kind_and_skip_kind_silences_it() -> None:
     text = "".join(MODEL % f"  n: {i}" for i in range(3)) + "---\napiVersion: x.io/v1\nkind: Other\nmetadata: {name: o}\n"
     found = _found(report := _lint(text))
