@@ -339,7 +339,7 @@ def _convert(node: Any, strict: bool) -> Any:
     out: dict = {}
     for key, value in node.items():
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: _convert(sub, strict) for name, sub in value.items()}
+            out[key] = {name: _null_pruned(_convert(sub, strict)) for name, sub in value.items()}
         elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
             out[key] = _convert(value, strict)
         elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
@@ -372,6 +372,16 @@ def _convert(node: Any, strict: bool) -> Any:
         types = out["type"] if isinstance(out["type"], list) else [out["type"]]
         out["type"] = [*types, "null"]
     return out
+
+
+def _null_pruned(schema: Any) -> Any:
+    """A field set to null is dropped by the API server when its schema is not nullable (and
+    defaulted if it has a default), so null is accepted wherever a field may be given."""
+    if isinstance(schema, dict) and "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if "null" not in types:
+            schema["type"] = [*types, "null"]
+    return schema
 
 
 def compile_crd_schema(schema: dict, strict: bool, source: str) -> CompiledSchema:

@@ -149,7 +149,7 @@ def test_crd_conversion_keeps_api_server_semantics() -> None:
         strict=True,
     )
     assert schema["properties"]["a"]["type"] == ["string", "null"]
-    assert schema["properties"]["b"]["type"] == ["integer", "string"]
+    assert schema["properties"]["b"]["type"] == ["integer", "string", "null"]  # a null field is pruned, not rejected
     assert "additionalProperties" not in schema["properties"]["c"]
     assert schema["additionalProperties"] is False and set(schema["properties"]) >= {"apiVersion", "kind", "metadata"}
 
@@ -162,6 +162,13 @@ def test_a_required_crd_field_with_a_default_may_be_left_out() -> None:
     ).replace("              properties:\n                replicas", "              required: [replicas, size]\n              properties:\n                replicas")
     found = _found(_lint(CRD % ("v1", versions) + MODEL % "  labels: {tier: a}"), "schema-invalid")
     assert [f[3] for f in found] == ["missing required field 'size' (per CustomResourceDefinition models.ml.example.com)"]
+
+
+def test_a_null_crd_field_is_pruned_not_rejected() -> None:
+    """The API server drops a null field whose schema is not nullable (`metadata:` left empty)."""
+    text = CRD % ("v1", CRD_V1_VERSIONS) + MODEL % "  replicas: null\n  template: {apiVersion: v1, kind: Pod, spec: null}"
+    assert _found(_lint(text), "schema-invalid") == []
+    assert _found(_lint(CRD % ("v1", CRD_V1_VERSIONS) + MODEL % "  replicas: two"), "schema-invalid")
 
 
 def test_unknown_kind_is_info_once_per_kind_and_skip_kind_silences_it() -> None:

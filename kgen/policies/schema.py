@@ -152,6 +152,8 @@ class _SchemaPass:
 
 
 def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
     kind = _JSON_TYPE.get(type(value), type(value).__name__)
     if isinstance(value, (dict, list)):
         return "an object" if isinstance(value, dict) else "a list"
