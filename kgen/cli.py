@@ -229,8 +229,9 @@ def policy_validate(policy_file: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def capacity(paths: tuple[str, ...], policy_file: str | None, fmt: str) -> None:
     """Quota usage at peak per namespace, and CPU/memory/GPU demand vs supply per node pool."""
-    from kgen.capacity import capacity_report, cluster_fit
+    from kgen.capacity import capacity_report
     from kgen.loader import load_paths
+    from kgen.policies.fit import cluster_fit
     from kgen.policies.inventory import Inventory
     from kgen.policies.policy import find_policy_file, load_policy
     from kgen.report.capacity import render_json, render_text
