@@ -266,8 +266,8 @@ def _unknown_suppressions(load: LoadResult, inventory: Inventory, policy: Cluste
     annotated = [(obj, obj.annotations, ("metadata",)) for obj in load.objects]
     # Pod templates' annotations suppress too (a Pod's own metadata is its template's: counted once).
     annotated += [(t.obj, as_map(t.metadata.get("annotations")), t.metadata_path) for t in inventory.templates if t.metadata_path not in (None, ("metadata",))]
-    for obj, annotations, metadata_path in annotated:
-        annotation = annotations.get(IGNORE_ANNOTATION)
+    for obj, object_annotations, metadata_path in annotated:
+        annotation = object_annotations.get(IGNORE_ANNOTATION)
         if not isinstance(annotation, str):
             continue
         for rule_id in sorted(_ids(annotation) - known - _WILDCARDS):

@@ -12,7 +12,6 @@ import difflib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from kgen.errors import InputError
 from kgen.merge import deep_merge
