@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from kgen.findings import LintReport
     from kgen.fix import FileFix, FixPlan
     from kgen.loader import LoadResult
-    from kgen.policies.policy import ClusterPolicy
+    from kgen.policies.cluster_policy import ClusterPolicy
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
 

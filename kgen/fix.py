@@ -22,7 +22,7 @@ from kgen.findings import Finding, LintReport
 from kgen.loader import KubeObject, LoadResult, SourceFile, decode_source, parse_source, read_bytes
 from kgen.policies.engine import lint, rule_context
 from kgen.policies.inventory import Inventory
-from kgen.policies.policy import ClusterPolicy
+from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.registry import Rule, all_rules
 from kgen.yamledit import Unpatchable, apply_edits, text_edits
 

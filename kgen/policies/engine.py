@@ -11,7 +11,7 @@ from kgen.errors import RuleCrash
 from kgen.findings import Finding, LintReport, SEVERITY_RANK
 from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, format_path
 from kgen.policies.inventory import Inventory
-from kgen.policies.policy import ClusterPolicy
+from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
 from kgen.workloads import PodTemplate, as_map
 

@@ -50,7 +50,7 @@ from typing import Any, Iterable
 from kgen.gpus import tolerates
 from kgen.loader import JsonPath, KubeObject
 from kgen.policies.inventory import Inventory, Scope, scope_of
-from kgen.policies.policy import ClusterPolicy
+from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.quantity import format_quantity, round_for_scheduler, try_quantity
 from kgen.workloads import Container, PodTemplate, as_list, as_map
 

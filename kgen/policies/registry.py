@@ -26,7 +26,7 @@ from kgen.loader import JsonPath, KubeObject
 
 if TYPE_CHECKING:
     from kgen.policies.inventory import Inventory
-    from kgen.policies.policy import ClusterPolicy
+    from kgen.policies.cluster_policy import ClusterPolicy
 
 Scope = Literal["workload", "object", "inventory", "loader"]
 
