@@ -54,7 +54,10 @@ POLICY_HELP = "Cluster policy file (default: $KGEN_POLICY, else .kgen.yaml found
 @click.option("-f", "--values", "values_files", multiple=True, type=click.Path(dir_okay=False), help="Helm charts: a values file (repeatable, merged in order).")
 @click.option("--set", "set_values", multiple=True, help="Helm charts: set a value, key=value (repeatable).")
 @click.option("--values-matrix", multiple=True, type=click.Path(dir_okay=False), help="Helm charts: render once per values file and lint each (repeatable).")
-@click.option("--kube-version", metavar="X.Y", help="Kubernetes version to validate against (default: the policy's kubernetesVersion).")
+@click.option("--kube-version", metavar="X.Y", help="Kubernetes version to validate against, and Helm's .Capabilities.KubeVersion (default: the policy's kubernetesVersion).")
+@click.option("--namespace", "-n", metavar="NS", help="Helm charts: the release namespace (default: default), as helm template -n.")
+@click.option("--release-name", metavar="NAME", help="Helm charts: the release name (default: the chart's name).")
+@click.option("--skip-schema-validation", is_flag=True, help="Helm charts: do not validate values against values.schema.json (e.g. a schema with a remote $ref).")
 @click.option("--no-strict", is_flag=True, help="Accept fields the Kubernetes schemas do not define (default: unknown fields are errors).")
 @click.option("--schema-dir", "schema_dirs", multiple=True, metavar="DIR", help="JSON schemas for custom resources, kubeconform naming (repeatable).")
 @click.option("--skip-kind", "skip_kinds", multiple=True, metavar="KIND", help="Do not schema-validate this kind, nor report it as unknown (repeatable).")
@@ -76,6 +79,9 @@ def lint(
     set_values: tuple[str, ...],
     values_matrix: tuple[str, ...],
     kube_version: str | None,
+    namespace: str | None,
+    release_name: str | None,
+    skip_schema_validation: bool,
     no_strict: bool,
     schema_dirs: tuple[str, ...],
     skip_kinds: tuple[str, ...],
@@ -112,7 +118,16 @@ def lint(
 
         baseline = read_baseline(baseline_file)
     excluded = Excludes([*((glob, os.getcwd()) for glob in excludes), *policy.lint_excludes])
-    options = InputOptions(values=list(values_files), set_values=list(set_values), values_matrix=list(values_matrix), exclude=excluded)
+    options = InputOptions(
+        values=list(values_files),
+        set_values=list(set_values),
+        values_matrix=list(values_matrix),
+        release_name=release_name,
+        namespace=namespace,
+        kube_version=policy.kubernetes_version,
+        skip_schema_validation=skip_schema_validation,
+        exclude=excluded,
+    )
     say = (lambda note: None) if quiet else _note
     loaded = load_inputs(list(paths), options, notes=say)
     if apply_fixes:
@@ -355,7 +370,7 @@ def fix(paths: tuple[str, ...], policy_file: str | None, rule_ids: tuple[str, ..
     policy = apply_lint_options(load_policy(find_policy_file(policy_file)), kube_version=kube_version)
     rules = fixable_rules(rule_ids)
     refuse_rendered(paths)
-    loaded = load_inputs(list(paths), InputOptions(exclude=Excludes(policy.lint_excludes)), notes=_note)
+    loaded = load_inputs(list(paths), InputOptions(render_roots=False, exclude=Excludes(policy.lint_excludes)), notes=_note)
     plan = plan_fixes(loaded, policy, rules)
     preview = show_diff or dry_run
     skipped = [] if preview else write_fixes(plan, paths)

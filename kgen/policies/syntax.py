@@ -14,6 +14,17 @@ declare(
 )
 
 declare(
+    id="render-failed",
+    category="schema",
+    severity="error",
+    summary="A Helm chart that does not render or a Kustomize directory that does not build (with the tool's full message).",
+    why="""What cannot be rendered cannot be applied, and nothing in it was checked: the rest of the input
+    is still linted, but this part of it is not.""",
+    fix="""Read the renderer's message: vendor the missing dependency (helm dependency build), pass the
+    values the chart requires (-f, --set), or fix the template or kustomization at the reported line.""",
+)
+
+declare(
     id="suppression-unknown-rule",
     category="schema",
     severity="warning",

@@ -30,7 +30,8 @@ def render(report: LintReport, *, color: bool = False, quiet: bool = False) -> s
             )
             if 0 < f.line <= len(lines):
                 echoed = lines[f.line - 1]
-                excerpt, caret = source_excerpt(redacted(echoed) if f.category == "secrets" else echoed, f.column)
+                hides_value = f.category == "secrets" or "redacted" in f.message
+                excerpt, caret = source_excerpt(redacted(echoed) if hides_value else echoed, f.column)
                 out.append(f"    {excerpt}")
                 out.append("    " + " " * caret + paint("^", f.severity))
         out.append("")

@@ -1,0 +1,545 @@
+"""Render a Helm chart as ``helm template`` does, and know which line the user wrote for each value.
+
+Helm's own engine renders (helm-python-sdk, in process): release name, namespace, the
+target Kubernetes version in ``.Capabilities``, dependencies from ``charts/`` (directories
+and archives), ``crds/`` and values schemas as ``helm template`` has them. The output is
+split into documents with Helm's own separator rule. The source map comes from one more
+render (kgen.helmtrace), with marked template lines and marked values.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tarfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import yaml
+
+from kgen.errors import InputError
+from kgen.helmtrace import LineTrace, ValuesTrace, compose_marked, decisive_keys, instrument_template, node_along
+from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, compose_yaml, locate_node, node_position, parse_source, read_source, refuse_special_files
+
+RENDER_FAILED = "render-failed"
+# Helm's document split (pkg/releaseutil): `---` after a newline, whatever follows it.
+_HELM_SEPARATOR = re.compile(r"(?:^|[ \t\n\f\r]*\n)---[ \t\n\f\r]*")
+_GO_SPACE = " \t\n\f\r\v"
+# Where Helm says a template failed: "template: c/templates/x.yaml:4:11: ...", "error at (c/templates/x.yaml:4:11): ...".
+_TEMPLATE_ERROR = re.compile(r"(?:template: |at \()([^:\s()]+):(\d+)(?::(\d+))?")
+
+
+@dataclass
+class ChartOptions:
+    """What `helm template` takes on its command line."""
+
+    values: list[str] = field(default_factory=list)
+    set_values: list[str] = field(default_factory=list)
+    release_name: str | None = None
+    namespace: str | None = None
+    kube_version: str | None = None
+    skip_schema_validation: bool = False
+
+
+def is_chart_archive(path: str) -> bool:
+    return path.endswith((".tgz", ".tar.gz")) and os.path.isfile(path) and tarfile.is_tarfile(path)
+
+
+def load_chart(chart: str, options: ChartOptions, user_values: dict, label: str | None, result: LoadResult) -> None:
+    """Render ``chart`` with ``user_values`` and add its objects (or its render-failed finding) to ``result``."""
+    helm = _helm()
+    try:
+        tree = _ChartTree(chart)
+        render = _render(helm, tree, options, user_values)
+    except _RenderFailed as failed:
+        result.problems.append(LoadProblem(failed.file, failed.line, 1, failed.message, RENDER_FAILED))
+        result.files.append(SourceFile(failed.file, ""))
+        return
+    render.add_objects(label, options.namespace or "default", result)
+
+
+def _helm() -> Any:
+    try:
+        import helm_python
+    except ImportError:
+        raise InputError("linting a Helm chart needs Helm: pip install 'kgen-kubernetes[helm]'") from None
+    return helm_python
+
+
+class _RenderFailed(Exception):
+    def __init__(self, message: str, file: str, line: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.file, self.line = message, file, line
+
+
+class _ChartTree:
+    """The chart's files in memory (vendored archives unpacked), and the names the user knows them by.
+
+    Helm renders the original; the tracing renders load archives built from these files.
+    """
+
+    def __init__(self, chart: str) -> None:
+        self.chart = chart
+        self.files: dict[str, bytes] = {}  # path relative to the chart root ("/"-separated) -> content
+        self._shown: dict[str, str] = {}  # relative directory -> how findings name files below it
+        if os.path.isdir(chart):
+            refuse_special_files(chart)  # a FIFO would block the read forever
+            self._read_dir(chart)
+            self._shown[""] = chart
+        else:
+            with open(chart, "rb") as handle:
+                top = self._read_archive(handle.read(), "", chart)
+            self._shown[""] = f"{chart}#{top}"
+        # Helm names rendered templates after the chart's name, whatever its folder is called.
+        self.name = _chart_name(self.files.get("Chart.yaml", b"")) or os.path.basename(os.path.abspath(chart))
+        self._unpack_dependencies("")
+
+    def _read_dir(self, root: str) -> None:
+        for current, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in names:
+                path = os.path.join(current, name)
+                with open(path, "rb") as handle:
+                    self.files[os.path.relpath(path, root).replace(os.sep, "/")] = handle.read()
+
+    def _read_archive(self, data: bytes, prefix: str, shown: str) -> str:
+        """Unpack a chart archive below ``prefix``; returns its top directory (the chart's name)."""
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
+                members = [member for member in archive.getmembers() if member.isfile()]
+                top = members[0].name.split("/", 1)[0] if members else ""
+                for member in members:
+                    _top, _, rest = member.name.partition("/")
+                    extracted = archive.extractfile(member)
+                    if rest and extracted is not None:
+                        self.files[f"{prefix}{top}/{rest}" if prefix else rest] = extracted.read()
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise _RenderFailed(f"Helm could not read the chart archive: {exc}", shown) from None
+        return top
+
+    def _unpack_dependencies(self, relative: str) -> None:
+        """Unpack the archives in ``relative``charts/, then look inside every subchart for more."""
+        charts = f"{relative}charts/"
+        for path in sorted(p for p in self.files if p.startswith(charts) and "/" not in p[len(charts) :] and p.endswith(".tgz")):
+            shown = self.shown(path)
+            name = self._read_archive(self.files.pop(path), charts, shown)
+            self._shown[f"{charts}{name}"] = f"{shown}#{name}"
+        subcharts = {p[len(charts) :].split("/", 1)[0] for p in self.files if p.startswith(charts) and p[len(charts) :].count("/") == 1 and p.endswith("/Chart.yaml")}
+        for sub in sorted(subcharts):
+            self._unpack_dependencies(f"{charts}{sub}/")
+
+    def shown(self, relative: str) -> str:
+        """How a file of the chart is named in findings: its path, or archive#path for packed files."""
+        best = max((prefix for prefix in self._shown if not prefix or relative == prefix or relative.startswith(prefix + "/")), key=len)
+        rest = relative[len(best) :].lstrip("/")
+        base = self._shown[best]
+        if not rest:
+            return base
+        return f"{base}/{rest}" if "#" in base else os.path.join(base, *rest.split("/"))
+
+    def source(self, relative: str) -> SourceFile:
+        return SourceFile(self.shown(relative), self.files[relative].decode("utf-8", errors="replace"))
+
+    def archive(self, replaced: dict[str, str] | None = None, rendering_only: bool = False) -> bytes:
+        """The chart as a .tgz in memory, without values schemas, with ``replaced`` files swapped in.
+
+        ``rendering_only`` keeps what rendering reads: no crds/ (never rendered, often megabytes),
+        and only Chart.yaml, values and templates when no template reads files (.Files). A chart
+        that renders otherwise without the rest shows other lines, which the line trace notices.
+        """
+        replaced = replaced or {}
+        reads_files = rendering_only and any(b".Files" in data for path, data in self.files.items() if "templates/" in path)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=0) as archive:  # stored: Helm only unpacks it
+            for path, data in self.files.items():
+                if path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and (_in_crds(path) or not reads_files and not _rendered_from(path)):
+                    continue
+                if path in replaced:
+                    data = replaced[path].encode("utf-8")
+                info = tarfile.TarInfo(f"{self.name}/{path}")
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()
+
+
+def _rendered_from(path: str) -> bool:
+    """Chart.yaml, values.yaml and templates of the chart or a subchart: all a render reads without .Files."""
+    directory, _, name = path.rpartition("/")
+    return name in ("Chart.yaml", "values.yaml", "requirements.yaml") or "templates" in directory.split("/")
+
+
+def _in_crds(path: str) -> bool:
+    """A file in a chart's crds/ folder (the chart's own, or a subchart's)."""
+    parts = path.split("/")
+    return len(parts) > 1 and parts[-2] == "crds" and (len(parts) == 2 or parts[-4] == "charts")
+
+
+def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dict) -> "_ChartRender":
+    try:
+        chart = helm.Chart.load(tree.chart)
+    except helm.HelmError as exc:
+        raise _RenderFailed(f"Helm could not load the chart: {exc}", tree.shown("Chart.yaml")) from None
+    with chart:
+        metadata = chart.metadata
+        _check_dependencies(chart, metadata, tree)
+        release = options.release_name or str(metadata.get("name") or "release")
+        render_options = {"name": release, "namespace": options.namespace or "default", "is_install": True}
+        if options.kube_version:
+            render_options["kube_version"] = _helm_version(options.kube_version)
+        files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
+        values = ValuesTrace(chart.merge_values(user_values), files.locate, decisive_keys(_template_texts(tree)))
+        # The tracing render runs beside the real one: Helm's engine releases the interpreter.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            tracing = pool.submit(_traced_render, helm, tree, values, render_options)
+            if options.skip_schema_validation:
+                with helm.Chart.load_archive(tree.archive()) as plain:
+                    real = _render_with(helm, plain, user_values, render_options, tree)
+            else:
+                real = _render_with(helm, chart, user_values, render_options, tree)
+            crds = chart.crds
+            templates, traced = tracing.result()
+    return _ChartRender(tree, real, traced, values, crds, templates)
+
+
+def _traced_render(helm: Any, tree: _ChartTree, values: ValuesTrace, render_options: dict) -> tuple[dict[str, SourceFile], dict[str, str]]:
+    """Every template as written (by render key), and the render with line markers and marked values.
+
+    No values schema in the traced chart: it would refuse the marked values.
+    """
+    templates = {f"{tree.name}/{path}": tree.source(path) for path in tree.files if _is_template(path)}
+    instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in templates.items()}
+    with helm.Chart.load_archive(tree.archive(instrumented, rendering_only=True)) as traced_chart:
+        return templates, _quiet_render(helm, traced_chart, values.marked, render_options) or {}
+
+
+def _is_template(path: str) -> bool:
+    """A file Helm renders to output: below a templates/ folder, not a partial (_helpers.tpl)."""
+    directory, _, name = path.rpartition("/")
+    return (directory == "templates" or directory.startswith("templates/") or "/templates" in f"/{directory}") and not name.startswith("_")
+
+
+def _check_dependencies(chart: Any, metadata: dict, tree: _ChartTree) -> None:
+    """A dependency Chart.yaml declares but charts/ lacks stops Helm; same message as `helm template`."""
+    declared = metadata.get("dependencies") or []
+    if not declared:
+        return
+    loaded = {str(dependency.get("name")) for dependency in chart.dependencies}
+    missing = [str(d.get("name")) for d in declared if isinstance(d, dict) and str(d.get("name")) not in loaded]
+    if not missing:
+        return
+    chart_yaml = tree.source("Chart.yaml")
+    line = 1
+    for number, text in enumerate(chart_yaml.lines, start=1):
+        if re.match(rf"\s*-?\s*name:\s*['\"]?{re.escape(missing[0])}['\"]?\s*$", text):
+            line = number
+            break
+    raise _RenderFailed(
+        "An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch "
+        f"missing dependencies: found in Chart.yaml, but missing in charts/ directory: {', '.join(missing)}",
+        chart_yaml.name,
+        line,
+    )
+
+
+def _helm_version(version: str) -> str:
+    """``1.29`` as Helm's --kube-version takes it (``v1.29.0``)."""
+    parts = version.lstrip("v").split(".")
+    return "v" + ".".join((parts + ["0", "0"])[:3])
+
+
+def _helm_render(chart: Any, values: dict, render_options: dict) -> dict[str, str]:
+    """Helm's offline render, template path -> output.
+
+    Called through the SDK's native binding: Chart.render() does not pass kube_version on,
+    which the C library takes and `helm template --kube-version` needs.
+    """
+    from helm_python import _native
+
+    return json.loads(_native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(render_options)))
+
+
+def _render_with(helm: Any, chart: Any, values: dict, render_options: dict, tree: _ChartTree) -> dict[str, str]:
+    try:
+        return _helm_render(chart, values, render_options)
+    except helm.HelmError as exc:
+        message = str(exc).strip()
+        where = _TEMPLATE_ERROR.search(message)
+        if where:
+            relative = where.group(1).split("/", 1)[1] if "/" in where.group(1) else where.group(1)
+            raise _RenderFailed(f"Helm could not render the chart: {message}", tree.shown(relative), int(where.group(2))) from None
+        raise _RenderFailed(f"Helm could not render the chart: {message}", tree.shown("Chart.yaml")) from None
+
+
+def _quiet_render(helm: Any, chart: Any, values: dict, render_options: dict) -> dict[str, str] | None:
+    """A tracing render: when it fails (a marked value a template could not take), no trace, no error."""
+    try:
+        return _helm_render(chart, values, render_options)
+    except helm.HelmError:
+        return None
+
+
+def _template_texts(tree: _ChartTree) -> list[str]:
+    """Every template and helper of the chart and its subcharts, as written."""
+    return [data.decode("utf-8", errors="replace") for path, data in tree.files.items() if path.startswith("templates/") or "/templates/" in path]
+
+
+class _ValuesFiles:
+    """The values files that set each merged value: the user's -f files, then the charts' values.yaml."""
+
+    def __init__(self, tree: _ChartTree, user_files: list[str], set_paths: list[tuple[str, ...]]) -> None:
+        """``set_paths``: what --set wrote; no file sets those, whatever the files say."""
+        self._set_paths = set_paths
+        self._texts: list[tuple[tuple[str, ...], str, str]] = []
+        self._parsed: list[tuple[tuple[str, ...], str, yaml.Node]] | None = None
+        for path in reversed(user_files):
+            self._add((), path, read_source(path).text)
+        self._add_chart(tree, "", ())
+
+    def _add(self, prefix: tuple[str, ...], name: str, text: str) -> None:
+        self._texts.append((prefix, name, text))
+
+    def _sources(self) -> list[tuple[tuple[str, ...], str, yaml.Node]]:
+        """The files as node trees, parsed when a finding first needs a values line."""
+        if self._parsed is None:
+            self._parsed = []
+            for prefix, name, text in self._texts:
+                try:
+                    node = compose_yaml(text)
+                except yaml.YAMLError:
+                    continue
+                if isinstance(node, yaml.MappingNode):
+                    self._parsed.append((prefix, name, node))
+        return self._parsed
+
+    def _add_chart(self, tree: _ChartTree, relative: str, prefix: tuple[str, ...]) -> None:
+        if f"{relative}values.yaml" in tree.files:
+            self._add(prefix, tree.shown(f"{relative}values.yaml"), tree.source(f"{relative}values.yaml").text)
+        aliases = _aliases(tree.files.get(f"{relative}Chart.yaml", b""))
+        charts = f"{relative}charts/"
+        subcharts = sorted({path[len(charts) :].split("/", 1)[0] for path in tree.files if path.startswith(charts) and path.endswith("/Chart.yaml")})
+        for entry in subcharts:
+            name = _chart_name(tree.files.get(f"{charts}{entry}/Chart.yaml", b""))
+            if name:
+                for key in aliases.get(name, [name]):
+                    self._add_chart(tree, f"{charts}{entry}/", (*prefix, key))
+
+    def locate(self, path: tuple[str, ...]) -> tuple[str, int, int] | None:
+        if any(path[: len(written)] == written for written in self._set_paths):
+            return None
+        candidates = [path]
+        if "global" in path:
+            candidates.append(path[path.index("global") :])
+        for wanted in candidates:
+            for prefix, name, node in self._sources():
+                if wanted[: len(prefix)] != prefix:
+                    continue
+                found, at = node_along(node, _json_path(wanted[len(prefix) :]))
+                if len(at) == len(wanted) - len(prefix):
+                    line, column = node_position(locate_node(node, _json_path(wanted[len(prefix) :])))
+                    return name, line, column
+        return None
+
+
+def _set_paths(pairs: list[str]) -> list[tuple[str, ...]]:
+    """The values paths --set pairs write, read by Helm's own parser."""
+    import helm_python
+
+    paths: list[tuple[str, ...]] = []
+
+    def walk(value: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, dict) and value:
+            for key, item in value.items():
+                walk(item, (*path, str(key)))
+        elif isinstance(value, list) and value:
+            for index, item in enumerate(value):
+                walk(item, (*path, str(index)))
+        else:
+            paths.append(path)
+
+    for pair in pairs:
+        walk(helm_python.parse_set_string(pair), ())
+    return paths
+
+
+def _json_path(path: tuple[str, ...]) -> JsonPath:
+    return tuple(int(part) if part.isdigit() else part for part in path)
+
+
+def _chart_yaml(data: bytes) -> dict:
+    try:
+        loaded = yaml.safe_load(data)
+    except yaml.YAMLError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _chart_name(chart_yaml: bytes) -> str | None:
+    name = _chart_yaml(chart_yaml).get("name")
+    return str(name) if name else None
+
+
+def _aliases(chart_yaml: bytes) -> dict[str, list[str]]:
+    """Dependency name -> the keys its values sit under (its aliases, else its name)."""
+    out: dict[str, list[str]] = {}
+    for dependency in _chart_yaml(chart_yaml).get("dependencies") or []:
+        if isinstance(dependency, dict) and dependency.get("name"):
+            out.setdefault(str(dependency["name"]), []).append(str(dependency.get("alias") or dependency["name"]))
+    return out
+
+
+@dataclass
+class _Document:
+    text: str
+    line: int  # 0-based line of the document's first character in the template's output
+    column: int  # 0-based column of that character
+
+
+def split_documents(text: str) -> list[_Document]:
+    """Helm's split of one template's output (releaseutil.SplitManifests), with positions."""
+    stripped = text.strip(_GO_SPACE)
+    offset = len(text) - len(text.lstrip(_GO_SPACE))
+    documents = []
+    position = 0
+    pieces = []
+    for match in _HELM_SEPARATOR.finditer(stripped):
+        pieces.append((position, match.start()))
+        position = match.end()
+    pieces.append((position, len(stripped)))
+    for start, end in pieces:
+        piece = stripped[start:end]
+        if not piece:
+            continue
+        lead = len(piece) - len(piece.lstrip(_GO_SPACE))
+        absolute = offset + start + lead
+        line = text.count("\n", 0, absolute)
+        column = absolute - (text.rfind("\n", 0, absolute) + 1)
+        documents.append(_Document(piece.strip(_GO_SPACE), line, column))
+    return documents
+
+
+class _ChartRender:
+    """The real render, its traces, and how to turn them into located objects."""
+
+    def __init__(self, tree: _ChartTree, real: dict[str, str], traced: dict[str, str], values: ValuesTrace, crds: list[dict], templates: dict[str, SourceFile]) -> None:
+        self.tree, self.real, self.traced, self.values, self.crds, self.templates = tree, real, traced, values, crds, templates
+
+    def add_objects(self, label: str | None, namespace: str, result: LoadResult) -> None:
+        first = len(result.objects)
+        self._add_all(label, result)
+        for obj in result.objects[first:]:
+            obj.labels[RELEASE_NAMESPACE] = namespace
+
+    def _add_all(self, label: str | None, result: LoadResult) -> None:
+        for crd in self.crds:
+            relative = str(crd.get("filename", "")).split("/", 1)[-1]
+            before = len(result.objects)
+            parse_source(SourceFile(self.tree.shown(relative), str(crd.get("data", ""))), result)
+            _label(result.objects[before:], label)
+        for key in sorted(self.real):
+            text = self.real[key]
+            if key.endswith("NOTES.txt") or not text.strip(_GO_SPACE):
+                continue
+            template = self.templates.get(key) or SourceFile(self.tree.shown(key.split("/", 1)[1]), "")
+            result.files.append(template)
+            trace = LineTrace(text, self.traced.get(key, ""), self.values.unmark)
+            for document in split_documents(text):
+                self._add_document(document, template, trace, label, result)
+
+    def _add_document(self, document: _Document, template: SourceFile, trace: LineTrace, label: str | None, result: LoadResult) -> None:
+        parsed = parse_source(SourceFile(f"{template.name} (rendered)", document.text))
+        result.documents += parsed.documents
+
+        def point(line: int, column: int) -> SourcePoint:
+            """A 1-based position in the document -> the template line, or the document's first line, approximately."""
+            out_line = document.line + line - 1
+            out_column = (document.column if line == 1 else 0) + column - 1
+            exact = trace.template_line(out_line, out_column)
+            if exact is not None:
+                return SourcePoint(template.name, exact, _column(template, exact))
+            first = trace.template_line(document.line, document.column)
+            return SourcePoint(template.name, first or 1, 1, True)
+
+        for problem in parsed.problems:
+            where = point(problem.line, problem.column)
+            result.problems.append(LoadProblem(where.file, where.line, where.column, f"rendered output: {problem.message}", problem.rule))
+        trees = _DocumentTrees(document, trace, parsed.objects[0].node if len(parsed.objects) == 1 else None)
+        for obj in parsed.objects:
+            if label:
+                obj.labels["environment"] = label
+            obj.origin = _object_origin(obj, trees, self.values, point)
+            obj.template_text = template.text
+            result.objects.append(obj)
+
+
+class _DocumentTrees:
+    """The real and the marked node trees of one document, composed when a finding first asks."""
+
+    def __init__(self, document: _Document, trace: LineTrace, root: yaml.Node | None) -> None:
+        """``root``: the document's node tree when the loader already has it (one object, not a List)."""
+        self._document, self._trace, self._root = document, trace, root
+        self._trees: tuple[yaml.Node | None, yaml.Node | None] | None = None
+
+    def get(self) -> tuple[yaml.Node | None, yaml.Node | None]:
+        if self._trees is None:
+            document, lines = self._document, self._trace.marked_lines
+            count = document.text.count("\n") + 1
+            marked_lines = lines[document.line : document.line + count]
+            if marked_lines:
+                marked_lines[0] = marked_lines[0][document.column :]
+            root = self._root if self._root is not None else compose_marked(document.text)
+            self._trees = (root, compose_marked("\n".join(marked_lines)))
+        return self._trees
+
+
+def _label(objects: list[KubeObject], label: str | None) -> None:
+    if label:
+        for obj in objects:
+            obj.labels["environment"] = label
+
+
+def _prefix_in(root: yaml.Node | None, obj: KubeObject) -> JsonPath:
+    """Where the object sits in its document: () or ("items", i) for a List."""
+    if root is None or not isinstance(root, yaml.MappingNode) or root.start_mark.index == obj.node.start_mark.index:
+        return ()
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "items" and isinstance(value, yaml.SequenceNode):
+            for index, item in enumerate(value.value):
+                if item.start_mark.index == obj.node.start_mark.index:
+                    return ("items", index)
+    return ()
+
+
+def _object_origin(obj: KubeObject, trees: _DocumentTrees, values: ValuesTrace, point: Callable[[int, int], SourcePoint]) -> Callable[[JsonPath], SourcePoint]:
+    def origin(path: JsonPath) -> SourcePoint:
+        root, marked = trees.get()
+        if root is not None and marked is not None:
+            prefix = _prefix_in(root, obj)
+            real_node, found = node_along(root, (*prefix, *path))
+            marked_node, marked_found = node_along(marked, found)
+            if real_node is not None and marked_node is not None and marked_found == found:
+                source = values.source(real_node, marked_node, _data_at(obj.data, found[len(prefix) :]))
+                if source is not None:
+                    return SourcePoint(source.file, source.line, source.column)
+        return point(*obj.locate(path))
+
+    return origin
+
+
+def _data_at(data: Any, path: JsonPath) -> Any:
+    for part in path:
+        if isinstance(data, dict) and isinstance(part, str):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _column(template: SourceFile, line: int) -> int:
+    """The column on the template line: its first non-blank character."""
+    text = template.line_text(line)
+    return len(text) - len(text.lstrip()) + 1

@@ -1,0 +1,305 @@
+"""Where each rendered line of a Helm template came from, learnt from Helm's own rendering.
+
+One extra render builds the source map; it is never a text search over the output:
+
+- the *line trace*: every template file carries a marker before each newline of its literal
+  text. Markers never add or remove whitespace, so the traced output has the very lines of
+  the real output; the first marker at or after a position names the template line whose
+  text or action wrote it.
+- the *values trace*: the same render gets every single-line string value replaced by a
+  marker; a rendered value that carries one marker, and reads as the real value once the
+  marker is put back, came from that values entry (also through ``toYaml .Values.x``).
+
+Both are proofs, checked against the real render; where a check fails the caller falls back
+to the object's first line and says the location is approximate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import yaml
+
+from kgen.loader import JsonPath, compose_yaml
+
+# A line marker: never whitespace, never template syntax, never in real output.
+_LINE_MARK = re.compile("\x1e(\\d+)\x1f")
+# A value marker: letters and digits only, so it survives quote, lower/upper and DNS names.
+_VALUE_MARK = re.compile(r"kgm(\d+)x", re.IGNORECASE)
+
+# One action: a comment (groups 1, 2: its trim markers), or code up to the first `}}` outside a
+# "string", 'char' or `raw string`.
+_ACTION = re.compile(
+    r"""\{\{(?:(-[ \t\r\n]|)/\*.*?\*/([ \t\r\n]-|)\}\}|(?:[^}"'`]|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`|\}(?!\}))*\}\})""",
+    re.S,
+)
+_OPENS = ("if", "range", "with", "define", "block")
+_GO_SPACE = " \t\r\n"
+
+
+def _actions(text: str) -> Iterator[tuple[int, int, bool, bool, str]]:
+    """(start, end, trims left, trims right, keyword) of each ``{{ }}`` action, strings respected."""
+    for match in _ACTION.finditer(text):
+        start, end = match.span()
+        if match.group(1) is not None:  # a comment
+            yield start, end, bool(match.group(1)), bool(match.group(2)), ""
+            continue
+        body = text[start + 2 : end - 2]
+        left = body[:1] == "-" and body[1:2] in _GO_SPACE and body[1:2] != ""
+        right = body[-1:] == "-" and body[-2:-1] in _GO_SPACE and body[-2:-1] != ""
+        words = body.strip("-" + _GO_SPACE).split(None, 1)
+        yield start, end, left, right, words[0] if words else ""
+
+
+def instrument_template(text: str) -> str:
+    """The template with a line marker before each newline Helm copies to the output.
+
+    Newlines inside actions, inside ``define``/``block`` bodies (captured by ``include``,
+    where a marker could change what the chart computes) and whitespace trimmed by ``{{-``
+    or ``-}}`` get none, so the output keeps its exact lines.
+    """
+    out: list[str] = []
+    position = 0
+    depth_defines: list[bool] = []  # one entry per open block: is it a define/block?
+    trims_next = False  # the previous action was `-}}`
+    line = 1  # the template line ``position`` is on
+    for start, end, left, right, keyword in [*_actions(text), (len(text), len(text), False, False, "")]:
+        segment = text[position:start]
+        captured = any(depth_defines)
+        out.append(segment if captured else _mark_segment(line, segment, trims_next, left))
+        out.append(text[start:end])
+        line += text.count("\n", position, end)
+        if keyword in _OPENS:
+            depth_defines.append(keyword in ("define", "block"))
+        elif keyword == "end" and depth_defines:
+            depth_defines.pop()
+        trims_next = right
+        position = end
+    return "".join(out)
+
+
+def _mark_segment(line: int, segment: str, trimmed_before: bool, trimmed_after: bool) -> str:
+    """One literal text segment starting on template ``line``, its copied newlines marked."""
+    kept_start = len(segment) - len(segment.lstrip(_GO_SPACE)) if trimmed_before else 0
+    kept_end = len(segment.rstrip(_GO_SPACE)) if trimmed_after else len(segment)
+    if kept_end < kept_start:  # all whitespace, all trimmed
+        return segment
+    pieces = [segment[:kept_start]]
+    line += segment.count("\n", 0, kept_start)
+    if trimmed_before and "\n" in segment[:kept_start]:
+        pieces.append(_mark(line))  # the text now follows the action's line
+    kept = segment[kept_start:kept_end]
+    for part in kept.split("\n")[:-1]:
+        pieces.append(part + _mark(line) + "\n")
+        line += 1
+    pieces.append(kept.rsplit("\n", 1)[-1])
+    if trimmed_after and kept_end < len(segment):
+        pieces.append(_mark(line))
+    pieces.append(segment[kept_end:])
+    return "".join(pieces)
+
+
+def _mark(line: int) -> str:
+    return f"\x1e{line}\x1f"
+
+
+class LineTrace:
+    """Output position -> template line, for one rendered template file.
+
+    ``traced`` is the traced render: line markers, and value markers ``unmark`` puts back.
+    """
+
+    def __init__(self, real: str, traced: str, unmark: Callable[[str], str]) -> None:
+        real_lines = real.split("\n")
+        traced_lines = traced.split("\n")
+        self._usable = len(real_lines) == len(traced_lines)
+        # Per output line: [(column in the real line, template line)], and whether it matches.
+        self._marks: list[list[tuple[int, int]]] = []
+        self._same: list[bool] = []
+        # The traced lines without line markers: the text of the marked-values documents.
+        self.marked_lines = [_LINE_MARK.sub("", line) for line in traced_lines]
+        if not self._usable:
+            return
+        for real_line, traced_line in zip(real_lines, traced_lines):
+            marks: list[tuple[int, int]] = []
+            real_column = 0
+            position = 0
+            for match in _LINE_MARK.finditer(traced_line):
+                real_column += len(unmark(traced_line[position : match.start()]))
+                marks.append((real_column, int(match.group(1))))
+                position = match.end()
+            self._marks.append(marks)
+            self._same.append(unmark(_LINE_MARK.sub("", traced_line)) == real_line)
+
+    def template_line(self, line: int, column: int) -> int | None:
+        """The template line that wrote the output at 0-based (line, column), or None if unproven."""
+        if not self._usable or not (0 <= line < len(self._marks)) or not self._same[line]:
+            return None
+        for mark_column, template_line in self._marks[line]:
+            if mark_column >= column:
+                return template_line
+        for marks in self._marks[line + 1 :]:
+            if marks:
+                return marks[0][1]
+        return None
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValuePoint:
+    """A values entry as written: its path in the merged values and where a file sets it."""
+
+    path: tuple[str, ...]
+    file: str
+    line: int
+    column: int
+
+
+class ValuesTrace:
+    """Marks string values, then reads the marks back out of a marked render."""
+
+    def __init__(self, merged: dict, locate: Any, decisive_keys: set[str]) -> None:
+        """``locate(path) -> (file, line, column) | None`` says which file sets a value;
+        values under ``decisive_keys`` stay as they are (see ``decisive_keys``)."""
+        self._paths: list[tuple[str, ...]] = []  # marker number -> the values path it stands for
+        self._originals: list[str] = []
+        self._merged = merged
+        self._locate = locate
+        self._decisive = decisive_keys
+        self.marked = self._mark(merged, ())
+
+    def _mark(self, value: Any, path: tuple[str, ...]) -> Any:
+        if isinstance(value, dict):
+            return {key: self._mark(item, (*path, str(key))) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._mark(item, (*path, str(index))) for index, item in enumerate(value)]
+        # Multi-line strings stay as they are: a marker must not change the output's lines.
+        if isinstance(value, str) and value and "\n" not in value and not (path and path[-1] in self._decisive):
+            self._paths.append(path)
+            self._originals.append(value)
+            return f"kgm{len(self._paths) - 1}x"
+        return value
+
+    def source(self, real: yaml.Node, marked: yaml.Node, real_data: Any) -> ValuePoint | None:
+        """The values entry the real node came from, when the marked node proves it."""
+        if isinstance(real, yaml.ScalarNode) and isinstance(marked, yaml.ScalarNode):
+            found = _VALUE_MARK.findall(marked.value)
+            if len(found) == 1 and self.unmark(marked.value) == real.value:
+                return self._point_of(self._paths[int(found[0])])
+            return None
+        indices = [int(index) for scalar in _scalars(marked) for index in _VALUE_MARK.findall(scalar.value)]
+        if not indices or not self._same_shape(real, marked):
+            return None
+        prefix = _common_prefix([self._paths[index] for index in indices])
+        while prefix:
+            if _values_at(self._merged, prefix) == real_data:
+                return self._point_of(prefix)
+            prefix = prefix[:-1]
+        return None
+
+    def _point_of(self, path: tuple[str, ...]) -> ValuePoint | None:
+        """Where a values file writes ``path`` (None for a --set value: no file to point at)."""
+        where = self._locate(path)
+        return ValuePoint(path, *where) if where is not None else None
+
+    def unmark(self, text: str) -> str:
+        """``text`` with every value marker put back to the value it stands for."""
+        if "kgm" not in text.lower():
+            return text
+        return _VALUE_MARK.sub(lambda match: self._originals[int(match.group(1))], text)
+
+    def _same_shape(self, real: yaml.Node, marked: yaml.Node) -> bool:
+        if isinstance(real, yaml.ScalarNode) and isinstance(marked, yaml.ScalarNode):
+            return self.unmark(marked.value) == real.value
+        if isinstance(real, yaml.SequenceNode) and isinstance(marked, yaml.SequenceNode):
+            return len(real.value) == len(marked.value) and all(self._same_shape(a, b) for a, b in zip(real.value, marked.value))
+        if isinstance(real, yaml.MappingNode) and isinstance(marked, yaml.MappingNode):
+            return len(real.value) == len(marked.value) and all(
+                self._same_shape(ka, kb) and self._same_shape(va, vb) for (ka, va), (kb, vb) in zip(real.value, marked.value)
+            )
+        return False
+
+
+# Template functions whose result depends on a string's content: a marked value there would
+# change what the chart renders (which branch, how many items), not only the text it writes.
+_DECIDING = re.compile(r"\b(?:eq|ne|lt|le|gt|ge|hasPrefix|hasSuffix|contains|semverCompare|regexMatch|mustRegexMatch|regexFind|"
+                       r"split|splitList|splitn|trunc|substr|int|int64|atoi|float64|until|index|get|dig|ternary|has|mustHas)\b")
+_FIELD = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def decisive_keys(templates: list[str]) -> set[str]:
+    """Value keys the templates compare, split or count: their values are never marked.
+
+    Read from the template sources (helpers included) only to choose what to mark; a wrong
+    choice cannot misplace a finding, as every traced value is checked against the real render.
+    """
+    keys: set[str] = set()
+    for text in templates:
+        if _DECIDING.search(text):
+            for start, end, _left, _right, _keyword in _actions(text):
+                action = text[start:end]
+                if _DECIDING.search(action):
+                    keys.update(_FIELD.findall(action))
+    return keys
+
+
+def _scalars(node: yaml.Node) -> Iterator[yaml.ScalarNode]:
+    if isinstance(node, yaml.ScalarNode):
+        yield node
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _scalars(item)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _scalars(key)
+            yield from _scalars(value)
+
+
+def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    first = paths[0]
+    length = len(first)
+    for path in paths[1:]:
+        length = min(length, len(path))
+        for index in range(length):
+            if path[index] != first[index]:
+                length = index
+                break
+    return first[:length]
+
+
+def _values_at(values: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if isinstance(values, dict):
+            values = values.get(part)
+        elif isinstance(values, list) and part.isdigit() and int(part) < len(values):
+            values = values[int(part)]
+        else:
+            return None
+    return values
+
+
+def node_along(root: yaml.Node | None, path: JsonPath) -> tuple[yaml.Node | None, JsonPath]:
+    """The value node at ``path`` or at its nearest existing parent, and the path it is at."""
+    node = root
+    for depth, part in enumerate(path):
+        child = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            child = next((value for key, value in reversed(node.value) if isinstance(key, yaml.ScalarNode) and key.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            return node, path[:depth]
+        node = child
+    return node, path
+
+
+def compose_marked(text: str) -> yaml.Node | None:
+    """A marked document as a node tree (None when the marked render does not parse)."""
+    try:
+        return compose_yaml(text)
+    except yaml.YAMLError:
+        return None

