@@ -324,7 +324,8 @@ def render(spec: str, env: str | None) -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 def validate(spec: str) -> None:
     """Check an app spec: schema and semantic rules, errors addressed by line and spec path."""
-    from kgen.generator.spec import SpecError, validated_spec
+    from kgen.generator.spec import SpecError
+    from kgen.generator.validation import validated_spec
 
     try:
         app = validated_spec(spec)
