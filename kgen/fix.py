@@ -23,7 +23,8 @@ from kgen.loader import KubeObject, LoadResult, SourceFile, decode_source, parse
 from kgen.policies.engine import lint, rule_context
 from kgen.policies.inventory import Inventory
 from kgen.policies.cluster_policy import ClusterPolicy
-from kgen.policies.registry import Rule, all_rules
+from kgen.policies.catalog import all_rules
+from kgen.policies.registry import Rule
 from kgen.yamledit import Unpatchable, apply_edits, text_edits
 
 STDIN = "<stdin>"  # the name kgen.loader gives standard input: fixed text goes to stdout

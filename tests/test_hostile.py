@@ -92,7 +92,7 @@ spec:
 
 
 def test_a_rule_crash_skips_the_object_with_a_note_and_the_run_completes() -> None:
-    from kgen.policies.registry import all_rules
+    from kgen.policies.catalog import all_rules
 
     report = lint_yaml(ODD_SHAPES)
     rule = all_rules()["probe-readiness-missing"]

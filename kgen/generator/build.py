@@ -203,7 +203,7 @@ def _errors_only(policy: ClusterPolicy) -> ClusterPolicy:
     catalog to that), so a rule whose severity (the policy's, else its own) is below error
     cannot make the guard refuse.
     """
-    from kgen.policies.registry import all_rules
+    from kgen.policies.catalog import all_rules
 
     rules = dict(policy.section("rules"))
     for rule in all_rules().values():

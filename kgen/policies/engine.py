@@ -12,7 +12,8 @@ from kgen.findings import Finding, LintReport, SEVERITY_RANK
 from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, format_path
 from kgen.policies.inventory import Inventory
 from kgen.policies.cluster_policy import ClusterPolicy
-from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
+from kgen.policies.catalog import all_rules
+from kgen.policies.registry import Rule, RuleContext, Violation
 from kgen.workloads import PodTemplate, as_map
 
 IGNORE_ANNOTATION = "kgen.dev/ignore"

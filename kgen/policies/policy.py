@@ -17,7 +17,6 @@ from kgen.merge import deep_merge
 from kgen.loader import format_path, read_source, parse_source, LoadResult
 from kgen.policies.cluster_policy import BUILT_IN, RULE_SWITCHES, ClusterPolicy, default_document, default_policy_text
 from kgen.policies.custom import RuleSchemaError, compile_rule_schema
-from kgen.policies.registry import all_rules
 from kgen.policies.schema_settings import SETTINGS_RULE
 
 POLICY_ENV = "KGEN_POLICY"
@@ -170,6 +169,8 @@ def _check_custom_rule_schemas(policy: ClusterPolicy, loaded: LoadResult, path: 
 
 def _check_rule_settings(policy: ClusterPolicy, loaded: LoadResult, path: str) -> None:
     """Unknown rule ids and parameters are typos; say so instead of ignoring them."""
+    from kgen.policies.catalog import all_rules  # every rule module: only a policy file needs them
+
     catalog = all_rules()
     custom_ids = {str(rule.get("id")) for rule in policy.custom_rules}
     document = loaded.objects[0]
