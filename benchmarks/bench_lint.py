@@ -108,7 +108,7 @@ def _kgen() -> list[str]:
 
 
 def _schema_rules() -> list[str]:
-    from kgen.policies.registry import all_rules
+    from kgen.policies.catalog import all_rules
 
     return sorted(r.id for r in all_rules().values() if r.category in ("schema", "deprecation") and r.scope != "loader")
 

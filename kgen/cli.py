@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from kgen.findings import LintReport
     from kgen.fix import FileFix, FixPlan
     from kgen.loader import LoadResult
-    from kgen.policies.policy import ClusterPolicy
+    from kgen.policies.cluster_policy import ClusterPolicy
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
 
@@ -244,8 +244,9 @@ def policy_validate(policy_file: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def capacity(paths: tuple[str, ...], policy_file: str | None, fmt: str) -> None:
     """Quota usage at peak per namespace, and CPU/memory/GPU demand vs supply per node pool."""
-    from kgen.capacity import capacity_report, cluster_fit
+    from kgen.capacity import capacity_report
     from kgen.loader import load_paths
+    from kgen.policies.fit import cluster_fit
     from kgen.policies.inventory import Inventory
     from kgen.policies.policy import find_policy_file, load_policy
     from kgen.report.capacity import render_json, render_text
@@ -323,7 +324,8 @@ def render(spec: str, env: str | None) -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 def validate(spec: str) -> None:
     """Check an app spec: schema and semantic rules, errors addressed by line and spec path."""
-    from kgen.generator.spec import SpecError, validated_spec
+    from kgen.generator.spec import SpecError
+    from kgen.generator.validation import validated_spec
 
     try:
         app = validated_spec(spec)

@@ -22,8 +22,9 @@ from kgen.findings import Finding, LintReport
 from kgen.loader import KubeObject, LoadResult, SourceFile, decode_source, parse_source, read_bytes
 from kgen.policies.engine import lint, rule_context
 from kgen.policies.inventory import Inventory
-from kgen.policies.policy import ClusterPolicy
-from kgen.policies.registry import Rule, all_rules
+from kgen.policies.cluster_policy import ClusterPolicy
+from kgen.policies.catalog import all_rules
+from kgen.policies.registry import Rule
 from kgen.yamledit import Unpatchable, apply_edits, text_edits
 
 STDIN = "<stdin>"  # the name kgen.loader gives standard input: fixed text goes to stdout

@@ -1,5 +1,5 @@
 """What counts as a GPU resource and whether a toleration admits a taint: facts shared by the GPU
-rules (kgen.policies.gpu) and the capacity model (kgen.capacity), kept below both."""
+rules (kgen.policies.gpu) and the cluster fit arithmetic (kgen.policies.fit), kept below both."""
 
 from __future__ import annotations
 

@@ -322,7 +322,7 @@ def test_output_with_a_lint_error_is_refused(tmp_path: Path, monkeypatch: pytest
 def test_no_violation_is_more_severe_than_its_rule() -> None:
     """What lets the lint guard skip rules below error: checked on every rule's failing fixture."""
     from kgen.findings import SEVERITY_RANK
-    from kgen.policies.registry import all_rules
+    from kgen.policies.catalog import all_rules
 
     from .conftest import RULE_FIXTURES, lint_files
 

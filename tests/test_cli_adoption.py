@@ -16,7 +16,7 @@ import yaml
 
 from kgen.findings import Finding, LintReport
 from kgen.kubeschemas import format_version, shipped_versions
-from kgen.policies.registry import all_rules
+from kgen.policies.catalog import all_rules
 from kgen.report import render
 from tests.conftest import FIXTURES, ROOT
 

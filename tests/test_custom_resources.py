@@ -9,12 +9,11 @@ view against a naive scan of the raw data.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
 
 from kgen.loader import JsonPath, SourceFile, load_paths, load_text, parse_source
 from kgen.policies.engine import lint

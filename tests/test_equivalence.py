@@ -27,7 +27,8 @@ from kgen.generator.build import build, render_environment
 from kgen.generator.manifests import manifest_text
 from kgen.generator.model import app_model
 from kgen.generator.objects import build_objects
-from kgen.generator.spec import load_spec, validated_spec
+from kgen.generator.spec import load_spec
+from kgen.generator.validation import validated_spec
 
 from .conftest import SPEC_FILES
 

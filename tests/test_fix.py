@@ -15,7 +15,7 @@ from kgen.inputs import InputOptions, load_inputs
 from kgen.loader import load_text
 from kgen.policies.engine import lint
 from kgen.policies.policy import apply_lint_options, load_policy
-from kgen.policies.registry import all_rules
+from kgen.policies.catalog import all_rules
 from tests.conftest import CORPUS, FIXTURES, lint_yaml, needs_shared, rules_found, run_kgen
 
 GOLDEN = FIXTURES / "fix"

@@ -12,7 +12,7 @@ import yaml
 
 junk = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 10**6) | st.text(max_size=12) | st.sampled_from(["100m", "1Gi", "ALL", "0%", "100%", "http", "Never"]),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(FIELDS := [
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from([
         "name", "image", "resources", "limits", "requests", "cpu", "memory", "nvidia.com/gpu", "securityContext",
         "capabilities", "add", "drop", "ports", "containerPort", "readinessProbe", "livenessProbe", "httpGet", "port",
         "env", "value", "valueFrom", "volumes", "hostPath", "tolerations", "key", "operator", "effect", "nodeSelector",

@@ -114,13 +114,14 @@ def test_any_manifest_text_gives_a_complete_report(text: str) -> None:
 @given(_mutations(SPEC))
 def test_any_spec_is_valid_or_a_located_spec_error(document: Any) -> None:
     from kgen.generator.build import render
-    from kgen.generator.spec import parse_spec, validate
+    from kgen.generator.spec import parse_spec
+    from kgen.generator.validation import spec_problems
 
     try:
         spec = parse_spec(SourceFile("kgen.yaml", _dump(document)))
     except InputError:
         return
-    problems = validate(spec)
+    problems = spec_problems(spec)
     assert all(problem.line >= 1 for problem in problems)
     if not problems:
         for env in spec.environment_names():

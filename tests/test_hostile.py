@@ -36,7 +36,8 @@ def test_null_in_a_spec_component_is_a_located_error_or_a_deletion(case: str, tm
     before, after, error = SPEC_EDITS[case]
     spec = tmp_path / "kgen.yaml"
     spec.write_text(TRITON.replace(before, after, 1))
-    from kgen.generator.spec import SpecError, validated_spec
+    from kgen.generator.spec import SpecError
+    from kgen.generator.validation import validated_spec
 
     if error is None:
         validated_spec(str(spec))  # null deletes the field: still a valid spec
@@ -91,7 +92,7 @@ spec:
 
 
 def test_a_rule_crash_skips_the_object_with_a_note_and_the_run_completes() -> None:
-    from kgen.policies.registry import all_rules
+    from kgen.policies.catalog import all_rules
 
     report = lint_yaml(ODD_SHAPES)
     rule = all_rules()["probe-readiness-missing"]

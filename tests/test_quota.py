@@ -9,7 +9,8 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kgen.capacity import capacity_report, cluster_fit, plural_of, quota_key
+from kgen.capacity import capacity_report
+from kgen.policies.fit import cluster_fit, plural_of, quota_key
 from kgen.loader import SourceFile, load_text, parse_source
 from kgen.policies.engine import lint
 from kgen.policies.inventory import Inventory

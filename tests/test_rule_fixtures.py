@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kgen.policies.registry import all_rules
+from kgen.policies.catalog import all_rules
 from tests.conftest import RULE_FIXTURES, lint_files
 
 RULE_IDS = sorted(all_rules())

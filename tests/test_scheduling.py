@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kgen.capacity import NodePool, _match_expression
+from kgen.policies.fit import NodePool, _match_expression
 from tests.conftest import lint_yaml
 
 RULE = "scheduling-no-fitting-pool"

@@ -11,7 +11,8 @@ from hypothesis import given, settings, strategies as st
 from kgen.errors import InputError
 from kgen.generator.model import app_model, fit_name
 from kgen.generator.objects import build_objects
-from kgen.generator.spec import SpecError, load_spec, validate, validated_spec
+from kgen.generator.spec import SpecError, load_spec
+from kgen.generator.validation import spec_problems, validated_spec
 from kgen.merge import deep_merge, merge_patch
 
 BASE = """\
@@ -36,7 +37,7 @@ def write(tmp_path: Path, text: str) -> str:
 
 def errors(tmp_path: Path, text: str) -> list[str]:
     spec = load_spec(write(tmp_path, text))
-    return [p.format("kgen.yaml") for p in validate(spec)]
+    return [p.format("kgen.yaml") for p in spec_problems(spec)]
 
 
 def objects(tmp_path: Path, text: str, env: str | None = None) -> dict[tuple[str, str], dict]:

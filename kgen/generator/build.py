@@ -32,8 +32,9 @@ from kgen.generator.kustomize import kustomize_files
 from kgen.generator.manifests import manifest_text, render
 from kgen.generator.model import app_model, app_values
 from kgen.generator.objects import build_objects
-from kgen.generator.spec import AppSpec, validated_spec
+from kgen.generator.spec import AppSpec
 from kgen.generator.text import dump_json, generated_from
+from kgen.generator.validation import validated_spec
 from kgen.transaction import JournalError, commit, locked, recover
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ def _errors_only(policy: ClusterPolicy) -> ClusterPolicy:
     catalog to that), so a rule whose severity (the policy's, else its own) is below error
     cannot make the guard refuse.
     """
-    from kgen.policies.registry import all_rules
+    from kgen.policies.catalog import all_rules
 
     rules = dict(policy.section("rules"))
     for rule in all_rules().values():

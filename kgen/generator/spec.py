@@ -128,20 +128,13 @@ def parse_spec(source: SourceFile) -> AppSpec:
     return AppSpec(apps[0].data, apps[0], source.name)
 
 
-def validated_spec(path: str) -> AppSpec:
-    """Load and fully validate; raises SpecError listing every problem."""
-    spec = load_spec(path)
-    problems = validate(spec)
-    if problems:
-        raise SpecError(spec.file, problems)
-    return spec
-
-
 def validate(spec: AppSpec) -> list[SpecProblem]:
-    """Schema errors first; the semantic pass only runs on a schema-valid spec."""
+    """The spec on its own: schema errors first; the semantic pass only runs on a schema-valid
+    spec. What needs the generated objects (extraObjects collisions) is checked above the
+    object builders, in :mod:`kgen.generator.validation`."""
     problems = _schema_problems(spec) + _overrides_name_components(spec)
     if problems:
-        return _sorted(problems)
+        return sorted_problems(problems)
     for env in [None, *([] if not spec.data.get("environments") else spec.environment_names())]:
         components = spec.components(env)
         for name, component in components.items():
@@ -149,12 +142,10 @@ def validate(spec: AppSpec) -> list[SpecProblem]:
             problems.extend(_attribute(spec, env, name, path, message) for path, message in found)
         problems.extend(_environment_problems(spec, env, components))
     problems.extend(SpecProblem(path, message, spec.line(path)) for path, message in app_problems(spec.data))
-    if not problems:
-        problems.extend(_extra_object_collisions(spec))
-    return _sorted(problems)
+    return sorted_problems(problems)
 
 
-def _sorted(problems: list[SpecProblem]) -> list[SpecProblem]:
+def sorted_problems(problems: list[SpecProblem]) -> list[SpecProblem]:
     """In file order, each problem once (a base problem shows up in every environment)."""
     unique = {(p.path, p.message): p for p in problems}
     return sorted(unique.values(), key=lambda p: (p.line, format_path(p.path), p.message))
@@ -505,30 +496,6 @@ def _extra_object_problems(spec: AppSpec, env: str | None) -> list[SpecProblem]:
         for path, message in kube_schema_problems(obj) or ():
             where = (*at, *path)
             problems.append(SpecProblem(where, f"{message} (Kubernetes {obj['apiVersion']} {obj['kind']})", spec.line(where)))
-    return problems
-
-
-def _extra_object_collisions(spec: AppSpec) -> list[SpecProblem]:
-    """An extra object with the identity of a generated one (or of another extra) would be applied twice."""
-    if not spec.data.get("extraObjects") and not any((e or {}).get("extraObjects") for e in (spec.data.get("environments") or {}).values()):
-        return []
-    from kgen.generator.model import app_model  # the objects are what collides: build them (a valid spec)
-    from kgen.generator.objects import build_objects
-
-    problems = []
-    for env in [None, *([] if not spec.data.get("environments") else spec.environment_names())]:
-        model = app_model(spec, env)
-        extras = model.pop("extraObjects", [])
-        taken = {(o["apiVersion"], o["kind"], o["metadata"]["name"]): "kgen generates it" for o in build_objects(model)}
-        sources = [("extraObjects", i) for i in range(len(spec.data.get("extraObjects") or []))]
-        if env:
-            sources += [("environments", env, "extraObjects", i) for i in range(len(spec.environment(env).get("extraObjects") or []))]
-        for path, obj in zip(sources, extras):
-            identity = (obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
-            if identity in taken:
-                where = (*path, "metadata", "name")
-                problems.append(SpecProblem(where, f"{identity[1]} {identity[2]!r} is already in the output ({taken[identity]})", spec.line(where)))
-            taken[identity] = f"extraObjects entry at line {spec.line(path)}"
     return problems
 
 

@@ -1,4 +1,5 @@
-"""The catalog as people read it: `kgen rules` and `kgen explain`."""
+"""The rule catalog: every category module's rules (importing a module registers its rules),
+and the catalog as people read it: `kgen rules` and `kgen explain`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ import json
 import textwrap
 
 from kgen.errors import InputError
-from kgen.policies.registry import all_rules
+# One module per category, in catalog order.
+from kgen.policies import syntax, security, resources, reliability, gpu, probes, schema, deprecation, quota, scheduling, ingress, secrets, rbac
+from kgen.policies.registry import RULES, Rule
+
+RULE_MODULES = (syntax, security, resources, reliability, gpu, probes, schema, deprecation, quota, scheduling, ingress, secrets, rbac)
+
+
+def all_rules() -> dict[str, Rule]:
+    """Every built-in rule by id (the category modules registered them on import)."""
+    return RULES
 
 
 def catalog_table() -> str:

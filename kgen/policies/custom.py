@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 from kgen.errors import InputError
 from kgen.loader import JsonPath, KubeObject, format_path
-from kgen.policies.policy import ClusterPolicy
+from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.registry import Rule, RuleContext, Violation
 
 

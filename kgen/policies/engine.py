@@ -11,8 +11,9 @@ from kgen.errors import RuleCrash
 from kgen.findings import Finding, LintReport, SEVERITY_RANK
 from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, format_path
 from kgen.policies.inventory import Inventory
-from kgen.policies.policy import ClusterPolicy
-from kgen.policies.registry import Rule, RuleContext, Violation, all_rules
+from kgen.policies.cluster_policy import ClusterPolicy
+from kgen.policies.catalog import all_rules
+from kgen.policies.registry import Rule, RuleContext, Violation
 from kgen.workloads import PodTemplate, as_map
 
 IGNORE_ANNOTATION = "kgen.dev/ignore"
@@ -265,8 +266,8 @@ def _unknown_suppressions(load: LoadResult, inventory: Inventory, policy: Cluste
     annotated = [(obj, obj.annotations, ("metadata",)) for obj in load.objects]
     # Pod templates' annotations suppress too (a Pod's own metadata is its template's: counted once).
     annotated += [(t.obj, as_map(t.metadata.get("annotations")), t.metadata_path) for t in inventory.templates if t.metadata_path not in (None, ("metadata",))]
-    for obj, annotations, metadata_path in annotated:
-        annotation = annotations.get(IGNORE_ANNOTATION)
+    for obj, object_annotations, metadata_path in annotated:
+        annotation = object_annotations.get(IGNORE_ANNOTATION)
         if not isinstance(annotation, str):
             continue
         for rule_id in sorted(_ids(annotation) - known - _WILDCARDS):

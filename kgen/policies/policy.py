@@ -1,28 +1,24 @@
-"""The cluster policy: what the manifests are checked against.
+"""Policy files: finding the one a run uses, reading it, and the command-line overrides.
 
-A policy file is validated against ``kgen/schemas/cluster-policy.schema.json``
-and merged over the built-in default (maps merge, lists and values replace), so
-a user writes only what differs from the default.
+A policy file is validated against ``kgen/schemas/cluster-policy.schema.json``, its rule
+ids and settings against the rule catalog, its custom rules' schemas compiled, and it is
+merged over the built-in default (maps merge, lists and values replace), so a user writes
+only what differs from the default. The policy itself (:class:`ClusterPolicy`) lives below
+the rules, in :mod:`kgen.policies.cluster_policy`; this module sits above the catalog.
 """
 
 from __future__ import annotations
 
-import copy
 import difflib
 import os
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 from kgen.errors import InputError
 from kgen.merge import deep_merge
-from kgen.packagedata import read_package_text
-from kgen.loader import format_path, load_text, read_source, parse_source, LoadResult
+from kgen.loader import format_path, read_source, parse_source, LoadResult
+from kgen.policies.cluster_policy import BUILT_IN, RULE_SWITCHES, ClusterPolicy, default_document, default_policy_text
+from kgen.policies.custom import RuleSchemaError, compile_rule_schema
 from kgen.policies.schema_settings import SETTINGS_RULE
 
-DEFAULT_POLICY_FILE = "default-policy.yaml"
-RULE_SWITCHES = ("enabled", "severity")
-BUILT_IN = "<built-in policy>"
 POLICY_ENV = "KGEN_POLICY"
 DISCOVERED_FILE = ".kgen.yaml"
 POLICY_API_VERSION, POLICY_KIND = "kgen.dev/v1alpha1", "ClusterPolicy"
@@ -48,77 +44,6 @@ def find_policy_file(explicit: str | None = None, start: str | None = None) -> s
         directory = parent
 
 
-def default_policy_text() -> str:
-    return read_package_text(__file__, DEFAULT_POLICY_FILE)
-
-
-@lru_cache(maxsize=1)
-def _default_document() -> dict:
-    loaded = load_text(default_policy_text(), "<built-in policy>")
-    return loaded.objects[0].data
-
-
-@dataclass
-class ClusterPolicy:
-    spec: dict
-    name: str = "kgen-default"
-    source: str = BUILT_IN
-
-    @classmethod
-    def default(cls) -> "ClusterPolicy":
-        return cls(spec=copy.deepcopy(_default_document()["spec"]))
-
-    def section(self, name: str) -> dict:
-        value = self.spec.get(name)
-        return value if isinstance(value, dict) else {}
-
-    @property
-    def kubernetes_version(self) -> str:
-        return str(self.spec.get("kubernetesVersion") or _default_document()["spec"]["kubernetesVersion"])
-
-    @property
-    def gpu(self) -> dict:
-        return self.section("gpu")
-
-    @property
-    def ingress(self) -> dict:
-        return self.section("ingress")
-
-    @property
-    def secrets(self) -> dict:
-        return self.section("secrets")
-
-    @property
-    def namespaces(self) -> dict:
-        return self.section("namespaces")
-
-    @property
-    def node_pools(self) -> list[dict]:
-        return list(self.spec.get("nodePools") or [])
-
-    @property
-    def custom_rules(self) -> list[dict]:
-        return list(self.spec.get("customRules") or [])
-
-    @property
-    def lint_excludes(self) -> list[tuple[str, str]]:
-        """``spec.lint.exclude`` globs with the directory they are relative to (the policy file's)."""
-        base = os.path.dirname(os.path.abspath(self.source)) if self.source != BUILT_IN else os.getcwd()
-        return [(str(glob), base) for glob in self.section("lint").get("exclude") or []]
-
-    def rule_setting(self, rule_id: str) -> dict:
-        setting = self.section("rules").get(rule_id)
-        return setting if isinstance(setting, dict) else {}
-
-    def enabled(self, rule_id: str) -> bool:
-        return self.rule_setting(rule_id).get("enabled", True) is not False
-
-    def params(self, rule_id: str, defaults: dict) -> dict:
-        merged = dict(defaults)
-        merged.update({k: v for k, v in self.rule_setting(rule_id).items() if k not in RULE_SWITCHES})
-        return merged
-
-
 def load_policy(path: str | None) -> ClusterPolicy:
     """The policy in ``path`` merged over the default; the default alone when ``path`` is None."""
     if path is None:
@@ -140,7 +65,7 @@ def load_policy(path: str | None) -> ClusterPolicy:
             document.locate(("kind",))[0],
         )
     _validate(document.data, loaded, path)
-    spec = deep_merge(_default_document()["spec"], document.data.get("spec") or {})
+    spec = deep_merge(default_document()["spec"], document.data.get("spec") or {})
     # In ingress.requiredAnnotations `null` means "must exist", not "delete": keep the map as written.
     required = ((document.data.get("spec") or {}).get("ingress") or {}).get("requiredAnnotations")
     if isinstance(required, dict):
@@ -234,8 +159,6 @@ def _validate(data: dict, loaded: LoadResult, path: str) -> None:
 
 def _check_custom_rule_schemas(policy: ClusterPolicy, loaded: LoadResult, path: str) -> None:
     """Each custom rule's schema compiles, offline: a located policy error otherwise."""
-    from kgen.policies.custom import RuleSchemaError, compile_rule_schema
-
     for index, rule in enumerate(policy.custom_rules):
         try:
             compile_rule_schema(rule.get("schema"), policy.kubernetes_version)
@@ -246,7 +169,7 @@ def _check_custom_rule_schemas(policy: ClusterPolicy, loaded: LoadResult, path: 
 
 def _check_rule_settings(policy: ClusterPolicy, loaded: LoadResult, path: str) -> None:
     """Unknown rule ids and parameters are typos; say so instead of ignoring them."""
-    from kgen.policies.registry import all_rules
+    from kgen.policies.catalog import all_rules  # every rule module: only a policy file needs them
 
     catalog = all_rules()
     custom_ids = {str(rule.get("id")) for rule in policy.custom_rules}

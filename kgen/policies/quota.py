@@ -1,7 +1,7 @@
 """Namespace quota rules: will the workloads still be admitted at their peak?
 
 The arithmetic (effective pod resources, peak replicas, which quotas apply, object counts)
-lives in :mod:`kgen.capacity`, shared with ``kgen capacity``; see its module notes for the
+lives in :mod:`kgen.policies.fit`, shared with ``kgen capacity``; see its module notes for the
 semantics chosen where Kubernetes leaves room.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from kgen.capacity import QuotaUsage, cluster_fit, missing_for_quota, quota_key
+from kgen.policies.fit import QuotaUsage, cluster_fit, missing_for_quota, quota_key
 from kgen.policies.inventory import Inventory, scope_of
 from kgen.policies.registry import RuleContext, Violation, rule
 from kgen.quantity import format_quantity

@@ -1,4 +1,5 @@
-"""The rule catalog: each rule is a declarative record plus one check function.
+"""Rules: each rule is a declarative record plus one check function (the category modules
+register theirs on import; kgen.policies.catalog imports them all).
 
 A check function receives what its scope says and yields :class:`Violation`\\ s;
 it never parses YAML, prints or decides severities. The engine locates each
@@ -17,7 +18,6 @@ anything. kgen.fix turns those edits into minimal text changes of the file.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping
 
@@ -26,26 +26,10 @@ from kgen.loader import JsonPath, KubeObject
 
 if TYPE_CHECKING:
     from kgen.policies.inventory import Inventory
-    from kgen.policies.policy import ClusterPolicy
+    from kgen.policies.cluster_policy import ClusterPolicy
 
 Scope = Literal["workload", "object", "inventory", "loader"]
 
-# One module per category; importing them fills RULES.
-RULE_MODULES = (
-    "syntax",
-    "security",
-    "resources",
-    "reliability",
-    "gpu",
-    "probes",
-    "schema",
-    "deprecation",
-    "quota",
-    "scheduling",
-    "ingress",
-    "secrets",
-    "rbac",
-)
 
 
 @dataclass(frozen=True)
@@ -169,16 +153,3 @@ def fixer(*ids: str) -> Callable[[FixFn], FixFn]:
         return fix
 
     return register
-
-
-_loaded = False
-
-
-def all_rules() -> dict[str, Rule]:
-    """The whole catalog, importing the category modules on first use."""
-    global _loaded
-    if not _loaded:
-        for module in RULE_MODULES:
-            importlib.import_module(f"kgen.policies.{module}")
-        _loaded = True
-    return RULES

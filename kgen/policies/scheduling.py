@@ -1,14 +1,14 @@
 """Scheduling rules: can any node pool of the cluster policy ever run this pod?
 
 Pool matching (labels, implied labels, taints, tolerations, node affinity) and the pod's
-effective request live in :mod:`kgen.capacity`; see its module notes for the semantics.
+effective request live in :mod:`kgen.policies.fit`; see its module notes for the semantics.
 """
 
 from __future__ import annotations
 
 from typing import Iterator
 
-from kgen.capacity import PoolVerdict, cluster_fit, describe, schedulable_requests
+from kgen.policies.fit import PoolVerdict, cluster_fit, describe, schedulable_requests
 from kgen.loader import JsonPath
 from kgen.policies.registry import RuleContext, Violation, rule
 from kgen.workloads import PodTemplate

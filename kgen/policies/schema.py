@@ -38,7 +38,7 @@ from kgen.kubeschemas import (
 from kgen.loader import JsonPath, KubeObject
 from kgen.policies.deprecation import deprecation_table, removal
 from kgen.policies.inventory import Inventory
-from kgen.policies.policy import ClusterPolicy
+from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.registry import RuleContext, Violation, rule
 from kgen.policies.schema_settings import SETTINGS_DEFAULTS, SchemaSettings
 

@@ -13,7 +13,7 @@ from kgen.kubeschemas import Version, parse_version
 from kgen.loader import KubeObject
 
 if TYPE_CHECKING:
-    from kgen.policies.policy import ClusterPolicy
+    from kgen.policies.cluster_policy import ClusterPolicy
 
 SETTINGS_RULE = "schema-invalid"
 SETTINGS_DEFAULTS: dict[str, Any] = {"strict": True, "schemaDirs": [], "skipKinds": []}

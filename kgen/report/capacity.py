@@ -1,6 +1,6 @@
 """`kgen capacity` output: a CapacityReport as aligned tables (bars on a terminal) or JSON.
 
-Formatting only; every number comes from :mod:`kgen.capacity`.
+Formatting only; every number comes from :mod:`kgen.capacity` and :mod:`kgen.policies.fit`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import sys
 from fractions import Fraction
 from typing import Any
 
-from kgen.capacity import CapacityReport, PoolCapacity, QuotaUsage, describe
+from kgen.capacity import CapacityReport, PoolCapacity
 from kgen.loader import KubeObject
+from kgen.policies.fit import QuotaUsage, describe
 from kgen.policies.inventory import namespace_of
 from kgen.quantity import format_quantity
 from kgen.report.escape import text_line
