@@ -91,10 +91,10 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
                 load_kustomization(path, read_root(path), result)
             else:
                 _load_tree(path, options, result, say)
-            _require_objects(path, result, before)
+            _require_objects(path, result, before, options)
         elif path != "-" and is_chart_archive(path):
             _load_chart(path, options, result)
-            _require_objects(path, result, before)
+            _require_objects(path, result, before, options)
         elif path != "-" and (chart := enclosing_chart(path)) is not None:
             if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
                 noted_charts.add(chart)
@@ -108,9 +108,12 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     return result
 
 
-def _require_objects(path: str, result: LoadResult, before: tuple[int, int]) -> None:
+def _require_objects(path: str, result: LoadResult, before: tuple[int, int], options: InputOptions) -> None:
     if (len(result.objects), len(result.problems)) != before:
         return
+    if not options.render_roots:
+        why = "no YAML file kgen fix can edit (Helm charts, kustomizations and their patches are rendered, not written; kgen lint shows their findings)"
+        raise InputError(f"nothing to fix: {why}", path)
     if is_chart(path) and _is_library_chart(path):
         why = "a library chart (type: library) renders nothing on its own; lint the charts that depend on it"
     elif is_chart(path) or is_chart_archive(path):

@@ -161,6 +161,8 @@ def test_fix_leaves_patches_alone_named_or_walked(tmp_path: Path) -> None:
     before = patch.read_text()
     named = run_kgen("fix", str(patch))
     assert named.returncode == 0 and "nothing to fix" in named.stderr, named.stderr
+    overlays = run_kgen("fix", str(copy / "overlays"))  # only a kustomization and its patch: refused, as a named overlay is
+    assert overlays.returncode == 2 and "nothing to fix: no YAML file kgen fix can edit" in overlays.stderr, overlays.stderr
     walked = run_kgen("fix", str(copy))  # the base's resource is a plain file and is fixed
     assert walked.returncode == 0 and "base/deployment.yaml" in walked.stderr and "tolerations.yaml" not in walked.stderr, walked.stderr
     assert patch.read_text() == before
