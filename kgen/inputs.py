@@ -137,11 +137,16 @@ def enclosing_chart(path: str) -> str | None:
     directory = os.path.dirname(os.path.abspath(path))
     while True:
         if is_chart(directory):
-            return os.path.relpath(directory)
+            return _as_named(directory, path)
         parent = os.path.dirname(directory)
         if parent == directory:
             return None
         directory = parent
+
+
+def _as_named(directory: str, path: str) -> str:
+    """An absolute ``directory`` written as the user wrote ``path``: absolute, or relative to here."""
+    return directory if os.path.isabs(path) else os.path.relpath(directory)
 
 
 def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> str | None:
@@ -160,7 +165,7 @@ def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> 
                     roots[directory] = None
             root = roots[directory]
             if real == os.path.realpath(kustomization) or (root is not None and real in root.patch_files):
-                return os.path.relpath(directory)
+                return _as_named(directory, path)
         parent = os.path.dirname(directory)
         if parent == directory:
             return None
