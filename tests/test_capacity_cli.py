@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import FIXTURES, run_kgen
+from tests.conftest import FIXTURES, ROOT, run_kgen
 
 WORKLOADS = FIXTURES / "capacity" / "workloads.yaml"
 POLICY = FIXTURES / "capacity" / "policy.yaml"
@@ -64,3 +64,14 @@ def test_without_policy_sections_says_what_is_missing() -> None:
     assert result.returncode == 0, result.stderr
     assert "no node pools in the policy" in result.stdout
     assert "ResourceQuota/shop" in result.stdout  # quotas in the input still count
+
+
+def test_readme_excerpt_is_real_output() -> None:
+    """Every line of the README's capacity excerpt stands in the real output, in that order."""
+    readme = (ROOT / "README.md").read_text()
+    command = "kgen capacity fixtures/examples --policy fixtures/policies/example-cluster.yaml\n```\n```\n"
+    start = readme.index(command) + len(command)
+    shown = [line for line in readme[start : readme.index("```", start)].splitlines() if line != "..."]
+    printed = run_kgen("capacity", "fixtures/examples", "--policy", "fixtures/policies/example-cluster.yaml", cwd=ROOT).stdout.splitlines()
+    positions = [printed.index(line) for line in shown]
+    assert positions == sorted(positions)
