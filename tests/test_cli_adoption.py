@@ -323,6 +323,7 @@ def test_github_step_summary_is_appended(tmp_path: Path) -> None:
     text = summary.read_text()
     assert text.startswith("earlier step\n## kgen lint\n")
     assert "| `security-privileged` | error | 1 |" in text
+    assert "\n12 findings (1 error, 9 warnings, 2 info) in 1 file, 1 object\n" in text  # plurals as English has them
     rows = [line for line in text.splitlines() if line.startswith("| `") and ".yaml:" in line]
     assert rows[0].split(" | ")[1] == "error"
     assert kgen("lint", str(FAIL), env={"GITHUB_STEP_SUMMARY": str(summary)}).returncode == 1

@@ -36,11 +36,16 @@ def _cell(text: str) -> str:
     return visible(text).replace("|", "\\|")
 
 
+def _counted(count: int, noun: str, plural: str = "s") -> str:
+    return f"{count} {noun}{'' if count == 1 else plural}"
+
+
 def step_summary(report: LintReport) -> str:
     """The run as Markdown: counts per rule and severity, then the first findings, errors first."""
     counts = report.counts()
-    head = ", ".join(f"{counts[severity]} {severity}" for severity in SEVERITIES)
-    out = ["## kgen lint", "", f"{len(report.findings)} findings ({head}) in {report.files} files, {report.objects} objects", ""]
+    head = ", ".join(_counted(counts[severity], severity, "" if severity == "info" else "s") for severity in SEVERITIES)
+    scope = f"{_counted(report.files, 'file')}, {_counted(report.objects, 'object')}"
+    out = ["## kgen lint", "", f"{_counted(len(report.findings), 'finding')} ({head}) in {scope}", ""]
     if any(count > ANNOTATIONS_SHOWN for count in counts.values()):
         out += [f"GitHub shows the first {ANNOTATIONS_SHOWN} annotations of each type on the diff; the tables below count them all.", ""]
     if not report.findings:
