@@ -10,11 +10,12 @@ rendered text nobody sees.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from kgen.errors import InputError
-from kgen.kustomize import KustomizeRoot, kustomization_file, load_kustomization, read_root
+from kgen.kustomize import KustomizeRoot, kustomization_file, kustomize_build, load_kustomization, read_root
 from kgen.loader import (
     YAML_SUFFIXES,
     JsonPath,
@@ -30,6 +31,9 @@ from kgen.loader import (
     walk_problem,
 )
 from kgen.merge import deep_merge
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 SPEC_API_VERSION = "kgen.dev/v1alpha1"
 # What `kgen build -o DIR` writes below DIR, in the order a walk prefers them: each holds every
@@ -208,13 +212,17 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
     else:
         roots = {}
     included = {real for directory, root in roots.items() for real in root.includes if real != os.path.realpath(directory)}
-    for chart in charts:
-        _load_chart(chart, options, result, values_files=_environment_values(chart))
-    for directory, root in roots.items():
-        if root.component and os.path.realpath(directory) not in included:
-            say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
-        elif os.path.realpath(directory) not in included:
-            load_kustomization(directory, root, result)
+    to_build = [directory for directory, root in roots.items() if not root.component and os.path.realpath(directory) not in included]
+    with _side_by_side(len(to_build)) as pool:
+        # Kustomize runs as a process per root: start them all, one per CPU, while charts render.
+        builds = {directory: pool.submit(kustomize_build, directory) for directory in to_build} if pool else {}
+        for chart in charts:
+            _load_chart(chart, options, result, values_files=_environment_values(chart))
+        for directory, root in roots.items():
+            if root.component and os.path.realpath(directory) not in included:
+                say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
+            elif directory in to_build:
+                load_kustomization(directory, root, result, builds.get(directory))
     for path in files:
         real = os.path.realpath(path)
         if real in read_by_roots or os.path.dirname(real) in included or kustomization_file(os.path.dirname(path)) == path:
@@ -227,6 +235,19 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
             _load_file(path, result)
         except InputError as exc:  # unreadable, a FIFO, binary: a finding naming it; the walk goes on
             result.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
+
+
+@contextmanager
+def _side_by_side(tasks: int) -> Iterator[ThreadPoolExecutor | None]:
+    """A thread pool for ``tasks`` external processes when there is more than one to run, else None."""
+    workers = min(tasks, os.cpu_count() or 1)
+    if workers < 2:
+        yield None
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield pool
 
 
 def _build_duplicates(directory: str, subdirs: list[str]) -> list[str]:

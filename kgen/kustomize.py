@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import yaml
 
@@ -36,6 +36,9 @@ from kgen.loader import (
 from kgen.workloads import get_path
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 def kustomization_file(path: str) -> str | None:
@@ -226,18 +229,38 @@ def _pointer(pointer: str) -> JsonPath:
     return tuple(parts)
 
 
-def load_kustomization(directory: str, root: KustomizeRoot, result: LoadResult) -> None:
-    """``kustomize build DIR``, each object located in the file that set each of its values."""
+def kustomize_build(directory: str) -> subprocess.CompletedProcess[str]:
+    """Run ``kustomize build DIR`` (kustomize's or kubectl's) and capture what it says."""
+    command = kustomize_command()
+    if command is None:
+        raise InputError("linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)", directory)
+    return subprocess.run([*command, directory], capture_output=True, text=True, env={**os.environ, **_OFFLINE})
+
+
+# kgen never goes to the network, and Kustomize would fetch remote bases (URLs, git repositories):
+# its HTTP client is pointed at a closed loopback port and git may use local repositories only.
+_CLOSED = "http://127.0.0.1:9"
+_OFFLINE = {
+    "HTTP_PROXY": _CLOSED, "HTTPS_PROXY": _CLOSED, "http_proxy": _CLOSED, "https_proxy": _CLOSED,
+    "NO_PROXY": "", "no_proxy": "", "GIT_ALLOW_PROTOCOL": "file", "GIT_TERMINAL_PROMPT": "0",
+}
+_REFUSED_REMOTE = ("127.0.0.1:9", "not allowed")
+
+
+def load_kustomization(directory: str, root: KustomizeRoot, result: LoadResult, build: Future[subprocess.CompletedProcess[str]] | None = None) -> None:
+    """``kustomize build DIR``, each object located in the file that set each of its values.
+
+    ``build``: that build already started (a walk runs its roots' builds side by side).
+    """
     kustomization = kustomization_file(directory)
     assert kustomization is not None
     kustomization_source = read_source(kustomization)
     result.files.append(kustomization_source)
-    command = kustomize_command()
-    if command is None:
-        raise InputError("linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)", directory)
-    proc = subprocess.run([*command, directory], capture_output=True, text=True)
+    proc = build.result() if build is not None else kustomize_build(directory)
     if proc.returncode != 0:
         message = proc.stderr.strip() or f"exit status {proc.returncode}"
+        if any(marker in message for marker in _REFUSED_REMOTE):
+            message += " (kgen builds Kustomize offline: remote resources are not fetched; vendor them to lint them)"
         result.problems.append(LoadProblem(kustomization, 1, 1, f"kustomize build failed: {message}", "render-failed"))
         return
     sources = LoadResult()

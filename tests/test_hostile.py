@@ -427,6 +427,19 @@ def test_a_huge_single_line_pod_gives_a_bounded_text_report() -> None:
 # --- 4. offline for real ----------------------------------------------------------------------------
 
 
+def test_kustomize_is_never_let_onto_the_network(tmp_path: Path) -> None:
+    """Remote bases (a URL, a git repository) would make Kustomize fetch: kgen builds offline and says so."""
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources:\n- https://example.com/manifests.yaml\n- github.com/example/app/config/default?ref=v1\n"
+    )
+    result = run_kgen("lint", str(tmp_path), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert finding["rule"] == "render-failed" and finding["line"] == 1
+    assert "remote resources are not fetched" in finding["message"]
+    assert "127.0.0.1:9" in finding["message"]  # the HTTP fetch went to the closed loopback port, not out
+
+
 def test_no_lint_input_opens_a_network_connection(monkeypatch, tmp_path: Path) -> None:
     """Every fixture kgen lints, custom rules referring to the shipped definitions included, with sockets gone."""
     import socket
