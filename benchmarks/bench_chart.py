@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import re
 import statistics
 import sys
 import time
@@ -26,31 +24,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import helm_python  # noqa: E402
-
 from kgen.inputs import InputOptions, load_inputs  # noqa: E402
 from kgen.loader import load_text  # noqa: E402
 from kgen.policies.engine import lint  # noqa: E402
 from kgen.policies.policy import load_policy  # noqa: E402
-
-_HELM_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+from tests.helm_template import helm_template  # noqa: E402
 
 
 def baseline(chart: str, policy, version: str) -> int:  # type: ignore[no-untyped-def]
     """Helm's render, printed as `helm template --include-crds`, then a flat lint."""
-    out = []
-    with helm_python.Chart.load(chart) as loaded:
-        for crd in loaded.crds:
-            out.append(f"---\n# Source: {crd['filename']}\n{crd['data']}")
-        options = json.dumps({"name": loaded.metadata["name"], "kube_version": f"v{version}.0"})
-        rendered = json.loads(helm_python._native.call_string("helm_render", loaded._raw(), "{}", options))
-    for key, text in sorted(rendered.items()):
-        if key.endswith("NOTES.txt") or not text.strip():
-            continue
-        for document in _HELM_SEPARATOR.split(text.strip()):
-            if document:
-                out.append(f"---\n# Source: {key}\n{document.strip()}\n")
-    return len(lint(load_text("".join(out), "helm-template.yaml"), policy).findings)
+    return len(lint(load_text(helm_template(chart, version), "helm-template.yaml"), policy).findings)
 
 
 def kgen(chart: str, policy, version: str) -> int:  # type: ignore[no-untyped-def]

@@ -9,7 +9,6 @@ the findings a flat lint of `helm template` output finds.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from kgen.policies.policy import apply_lint_options, load_policy
 from tests.conftest import FIXTURES, run_kgen
 
 helm_python = pytest.importorskip("helm_python")
+
+from tests.helm_template import helm_template  # noqa: E402  (needs helm_python)
 
 CHARTS = FIXTURES / "charts"
 SERVING = CHARTS / "serving"
@@ -265,30 +266,10 @@ def test_kgen_build_output_lints_each_environment_once_and_passes(tmp_path: Path
 
 # --- nothing lost: the flat render of `helm template` finds the same ---------------------------
 
-_HELM_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
-
-
-def _helm_template(chart: Path) -> str:
-    """What `helm template --include-crds` prints, from Helm's own render (releaseutil's split)."""
-    out = []
-    with helm_python.Chart.load(str(chart)) as loaded:
-        name = loaded.metadata["name"]
-        for crd in loaded.crds:
-            out.append(f"---\n# Source: {crd['filename']}\n{crd['data']}")
-        rendered = json.loads(helm_python._native.call_string("helm_render", loaded._raw(), "{}", json.dumps({"name": name, "kube_version": "v1.35.0"})))
-    for key, text in sorted(rendered.items()):
-        if key.endswith("NOTES.txt") or not text.strip():
-            continue
-        for document in _HELM_SEPARATOR.split(text.strip()):
-            if document:
-                out.append(f"---\n# Source: {key}\n{document.strip()}\n")
-    return "".join(out)
-
-
 @pytest.mark.parametrize("chart", CHART_FIXTURES, ids=lambda p: p.name)
 def test_chart_lint_keeps_every_finding_of_the_flat_render(chart: Path) -> None:
     policy = apply_lint_options(load_policy(None), kube_version="1.35")
-    flat = lint(load_text(_helm_template(chart), "helm-template.yaml"), policy).findings
+    flat = lint(load_text(helm_template(str(chart), "1.35"), "helm-template.yaml"), policy).findings
     assert flat
     assert _keys(_lint(chart, kube_version="1.35")) == _keys(flat)
 
