@@ -23,6 +23,20 @@ SHARED = Path(os.environ.get("KGEN_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus"
 PEER_SUITES = SHARED / "peer-suites"
 
+# A minimal valid app spec (one service) that spec tests extend or break.
+SHOP_SPEC = """\
+apiVersion: kgen.dev/v1alpha1
+kind: App
+metadata:
+  name: shop
+components:
+  api:
+    image: ghcr.io/acme/api:1.0.0
+    ports:
+      http: {port: 8080}
+    resources: {cpu: 100m, memory: 128Mi}
+"""
+
 
 def lint_files(*paths: str | Path, policy: str | Path | None = None) -> LintReport:
     return lint(load_paths([str(p) for p in paths]), load_policy(str(policy) if policy else None))

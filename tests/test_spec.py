@@ -14,19 +14,7 @@ from kgen.generator.objects import build_objects
 from kgen.generator.spec import SpecError, load_spec
 from kgen.generator.validation import spec_problems, validated_spec
 from kgen.merge import deep_merge, merge_patch
-
-BASE = """\
-apiVersion: kgen.dev/v1alpha1
-kind: App
-metadata:
-  name: shop
-components:
-  api:
-    image: ghcr.io/acme/api:1.0.0
-    ports:
-      http: {port: 8080}
-    resources: {cpu: 100m, memory: 128Mi}
-"""
+from tests.conftest import SHOP_SPEC as BASE
 
 
 def write(tmp_path: Path, text: str) -> str:

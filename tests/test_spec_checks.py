@@ -11,20 +11,8 @@ from hypothesis import given, settings, strategies as st
 from kgen.generator.checks import cron_problem
 from kgen.generator.spec import load_spec, validate
 
-from .conftest import lint_yaml, run_kgen
+from .conftest import SHOP_SPEC as BASE, lint_yaml, run_kgen
 
-BASE = """\
-apiVersion: kgen.dev/v1alpha1
-kind: App
-metadata:
-  name: shop
-components:
-  api:
-    image: ghcr.io/acme/api:1.0.0
-    ports:
-      http: {port: 8080}
-    resources: {cpu: 100m, memory: 128Mi}
-"""
 JOB = """\
   migrate:
     kind: job
