@@ -108,42 +108,53 @@ def _mark(line: int) -> str:
 class LineTrace:
     """Output position -> template line, for one rendered template file.
 
-    ``traced`` is the traced render: line markers, and value markers ``unmark`` puts back.
+    ``traced`` is the traced render (None: there is none): line markers, and value markers
+    ``unmark`` puts back. Lines are compared and read when a finding asks for them.
     """
 
-    def __init__(self, real: str, traced: str, unmark: Callable[[str], str]) -> None:
-        real_lines = real.split("\n")
-        traced_lines = traced.split("\n")
-        self._usable = len(real_lines) == len(traced_lines)
-        # Per output line: [(column in the real line, template line)], and whether it matches.
-        self._marks: list[list[tuple[int, int]]] = []
-        self._same: list[bool] = []
-        # The traced lines without line markers: the text of the marked-values documents.
-        self.marked_lines = [_LINE_MARK.sub("", line) for line in traced_lines]
-        if not self._usable:
-            return
-        for real_line, traced_line in zip(real_lines, traced_lines):
+    def __init__(self, real: str, traced: str | None, unmark: Callable[[str], str]) -> None:
+        self._real = real.split("\n")
+        self._traced = traced.split("\n") if traced is not None else []
+        self._unmark = unmark
+        self._usable = len(self._real) == len(self._traced)
+        # Per output line read so far: [(column in the real line, template line)], and whether it matches.
+        self._lines: dict[int, tuple[list[tuple[int, int]], bool]] = {}
+
+    def _line(self, index: int) -> tuple[list[tuple[int, int]], bool]:
+        if index not in self._lines:
+            traced_line = self._traced[index]
             marks: list[tuple[int, int]] = []
             real_column = 0
             position = 0
             for match in _LINE_MARK.finditer(traced_line):
-                real_column += len(unmark(traced_line[position : match.start()]))
+                real_column += len(self._unmark(traced_line[position : match.start()]))
                 marks.append((real_column, int(match.group(1))))
                 position = match.end()
-            self._marks.append(marks)
-            self._same.append(unmark(_LINE_MARK.sub("", traced_line)) == real_line)
+            self._lines[index] = (marks, self._unmark(_LINE_MARK.sub("", traced_line)) == self._real[index])
+        return self._lines[index]
 
     def template_line(self, line: int, column: int) -> int | None:
         """The template line that wrote the output at 0-based (line, column), or None if unproven."""
-        if not self._usable or not (0 <= line < len(self._marks)) or not self._same[line]:
+        if not self._usable or not (0 <= line < len(self._real)):
             return None
-        for mark_column, template_line in self._marks[line]:
+        marks, same = self._line(line)
+        if not same:
+            return None
+        for mark_column, template_line in marks:
             if mark_column >= column:
                 return template_line
-        for marks in self._marks[line + 1 :]:
-            if marks:
-                return marks[0][1]
+        for index in range(line + 1, len(self._real)):
+            later = self._line(index)[0]
+            if later:
+                return later[0][1]
         return None
+
+    def marked_text(self, line: int, count: int, column: int) -> str:
+        """``count`` traced lines from 0-based (line, column), without line markers: a document with marked values."""
+        lines = [_LINE_MARK.sub("", text) for text in self._traced[line : line + count]]
+        if lines:
+            lines[0] = lines[0][column:]
+        return "\n".join(lines)
 
 
 # --- values ----------------------------------------------------------------------------------
