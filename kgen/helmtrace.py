@@ -29,30 +29,19 @@ _LINE_MARK = re.compile("\x1e(\\d+)\x1f")
 # A value marker: letters and digits only, so it survives quote, lower/upper and DNS names.
 _VALUE_MARK = re.compile(r"kgm(\d+)x", re.IGNORECASE)
 
-# One action: a comment (groups 1, 2: its trim markers), or code up to the first `}}` outside a
-# "string", 'char' or `raw string`. Written as runs of plain characters between the special
-# ones, so the engine takes a run in one step (one step per character was 3x slower).
+# One action: a comment (groups 1, 2: its trim markers), or code (group 3: its left trim marker,
+# group 4: its keyword) up to the first `}}` outside a "string", 'char' or `raw string`.
+# Written as runs of plain characters between the special ones, so the engine takes a run in
+# one step (one step per character was 3x slower).
 _ACTION = re.compile(
     r"""\{\{(?:(-[ \t\r\n]|)/\*.*?\*/([ \t\r\n]-|)\}\}"""
-    r"""|[^}"'`]*(?:(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\]*(?:\\.[^'\\]*)*'|`[^`]*`|\}(?!\}))[^}"'`]*)*\}\})""",
+    r"""|(-(?=[ \t\r\n])|)[ \t\r\n]*([A-Za-z]*)"""
+    r"""[^}"'`]*(?:(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\]*(?:\\.[^'\\]*)*'|`[^`]*`|\}(?!\}))[^}"'`]*)*\}\})""",
     re.S,
 )
 _OPENS = ("if", "range", "with", "define", "block")
+_CAPTURES = ("define", "block")
 _GO_SPACE = " \t\r\n"
-
-
-def _actions(text: str) -> Iterator[tuple[int, int, bool, bool, str]]:
-    """(start, end, trims left, trims right, keyword) of each ``{{ }}`` action, strings respected."""
-    for match in _ACTION.finditer(text):
-        start, end = match.span()
-        if match.group(1) is not None:  # a comment
-            yield start, end, bool(match.group(1)), bool(match.group(2)), ""
-            continue
-        body = text[start + 2 : end - 2]
-        left = body[:1] == "-" and body[1:2] in _GO_SPACE and body[1:2] != ""
-        right = body[-1:] == "-" and body[-2:-1] in _GO_SPACE and body[-2:-1] != ""
-        words = body.strip("-" + _GO_SPACE).split(None, 1)
-        yield start, end, left, right, words[0] if words else ""
 
 
 def instrument_template(text: str) -> str:
@@ -64,28 +53,39 @@ def instrument_template(text: str) -> str:
     """
     out: list[str] = []
     position = 0
-    depth_defines: list[bool] = []  # one entry per open block: is it a define/block?
+    blocks: list[bool] = []  # one entry per open block: is it a define/block?
+    captured = 0  # how many of them are
     trims_next = False  # the previous action was `-}}`
     line = 1  # the template line ``position`` is on
-    for start, end, left, right, keyword in [*_actions(text), (len(text), len(text), False, False, "")]:
-        segment = text[position:start]
-        captured = any(depth_defines)
-        out.append(segment if captured else _mark_segment(line, segment, trims_next, left))
-        out.append(text[start:end])
-        line += text.count("\n", position, end)
+    for match in _ACTION.finditer(text):
+        start, end = match.span()
+        comment_left, comment_right, code_left, keyword = match.group(1, 2, 3, 4)
+        if keyword is None:  # a comment
+            left, right, keyword = bool(comment_left), bool(comment_right), ""
+        else:
+            left, right = bool(code_left), text[end - 3] == "-" and text[end - 4] in _GO_SPACE
+        if start != position:
+            segment = text[position:start]
+            as_is = captured or not (trims_next or left or "\n" in segment)  # nothing to mark
+            out.append(segment if as_is else _mark_segment(line, segment, trims_next, left))
+            line += segment.count("\n")
+        action = match.group()
+        out.append(action)
+        line += action.count("\n")
         if keyword in _OPENS:
-            depth_defines.append(keyword in ("define", "block"))
-        elif keyword == "end" and depth_defines:
-            depth_defines.pop()
+            blocks.append(keyword in _CAPTURES)
+            captured += blocks[-1]
+        elif keyword == "end" and blocks:
+            captured -= blocks.pop()
         trims_next = right
         position = end
+    segment = text[position:]
+    out.append(segment if captured else _mark_segment(line, segment, trims_next, False))
     return "".join(out)
 
 
 def _mark_segment(line: int, segment: str, trimmed_before: bool, trimmed_after: bool) -> str:
     """One literal text segment starting on template ``line``, its copied newlines marked."""
-    if not trimmed_before and not trimmed_after and "\n" not in segment:
-        return segment  # most text between two actions: nothing to mark
     kept_start = len(segment) - len(segment.lstrip(_GO_SPACE)) if trimmed_before else 0
     kept_end = len(segment.rstrip(_GO_SPACE)) if trimmed_after else len(segment)
     if kept_end < kept_start:  # all whitespace, all trimmed
