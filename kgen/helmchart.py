@@ -532,14 +532,15 @@ class _DocumentTrees:
     def __init__(self, document: _Document, trace: _TemplateTrace, root: yaml.Node | None) -> None:
         """``root``: the document's node tree when the loader already has it (one object, not a List)."""
         self._document, self._trace, self._root = document, trace, root
-        self._trees: tuple[yaml.Node | None, yaml.Node | None] | None = None
+        self._trees: tuple[yaml.Node | None, yaml.Node | None, str] | None = None
 
-    def get(self) -> tuple[yaml.Node | None, yaml.Node | None]:
+    def get(self) -> tuple[yaml.Node | None, yaml.Node | None, str]:
+        """The real tree, the marked tree and the marked text."""
         if self._trees is None:
             document = self._document
             marked = self._trace.lines.marked_text(document.line, document.text.count("\n") + 1, document.column)
             root = self._root if self._root is not None else compose_marked(document.text)
-            self._trees = (root, compose_marked(marked))
+            self._trees = (root, compose_marked(marked), marked)
         return self._trees
 
 
@@ -564,13 +565,13 @@ def _prefix_in(root: yaml.Node | None, obj: KubeObject) -> JsonPath:
 def _object_origin(obj: KubeObject, trees: _DocumentTrees, trace: _TemplateTrace, point: Callable[[int, int], SourcePoint]) -> Callable[[JsonPath], SourcePoint]:
     def origin(path: JsonPath) -> SourcePoint:
         values = trace.values
-        root, marked = trees.get()
+        root, marked, marked_text = trees.get()
         if values is not None and root is not None and marked is not None:
             prefix = _prefix_in(root, obj)
             real_node, found = node_along(root, (*prefix, *path))
             marked_node, marked_found = node_along(marked, found)
             if real_node is not None and marked_node is not None and marked_found == found:
-                source = values.source(real_node, marked_node, _data_at(obj.data, found[len(prefix) :]))
+                source = values.source(real_node, marked_node, _data_at(obj.data, found[len(prefix) :]), marked_text)
                 if source is not None:
                     return SourcePoint(source.file, source.line, source.column)
         return point(*obj.locate(path))

@@ -199,14 +199,21 @@ class ValuesTrace:
             return f"kgm{len(self._paths) - 1}x"
         return value
 
-    def source(self, real: yaml.Node, marked: yaml.Node, real_data: Any) -> ValuePoint | None:
-        """The values entry the real node came from, when the marked node proves it."""
+    def source(self, real: yaml.Node, marked: yaml.Node, real_data: Any, marked_text: str) -> ValuePoint | None:
+        """The values entry the real node came from, when the marked node proves it.
+
+        ``marked_text``: the document ``marked`` was composed from.
+        """
         if isinstance(real, yaml.ScalarNode) and isinstance(marked, yaml.ScalarNode):
             found = _VALUE_MARK.findall(marked.value)
             if len(found) == 1 and self.unmark(marked.value) == real.value:
                 return self._point_of(self._paths[int(found[0])])
             return None
-        indices = [int(index) for scalar in _scalars(marked) for index in _VALUE_MARK.findall(scalar.value)]
+        start, end = marked.start_mark.index, marked.end_mark.index
+        if "#" in marked_text[start:end]:  # a comment may hold markers: only the scalars count
+            indices = [int(index) for scalar in _scalars(marked) for index in _VALUE_MARK.findall(scalar.value)]
+        else:  # the markers in the node's text are its scalars' markers, found in one scan
+            indices = [int(index) for index in _VALUE_MARK.findall(marked_text, start, end)]
         if not indices:
             return None
         prefix = _common_prefix([self._paths[index] for index in indices])
@@ -316,13 +323,23 @@ def node_along(root: yaml.Node | None, path: JsonPath) -> tuple[yaml.Node | None
     return node, path
 
 
-# Node trees only, no tags: resolving every plain scalar's type was most of composing a document.
-_NODES_ONLY = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+class _NodesOnly(getattr(yaml, "CBaseLoader", yaml.BaseLoader)):  # type: ignore[misc]
+    """Node trees without tags: the traces walk them by key text and compare scalar text, and
+    resolving each node's tag was a third of composing a document."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        return ""
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
 
 
 def compose_marked(text: str) -> yaml.Node | None:
     """A rendered document (marked or not) as a node tree, to walk by key text; None when it does not parse."""
     try:
-        return yaml.compose(text, Loader=_NODES_ONLY)
+        return yaml.compose(text, Loader=_NodesOnly)
     except yaml.YAMLError:
         return None
