@@ -86,6 +86,11 @@ def instrument_template(text: str) -> str:
 
 def _mark_segment(line: int, segment: str, trimmed_before: bool, trimmed_after: bool) -> str:
     """One literal text segment starting on template ``line``, its copied newlines marked."""
+    if not trimmed_before and not trimmed_after:  # the common case: mark every newline
+        parts = segment.split("\n")
+        if len(parts) == 1:
+            return segment
+        return "".join([f"{part}\x1e{line + index}\x1f\n" for index, part in enumerate(parts[:-1])]) + parts[-1]
     kept_start = len(segment) - len(segment.lstrip(_GO_SPACE)) if trimmed_before else 0
     kept_end = len(segment.rstrip(_GO_SPACE)) if trimmed_after else len(segment)
     if kept_end < kept_start:  # all whitespace, all trimmed
