@@ -16,6 +16,7 @@ import re
 import tarfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 import yaml
@@ -199,10 +200,15 @@ def _in_crds(path: str) -> bool:
 def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dict) -> "_ChartRender":
     templates = {f"{tree.name}/{path}": tree.source(path) for path in tree.files if _is_template(path)}
     files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
-    # The tracing render runs beside the real render and the lint (Helm's engine releases the
-    # interpreter); the first finding that needs a line waits for it.
+    # The traced chart is made here; Helm loads and renders it on a second thread, beside the
+    # real render and the lint (Helm's engine releases the interpreter), and the first finding
+    # that needs a line waits for it. The second thread runs no Python of note: it would hold
+    # the interpreter while this one waits to go back into Helm.
+    instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in templates.items()}
+    traced_chart = tree.archive(instrumented, rendering_only=True)
+    decisive = decisive_keys(_template_texts(tree))
     pool = ThreadPoolExecutor(max_workers=1)
-    trace = pool.submit(_traced_render, helm, tree, templates, user_values, files.locate, options)
+    trace = pool.submit(_traced_render, helm, traced_chart, user_values, partial(ValuesTrace, locate=files.locate, decisive_keys=decisive), options)
     pool.shutdown(wait=False)
     try:
         chart = helm.Chart.load(tree.chart)
@@ -237,17 +243,15 @@ class _Trace:
     values: ValuesTrace
 
 
-def _traced_render(helm: Any, tree: _ChartTree, templates: dict[str, SourceFile], user_values: dict, locate: Callable, options: ChartOptions) -> _Trace | None:
-    """The render with line markers and marked values; None when Helm cannot make it (no trace).
+def _traced_render(helm: Any, archive: bytes, user_values: dict, mark: Callable[[dict], ValuesTrace], options: ChartOptions) -> _Trace | None:
+    """The render of the traced chart (``archive``) with marked values; None when Helm cannot make it.
 
     The traced chart has the real one's Chart.yaml and values files, so it merges the same
     values; no values schema in it: it would refuse the marked values.
     """
-    instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in templates.items()}
-    archive = tree.archive(instrumented, rendering_only=True)
     try:
         with helm.Chart.load_archive(archive) as traced_chart:
-            values = ValuesTrace(traced_chart.merge_values(user_values), locate, decisive_keys(_template_texts(tree)))
+            values = mark(traced_chart.merge_values(user_values))
             return _Trace(_helm_render(traced_chart, values.marked, _render_options(options, traced_chart.metadata)), values)
     except helm.HelmError:  # a marked value a template could not take
         return None
