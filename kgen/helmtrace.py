@@ -86,28 +86,17 @@ def instrument_template(text: str) -> str:
 
 def _mark_segment(line: int, segment: str, trimmed_before: bool, trimmed_after: bool) -> str:
     """One literal text segment starting on template ``line``, its copied newlines marked."""
-    if not trimmed_before and not trimmed_after:  # the common case: mark every newline
-        parts = segment.split("\n")
-        if len(parts) == 1:
-            return segment
-        return "".join([f"{part}\x1e{line + index}\x1f\n" for index, part in enumerate(parts[:-1])]) + parts[-1]
     kept_start = len(segment) - len(segment.lstrip(_GO_SPACE)) if trimmed_before else 0
     kept_end = len(segment.rstrip(_GO_SPACE)) if trimmed_after else len(segment)
     if kept_end < kept_start:  # all whitespace, all trimmed
         return segment
-    pieces = [segment[:kept_start]]
-    line += segment.count("\n", 0, kept_start)
-    if trimmed_before and "\n" in segment[:kept_start]:
-        pieces.append(_mark(line))  # the text now follows the action's line
-    kept = segment[kept_start:kept_end]
-    for part in kept.split("\n")[:-1]:
-        pieces.append(part + _mark(line) + "\n")
-        line += 1
-    pieces.append(kept.rsplit("\n", 1)[-1])
-    if trimmed_after and kept_end < len(segment):
-        pieces.append(_mark(line))
-    pieces.append(segment[kept_end:])
-    return "".join(pieces)
+    head, tail = segment[:kept_start], segment[kept_end:]  # what the trim markers remove
+    line += head.count("\n")
+    lines = segment[kept_start:kept_end].split("\n")
+    marked = "".join([f"{text}\x1e{line + index}\x1f\n" for index, text in enumerate(lines[:-1])]) + lines[-1]
+    before = _mark(line) if "\n" in head else ""  # the text now follows the action's line
+    after = _mark(line + len(lines) - 1) if tail else ""
+    return head + before + marked + after + tail
 
 
 def _mark(line: int) -> str:
