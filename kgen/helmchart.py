@@ -22,8 +22,8 @@ from typing import Any, Callable
 import yaml
 
 from kgen.errors import InputError
-from kgen.helmtrace import LineTrace, ValuesTrace, compose_marked, decisive_keys, instrument_template, node_along
-from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, compose_yaml, locate_node, node_position, parse_source, read_source, refuse_special_files
+from kgen.helmtrace import LineTrace, ValuesTrace, compose_nodes, decisive_keys, instrument_template, node_along
+from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, locate_node, node_position, parse_source, read_source, refuse_special_files
 
 RENDER_FAILED = "render-failed"
 # Helm's document split (pkg/releaseutil): `---` after a newline, whatever follows it.
@@ -340,10 +340,7 @@ class _ValuesFiles:
         if self._parsed is None:
             self._parsed = []
             for prefix, name, text in self._texts:
-                try:
-                    node = compose_yaml(text)
-                except yaml.YAMLError:
-                    continue
+                node = compose_nodes(text)
                 if isinstance(node, yaml.MappingNode):
                     self._parsed.append((prefix, name, node))
         return self._parsed
@@ -543,8 +540,8 @@ class _DocumentTrees:
         if self._trees is None:
             document = self._document
             marked = self._trace.lines.marked_text(document.line, document.text.count("\n") + 1, document.column)
-            root = self._root if self._root is not None else compose_marked(document.text)
-            self._trees = (root, compose_marked(marked), marked)
+            root = self._root if self._root is not None else compose_nodes(document.text)
+            self._trees = (root, compose_nodes(marked), marked)
         return self._trees
 
 

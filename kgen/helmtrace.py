@@ -302,13 +302,27 @@ def _values_at(values: Any, path: tuple[str, ...]) -> Any:
     return values
 
 
+def _mapping_value(node: yaml.MappingNode, key: str) -> yaml.Node | None:
+    """The value of ``key`` (the last one written wins), else the value a ``<<`` merge brings."""
+    found = next((value for item, value in reversed(node.value) if isinstance(item, yaml.ScalarNode) and item.value == key), None)
+    if found is not None:
+        return found
+    for item, value in node.value:
+        if item.tag == _MERGE:
+            for merged in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+                found = _mapping_value(merged, key) if isinstance(merged, yaml.MappingNode) else None
+                if found is not None:
+                    return found
+    return None
+
+
 def node_along(root: yaml.Node | None, path: JsonPath) -> tuple[yaml.Node | None, JsonPath]:
     """The value node at ``path`` or at its nearest existing parent, and the path it is at."""
     node = root
     for depth, part in enumerate(path):
         child = None
         if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            child = next((value for key, value in reversed(node.value) if isinstance(key, yaml.ScalarNode) and key.value == part), None)
+            child = _mapping_value(node, part)
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             child = node.value[part]
         if child is None:
@@ -318,11 +332,12 @@ def node_along(root: yaml.Node | None, path: JsonPath) -> tuple[yaml.Node | None
 
 
 class _NodesOnly(getattr(yaml, "CBaseLoader", yaml.BaseLoader)):  # type: ignore[misc]
-    """Node trees without tags: the traces walk them by key text and compare scalar text, and
-    resolving each node's tag was a third of composing a document."""
+    """Node trees without types: the traces walk them by key text and compare scalar text, and
+    resolving each node's type was a third of composing a document. ``<<`` keeps its meaning,
+    so a path through a merge key is still found."""
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
-        return ""
+        return _MERGE if kind is yaml.ScalarNode and value == "<<" and implicit[0] else ""
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         pass
@@ -331,8 +346,12 @@ class _NodesOnly(getattr(yaml, "CBaseLoader", yaml.BaseLoader)):  # type: ignore
         pass
 
 
-def compose_marked(text: str) -> yaml.Node | None:
-    """A rendered document (marked or not) as a node tree, to walk by key text; None when it does not parse."""
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def compose_nodes(text: str) -> yaml.Node | None:
+    """A YAML document (a rendered one, marked or not, or a values file) as a node tree to walk
+    by key text; None when it does not parse."""
     try:
         return yaml.compose(text, Loader=_NodesOnly)
     except yaml.YAMLError:

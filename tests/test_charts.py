@@ -102,6 +102,18 @@ def test_values_from_the_parent_override_a_vendored_subchart_and_point_there() -
     assert _line(SERVING / "values.yaml", 38) == "image: ghcr.io/acme/exporter:latest"
 
 
+def test_a_value_reached_through_a_yaml_merge_key_points_at_the_line_that_writes_it(tmp_path: Path) -> None:
+    chart = tmp_path / "merged"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: merged\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("defaults: &defaults\n  image: ghcr.io/acme/app:latest\napp:\n  <<: *defaults\n  replicas: 2\n")
+    (chart / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{ .Values.app.image }}\n"
+    )
+    values = str(chart / "values.yaml")
+    assert _at(_lint(chart), "image-tag-unpinned", "app") == [(values, 2)]
+
+
 def test_crds_in_the_chart_validate_its_custom_resources() -> None:
     findings = _lint(SERVING)
     template = str(SERVING / "templates" / "model-cache.yaml")
