@@ -91,7 +91,7 @@ class _ChartTree:
         self._chart_yamls: dict[str, dict] = {}  # Chart.yaml path -> its data
         if os.path.isdir(chart):
             refuse_special_files(chart)  # a FIFO would block the read forever
-            self._read_dir(chart)
+            self._list_dir(chart)
             self._shown[""] = chart
         else:
             with open(chart, "rb") as handle:
@@ -101,11 +101,13 @@ class _ChartTree:
         self.name = self.chart_name("") or os.path.basename(os.path.abspath(chart))
         self._unpack_dependencies("")
 
-    def _read_dir(self, root: str) -> None:
+    def _list_dir(self, root: str) -> None:
         for current, dirs, names in os.walk(root):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            directory = os.path.relpath(current, root).replace(os.sep, "/")  # once per folder: relpath is slow
+            prefix = "" if directory == "." else f"{directory}/"
             for name in names:
-                self.files[os.path.relpath(os.path.join(current, name), root).replace(os.sep, "/")] = None
+                self.files[prefix + name] = None
 
     def _read_archive(self, data: bytes, prefix: str, shown: str) -> str:
         """Unpack a chart archive below ``prefix``; returns its top directory (the chart's name)."""
