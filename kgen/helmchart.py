@@ -188,9 +188,10 @@ class _ChartTree:
 
 
 def _rendered_from(path: str) -> bool:
-    """Chart.yaml, values.yaml and templates of the chart or a subchart: all a render reads without .Files."""
+    """Chart.yaml, values.yaml and templates of the chart or a subchart: all a render of manifests
+    reads without .Files (NOTES.txt is rendered for the user, never linted)."""
     directory, _, name = path.rpartition("/")
-    return name in ("Chart.yaml", "values.yaml", "requirements.yaml") or "templates" in directory.split("/")
+    return name in ("Chart.yaml", "values.yaml", "requirements.yaml") or "templates" in directory.split("/") and name != "NOTES.txt"
 
 
 def _in_crds(path: str) -> bool:
@@ -260,9 +261,9 @@ def _traced_render(helm: Any, archive: bytes, user_values: dict, mark: Callable[
 
 
 def _is_template(path: str) -> bool:
-    """A file Helm renders to output: below a templates/ folder, not a partial (_helpers.tpl)."""
+    """A file Helm renders to manifests: below a templates/ folder, not a partial (_helpers.tpl), not NOTES.txt."""
     directory, _, name = path.rpartition("/")
-    return (directory == "templates" or directory.startswith("templates/") or "/templates" in f"/{directory}") and not name.startswith("_")
+    return (directory == "templates" or directory.startswith("templates/") or "/templates" in f"/{directory}") and not name.startswith("_") and name != "NOTES.txt"
 
 
 def _check_dependencies(chart: Any, metadata: dict, tree: _ChartTree) -> None:
