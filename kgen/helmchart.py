@@ -536,16 +536,26 @@ class _DocumentTrees:
     def __init__(self, document: _Document, trace: _TemplateTrace, root: yaml.Node | None) -> None:
         """``root``: the document's node tree when the loader already has it (one object, not a List)."""
         self._document, self._trace, self._root = document, trace, root
-        self._trees: tuple[yaml.Node | None, yaml.Node | None, str] | None = None
+        self._real_composed = root is not None
+        self._marked: tuple[yaml.Node | None, str] | None = None
 
-    def get(self) -> tuple[yaml.Node | None, yaml.Node | None, str]:
-        """The real tree, the marked tree and the marked text."""
-        if self._trees is None:
+    def real(self) -> yaml.Node | None:
+        if not self._real_composed:
+            self._root, self._real_composed = compose_nodes(self._document.text), True
+        return self._root
+
+    def marks_values(self, node: yaml.Node) -> bool:
+        """Whether the traced lines of ``node`` hold a value marker (else no value of it came from values)."""
+        line = self._document.line
+        return self._trace.lines.marks_values(line + node.start_mark.line, line + node.end_mark.line)
+
+    def marked(self) -> tuple[yaml.Node | None, str]:
+        """The marked tree and the marked text."""
+        if self._marked is None:
             document = self._document
-            marked = self._trace.lines.marked_text(document.line, document.text.count("\n") + 1, document.column)
-            root = self._root if self._root is not None else compose_nodes(document.text)
-            self._trees = (root, compose_nodes(marked), marked)
-        return self._trees
+            text = self._trace.lines.marked_text(document.line, document.text.count("\n") + 1, document.column)
+            self._marked = (compose_nodes(text), text)
+        return self._marked
 
 
 def _label(objects: list[KubeObject], label: str | None) -> None:
@@ -568,11 +578,11 @@ def _prefix_in(root: yaml.Node | None, obj: KubeObject) -> JsonPath:
 
 def _object_origin(obj: KubeObject, trees: _DocumentTrees, trace: _TemplateTrace, point: Callable[[int, int], SourcePoint]) -> Callable[[JsonPath], SourcePoint]:
     def origin(path: JsonPath) -> SourcePoint:
-        values = trace.values
-        root, marked, marked_text = trees.get()
-        if values is not None and root is not None and marked is not None:
+        values, root = trace.values, trees.real()
+        if values is not None and root is not None:
             prefix = _prefix_in(root, obj)
             real_node, found = node_along(root, (*prefix, *path))
+            marked, marked_text = trees.marked() if real_node is not None and trees.marks_values(real_node) else (None, "")
             marked_node, marked_found = node_along(marked, found)
             if real_node is not None and marked_node is not None and marked_found == found:
                 source = values.source(real_node, marked_node, _data_at(obj.data, found[len(prefix) :]), marked_text)

@@ -147,6 +147,10 @@ class LineTrace:
                 return later[0][1]
         return None
 
+    def marks_values(self, first: int, last: int) -> bool:
+        """Whether traced lines ``first`` to ``last`` (0-based) hold a value marker."""
+        return any(_VALUE_MARK.search(text) for text in self._traced[first : last + 1])
+
     def marked_text(self, line: int, count: int, column: int) -> str:
         """``count`` traced lines from 0-based (line, column), without line markers: a document with marked values."""
         lines = [_LINE_MARK.sub("", text) for text in self._traced[line : line + count]]
