@@ -16,7 +16,6 @@ import re
 import tarfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Callable
 
 import yaml
@@ -202,17 +201,6 @@ def _in_crds(path: str) -> bool:
 
 def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dict) -> "_ChartRender":
     templates = {f"{tree.name}/{path}": tree.source(path) for path in tree.files if _is_template(path)}
-    files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
-    # The traced chart is made here; Helm loads and renders it on a second thread, beside the
-    # real render and the lint (Helm's engine releases the interpreter), and the first finding
-    # that needs a line waits for it. The second thread runs no Python of note: it would hold
-    # the interpreter while this one waits to go back into Helm.
-    instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in templates.items()}
-    traced_chart = tree.archive(instrumented, rendering_only=True)
-    decisive = decisive_keys(_template_texts(tree))
-    pool = ThreadPoolExecutor(max_workers=1)
-    trace = pool.submit(_traced_render, helm, traced_chart, user_values, partial(ValuesTrace, locate=files.locate, decisive_keys=decisive), options)
-    pool.shutdown(wait=False)
     try:
         chart = helm.Chart.load(tree.chart)
     except helm.HelmError as exc:
@@ -227,6 +215,17 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
         else:
             real = _render_with(helm, chart, user_values, render_options, tree)
         crds = chart.crds
+        merged = chart.merge_values(user_values)
+    # Only templates that wrote something are instrumented (charts gate half their templates
+    # off by default). Helm loads and renders the traced chart on a second thread, beside the
+    # lint (Helm's engine releases the interpreter); the first finding that needs a line waits.
+    written = {key: template for key, template in templates.items() if real.get(key, "").strip(_GO_SPACE)}
+    instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in written.items()}
+    files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
+    values = ValuesTrace(merged, files.locate, decisive_keys(_template_texts(tree, written)))
+    pool = ThreadPoolExecutor(max_workers=1)
+    trace = pool.submit(_traced_render, helm, tree.archive(instrumented, rendering_only=True), values, render_options)
+    pool.shutdown(wait=False)
     return _ChartRender(tree, real, trace, crds, templates)
 
 
@@ -246,16 +245,14 @@ class _Trace:
     values: ValuesTrace
 
 
-def _traced_render(helm: Any, archive: bytes, user_values: dict, mark: Callable[[dict], ValuesTrace], options: ChartOptions) -> _Trace | None:
+def _traced_render(helm: Any, archive: bytes, values: ValuesTrace, render_options: dict) -> _Trace | None:
     """The render of the traced chart (``archive``) with marked values; None when Helm cannot make it.
 
-    The traced chart has the real one's Chart.yaml and values files, so it merges the same
-    values; no values schema in it: it would refuse the marked values.
+    No values schema in the traced chart: it would refuse the marked values.
     """
     try:
         with helm.Chart.load_archive(archive) as traced_chart:
-            values = mark(traced_chart.merge_values(user_values))
-            return _Trace(_helm_render(traced_chart, values.marked, _render_options(options, traced_chart.metadata)), values)
+            return _Trace(_helm_render(traced_chart, values.marked, render_options), values)
     except helm.HelmError:  # a marked value a template could not take
         return None
 
@@ -318,9 +315,16 @@ def _render_with(helm: Any, chart: Any, values: dict, render_options: dict, tree
         raise _RenderFailed(f"Helm could not render the chart: {message}", tree.shown("Chart.yaml")) from None
 
 
-def _template_texts(tree: _ChartTree) -> list[str]:
-    """Every template and helper of the chart and its subcharts, as written."""
-    return [tree.read(path).decode("utf-8", errors="replace") for path in tree.files if path.startswith("templates/") or "/templates/" in path]
+def _template_texts(tree: _ChartTree, written: dict[str, SourceFile]) -> list[str]:
+    """The helpers of the chart and its subcharts, the templates that wrote output (``written``)
+    and those that define named templates, as written."""
+    texts = [template.text for template in written.values()]
+    for path in tree.files:
+        if (path.startswith("templates/") or "/templates/" in path) and f"{tree.name}/{path}" not in written:
+            data = tree.read(path)
+            if not _is_template(path) or b"define" in data:
+                texts.append(data.decode("utf-8", errors="replace"))
+    return texts
 
 
 class _ValuesFiles:
