@@ -14,7 +14,6 @@ import json
 import os
 import re
 import tarfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -217,15 +216,14 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
         crds = chart.crds
         merged = chart.merge_values(user_values)
     # Only templates that wrote something are instrumented (charts gate half their templates
-    # off by default). Helm loads and renders the traced chart on a second thread, beside the
-    # lint (Helm's engine releases the interpreter); the first finding that needs a line waits.
+    # off by default). The trace is made here, in this thread, before the lint: `kgen lint
+    # --jobs` forks the checks, and Helm's Go runtime must not be called from a fork. (A second
+    # thread gained little: the machine is shared, and Go's setup of each new thread costs CPU.)
     written = {key: template for key, template in templates.items() if real.get(key, "").strip(_GO_SPACE)}
     instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in written.items()}
     files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
     values = ValuesTrace(merged, files.locate, decisive_keys(_template_texts(tree, written)))
-    pool = ThreadPoolExecutor(max_workers=1)
-    trace = pool.submit(_traced_render, helm, tree.archive(instrumented, rendering_only=True), values, render_options)
-    pool.shutdown(wait=False)
+    trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True), values, render_options)
     return _ChartRender(tree, real, trace, crds, templates)
 
 
@@ -460,8 +458,8 @@ def split_documents(text: str) -> list[_Document]:
 class _ChartRender:
     """The real render, its traces, and how to turn them into located objects."""
 
-    def __init__(self, tree: _ChartTree, real: dict[str, str], tracing: "Future[_Trace | None]", crds: list[dict], templates: dict[str, SourceFile]) -> None:
-        self.tree, self.real, self.tracing, self.crds, self.templates = tree, real, tracing, crds, templates
+    def __init__(self, tree: _ChartTree, real: dict[str, str], trace: _Trace | None, crds: list[dict], templates: dict[str, SourceFile]) -> None:
+        self.tree, self.real, self.trace, self.crds, self.templates = tree, real, trace, crds, templates
 
     def add_objects(self, label: str | None, namespace: str, result: LoadResult) -> None:
         first = len(result.objects)
@@ -481,7 +479,7 @@ class _ChartRender:
                 continue
             template = self.templates.get(key) or SourceFile(self.tree.shown(key.split("/", 1)[1]), "")
             result.files.append(template)
-            trace = _TemplateTrace(text, key, self.tracing)
+            trace = _TemplateTrace(text, key, self.trace)
             for document in split_documents(text):
                 self._add_document(document, template, trace, label, result)
 
@@ -512,25 +510,20 @@ class _ChartRender:
 
 
 class _TemplateTrace:
-    """The traces of one rendered template, taken from the tracing render when a finding first asks."""
+    """The traces of one rendered template, read from the tracing render when a finding first asks."""
 
-    def __init__(self, real: str, key: str, tracing: "Future[_Trace | None]") -> None:
-        self._real, self._key, self._tracing = real, key, tracing
+    def __init__(self, real: str, key: str, trace: _Trace | None) -> None:
+        self._real, self._key, self._trace = real, key, trace
         self._lines: LineTrace | None = None
-
-    @property
-    def values(self) -> ValuesTrace | None:
-        trace = self._tracing.result()
-        return trace.values if trace is not None else None
+        self.values = trace.values if trace is not None else None
 
     @property
     def lines(self) -> LineTrace:
         if self._lines is None:
-            trace = self._tracing.result()
-            if trace is None:
+            if self._trace is None:
                 self._lines = LineTrace(self._real, None, lambda text: text)
             else:
-                self._lines = LineTrace(self._real, trace.rendered.get(self._key), trace.values.unmark)
+                self._lines = LineTrace(self._real, self._trace.rendered.get(self._key), self._trace.values.unmark)
         return self._lines
 
 
