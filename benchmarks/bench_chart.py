@@ -5,9 +5,8 @@ Usage: python benchmarks/bench_chart.py [CHART_DIR...] [--runs N]   (default: fi
 For each chart, the median of N runs in one process, the two taken in turns, the garbage
 collector off as in `kgen lint` (start-up excluded, caches warm as in a run that lints
 several charts), as elapsed time and as CPU time of the process (all threads, Helm's Go
-runtime included). The elapsed ratio is what a user waits for; kgen renders the trace on a
-second thread, which only a free core turns into less waiting. The CPU ratio is the work
-done, the fair measure when other jobs load the machine:
+runtime included). The elapsed ratio is what a user waits for; the CPU ratio is the work
+done, steadier when other jobs load the machine:
 - baseline: Helm loads and renders the chart (helm-python-sdk, the library `helm template`
             uses), the output is split with Helm's rule and linted as one flat file;
 - kgen:     `kgen lint CHART` without printing: render as Helm does, the tracing render
