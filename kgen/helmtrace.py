@@ -141,10 +141,10 @@ class LineTrace:
         for mark_column, template_line in marks:
             if mark_column >= column:
                 return template_line
-        for index in range(line + 1, len(self._real)):
-            later = self._line(index)[0]
+        for traced_line in self._traced[line + 1 :]:  # the first marker after it: its line number only
+            later = _LINE_MARK.search(traced_line)
             if later:
-                return later[0][1]
+                return int(later.group(1))
         return None
 
     def marks_values(self, first: int, last: int) -> bool:
