@@ -483,7 +483,7 @@ class _ChartRender:
             for document in split_documents(text):
                 self._add_document(document, template, trace, label, result)
 
-    def _add_document(self, document: _Document, template: SourceFile, trace: "_TemplateTrace", label: str | None, result: LoadResult) -> None:
+    def _add_document(self, document: _Document, template: SourceFile, trace: _TemplateTrace, label: str | None, result: LoadResult) -> None:
         parsed = parse_source(SourceFile(f"{template.name} (rendered)", document.text))
         result.documents += parsed.documents
 

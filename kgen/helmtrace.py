@@ -28,6 +28,8 @@ from kgen.loader import JsonPath
 _LINE_MARK = re.compile("\x1e(\\d+)\x1f")
 # A value marker: letters and digits only, so it survives quote, lower/upper and DNS names.
 _VALUE_MARK = re.compile(r"kgm(\d+)x", re.IGNORECASE)
+# A YAML merge key (``<<: *defaults``), whose mapping lends its keys.
+_MERGE = "tag:yaml.org,2002:merge"
 
 # One action: a comment (groups 1, 2: its trim markers), or code (group 3: its left trim marker,
 # group 4: its keyword) up to the first `}}` outside a "string", 'char' or `raw string`.
@@ -349,8 +351,6 @@ class _NodesOnly(getattr(yaml, "CBaseLoader", yaml.BaseLoader)):  # type: ignore
     def ascend_resolver(self) -> None:
         pass
 
-
-_MERGE = "tag:yaml.org,2002:merge"
 
 
 def compose_nodes(text: str) -> yaml.Node | None:
