@@ -94,8 +94,8 @@ def lint(
 
     gc.disable()  # Node trees have no reference cycles; collection passes only cost time here.
     from kgen.excludes import Excludes
-    from kgen.inputs import InputOptions, load_inputs
-    from kgen.policies.engine import fails, lint as run_lint
+    from kgen.inputs import InputOptions, load_inputs, stream_inputs
+    from kgen.policies.engine import fails, lint_stream
     from kgen.policies.policy import apply_lint_options, find_policy_file, load_policy, schema_version_warning
     from kgen.report import render
 
@@ -129,13 +129,12 @@ def lint(
         exclude=excluded,
     )
     say = (lambda note: None) if quiet else _note
-    loaded = load_inputs(list(paths), options, notes=say)
     if apply_fixes:
-        report = _fix_files(loaded, policy, paths, quiet)
+        report = _fix_files(load_inputs(list(paths), options, notes=say), policy, paths, quiet)
     else:
         from kgen.parallel import available_cpus
 
-        report = run_lint(loaded, policy, jobs=jobs or available_cpus())
+        report = lint_stream(stream_inputs(list(paths), options, notes=say), policy, jobs=jobs or available_cpus())
     for note in report.notes:
         say(note)
     if write_baseline_file:

@@ -33,7 +33,8 @@ from kgen.loader import (
 from kgen.merge import deep_merge
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
+    import subprocess
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 SPEC_API_VERSION = "kgen.dev/v1alpha1"
 # What `kgen build -o DIR` writes below DIR, in the order a walk prefers them: each holds every
@@ -78,27 +79,34 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     A directory or chart that yields nothing to judge is an InputError (exit 2), never a
     silent pass; a file named on its own may hold no object (pre-commit hands over any YAML).
     """
+    result = LoadResult()
+    for unit in stream_inputs(paths, options, notes):
+        _merge(result, unit)
+    return result
+
+
+def stream_inputs(paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> Iterator[LoadResult]:
+    """What :func:`load_inputs` loads, one unit at a time (a file, a chart rendering, a Kustomize
+    root, an app spec, or a walk's problems), in the same order: a caller that checks each unit
+    before reading the next holds one unit's node trees at a time, not the whole input's."""
     options = options or InputOptions()
     say = notes or (lambda message: None)
-    result = LoadResult()
     noted_charts: set[str] = set()
     noted_folders: set[str] = set()
     kustomize_roots: dict[str, KustomizeRoot | None] = {}
     for path in paths:
         if options.exclude(path):
             continue
-        before = (len(result.objects), len(result.problems))
         if path != "-" and os.path.isdir(path):
             if is_chart(path):
-                _load_chart(path, options, result)
+                units = _chart_units(path, options)
             elif kustomization_file(path):
-                load_kustomization(path, read_root(path), result)
+                units = iter([_kustomize_unit(path, read_root(path))])
             else:
-                _load_tree(path, options, result, say)
-            _require_objects(path, result, before, options)
+                units = _tree_units(path, options, say)
+            yield from _required(path, units, options)
         elif path != "-" and is_chart_archive(path):
-            _load_chart(path, options, result)
-            _require_objects(path, result, before, options)
+            yield from _required(path, _chart_units(path, options), options)
         elif path != "-" and (chart := enclosing_chart(path)) is not None:
             if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
                 noted_charts.add(chart)
@@ -108,13 +116,28 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
                 noted_folders.add(folder)
                 say(f"{path}: a kustomization or patch of the Kustomize folder {folder}, skipped; lint the folder: kgen lint {folder}")
         else:
-            _load_file(path, result)
-    return result
+            unit = LoadResult()
+            _load_file(path, unit)
+            yield unit
 
 
-def _require_objects(path: str, result: LoadResult, before: tuple[int, int], options: InputOptions) -> None:
-    if (len(result.objects), len(result.problems)) != before:
-        return
+def _required(path: str, units: Iterator[LoadResult], options: InputOptions) -> Iterator[LoadResult]:
+    """``units``, then an InputError if none of them held an object or a problem."""
+    found = False
+    for unit in units:
+        found = found or bool(unit.objects or unit.problems)
+        yield unit
+    if not found:
+        _nothing_to_lint(path, options)
+
+
+def _kustomize_unit(directory: str, root: KustomizeRoot, build: Future[subprocess.CompletedProcess[str]] | None = None) -> LoadResult:
+    unit = LoadResult()
+    load_kustomization(directory, root, unit, build)
+    return unit
+
+
+def _nothing_to_lint(path: str, options: InputOptions) -> None:
     if not options.render_roots:
         why = "no YAML file kgen fix can edit (Helm charts, kustomizations and their patches are rendered, not written; kgen lint shows their findings)"
         raise InputError(f"nothing to fix: {why}", path)
@@ -176,7 +199,7 @@ def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> 
         directory = parent
 
 
-def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callable[[str], None]) -> None:
+def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> Iterator[LoadResult]:
     """A walk: each chart folder is one chart, each kustomization folder one Kustomize root.
 
     Roots another root includes, the files a kustomization reads (its resources and
@@ -186,7 +209,8 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
     charts: list[str] = []
     roots: dict[str, KustomizeRoot] = {}
     files: list[str] = []
-    for current, dirs, names in os.walk(top, onerror=lambda error: result.problems.append(walk_problem(error))):
+    walked = LoadResult()
+    for current, dirs, names in os.walk(top, onerror=lambda error: walked.problems.append(walk_problem(error))):
         dirs.sort()
         if is_chart(current):
             if options.render_roots:
@@ -213,28 +237,32 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
         roots = {}
     included = {real for directory, root in roots.items() for real in root.includes if real != os.path.realpath(directory)}
     to_build = [directory for directory, root in roots.items() if not root.component and os.path.realpath(directory) not in included]
+    if walked.problems:
+        yield walked
     with _side_by_side(len(to_build)) as pool:
         # Kustomize runs as a process per root: start them all, one per CPU, while charts render.
         builds = {directory: pool.submit(kustomize_build, directory) for directory in to_build} if pool else {}
         for chart in charts:
-            _load_chart(chart, options, result, values_files=_environment_values(chart))
+            yield from _chart_units(chart, options, values_files=_environment_values(chart))
         for directory, root in roots.items():
             if root.component and os.path.realpath(directory) not in included:
                 say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
             elif directory in to_build:
-                load_kustomization(directory, root, result, builds.get(directory))
+                yield _kustomize_unit(directory, root, builds.get(directory))
     for path in files:
         real = os.path.realpath(path)
         if real in read_by_roots or os.path.dirname(real) in included or kustomization_file(os.path.dirname(path)) == path:
             continue
+        unit = LoadResult()
         if path.endswith(".tgz"):
             if is_chart_archive(path):
-                _load_chart(path, options, result)
+                yield from _chart_units(path, options)
             continue
         try:
-            _load_file(path, result)
+            _load_file(path, unit)
         except InputError as exc:  # unreadable, a FIFO, binary: a finding naming it; the walk goes on
-            result.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
+            unit.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
+        yield unit
 
 
 @contextmanager
@@ -392,8 +420,8 @@ def _spec_origin(spec: KubeObject, obj: KubeObject, environment: str) -> Callabl
 # --- Helm charts ----------------------------------------------------------------------------
 
 
-def _load_chart(chart: str, options: InputOptions, result: LoadResult, values_files: list[str] | None = None) -> None:
-    """The chart as `helm template` renders it, once per --values-matrix file (or once).
+def _chart_units(chart: str, options: InputOptions, values_files: list[str] | None = None) -> Iterator[LoadResult]:
+    """The chart as `helm template` renders it, once per --values-matrix file (or once): a unit each.
 
     ``values_files``: a walk's per-environment values files, used when no matrix is given.
     """
@@ -413,7 +441,9 @@ def _load_chart(chart: str, options: InputOptions, result: LoadResult, values_fi
             kube_version=options.kube_version,
             skip_schema_validation=options.skip_schema_validation,
         )
-        load_chart(chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None, result)
+        unit = LoadResult()
+        load_chart(chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None, unit)
+        yield unit
 
 
 def _chart_values(files: list[str], set_values: list[str], values: dict | None = None) -> dict:

@@ -103,14 +103,15 @@ RELEASE_NAMESPACE = "release-namespace"
 class KubeObject:
     """One Kubernetes object: its data, its source and its node tree."""
 
-    __slots__ = ("data", "node", "source", "doc_index", "labels", "origin", "api_version", "kind", "template_text")
+    __slots__ = ("data", "_node", "_tree_at", "source", "doc_index", "labels", "origin", "api_version", "kind", "template_text")
 
     def __init__(self, data: dict, node: yaml.Node, source: SourceFile, doc_index: int) -> None:
         self.data = data
         # Read once: rules ask for these on every check, and they never change after loading.
         self.api_version = _text(data.get("apiVersion"))
         self.kind = _text(data.get("kind"))
-        self.node = node
+        self._node: yaml.Node | None = node
+        self._tree_at = -1  # where the node starts in ``source`` once the tree is dropped
         self.source = source
         self.doc_index = doc_index
         # Free-form labels attached by the input stage (e.g. the environment of a spec).
@@ -121,6 +122,24 @@ class KubeObject:
         # For objects rendered from a Helm template: the template as written (what rules may read to tell
         # values generated at render time from values written in the repository).
         self.template_text: str | None = None
+
+    @property
+    def node(self) -> yaml.Node:
+        """The object's node tree (positions); read again from ``source`` if it was dropped."""
+        if self._node is None:
+            trees = self.source.memo.get(_TREES)
+            if trees is None:
+                trees = self.source.memo[_TREES] = {obj.node.start_mark.index: obj.node for obj in parse_source(self.source).objects}
+            self._node = trees[self._tree_at]
+        return self._node
+
+    def drop_tree(self) -> None:
+        """Free the node tree (most of an object's memory) once its checks are done; it is read
+        again from the source text if a later stage needs a position."""
+        if self._node is not None:
+            self._tree_at = self._node.start_mark.index
+            self._node = None
+        self.source.memo.pop(_TREES, None)
 
     @property
     def group(self) -> str:
@@ -173,6 +192,10 @@ class KubeObject:
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self.namespace or ''}/{self.name} {self.source.name}:{self.first_line()}>"
+
+
+# SourceFile.memo key: the trees of a source read again for objects that dropped theirs.
+_TREES = "node trees"
 
 
 def _text(value: Any) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 from kgen.errors import RuleCrash
 from kgen.findings import Finding, LintReport, SEVERITY_RANK
 from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, format_path
-from kgen.policies.inventory import Inventory
+from kgen.policies.inventory import Consultation, Inventory
 from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.catalog import all_rules
 from kgen.policies.registry import Rule, RuleContext, Violation
@@ -46,53 +46,140 @@ def lint(load: LoadResult, policy: ClusterPolicy, jobs: int = 1) -> LintReport:
     ``jobs`` > 1 runs the per-object checks of a large input in that many processes
     (kgen.parallel); the findings, and their order, are those of one process.
     """
-    rules = active_rules(policy)
-    inventory = Inventory(load.objects)
-    active = [_Active(rule, rule_context(rule, policy, inventory), policy.rule_setting(rule.id).get("severity")) for rule in rules]
-    checks = ObjectChecks(
-        [a for a in active if a.rule.scope == "object"], [a for a in active if a.rule.scope == "workload"], inventory
-    )
-    inventory_rules = [a for a in active if a.rule.scope == "inventory"]
-
-    notes: list[str] = []
-    cross_object_notes: list[str] = []
-
-    def cross_object_findings() -> list[Finding]:
-        return [finding for entry in inventory_rules for finding in _run(entry, inventory, None, cross_object_notes)]
-
+    run = LintRun(policy)
     if jobs > 1 and len(load.objects) >= PARALLEL_MIN_OBJECTS:
-        from kgen.parallel import object_findings_in_processes
-
-        findings, cross_object = object_findings_in_processes(checks, load.objects, notes, jobs, meanwhile=cross_object_findings)
+        run.add_in_processes(load, jobs)
     else:
-        findings = checks(load.objects, notes)
-        cross_object = cross_object_findings()
-    findings.extend(cross_object)
-    notes.extend(cross_object_notes)
+        run.add(load)
+    return run.report()
 
-    for problem in load.problems:
-        input_rule = all_rules()[problem.rule]
-        findings.append(
-            Finding(problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
-        )
 
-    known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
-    findings.extend(_unknown_suppressions(load, inventory, policy, known))
-
-    unique = {f.identity(): f for f in findings}
-    return LintReport(
-        findings=sorted(unique.values(), key=Finding.sort_key),
-        files=len(load.files),
-        objects=len(load.objects),
-        rules=sorted(rules, key=lambda r: r.id),
-        sources={source.name: source for source in load.files},
-        notes=notes,
-        policy=policy.source,
-    )
+def lint_stream(units: Iterable[LoadResult], policy: ClusterPolicy, jobs: int = 1) -> LintReport:
+    """:func:`lint` of the input ``units`` make up (kgen.inputs.stream_inputs), checked one unit at
+    a time: a unit's node trees are freed once its objects are checked, so memory holds the
+    input's values and texts, not its trees. ``jobs`` > 1 loads the whole input first and
+    checks it as :func:`lint` does."""
+    if jobs > 1:
+        whole = LoadResult()
+        for unit in units:
+            whole.objects += unit.objects
+            whole.problems += unit.problems
+            whole.files += unit.files
+            whole.documents += unit.documents
+        return lint(whole, policy, jobs)
+    run = LintRun(policy)
+    for unit in units:
+        run.add(unit, drop_trees=True)
+    return run.report()
 
 
 # Below this many objects a lint is done before worker processes would have started.
 PARALLEL_MIN_OBJECTS = 1000
+
+
+@dataclass
+class _Checked:
+    """A unit of input as checked when it was added: its objects, their findings and notes, and
+    the questions the checks asked the inventory (asked again once the input is complete)."""
+
+    objects: list[KubeObject]
+    findings: list[Finding]
+    notes: list[str]
+    consulted: list[Consultation]
+
+
+class LintRun:
+    """One lint: units of input are added and checked in turn, then :meth:`report` settles what
+    depends on the whole input.
+
+    The per-object checks of a unit run when it is added, against the inventory of what was
+    added so far, and the inventory writes down every question they ask. At the end a unit whose
+    questions get another answer from the complete inventory (its Service came in a later file)
+    is checked again; the cross-object (inventory-scope) rules and the checks that read the
+    whole input's analysis (``Rule.whole_input``) run once, at the end. The findings are those
+    of checking the whole input at once, whatever the order or the cut of the units.
+    """
+
+    def __init__(self, policy: ClusterPolicy) -> None:
+        self.policy = policy
+        self.rules = active_rules(policy)
+        self.inventory = Inventory()
+        active = [_Active(rule, rule_context(rule, policy, self.inventory), policy.rule_setting(rule.id).get("severity")) for rule in self.rules]
+        per_object = [a for a in active if a.rule.scope in ("object", "workload")]
+        self.checks = ObjectChecks(
+            [a for a in per_object if a.rule.scope == "object" and not a.rule.whole_input],
+            [a for a in per_object if a.rule.scope == "workload" and not a.rule.whole_input],
+            self.inventory,
+        )
+        self.late_checks = ObjectChecks(
+            [a for a in per_object if a.rule.scope == "object" and a.rule.whole_input],
+            [a for a in per_object if a.rule.scope == "workload" and a.rule.whole_input],
+            self.inventory,
+        )
+        self.inventory_rules = [a for a in active if a.rule.scope == "inventory"]
+        self.checked: list[_Checked] = []
+        self.loaded = LoadResult()
+
+    def add(self, unit: LoadResult, drop_trees: bool = False) -> None:
+        """Check ``unit`` now; ``drop_trees`` frees its node trees afterwards (read again if needed)."""
+        self._take(unit)
+        consulted: list[Consultation] = []
+        notes: list[str] = []
+        self.inventory.consulted = consulted
+        try:
+            findings = self.checks(unit.objects, notes)
+        finally:
+            self.inventory.consulted = None
+        self.checked.append(_Checked(unit.objects, findings, notes, consulted))
+        if drop_trees:
+            for obj in unit.objects:
+                obj.drop_tree()
+
+    def add_in_processes(self, unit: LoadResult, jobs: int) -> None:
+        """:meth:`add` with the per-object checks run by ``jobs`` forked processes (kgen.parallel)."""
+        from kgen.parallel import object_findings_in_processes
+
+        self._take(unit)
+        notes: list[str] = []
+        findings, _ = object_findings_in_processes(self.checks, unit.objects, notes, jobs, meanwhile=lambda: None)
+        self.checked.append(_Checked(unit.objects, findings, notes, []))
+
+    def _take(self, unit: LoadResult) -> None:
+        self.inventory.add(unit.objects)
+        self.loaded.objects += unit.objects
+        self.loaded.problems += unit.problems
+        self.loaded.files += unit.files
+        self.loaded.documents += unit.documents
+
+    def report(self) -> LintReport:
+        """The findings of the whole input, once every unit is in."""
+        findings: list[Finding] = []
+        notes: list[str] = []
+        for checked in self.checked:
+            if checked.consulted and self.inventory.changed_answers(checked.consulted):
+                checked.notes = []
+                checked.findings = self.checks(checked.objects, checked.notes)
+            findings += checked.findings
+            notes += checked.notes
+        findings += self.late_checks(self.loaded.objects, notes)
+        findings += [finding for entry in self.inventory_rules for finding in _run(entry, self.inventory, None, notes)]
+        for problem in self.loaded.problems:
+            input_rule = all_rules()[problem.rule]
+            findings.append(
+                Finding(problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
+            )
+        known = {*all_rules(), *(str(rule.get("id")) for rule in self.policy.custom_rules)}  # disabled ones too
+        findings.extend(_unknown_suppressions(self.loaded, self.inventory, self.policy, known))
+        unique = {f.identity(): f for f in findings}
+        return LintReport(
+            findings=sorted(unique.values(), key=Finding.sort_key),
+            files=len(self.loaded.files),
+            objects=len(self.loaded.objects),
+            rules=sorted(self.rules, key=lambda r: r.id),
+            sources={source.name: source for source in self.loaded.files},
+            notes=notes,
+            policy=self.policy.source,
+        )
 
 
 @dataclass
@@ -106,6 +193,8 @@ class ObjectChecks:
 
     def __call__(self, objects: list[KubeObject], notes: list[str]) -> list[Finding]:
         findings: list[Finding] = []
+        if not self.object_rules and not self.workload_rules:
+            return findings
         for obj in objects:
             for entry in self.object_rules:
                 if entry.rule.kinds is None or obj.kind in entry.rule.kinds:

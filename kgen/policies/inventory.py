@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Any, Callable, Iterable, NamedTuple, TypeVar
 
 from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject
 from kgen.policies.selectors import labels_of, pod_labels, selector_matches, service_selector
@@ -14,6 +14,8 @@ DEFAULT_NAMESPACE = "default"
 # KEDA's default when a ScaledObject sets no maxReplicaCount.
 KEDA_DEFAULT_MAX_REPLICAS = 100
 
+T = TypeVar("T")
+_Ref = TypeVar("_Ref", "Binding", "ScaleRef")
 Scope = tuple[str | None, str]
 PodsByScope = dict[Scope, list[tuple[PodTemplate, dict[str, str | None]]]]
 
@@ -75,30 +77,68 @@ class ContainerLimits:
 
 
 class Inventory:
-    def __init__(self, objects: list[KubeObject]) -> None:
-        self.objects = objects
+    """The objects of one lint run, indexed as they are added.
+
+    A streaming lint adds one file (or chart, or Kustomize root) at a time and checks it at
+    once, against what was added so far; while ``consulted`` is a list, every question a
+    check asks is written down with its answer, so that :meth:`changed_answers` can tell, once
+    the whole input is in, which checks would now be answered otherwise (and must run again).
+    """
+
+    def __init__(self, objects: Iterable[KubeObject] = ()) -> None:
+        self.objects: list[KubeObject] = []
         self.by_kind: dict[str, list[KubeObject]] = defaultdict(list)
+        self.templates: list[PodTemplate] = []
+        self._bindings: list[Binding] = []
+        self._scalers: list[ScaleRef] = []
+        self.consulted: list[Consultation] | None = None
         self._templates: dict[int, list[PodTemplate]] = {}
         self._label_only: list[PodTemplate] = []
+        self._service_selectors: dict[Scope, list[dict[str, str]]] = defaultdict(list)
+        # The selectors of each scope by their first label's key and value: a selector can only
+        # match pods that carry its first label, so a template is matched against a few selectors,
+        # not every Service of its namespace (which grew with the square of a monorepo).
+        self._selectors_by_first_label: dict[Scope, dict[str, dict[str, list[dict[str, str]]]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(list))
+        )
+        self._bindings_by_account: dict[tuple[str, str], list[Binding]] = defaultdict(list)
+        self._bindings_by_role: dict[tuple[str, str], list[Binding]] = defaultdict(list)
+        self._templates_by_account: dict[tuple[str, str], list[PodTemplate]] = defaultdict(list)
+        self._scalers_by_target: dict[tuple[Scope, str, str], list[ScaleRef]] = defaultdict(list)
+        self._container_limits: dict[Scope, list[ContainerLimits]] = defaultdict(list)
+        self._by_name: dict[tuple[str, str, str], KubeObject] = {}
+        self.add(objects)
+
+    def add(self, objects: Iterable[KubeObject]) -> None:
+        """Index more objects (they come after those already added)."""
         for obj in objects:
+            self.objects.append(obj)
             self.by_kind[obj.kind].append(obj)
+            self._by_name.setdefault((obj.kind, namespace_of(obj), obj.name), obj)
             found = pod_templates(obj, spec_required=False)
-            self._templates[id(obj)] = [t for t in found if t.has_spec]
+            templates = self._templates[id(obj)] = [t for t in found if t.has_spec]
             self._label_only.extend(t for t in found if not t.has_spec)
+            for template in templates:
+                self.templates.append(template)
+                self._templates_by_account[(namespace_of(obj), template.service_account)].append(template)
+            if obj.kind == "Service":
+                self._add_service(obj)
+            elif obj.kind in ("RoleBinding", "ClusterRoleBinding"):
+                self._add_binding(obj)
+            elif obj.kind in ("HorizontalPodAutoscaler", "ScaledObject"):
+                self._add_scaler(obj)
+            elif obj.kind == "LimitRange":
+                self._add_limit_range(obj)
 
     def templates_of(self, obj: KubeObject) -> list[PodTemplate]:
         return self._templates.get(id(obj), [])
 
-    @cached_property
-    def templates(self) -> list[PodTemplate]:
-        return [template for obj in self.objects for template in self._templates[id(obj)]]
-
-    @cached_property
+    @property
     def workloads(self) -> list[PodTemplate]:
         """Templates for cross-object rules: every pod template, and those that write labels but no pod spec."""
         return [*self.templates, *self._label_only]
 
-    @cached_property
+    @property
     def pods_by_scope(self) -> PodsByScope:
         """Workload templates that run pods, with the labels of their pods, by scope (a PodTemplate
         object only stores a template)."""
@@ -108,37 +148,26 @@ class Inventory:
                 found[scope_of(template.obj)].append((template, pod_labels(template)))
         return found
 
-    @cached_property
-    def _service_selectors(self) -> dict[Scope, list[dict[str, str]]]:
-        found: dict[Scope, list[dict[str, str]]] = defaultdict(list)
-        for service in self.of_kind("Service"):
-            selector = service_selector(service.data)
-            if selector is not None:
-                found[scope_of(service)].append(selector)
-        return found
-
-    @cached_property
-    def _service_selectors_by_first_label(self) -> dict[Scope, dict[str, dict[str, list[dict[str, str]]]]]:
-        """The selectors of each scope by their first label's key and value: a selector can only
-        match pods that carry its first label, so a template is matched against a few selectors,
-        not every Service of its namespace (which grew with the square of a monorepo)."""
-        found: dict[Scope, dict[str, dict[str, list[dict[str, str]]]]] = {}
-        for scope, selectors in self._service_selectors.items():
-            index: dict[str, dict[str, list[dict[str, str]]]] = defaultdict(lambda: defaultdict(list))
-            for selector in selectors:
-                key, value = next(iter(labels_of(selector).items()), ("", ""))
-                index[key][value].append(selector)
-            found[scope] = index
-        return found
+    def _add_service(self, service: KubeObject) -> None:
+        selector = service_selector(service.data)
+        if selector is not None:
+            scope = scope_of(service)
+            self._service_selectors[scope].append(selector)
+            key, value = next(iter(labels_of(selector).items()), ("", ""))
+            self._selectors_by_first_label[scope][key][value].append(selector)
 
     def receives_traffic(self, template: PodTemplate) -> bool | None:
         """Whether a Service of the input selects pods of ``template``; None when the input holds no
         Service that selects pods in its namespace (a Service only selects its own namespace's pods, so
         then nothing is known about its traffic)."""
-        if not self._service_selectors.get(scope_of(template.obj)):
+        return self._answer(self._receives_traffic, template)
+
+    def _receives_traffic(self, template: PodTemplate) -> bool | None:
+        scope = scope_of(template.obj)
+        if not self._service_selectors.get(scope):
             return None
         labels = pod_labels(template)
-        index = self._service_selectors_by_first_label[scope_of(template.obj)]
+        index = self._selectors_by_first_label[scope]
         candidates = [s for selectors in index.get("", {}).values() for s in selectors]  # empty selectors
         for key, value in labels.items():
             by_value = index.get(key, {})
@@ -148,93 +177,84 @@ class Inventory:
                 candidates += by_value.get(value, [])
         return any(selector_matches({"matchLabels": s}, labels) for s in candidates)
 
-    @cached_property
-    def bindings(self) -> list[Binding]:
-        """Every RoleBinding and ClusterRoleBinding of the input that names a role."""
-        found = []
-        for obj in self.of_kind("RoleBinding", "ClusterRoleBinding"):
-            ref = as_map(obj.data.get("roleRef"))
-            kind, name = ref.get("kind"), ref.get("name")
-            if kind not in ("Role", "ClusterRole") or not isinstance(name, str):
-                continue
-            accounts = []
-            for subject in as_list(obj.data.get("subjects")):
-                subject = as_map(subject)
-                # A ClusterRoleBinding subject must name its namespace; a RoleBinding's defaults to its own.
-                namespace = subject.get("namespace") or (namespace_of(obj) if obj.kind == "RoleBinding" else None)
-                if subject.get("kind") == "ServiceAccount" and isinstance(subject.get("name"), str) and isinstance(namespace, str):
-                    accounts.append((namespace, subject["name"]))
-            found.append(Binding(obj, kind, name, tuple(accounts)))
-        return found
+    def _add_binding(self, obj: KubeObject) -> None:
+        """A RoleBinding or ClusterRoleBinding that names a role."""
+        ref = as_map(obj.data.get("roleRef"))
+        kind, name = ref.get("kind"), ref.get("name")
+        if kind not in ("Role", "ClusterRole") or not isinstance(name, str):
+            return
+        accounts = []
+        for subject in as_list(obj.data.get("subjects")):
+            subject = as_map(subject)
+            # A ClusterRoleBinding subject must name its namespace; a RoleBinding's defaults to its own.
+            namespace = subject.get("namespace") or (namespace_of(obj) if obj.kind == "RoleBinding" else None)
+            if subject.get("kind") == "ServiceAccount" and isinstance(subject.get("name"), str) and isinstance(namespace, str):
+                accounts.append((namespace, subject["name"]))
+        binding = Binding(obj, kind, name, tuple(accounts))
+        self._bindings.append(binding)
+        for account in dict.fromkeys(binding.accounts):
+            self._bindings_by_account[account].append(binding)
+        self._bindings_by_role[(kind, name)].append(binding)
 
-    @cached_property
-    def _bindings_by_account(self) -> dict[tuple[str, str], list[Binding]]:
-        index: dict[tuple[str, str], list[Binding]] = defaultdict(list)
-        for binding in self.bindings:
-            for account in dict.fromkeys(binding.accounts):
-                index[account].append(binding)
-        return index
+    @property
+    def bindings(self) -> list[Binding]:
+        """Every RoleBinding, then every ClusterRoleBinding, of the input that names a role."""
+        return _by_kind(self._bindings, "RoleBinding")
 
     def bindings_of_account(self, namespace: str, account: str) -> list[Binding]:
         """The bindings of the input that grant a role to the ServiceAccount: its pods call the API."""
-        return self._bindings_by_account.get((namespace, account), [])
+        return self._answer(self._bindings_by_account_of, namespace, account)
 
-    @cached_property
-    def _bindings_by_role(self) -> dict[tuple[str, str], list[Binding]]:
-        index: dict[tuple[str, str], list[Binding]] = defaultdict(list)
-        for binding in self.bindings:
-            index[(binding.role_kind, binding.role_name)].append(binding)
-        return index
+    def _bindings_by_account_of(self, namespace: str, account: str) -> list[Binding]:
+        return _by_kind(self._bindings_by_account.get((namespace, account), []), "RoleBinding")
 
     def bindings_of_role(self, role: KubeObject) -> list[Binding]:
-        return [b for b in self._bindings_by_role.get((role.kind, role.name), []) if b.grants(role)]
+        return self._answer(self._bindings_of_role, role)
 
-    @cached_property
-    def _templates_by_account(self) -> dict[tuple[str, str], list[PodTemplate]]:
-        index: dict[tuple[str, str], list[PodTemplate]] = defaultdict(list)
-        for template in self.templates:
-            index[(namespace_of(template.obj), template.service_account)].append(template)
-        return index
+    def _bindings_of_role(self, role: KubeObject) -> list[Binding]:
+        return [b for b in _by_kind(self._bindings_by_role.get((role.kind, role.name), []), "RoleBinding") if b.grants(role)]
 
     def templates_running_as(self, namespace: str, account: str) -> list[PodTemplate]:
         """Pod templates of the input whose pods run as the ServiceAccount."""
-        return self._templates_by_account.get((namespace, account), [])
+        return self._answer(self._templates_running_as, namespace, account)
+
+    def _templates_running_as(self, namespace: str, account: str) -> list[PodTemplate]:
+        return list(self._templates_by_account.get((namespace, account), []))
 
     def of_kind(self, *kinds: str) -> list[KubeObject]:
         return [obj for kind in kinds for obj in self.by_kind.get(kind, [])]
 
-    @cached_property
+    @property
     def scalers(self) -> list[ScaleRef]:
-        """Every HPA and ScaledObject of the input with its target (KEDA's kind defaults to Deployment)."""
-        found = []
-        for obj in self.of_kind("HorizontalPodAutoscaler", "ScaledObject"):
-            spec = as_map(obj.data.get("spec"))
-            target = as_map(spec.get("scaleTargetRef"))
-            keda = obj.kind == "ScaledObject"
-            kind = target.get("kind") or ("Deployment" if keda else None)
-            name = target.get("name")
-            if not isinstance(kind, str) or not isinstance(name, str) or not name:
-                continue
-            if keda:
-                declared = spec.get("maxReplicaCount")
-                maximum = KEDA_DEFAULT_MAX_REPLICAS if declared is None else _count(declared)
-            else:
-                maximum = _count(spec.get("maxReplicas"))
-            found.append(ScaleRef(obj, kind, name, maximum))
-        return found
+        """Every HPA, then every ScaledObject, of the input with its target."""
+        return _by_kind(self._scalers, "HorizontalPodAutoscaler")
 
-    @cached_property
-    def _scalers_by_target(self) -> dict[tuple[Scope, str, str], list[ScaleRef]]:
-        index: dict[tuple[Scope, str, str], list[ScaleRef]] = defaultdict(list)
-        for ref in self.scalers:
-            index[(scope_of(ref.scaler), ref.kind, ref.name)].append(ref)
-        return index
+    def _add_scaler(self, obj: KubeObject) -> None:
+        """An HPA or ScaledObject with its target (KEDA's kind defaults to Deployment)."""
+        spec = as_map(obj.data.get("spec"))
+        target = as_map(spec.get("scaleTargetRef"))
+        keda = obj.kind == "ScaledObject"
+        kind = target.get("kind") or ("Deployment" if keda else None)
+        name = target.get("name")
+        if not isinstance(kind, str) or not isinstance(name, str) or not name:
+            return
+        if keda:
+            declared = spec.get("maxReplicaCount")
+            maximum = KEDA_DEFAULT_MAX_REPLICAS if declared is None else _count(declared)
+        else:
+            maximum = _count(spec.get("maxReplicas"))
+        ref = ScaleRef(obj, kind, name, maximum)
+        self._scalers.append(ref)
+        self._scalers_by_target[(scope_of(obj), kind, name)].append(ref)
 
     def max_replicas(self, template: PodTemplate) -> int | None:
         """The most pods of ``template`` that can run at once: the autoscalers' maximum when one
         targets its object, else the declared replicas (Job parallelism) or the ceiling of the
         autoscaling written in the object (Ray, KServe, Knative); None for DaemonSets, whose size
         is the number of matching nodes."""
+        return self._answer(self._max_replicas, template)
+
+    def _max_replicas(self, template: PodTemplate) -> int | None:
         if template.site.daemon:
             return None
         obj = template.obj
@@ -242,33 +262,63 @@ class Inventory:
         known = [m for m in maxima if m is not None]
         return template.pods_for(max(known)) if known else template.max_replicas
 
-    @cached_property
-    def _container_limits(self) -> dict[Scope, list[ContainerLimits]]:
-        index: dict[Scope, list[ContainerLimits]] = defaultdict(list)
-        for obj in self.of_kind("LimitRange"):
-            for position, item in enumerate(as_list(as_map(obj.data.get("spec")).get("limits"))):
-                item = as_map(item)
-                if item.get("type") != "Container":
-                    continue
-                maximum, minimum = as_map(item.get("max")), as_map(item.get("min"))
-                default = {**maximum, **as_map(item.get("default"))}
-                default_request = {**minimum, **default, **as_map(item.get("defaultRequest"))}
-                index[scope_of(obj)].append(
-                    ContainerLimits(obj, ("spec", "limits", position), maximum, minimum, default, default_request)
-                )
-        return index
+    def _add_limit_range(self, obj: KubeObject) -> None:
+        for position, item in enumerate(as_list(as_map(obj.data.get("spec")).get("limits"))):
+            item = as_map(item)
+            if item.get("type") != "Container":
+                continue
+            maximum, minimum = as_map(item.get("max")), as_map(item.get("min"))
+            default = {**maximum, **as_map(item.get("default"))}
+            default_request = {**minimum, **default, **as_map(item.get("defaultRequest"))}
+            self._container_limits[scope_of(obj)].append(
+                ContainerLimits(obj, ("spec", "limits", position), maximum, minimum, default, default_request)
+            )
 
     def container_limits(self, obj: KubeObject) -> list[ContainerLimits]:
         """The LimitRange container items of the input that apply to pods of ``obj``."""
-        return self._container_limits.get(scope_of(obj), [])
+        return self._answer(self._container_limits_of, obj)
 
-    @cached_property
-    def _by_name(self) -> dict[tuple[str, str, str], KubeObject]:
-        index: dict[tuple[str, str, str], KubeObject] = {}
-        for obj in self.objects:
-            index.setdefault((obj.kind, namespace_of(obj), obj.name), obj)
-        return index
+    def _container_limits_of(self, obj: KubeObject) -> list[ContainerLimits]:
+        return list(self._container_limits.get(scope_of(obj), []))
 
     def find(self, kind: str, namespace: str, name: str) -> KubeObject | None:
         """The first object of that kind, namespace and name in the input."""
+        return self._answer(self._find, kind, namespace, name)
+
+    def _find(self, kind: str, namespace: str, name: str) -> KubeObject | None:
         return self._by_name.get((kind, namespace, name))
+
+    def _answer(self, question: Callable[..., T], *args: Any) -> T:
+        answer = question(*args)
+        if self.consulted is not None:
+            self.consulted.append(Consultation(question, args, _digest(answer)))
+        return answer
+
+    def changed_answers(self, consulted: list[Consultation]) -> bool:
+        """Whether any of these questions, asked again now, gets another answer."""
+        return any(_digest(c.question(*c.args)) != c.answer for c in consulted)
+
+
+class Consultation(NamedTuple):
+    """A question a check asked the inventory (a bound query and its arguments) and the answer it got."""
+
+    question: Callable[..., Any]
+    args: tuple
+    answer: object
+
+
+def _by_kind(items: list[_Ref], first: str) -> list[_Ref]:
+    """``items`` (bindings or scalers, in input order) with those of kind ``first`` before the
+    others, as a lookup by kind lists them."""
+    return sorted(items, key=lambda item: item.scaler.kind != first if isinstance(item, ScaleRef) else item.obj.kind != first)
+
+
+def _digest(answer: object) -> object:
+    """An answer in a form that compares equal exactly when the answer is the same (objects by identity)."""
+    if isinstance(answer, list):
+        return tuple(_digest(item) for item in answer)
+    if isinstance(answer, (Binding, ContainerLimits)):
+        return id(answer.obj), getattr(answer, "path", None)
+    if isinstance(answer, (KubeObject, PodTemplate)):
+        return id(answer)
+    return answer

@@ -71,6 +71,9 @@ class Rule(RuleMeta):
     silent_when: str = ""
     # Cases reported at another severity than ``severity`` (case -> severity), shown by `kgen rules`/`explain`.
     case_severities: Mapping[str, Severity] = field(default_factory=dict)
+    # A workload or object check that reads an analysis of the whole input (kgen.policies.fit), not
+    # just the inventory's lookups: a streaming lint runs it once every file is read.
+    whole_input: bool = False
 
     @property
     def severities(self) -> str:
@@ -108,6 +111,7 @@ def rule(
     params: Mapping[str, Any] | None = None,
     silent_when: str = "",
     case_severities: Mapping[str, Severity] | None = None,
+    whole_input: bool = False,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register the decorated function as the check of a rule."""
 
@@ -126,6 +130,7 @@ def rule(
                 check=check,
                 silent_when=_prose(silent_when),
                 case_severities={_prose(case): level for case, level in (case_severities or {}).items()},
+                whole_input=whole_input,
             )
         )
         return check
