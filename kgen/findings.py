@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Callable, Literal
 
 from kgen.loader import JsonPath, KubeObject, SourceFile
 
@@ -64,6 +64,8 @@ class Finding:
     # Not part of the JSON report, nor of equality.
     owner: KubeObject | None = field(default=None, compare=False, repr=False)
     node_path: JsonPath = field(default=(), compare=False, repr=False)
+    # Set while the verdict waits for the whole input (the engine settles it: Violation.settle).
+    settle: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
 
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.column, self.rule, self.message, self.path, _object_key(self.object), self.environment or "")

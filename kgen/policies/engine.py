@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -117,6 +118,7 @@ class LintRun:
             self.inventory,
         )
         self.inventory_rules = [a for a in active if a.rule.scope == "inventory"]
+        self.active = {a.rule.id: a for a in active}
         self.checked: list[_Checked] = []
         self.loaded = LoadResult()
 
@@ -163,6 +165,7 @@ class LintRun:
             notes += checked.notes
         findings += self.late_checks(self.loaded.objects, notes)
         findings += [finding for entry in self.inventory_rules for finding in _run(entry, self.inventory, None, notes)]
+        findings = _settled(findings, self.inventory, self.active)
         for problem in self.loaded.problems:
             input_rule = all_rules()[problem.rule]
             findings.append(
@@ -238,6 +241,21 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str
     return out
 
 
+def _settled(findings: list[Finding], inventory: Inventory, active: dict[str, _Active]) -> list[Finding]:
+    """Findings whose verdict waited for the whole input (``Violation.settle``), as it decides them."""
+    out = []
+    for finding in findings:
+        if finding.settle is None:
+            out.append(finding)
+            continue
+        violation = finding.settle(inventory)
+        if violation is not None:
+            entry = active[finding.rule]
+            severity = entry.severity or violation.severity or entry.rule.severity
+            out.append(dataclasses.replace(finding, message=violation.message, severity=severity, settle=None))  # type: ignore[arg-type]
+    return out
+
+
 def _where(obj: KubeObject | None) -> str:
     return f"{obj.source.name}:{obj.first_line()}: " if obj is not None else ""
 
@@ -261,6 +279,7 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         owner=obj,
         node_path=violation.path,
         approximate=approximate,
+        settle=violation.settle,
     )
 
 

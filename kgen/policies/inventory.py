@@ -53,11 +53,23 @@ class Binding:
     role_name: str
     accounts: tuple[tuple[str, str], ...]  # (namespace, name) of every ServiceAccount subject
 
-    def grants(self, role: KubeObject) -> bool:
+    def grants(self, role: RoleRef) -> bool:
         """Whether this binding grants ``role`` (a Role only from a RoleBinding of its own namespace)."""
         if (role.kind, role.name) != (self.role_kind, self.role_name):
             return False
-        return role.kind == "ClusterRole" or namespace_of(role) == namespace_of(self.obj)
+        return role.kind == "ClusterRole" or role.namespace == namespace_of(self.obj)
+
+
+class RoleRef(NamedTuple):
+    """A Role or ClusterRole as bindings name it (what a verdict waiting for the bindings keeps)."""
+
+    kind: str
+    name: str
+    namespace: str
+
+    @classmethod
+    def of(cls, role: KubeObject) -> "RoleRef":
+        return cls(role.kind, role.name, namespace_of(role))
 
 
 @dataclass(frozen=True)
@@ -103,7 +115,7 @@ class Inventory:
         )
         self._bindings_by_account: dict[tuple[str, str], list[Binding]] = defaultdict(list)
         self._bindings_by_role: dict[tuple[str, str], list[Binding]] = defaultdict(list)
-        self._templates_by_account: dict[tuple[str, str], list[PodTemplate]] = defaultdict(list)
+        self._templates_by_account: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         self._scalers_by_target: dict[tuple[Scope, str, str], list[ScaleRef]] = defaultdict(list)
         self._container_limits: dict[Scope, list[ContainerLimits]] = defaultdict(list)
         self._by_name: dict[tuple[str, str, str], KubeObject] = {}
@@ -120,7 +132,7 @@ class Inventory:
             self._label_only.extend(t for t in found if not t.has_spec)
             for template in templates:
                 self.templates.append(template)
-                self._templates_by_account[(namespace_of(obj), template.service_account)].append(template)
+                self._templates_by_account[(namespace_of(obj), template.service_account)].append((template.kind, obj.name))
             if obj.kind == "Service":
                 self._add_service(obj)
             elif obj.kind in ("RoleBinding", "ClusterRoleBinding"):
@@ -156,17 +168,12 @@ class Inventory:
             key, value = next(iter(labels_of(selector).items()), ("", ""))
             self._selectors_by_first_label[scope][key][value].append(selector)
 
-    def receives_traffic(self, template: PodTemplate) -> bool | None:
-        """Whether a Service of the input selects pods of ``template``; None when the input holds no
-        Service that selects pods in its namespace (a Service only selects its own namespace's pods, so
-        then nothing is known about its traffic)."""
-        return self._answer(self._receives_traffic, template)
-
-    def _receives_traffic(self, template: PodTemplate) -> bool | None:
-        scope = scope_of(template.obj)
+    def receives_traffic(self, scope: Scope, labels: dict[str, str | None]) -> bool | None:
+        """Whether a Service of the input selects pods with ``labels`` in ``scope``; None when the input
+        holds no Service that selects pods there (a Service only selects its own namespace's pods, so
+        then nothing is known about their traffic)."""
         if not self._service_selectors.get(scope):
             return None
-        labels = pod_labels(template)
         index = self._selectors_by_first_label[scope]
         candidates = [s for selectors in index.get("", {}).values() for s in selectors]  # empty selectors
         for key, value in labels.items():
@@ -203,22 +210,14 @@ class Inventory:
 
     def bindings_of_account(self, namespace: str, account: str) -> list[Binding]:
         """The bindings of the input that grant a role to the ServiceAccount: its pods call the API."""
-        return self._answer(self._bindings_by_account_of, namespace, account)
-
-    def _bindings_by_account_of(self, namespace: str, account: str) -> list[Binding]:
         return _by_kind(self._bindings_by_account.get((namespace, account), []), "RoleBinding")
 
-    def bindings_of_role(self, role: KubeObject) -> list[Binding]:
-        return self._answer(self._bindings_of_role, role)
-
-    def _bindings_of_role(self, role: KubeObject) -> list[Binding]:
+    def bindings_of_role(self, role: RoleRef) -> list[Binding]:
+        """The bindings of the input that grant the role (a Role only by RoleBindings of its namespace)."""
         return [b for b in _by_kind(self._bindings_by_role.get((role.kind, role.name), []), "RoleBinding") if b.grants(role)]
 
-    def templates_running_as(self, namespace: str, account: str) -> list[PodTemplate]:
-        """Pod templates of the input whose pods run as the ServiceAccount."""
-        return self._answer(self._templates_running_as, namespace, account)
-
-    def _templates_running_as(self, namespace: str, account: str) -> list[PodTemplate]:
+    def templates_running_as(self, namespace: str, account: str) -> list[tuple[str, str]]:
+        """(kind, object name) of the pod templates of the input whose pods run as the ServiceAccount."""
         return list(self._templates_by_account.get((namespace, account), []))
 
     def of_kind(self, *kinds: str) -> list[KubeObject]:

@@ -44,6 +44,11 @@ class Violation:
     message: str
     obj: KubeObject | None = None
     severity: Severity | None = None
+    # A verdict that waits for the whole input (a Service in a later file may select the pod):
+    # called once every file is read, with the complete inventory, it returns the violation as
+    # the input decides it (its message and severity; the path stays this one), or None when
+    # there is none after all. It must hold small facts (names, labels), never the object.
+    settle: Callable[["Inventory"], "Violation | None"] | None = None
 
 
 @dataclass(frozen=True)
