@@ -119,11 +119,17 @@ class Inventory:
         self._scalers_by_target: dict[tuple[Scope, str, str], list[ScaleRef]] = defaultdict(list)
         self._container_limits: dict[Scope, list[ContainerLimits]] = defaultdict(list)
         self._by_name: dict[tuple[str, str, str], KubeObject] = {}
+        self._ordinals: dict[int, int] = {}
+        self._first_of: dict[tuple[str, str], int] = {}
+        self._count_of: dict[tuple[str, str], int] = defaultdict(int)
         self.add(objects)
 
     def add(self, objects: Iterable[KubeObject]) -> None:
         """Index more objects (they come after those already added)."""
         for obj in objects:
+            ordinal = self._ordinals[id(obj)] = len(self.objects)
+            self._first_of.setdefault((obj.api_version, obj.kind), ordinal)
+            self._count_of[(obj.api_version, obj.kind)] += 1
             self.objects.append(obj)
             self.by_kind[obj.kind].append(obj)
             self._by_name.setdefault((obj.kind, namespace_of(obj), obj.name), obj)
@@ -141,6 +147,18 @@ class Inventory:
                 self._add_scaler(obj)
             elif obj.kind == "LimitRange":
                 self._add_limit_range(obj)
+
+    def ordinal(self, obj: KubeObject) -> int:
+        """The object's place in the input (0 for the first object added)."""
+        return self._ordinals[id(obj)]
+
+    def first_of(self, api_version: str, kind: str) -> int | None:
+        """The ordinal of the input's first object of that apiVersion and kind."""
+        return self._first_of.get((api_version, kind))
+
+    def count_of(self, api_version: str, kind: str) -> int:
+        """How many objects of that apiVersion and kind the input holds."""
+        return self._count_of.get((api_version, kind), 0)
 
     def templates_of(self, obj: KubeObject) -> list[PodTemplate]:
         return self._templates.get(id(obj), [])
@@ -251,7 +269,7 @@ class Inventory:
         targets its object, else the declared replicas (Job parallelism) or the ceiling of the
         autoscaling written in the object (Ray, KServe, Knative); None for DaemonSets, whose size
         is the number of matching nodes."""
-        return self._answer(self._max_replicas, template)
+        return self.ask(self._max_replicas, template)
 
     def _max_replicas(self, template: PodTemplate) -> int | None:
         if template.site.daemon:
@@ -275,19 +293,20 @@ class Inventory:
 
     def container_limits(self, obj: KubeObject) -> list[ContainerLimits]:
         """The LimitRange container items of the input that apply to pods of ``obj``."""
-        return self._answer(self._container_limits_of, obj)
+        return self.ask(self._container_limits_of, obj)
 
     def _container_limits_of(self, obj: KubeObject) -> list[ContainerLimits]:
         return list(self._container_limits.get(scope_of(obj), []))
 
     def find(self, kind: str, namespace: str, name: str) -> KubeObject | None:
         """The first object of that kind, namespace and name in the input."""
-        return self._answer(self._find, kind, namespace, name)
+        return self.ask(self._find, kind, namespace, name)
 
     def _find(self, kind: str, namespace: str, name: str) -> KubeObject | None:
         return self._by_name.get((kind, namespace, name))
 
-    def _answer(self, question: Callable[..., T], *args: Any) -> T:
+    def ask(self, question: Callable[..., T], *args: Any) -> T:
+        """``question(*args)``, a question about the input (so far), written down while recording."""
         answer = question(*args)
         if self.consulted is not None:
             self.consulted.append(Consultation(question, args, _digest(answer)))
@@ -318,6 +337,6 @@ def _digest(answer: object) -> object:
         return tuple(_digest(item) for item in answer)
     if isinstance(answer, (Binding, ContainerLimits)):
         return id(answer.obj), getattr(answer, "path", None)
-    if isinstance(answer, (KubeObject, PodTemplate)):
-        return id(answer)
-    return answer
+    if isinstance(answer, (str, int, float, type(None))):
+        return answer
+    return id(answer)  # an object of the input, or a compiled schema, each made once
