@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import sys
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar, Union
 
@@ -103,7 +104,7 @@ RELEASE_NAMESPACE = "release-namespace"
 class KubeObject:
     """One Kubernetes object: its data, its source and its node tree."""
 
-    __slots__ = ("data", "_node", "_tree_at", "source", "doc_index", "labels", "origin", "api_version", "kind", "template_text")
+    __slots__ = ("data", "_node", "_tree_at", "source", "doc_index", "labels", "origin", "api_version", "kind", "template_text", "__weakref__")
 
     def __init__(self, data: dict, node: yaml.Node, source: SourceFile, doc_index: int) -> None:
         self.data = data
@@ -194,8 +195,19 @@ class KubeObject:
         return f"<{self.kind} {self.namespace or ''}/{self.name} {self.source.name}:{self.first_line()}>"
 
 
-# SourceFile.memo key: the trees of a source read again for objects that dropped theirs.
+# SourceFile.memo keys: the trees of a source read again for objects that dropped theirs, and
+# (weakly) the objects parsed from it.
 _TREES = "node trees"
+_PARSED = "parsed objects"
+
+
+def drop_trees(source: SourceFile) -> None:
+    """:meth:`KubeObject.drop_tree` for every object parsed from ``source`` that is still alive
+    (including those only the origins of rendered objects hold: the sources of a Kustomize build)."""
+    for ref in source.memo.get(_PARSED, ()):
+        obj = ref()
+        if obj is not None:
+            obj.drop_tree()
 
 
 def _text(value: Any) -> str:
@@ -538,7 +550,9 @@ def _add_mapping(data: dict, node: yaml.Node, source: SourceFile, doc_index: int
                     LoadProblem(source.name, line, column, "List item is not a Kubernetes object (a mapping)")
                 )
         return
-    result.objects.append(KubeObject(data, node, source, doc_index))
+    obj = KubeObject(data, node, source, doc_index)
+    result.objects.append(obj)
+    source.memo.setdefault(_PARSED, []).append(weakref.ref(obj))
 
 
 def _shape_problem(data: dict) -> tuple[tuple[str, ...], str] | None:

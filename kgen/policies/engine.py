@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 
 from kgen.errors import RuleCrash
 from kgen.findings import Finding, LintReport, SEVERITY_RANK
-from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, format_path
+from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, drop_trees as drop_source_trees, format_path
 from kgen.policies.inventory import Consultation, Inventory
 from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.catalog import all_rules
@@ -136,6 +136,8 @@ class LintRun:
         if drop_trees:
             for obj in unit.objects:
                 obj.drop_tree()
+            for source in unit.files:
+                drop_source_trees(source)
 
     def add_in_processes(self, unit: LoadResult, jobs: int) -> None:
         """:meth:`add` with the per-object checks run by ``jobs`` forked processes (kgen.parallel)."""

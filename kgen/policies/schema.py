@@ -38,6 +38,7 @@ from kgen.kubeschemas import (
 )
 from kgen.loader import JsonPath, KubeObject
 from kgen.policies.deprecation import deprecation_table, removal
+from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.inventory import Inventory
 from kgen.policies.registry import RuleContext, Violation, rule
 from kgen.policies.schema_settings import SETTINGS_DEFAULTS, SchemaSettings
@@ -192,16 +193,15 @@ def _yaml_pitfall(obj: KubeObject, path: JsonPath, expected: list[str], value: A
     return None
 
 
-_memo: tuple[Inventory, SchemaSettings, _SchemaPass] | None = None
+_memo: tuple[Inventory, ClusterPolicy, _SchemaPass] | None = None
 
 
 def schema_results(obj: KubeObject, ctx: RuleContext) -> SchemaResults:
     """The schemas' verdict on ``obj``; the lookups of one lint run are made once however many
     schema rules ask."""
     global _memo
-    settings = SchemaSettings.from_policy(ctx.policy)
-    if _memo is None or _memo[0] is not ctx.inventory or _memo[1] != settings:
-        _memo = (ctx.inventory, settings, _SchemaPass(ctx.inventory, settings))
+    if _memo is None or _memo[0] is not ctx.inventory or _memo[1] is not ctx.policy:
+        _memo = (ctx.inventory, ctx.policy, _SchemaPass(ctx.inventory, SchemaSettings.from_policy(ctx.policy)))
     return _memo[2].results(obj)
 
 
