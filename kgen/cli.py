@@ -95,7 +95,7 @@ def lint(
     gc.disable()  # Node trees have no reference cycles; collection passes only cost time here.
     from kgen.excludes import Excludes
     from kgen.inputs import InputOptions, load_inputs, stream_inputs
-    from kgen.policies.engine import fails, lint_stream
+    from kgen.policies.engine import fails, lint as run_lint, lint_stream
     from kgen.policies.policy import apply_lint_options, find_policy_file, load_policy, schema_version_warning
     from kgen.report import render
 
@@ -131,10 +131,10 @@ def lint(
     say = (lambda note: None) if quiet else _note
     if apply_fixes:
         report = _fix_files(load_inputs(list(paths), options, notes=say), policy, paths, quiet)
+    elif jobs is not None and jobs > 1:
+        report = run_lint(load_inputs(list(paths), options, notes=say), policy, jobs=jobs)
     else:
-        from kgen.parallel import available_cpus
-
-        report = lint_stream(stream_inputs(list(paths), options, notes=say), policy, jobs=jobs or available_cpus())
+        report = lint_stream(stream_inputs(list(paths), options, notes=say), policy, reread=lambda: stream_inputs(list(paths), options))
     for note in report.notes:
         say(note)
     if write_baseline_file:

@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 
 from kgen.errors import RuleCrash
 from kgen.findings import Finding, LintReport, SEVERITY_RANK
-from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, drop_trees as drop_source_trees, format_path
+from kgen.loader import JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, drop_trees as drop_source_trees, format_path
 from kgen.policies.inventory import Consultation, Inventory
 from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.catalog import all_rules
@@ -55,22 +55,15 @@ def lint(load: LoadResult, policy: ClusterPolicy, jobs: int = 1) -> LintReport:
     return run.report()
 
 
-def lint_stream(units: Iterable[LoadResult], policy: ClusterPolicy, jobs: int = 1) -> LintReport:
+def lint_stream(units: Iterable[LoadResult], policy: ClusterPolicy, reread: Callable[[], Iterable[LoadResult]]) -> LintReport:
     """:func:`lint` of the input ``units`` make up (kgen.inputs.stream_inputs), checked one unit at
-    a time: a unit's node trees are freed once its objects are checked, so memory holds the
-    input's values and texts, not its trees. ``jobs`` > 1 loads the whole input first and
-    checks it as :func:`lint` does."""
-    if jobs > 1:
-        whole = LoadResult()
-        for unit in units:
-            whole.objects += unit.objects
-            whole.problems += unit.problems
-            whole.files += unit.files
-            whole.documents += unit.documents
-        return lint(whole, policy, jobs)
-    run = LintRun(policy)
+    a time and then freed: memory holds facts about the input, its texts and the findings, not its
+    objects. ``reread`` gives the same units again, for the rare verdicts that need objects read
+    before the facts that decide them (a LimitRange after the workloads of its namespace; a
+    ResourceQuota in the input, whose analysis reads every workload)."""
+    run = LintRun(policy, reread)
     for unit in units:
-        run.add(unit, drop_trees=True)
+        run.add(unit)
     return run.report()
 
 
@@ -80,13 +73,17 @@ PARALLEL_MIN_OBJECTS = 1000
 
 @dataclass
 class _Checked:
-    """A unit of input as checked when it was added: its objects, their findings and notes, and
-    the questions the checks asked the inventory (asked again once the input is complete)."""
+    """A unit of input as checked when it was added."""
 
-    objects: list[KubeObject]
+    first: int  # the ordinal of its first object
     findings: list[Finding]
     notes: list[str]
-    consulted: list[Consultation]
+    # Objects kept (without their trees) because a check found nothing yet where a later file may
+    # answer (a custom resource before its CustomResourceDefinition): checked again if it does.
+    waiting: list[tuple[KubeObject, list[Consultation], list[str]]]  # and the notes its check made
+    # The questions the unit's freed objects asked: if one gets another answer at the end, the
+    # unit is read again and checked anew.
+    asked: list[Consultation]
 
 
 class LintRun:
@@ -94,97 +91,167 @@ class LintRun:
     depends on the whole input.
 
     The per-object checks of a unit run when it is added, against the inventory of what was
-    added so far, and the inventory writes down every question they ask. At the end a unit whose
-    questions get another answer from the complete inventory (its Service came in a later file)
-    is checked again; the cross-object (inventory-scope) rules and the checks that read the
-    whole input's analysis (``Rule.whole_input``) run once, at the end. The findings are those
-    of checking the whole input at once, whatever the order or the cut of the units.
+    added so far; verdicts that depend on the rest of the input wait in their findings
+    (``Violation.settle``) and the inventory writes down the other questions checks ask. At the
+    end an object whose questions get another answer from the complete inventory is checked
+    again, and the rules that read the cluster-fit analysis of the whole input (quotas, node
+    pools: ``Rule.whole_input`` and quota-exceeded) run once. The findings are those of checking
+    the whole input at once, whatever the order or the cut of the units.
+
+    With ``reread`` (a streaming run) a unit's objects are freed once checked: the inventory
+    keeps facts only, unless the policy's node pools or namespace quotas make the cluster fit
+    matter, in which case it keeps the objects (without their trees) for that analysis.
     """
 
-    def __init__(self, policy: ClusterPolicy) -> None:
+    def __init__(self, policy: ClusterPolicy, reread: Callable[[], Iterable[LoadResult]] | None = None) -> None:
         self.policy = policy
+        self.reread = reread
         self.rules = active_rules(policy)
-        self.inventory = Inventory()
+        self.fit_in_policy = bool(policy.node_pools) or any(as_map(entry).get("quota") for entry in policy.namespaces.values())
+        self.inventory = Inventory(keep_objects=reread is None or self.fit_in_policy)
         active = [_Active(rule, rule_context(rule, policy, self.inventory), policy.rule_setting(rule.id).get("severity")) for rule in self.rules]
-        per_object = [a for a in active if a.rule.scope in ("object", "workload")]
-        self.checks = ObjectChecks(
-            [a for a in per_object if a.rule.scope == "object" and not a.rule.whole_input],
-            [a for a in per_object if a.rule.scope == "workload" and not a.rule.whole_input],
-            self.inventory,
-        )
-        self.late_checks = ObjectChecks(
-            [a for a in per_object if a.rule.scope == "object" and a.rule.whole_input],
-            [a for a in per_object if a.rule.scope == "workload" and a.rule.whole_input],
-            self.inventory,
-        )
-        self.inventory_rules = [a for a in active if a.rule.scope == "inventory"]
         self.active = {a.rule.id: a for a in active}
+        self.checks = ObjectChecks(
+            [a for a in active if a.rule.scope == "object" and not a.rule.whole_input],
+            [a for a in active if a.rule.scope == "workload" and not a.rule.whole_input],
+            self.inventory,
+        )
+        self.fit_rules = [a.rule for a in active if a.rule.whole_input or a.rule.scope == "inventory"]
+        self.quota_in_input = False
         self.checked: list[_Checked] = []
-        self.loaded = LoadResult()
+        self.files: list[SourceFile] = []
+        self.problems: list[LoadProblem] = []
+        self.suppressions: list[Finding] = []
+        self.known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
 
-    def add(self, unit: LoadResult, drop_trees: bool = False) -> None:
-        """Check ``unit`` now; ``drop_trees`` frees its node trees afterwards (read again if needed)."""
+    def add(self, unit: LoadResult) -> None:
+        """Check ``unit`` now (and free it, in a streaming run)."""
+        first = self.inventory.count
+        self.inventory.add(unit.objects)
         self._take(unit)
-        consulted: list[Consultation] = []
+        findings: list[Finding] = []
         notes: list[str] = []
-        self.inventory.consulted = consulted
-        try:
-            findings = self.checks(unit.objects, notes)
-        finally:
-            self.inventory.consulted = None
-        self.checked.append(_Checked(unit.objects, findings, notes, consulted))
-        if drop_trees:
+        checked = _Checked(first, findings, notes, [], [])
+        self.quota_in_input = self.quota_in_input or any(obj.kind == "ResourceQuota" for obj in unit.objects)
+        for obj in unit.objects:
+            if self.reread is None:
+                findings += self.checks.one(obj, notes)
+                continue
+            consulted: list[Consultation] = []
+            own_notes: list[str] = []
+            self.inventory.consulted = consulted
+            try:
+                findings += self.checks.one(obj, own_notes)
+            finally:
+                self.inventory.consulted = None
+            notes += own_notes
+            if any(c.answer is None for c in consulted):
+                checked.waiting.append((obj, consulted, own_notes))
+            else:
+                checked.asked += consulted
+        self.suppressions += _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
+        if self.reread is not None:
+            checked.findings[:] = [dataclasses.replace(f, owner=None) for f in findings]
             for obj in unit.objects:
                 obj.drop_tree()
             for source in unit.files:
                 drop_source_trees(source)
+        self.checked.append(checked)
 
     def add_in_processes(self, unit: LoadResult, jobs: int) -> None:
         """:meth:`add` with the per-object checks run by ``jobs`` forked processes (kgen.parallel)."""
         from kgen.parallel import object_findings_in_processes
 
+        self.inventory.add(unit.objects)
         self._take(unit)
+        self.quota_in_input = any(obj.kind == "ResourceQuota" for obj in unit.objects)
         notes: list[str] = []
         findings, _ = object_findings_in_processes(self.checks, unit.objects, notes, jobs, meanwhile=lambda: None)
-        self.checked.append(_Checked(unit.objects, findings, notes, []))
+        self.suppressions += _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
+        self.checked.append(_Checked(0, findings, notes, [], []))
 
     def _take(self, unit: LoadResult) -> None:
-        self.inventory.add(unit.objects)
-        self.loaded.objects += unit.objects
-        self.loaded.problems += unit.problems
-        self.loaded.files += unit.files
-        self.loaded.documents += unit.documents
+        self.problems += unit.problems
+        self.files += unit.files
 
     def report(self) -> LintReport:
         """The findings of the whole input, once every unit is in."""
+        unsettled = [index for index, checked in enumerate(self.checked) if self._settle_waiting(checked)]
+        fit_needed = bool(self.fit_rules) and (self.fit_in_policy or self.quota_in_input)
+        fit_inventory = self.inventory
+        if unsettled or (fit_needed and not self.inventory.keep_objects):
+            fit_inventory = self._read_again(set(unsettled), whole=fit_needed and not self.inventory.keep_objects)
         findings: list[Finding] = []
         notes: list[str] = []
         for checked in self.checked:
-            if checked.consulted and self.inventory.changed_answers(checked.consulted):
-                checked.notes = []
-                checked.findings = self.checks(checked.objects, checked.notes)
             findings += checked.findings
             notes += checked.notes
-        findings += self.late_checks(self.loaded.objects, notes)
-        findings += [finding for entry in self.inventory_rules for finding in _run(entry, self.inventory, None, notes)]
+        if fit_needed:
+            findings += self._fit_findings(fit_inventory, notes)
         findings = _settled(findings, self.inventory, self.active)
-        for problem in self.loaded.problems:
+        for problem in self.problems:
             input_rule = all_rules()[problem.rule]
             findings.append(
                 Finding(problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
             )
-        known = {*all_rules(), *(str(rule.get("id")) for rule in self.policy.custom_rules)}  # disabled ones too
-        findings.extend(_unknown_suppressions(self.loaded, self.inventory, self.policy, known))
+        findings += self.suppressions
         unique = {f.identity(): f for f in findings}
         return LintReport(
             findings=sorted(unique.values(), key=Finding.sort_key),
-            files=len(self.loaded.files),
-            objects=len(self.loaded.objects),
+            files=len(self.files),
+            objects=self.inventory.count,
             rules=sorted(self.rules, key=lambda r: r.id),
-            sources={source.name: source for source in self.loaded.files},
+            sources={source.name: source for source in self.files},
             notes=notes,
             policy=self.policy.source,
         )
+
+    def _settle_waiting(self, checked: _Checked) -> bool:
+        """Check again the kept objects of a unit that the whole input now answers; True when the
+        unit's freed objects would get other answers (it must be read again)."""
+        for obj, consulted, notes in checked.waiting:
+            if self.inventory.changed_answers(consulted):
+                for note in notes:
+                    checked.notes.remove(note)
+                self._check_again(checked, [obj], self.inventory.ordinal(obj))
+        return bool(checked.asked) and self.inventory.changed_answers(checked.asked)
+
+    def _check_again(self, checked: _Checked, objects: list[KubeObject], first: int) -> None:
+        """Replace the findings and notes of ``objects`` (from ordinal ``first`` on) with a new check."""
+        ordinals = range(first, first + len(objects))
+        self.inventory.readmit(objects, first)
+        notes: list[str] = []
+        findings = [f for obj in objects for f in self.checks.one(obj, notes)]
+        checked.findings[:] = [f for f in checked.findings if f.subject not in ordinals] + [dataclasses.replace(f, owner=None) for f in findings]
+        checked.notes += notes
+
+    def _read_again(self, units: set[int], whole: bool) -> Inventory:
+        """Read the input again: check ``units`` anew, and (``whole``) index every object for the
+        cluster-fit analysis. Returns the inventory that analysis reads."""
+        assert self.reread is not None
+        fit_inventory = Inventory() if whole else self.inventory
+        for index, unit in enumerate(self.reread()):
+            if whole:
+                fit_inventory.add(unit.objects)
+            if index in units:
+                checked = self.checked[index]
+                checked.notes.clear()
+                self._check_again(checked, unit.objects, checked.first)
+            for obj in unit.objects:
+                obj.drop_tree()
+            for source in unit.files:
+                drop_source_trees(source)
+        return fit_inventory
+
+    def _fit_findings(self, inventory: Inventory, notes: list[str]) -> list[Finding]:
+        """The findings of the rules that read the cluster fit of the whole input."""
+        entries = [_Active(rule, rule_context(rule, self.policy, inventory), self.active[rule.id].severity) for rule in self.fit_rules]
+        checks = ObjectChecks(
+            [a for a in entries if a.rule.scope == "object"], [a for a in entries if a.rule.scope == "workload"], inventory
+        )
+        findings = [f for obj in inventory.objects for f in checks.one(obj, notes)]
+        findings += [f for entry in entries if entry.rule.scope == "inventory" for f in _run(entry, inventory, None, notes)]
+        return [dataclasses.replace(f, owner=None) for f in findings] if self.reread is not None else findings
 
 
 @dataclass
@@ -197,16 +264,17 @@ class ObjectChecks:
     inventory: Inventory
 
     def __call__(self, objects: list[KubeObject], notes: list[str]) -> list[Finding]:
+        return [finding for obj in objects for finding in self.one(obj, notes)]
+
+    def one(self, obj: KubeObject, notes: list[str]) -> list[Finding]:
+        """The findings of one object (its object checks, then its pod templates' checks)."""
         findings: list[Finding] = []
-        if not self.object_rules and not self.workload_rules:
-            return findings
-        for obj in objects:
-            for entry in self.object_rules:
-                if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
-                    findings.extend(_run(entry, obj, obj, notes))
-            for template in self.inventory.templates_of(obj):
-                for entry in self.workload_rules:
-                    findings.extend(_run(entry, template, obj, notes, template.owns))
+        for entry in self.object_rules:
+            if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
+                findings.extend(_run(entry, obj, obj, notes))
+        for template in self.inventory.templates_of(obj):
+            for entry in self.workload_rules:
+                findings.extend(_run(entry, template, obj, notes, template.owns))
         return findings
 
 
@@ -279,6 +347,7 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         path=format_path(violation.path),
         environment=obj.labels.get("environment"),
         owner=obj,
+        subject=entry.context.inventory.ordinal(obj),
         node_path=violation.path,
         approximate=approximate,
         settle=violation.settle,
@@ -352,7 +421,7 @@ SUPPRESSION_UNKNOWN_RULE = "suppression-unknown-rule"
 _WILDCARDS = {"all", "*"}
 
 
-def _unknown_suppressions(load: LoadResult, inventory: Inventory, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
+def _unknown_suppressions(files: list[SourceFile], objects: list[KubeObject], inventory: Inventory, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
     """A misspelt id in ``# kgen:ignore`` or ``kgen.dev/ignore`` silences nothing: report it where it is written."""
     import difflib
 
@@ -368,14 +437,15 @@ def _unknown_suppressions(load: LoadResult, inventory: Inventory, policy: Cluste
         return Finding(rule.id, rule.category, severity, message, file, line, column, obj.ref() if obj else None, "")  # type: ignore[arg-type]
 
     out = []
-    for source in load.files:
+    for source in files:
         for number, ids in _IgnoreComments.of(source).by_line.items():
             text = source.lines[number - 1]
             for rule_id in sorted(ids - known - _WILDCARDS):
                 out.append(finding(rule_id, source.name, number, text.find(rule_id, text.find("kgen:ignore")) + 1, None))
-    annotated = [(obj, obj.annotations, ("metadata",)) for obj in load.objects]
+    annotated = [(obj, obj.annotations, ("metadata",)) for obj in objects]
     # Pod templates' annotations suppress too (a Pod's own metadata is its template's: counted once).
-    annotated += [(t.obj, as_map(t.metadata.get("annotations")), t.metadata_path) for t in inventory.templates if t.metadata_path not in (None, ("metadata",))]
+    templates = [t for obj in objects for t in inventory.templates_of(obj)]
+    annotated += [(t.obj, as_map(t.metadata.get("annotations")), t.metadata_path) for t in templates if t.metadata_path not in (None, ("metadata",))]
     for obj, object_annotations, metadata_path in annotated:
         annotation = object_annotations.get(IGNORE_ANNOTATION)
         if not isinstance(annotation, str):

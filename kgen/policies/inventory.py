@@ -1,4 +1,11 @@
-"""Everything in one lint run, indexed for cross-object rules."""
+"""Everything in one lint run, indexed for cross-object rules.
+
+The index keeps facts (selectors, bindings, autoscaler targets, LimitRange items, the labels
+and replica counts of pod templates...), small enough to keep for a whole monorepo, so that a
+streaming lint can free each file once it is checked. The objects themselves are kept too
+unless the run says not to (``keep_objects``): the cluster-fit analysis (kgen.policies.fit),
+``kgen capacity`` and ``kgen fix`` read them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, NamedTuple, TypeVar
 
+from kgen.kubeschemas import crd_schemas
 from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject
 from kgen.policies.selectors import labels_of, pod_labels, selector_matches, service_selector
 from kgen.workloads import PodTemplate, as_list, as_map, pod_templates
@@ -15,9 +23,9 @@ DEFAULT_NAMESPACE = "default"
 KEDA_DEFAULT_MAX_REPLICAS = 100
 
 T = TypeVar("T")
-_Ref = TypeVar("_Ref", "Binding", "ScaleRef")
 Scope = tuple[str | None, str]
 PodsByScope = dict[Scope, list[tuple[PodTemplate, dict[str, str | None]]]]
+PodIndex = dict[Scope, dict[tuple[str, str | None], list["PodFacts"]]]
 
 
 def namespace_of(obj: KubeObject) -> str:
@@ -38,7 +46,9 @@ def _count(value: object) -> int | None:
 class ScaleRef:
     """An autoscaler (HPA or KEDA ScaledObject) and the workload it scales."""
 
-    scaler: KubeObject
+    scaler_kind: str
+    scaler_name: str
+    scope: Scope
     kind: str
     name: str
     max_replicas: int | None  # None when the scaler's maximum is missing or invalid
@@ -48,7 +58,9 @@ class ScaleRef:
 class Binding:
     """A RoleBinding or ClusterRoleBinding: the role it grants and the ServiceAccounts it grants it to."""
 
-    obj: KubeObject
+    kind: str  # RoleBinding | ClusterRoleBinding
+    name: str
+    namespace: str
     role_kind: str  # Role | ClusterRole
     role_name: str
     accounts: tuple[tuple[str, str], ...]  # (namespace, name) of every ServiceAccount subject
@@ -57,7 +69,7 @@ class Binding:
         """Whether this binding grants ``role`` (a Role only from a RoleBinding of its own namespace)."""
         if (role.kind, role.name) != (self.role_kind, self.role_name):
             return False
-        return role.kind == "ClusterRole" or role.namespace == namespace_of(self.obj)
+        return role.kind == "ClusterRole" or role.namespace == self.namespace
 
 
 class RoleRef(NamedTuple):
@@ -80,7 +92,7 @@ class ContainerLimits:
     Values are raw quantities as written (parse them with kgen.quantity).
     """
 
-    obj: KubeObject
+    name: str  # of the LimitRange
     path: JsonPath
     max: dict
     min: dict
@@ -88,24 +100,82 @@ class ContainerLimits:
     default_request: dict
 
 
+@dataclass(frozen=True)
+class PodFacts:
+    """What cross-object rules need of a pod template once its object is gone: where its pods run,
+    their labels, and how many of them there can be."""
+
+    scope: Scope
+    kind: str  # the template's kind (kgen.workloads.PodTemplate.kind)
+    obj_kind: str
+    obj_name: str
+    labels: dict[str, str | None]
+    daemon: bool
+    pods_per_replica: int  # pods for one replica of the object (a group's size)
+    max_replicas: int  # the most pods the object's own settings allow (no autoscaler)
+
+    @classmethod
+    def of(cls, template: PodTemplate) -> "PodFacts":
+        obj = template.obj
+        daemon = template.site.daemon
+        return cls(
+            scope_of(obj), template.kind, obj.kind, obj.name, pod_labels(template), daemon,
+            0 if daemon else template.pods_for(1), 0 if daemon else template.max_replicas,
+        )  # fmt: skip
+
+
+def scale_target(obj: KubeObject) -> ScaleRef | None:
+    """An HPA or ScaledObject with its target (KEDA's kind defaults to Deployment); None when it names none."""
+    spec = as_map(obj.data.get("spec"))
+    target = as_map(spec.get("scaleTargetRef"))
+    keda = obj.kind == "ScaledObject"
+    kind = target.get("kind") or ("Deployment" if keda else None)
+    name = target.get("name")
+    if not isinstance(kind, str) or not isinstance(name, str) or not name:
+        return None
+    if keda:
+        declared = spec.get("maxReplicaCount")
+        maximum = KEDA_DEFAULT_MAX_REPLICAS if declared is None else _count(declared)
+    else:
+        maximum = _count(spec.get("maxReplicas"))
+    return ScaleRef(obj.kind, obj.name, scope_of(obj), kind, name, maximum)
+
+
 class Inventory:
     """The objects of one lint run, indexed as they are added.
 
     A streaming lint adds one file (or chart, or Kustomize root) at a time and checks it at
     once, against what was added so far; while ``consulted`` is a list, every question a
-    check asks is written down with its answer, so that :meth:`changed_answers` can tell, once
-    the whole input is in, which checks would now be answered otherwise (and must run again).
+    check asks through :meth:`ask` is written down with its answer, so that
+    :meth:`changed_answers` can tell, once the whole input is in, which checks would now be
+    answered otherwise (and must run again). Verdicts that wait for the whole input read the
+    facts at the end (``Violation.settle``).
     """
 
-    def __init__(self, objects: Iterable[KubeObject] = ()) -> None:
+    def __init__(self, objects: Iterable[KubeObject] = (), keep_objects: bool = True) -> None:
+        self.keep_objects = keep_objects
+        # Kept only with keep_objects:
         self.objects: list[KubeObject] = []
         self.by_kind: dict[str, list[KubeObject]] = defaultdict(list)
         self.templates: list[PodTemplate] = []
-        self._bindings: list[Binding] = []
-        self._scalers: list[ScaleRef] = []
-        self.consulted: list[Consultation] | None = None
-        self._templates: dict[int, list[PodTemplate]] = {}
         self._label_only: list[PodTemplate] = []
+        self._templates: dict[int, list[PodTemplate]] = {}
+        # Facts:
+        self.consulted: list[Consultation] | None = None
+        self.workload_count = 0
+        self._count = 0
+        self._ordinals: dict[int, int] = {}
+        self._first_of: dict[tuple[str, str], int] = {}
+        self._count_of: dict[tuple[str, str], int] = defaultdict(int)
+        self._present: set[tuple[Scope, str, str]] = set()
+        self._last_scope: dict[tuple[str, str], Scope] = {}
+        self._custom_resource_names: dict[Scope, set[str]] = defaultdict(set)
+        # Pod templates by scope, and by scope and label, those with a pod spec apart from those
+        # that only write labels: lookups list the former first (as kgen.workloads finds them).
+        self._pods: tuple[dict[Scope, list[PodFacts]], dict[Scope, list[PodFacts]]] = (defaultdict(list), defaultdict(list))
+        self._pods_by_label: tuple[PodIndex, PodIndex] = (
+            defaultdict(lambda: defaultdict(list)), defaultdict(lambda: defaultdict(list))
+        )  # fmt: skip
         self._service_selectors: dict[Scope, list[dict[str, str]]] = defaultdict(list)
         # The selectors of each scope by their first label's key and value: a selector can only
         # match pods that carry its first label, so a template is matched against a few selectors,
@@ -113,40 +183,80 @@ class Inventory:
         self._selectors_by_first_label: dict[Scope, dict[str, dict[str, list[dict[str, str]]]]] = defaultdict(
             lambda: defaultdict(lambda: defaultdict(list))
         )
+        self._bindings: list[Binding] = []
         self._bindings_by_account: dict[tuple[str, str], list[Binding]] = defaultdict(list)
         self._bindings_by_role: dict[tuple[str, str], list[Binding]] = defaultdict(list)
         self._templates_by_account: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        self._accounts: dict[tuple[str, str], bool] = {}
+        self._scalers: list[ScaleRef] = []
         self._scalers_by_target: dict[tuple[Scope, str, str], list[ScaleRef]] = defaultdict(list)
         self._container_limits: dict[Scope, list[ContainerLimits]] = defaultdict(list)
-        self._by_name: dict[tuple[str, str, str], KubeObject] = {}
-        self._ordinals: dict[int, int] = {}
-        self._first_of: dict[tuple[str, str], int] = {}
-        self._count_of: dict[tuple[str, str], int] = defaultdict(int)
+        self._crd_schemas: dict[tuple[str, str], tuple[str, dict]] = {}
         self.add(objects)
 
     def add(self, objects: Iterable[KubeObject]) -> None:
-        """Index more objects (they come after those already added)."""
+        """Index more objects (they come after those already added). Without keep_objects, only
+        the pod templates of the objects added last are kept, for their checks."""
+        if not self.keep_objects:
+            self._templates = {}
         for obj in objects:
-            ordinal = self._ordinals[id(obj)] = len(self.objects)
-            self._first_of.setdefault((obj.api_version, obj.kind), ordinal)
-            self._count_of[(obj.api_version, obj.kind)] += 1
+            self._add(obj)
+
+    def readmit(self, objects: list[KubeObject], first: int) -> None:
+        """Take back objects read again (a unit checked anew at the end) as the ordinals from
+        ``first`` on, without counting their facts twice."""
+        self._templates = {}
+        for offset, obj in enumerate(objects):
+            self._ordinals[id(obj)] = first + offset
+            self._templates[id(obj)] = [t for t in pod_templates(obj, spec_required=False) if t.has_spec]
+
+    @property
+    def count(self) -> int:
+        """How many objects were added."""
+        return self._count
+
+    def _add(self, obj: KubeObject) -> None:
+        ordinal = self._ordinals[id(obj)] = self._count
+        self._count += 1
+        key = (obj.api_version, obj.kind)
+        self._first_of.setdefault(key, ordinal)
+        self._count_of[key] += 1
+        scope = scope_of(obj)
+        self._present.add((scope, obj.kind, obj.name))
+        self._last_scope[(obj.kind, obj.name)] = scope
+        if "." in obj.group and not obj.group.endswith(".k8s.io") and obj.name:
+            # Operators (databases, Prometheus, LeaderWorkerSet...) create pods from custom
+            # resources that carry the resource's name in a label.
+            self._custom_resource_names[scope].add(obj.name)
+        found = pod_templates(obj, spec_required=False)
+        templates = [t for t in found if t.has_spec]
+        self.workload_count += len(found)
+        for template in templates:
+            self._templates_by_account[(scope[1], template.service_account)].append((template.kind, obj.name))
+        for template in found:
+            if template.kind != "PodTemplate":  # a PodTemplate object only stores a template
+                self._add_pods(PodFacts.of(template), 0 if template.has_spec else 1)
+        if self.keep_objects:
             self.objects.append(obj)
             self.by_kind[obj.kind].append(obj)
-            self._by_name.setdefault((obj.kind, namespace_of(obj), obj.name), obj)
-            found = pod_templates(obj, spec_required=False)
-            templates = self._templates[id(obj)] = [t for t in found if t.has_spec]
+            self._templates[id(obj)] = templates
+            self.templates.extend(templates)
             self._label_only.extend(t for t in found if not t.has_spec)
-            for template in templates:
-                self.templates.append(template)
-                self._templates_by_account[(namespace_of(obj), template.service_account)].append((template.kind, obj.name))
-            if obj.kind == "Service":
-                self._add_service(obj)
-            elif obj.kind in ("RoleBinding", "ClusterRoleBinding"):
-                self._add_binding(obj)
-            elif obj.kind in ("HorizontalPodAutoscaler", "ScaledObject"):
-                self._add_scaler(obj)
-            elif obj.kind == "LimitRange":
-                self._add_limit_range(obj)
+        else:
+            self._templates[id(obj)] = templates
+        if obj.kind == "Service":
+            self._add_service(obj)
+        elif obj.kind in ("RoleBinding", "ClusterRoleBinding"):
+            self._add_binding(obj)
+        elif obj.kind == "ServiceAccount":
+            self._accounts.setdefault((scope[1], obj.name), obj.data.get("automountServiceAccountToken") is False)
+        elif obj.kind in ("HorizontalPodAutoscaler", "ScaledObject"):
+            self._add_scaler(obj)
+        elif obj.kind == "LimitRange":
+            self._add_limit_range(obj)
+        elif obj.kind == "CustomResourceDefinition":
+            for key, schema in crd_schemas(obj.data).items():
+                self._crd_schemas.setdefault(key, (obj.name, schema))
 
     def ordinal(self, obj: KubeObject) -> int:
         """The object's place in the input (0 for the first object added)."""
@@ -160,7 +270,20 @@ class Inventory:
         """How many objects of that apiVersion and kind the input holds."""
         return self._count_of.get((api_version, kind), 0)
 
+    def holds(self, scope: Scope, kind: str, name: str) -> bool:
+        """Whether the input holds an object of that kind and name in ``scope``."""
+        return (scope, kind, name) in self._present
+
+    def last_scope(self, kind: str, name: str) -> Scope | None:
+        """The scope of the input's last object of that kind and name, in any namespace."""
+        return self._last_scope.get((kind, name))
+
+    def custom_resource_names(self, scope: Scope) -> set[str]:
+        """Names of the custom resources of ``scope`` (whose operators create pods)."""
+        return self._custom_resource_names.get(scope, set())
+
     def templates_of(self, obj: KubeObject) -> list[PodTemplate]:
+        """The pod templates of ``obj`` (with keep_objects False: of the object last added)."""
         return self._templates.get(id(obj), [])
 
     @property
@@ -177,6 +300,27 @@ class Inventory:
             if template.kind != "PodTemplate":
                 found[scope_of(template.obj)].append((template, pod_labels(template)))
         return found
+
+    def _add_pods(self, pods: PodFacts, part: int) -> None:
+        self._pods[part][pods.scope].append(pods)
+        index = self._pods_by_label[part][pods.scope]
+        for key, value in pods.labels.items():
+            index[(key, value)].append(pods)
+
+    def pods_selected(self, scope: Scope, selector: dict) -> list[PodFacts]:
+        """The pod templates of ``scope`` whose labels ``selector`` matches."""
+        return [p for part in self._pods for p in part.get(scope, []) if selector_matches(selector, p.labels)]
+
+    def pods_matching(self, scope: Scope, wanted: dict[str, str]) -> list[PodFacts]:
+        """The pod templates of ``scope`` whose labels a non-empty ``matchLabels`` selector matches."""
+        key, value = next(iter(wanted.items()))
+        candidates = [pods for labels in ((key, value), (key, None)) for part in self._pods_by_label for pods in part.get(scope, {}).get(labels, [])]
+        selector = {"matchLabels": wanted}
+        return [pods for pods in candidates if selector_matches(selector, pods.labels)]
+
+    def pod_scopes(self) -> list[Scope]:
+        """The scopes that hold pod templates, those with a pod spec first."""
+        return list(dict.fromkeys([*self._pods[0], *self._pods[1]]))
 
     def _add_service(self, service: KubeObject) -> None:
         selector = service_selector(service.data)
@@ -215,7 +359,7 @@ class Inventory:
             namespace = subject.get("namespace") or (namespace_of(obj) if obj.kind == "RoleBinding" else None)
             if subject.get("kind") == "ServiceAccount" and isinstance(subject.get("name"), str) and isinstance(namespace, str):
                 accounts.append((namespace, subject["name"]))
-        binding = Binding(obj, kind, name, tuple(accounts))
+        binding = Binding(obj.kind, obj.name, namespace_of(obj), kind, name, tuple(accounts))
         self._bindings.append(binding)
         for account in dict.fromkeys(binding.accounts):
             self._bindings_by_account[account].append(binding)
@@ -224,19 +368,24 @@ class Inventory:
     @property
     def bindings(self) -> list[Binding]:
         """Every RoleBinding, then every ClusterRoleBinding, of the input that names a role."""
-        return _by_kind(self._bindings, "RoleBinding")
+        return _rolebindings_first(self._bindings)
 
     def bindings_of_account(self, namespace: str, account: str) -> list[Binding]:
         """The bindings of the input that grant a role to the ServiceAccount: its pods call the API."""
-        return _by_kind(self._bindings_by_account.get((namespace, account), []), "RoleBinding")
+        return _rolebindings_first(self._bindings_by_account.get((namespace, account), []))
 
     def bindings_of_role(self, role: RoleRef) -> list[Binding]:
         """The bindings of the input that grant the role (a Role only by RoleBindings of its namespace)."""
-        return [b for b in _by_kind(self._bindings_by_role.get((role.kind, role.name), []), "RoleBinding") if b.grants(role)]
+        return [b for b in _rolebindings_first(self._bindings_by_role.get((role.kind, role.name), [])) if b.grants(role)]
 
     def templates_running_as(self, namespace: str, account: str) -> list[tuple[str, str]]:
         """(kind, object name) of the pod templates of the input whose pods run as the ServiceAccount."""
         return list(self._templates_by_account.get((namespace, account), []))
+
+    def account_turns_token_off(self, namespace: str, account: str) -> bool | None:
+        """Whether the input's (first) ServiceAccount of that name sets automountServiceAccountToken:
+        false; None when the input holds no such ServiceAccount."""
+        return self._accounts.get((namespace, account))
 
     def of_kind(self, *kinds: str) -> list[KubeObject]:
         return [obj for kind in kinds for obj in self.by_kind.get(kind, [])]
@@ -244,40 +393,28 @@ class Inventory:
     @property
     def scalers(self) -> list[ScaleRef]:
         """Every HPA, then every ScaledObject, of the input with its target."""
-        return _by_kind(self._scalers, "HorizontalPodAutoscaler")
+        return sorted(self._scalers, key=lambda ref: ref.scaler_kind != "HorizontalPodAutoscaler")
 
     def _add_scaler(self, obj: KubeObject) -> None:
-        """An HPA or ScaledObject with its target (KEDA's kind defaults to Deployment)."""
-        spec = as_map(obj.data.get("spec"))
-        target = as_map(spec.get("scaleTargetRef"))
-        keda = obj.kind == "ScaledObject"
-        kind = target.get("kind") or ("Deployment" if keda else None)
-        name = target.get("name")
-        if not isinstance(kind, str) or not isinstance(name, str) or not name:
-            return
-        if keda:
-            declared = spec.get("maxReplicaCount")
-            maximum = KEDA_DEFAULT_MAX_REPLICAS if declared is None else _count(declared)
-        else:
-            maximum = _count(spec.get("maxReplicas"))
-        ref = ScaleRef(obj, kind, name, maximum)
-        self._scalers.append(ref)
-        self._scalers_by_target[(scope_of(obj), kind, name)].append(ref)
+        ref = scale_target(obj)
+        if ref is not None:
+            self._scalers.append(ref)
+            self._scalers_by_target[(ref.scope, ref.kind, ref.name)].append(ref)
 
     def max_replicas(self, template: PodTemplate) -> int | None:
         """The most pods of ``template`` that can run at once: the autoscalers' maximum when one
         targets its object, else the declared replicas (Job parallelism) or the ceiling of the
         autoscaling written in the object (Ray, KServe, Knative); None for DaemonSets, whose size
         is the number of matching nodes."""
-        return self.ask(self._max_replicas, template)
+        return self.max_pods(PodFacts.of(template))
 
-    def _max_replicas(self, template: PodTemplate) -> int | None:
-        if template.site.daemon:
+    def max_pods(self, pods: PodFacts) -> int | None:
+        """:meth:`max_replicas` from a template's facts."""
+        if pods.daemon:
             return None
-        obj = template.obj
-        maxima = [ref.max_replicas for ref in self._scalers_by_target.get((scope_of(obj), obj.kind, obj.name), [])]
+        maxima = [ref.max_replicas for ref in self._scalers_by_target.get((pods.scope, pods.obj_kind, pods.obj_name), [])]
         known = [m for m in maxima if m is not None]
-        return template.pods_for(max(known)) if known else template.max_replicas
+        return max(known) * pods.pods_per_replica if known else pods.max_replicas
 
     def _add_limit_range(self, obj: KubeObject) -> None:
         for position, item in enumerate(as_list(as_map(obj.data.get("spec")).get("limits"))):
@@ -288,22 +425,20 @@ class Inventory:
             default = {**maximum, **as_map(item.get("default"))}
             default_request = {**minimum, **default, **as_map(item.get("defaultRequest"))}
             self._container_limits[scope_of(obj)].append(
-                ContainerLimits(obj, ("spec", "limits", position), maximum, minimum, default, default_request)
+                ContainerLimits(obj.name, ("spec", "limits", position), maximum, minimum, default, default_request)
             )
 
     def container_limits(self, obj: KubeObject) -> list[ContainerLimits]:
-        """The LimitRange container items of the input that apply to pods of ``obj``."""
-        return self.ask(self._container_limits_of, obj)
+        """The LimitRange container items of the input (so far) that apply to pods of ``obj``."""
+        return self.ask(self.limit_ranges, scope_of(obj))
 
-    def _container_limits_of(self, obj: KubeObject) -> list[ContainerLimits]:
-        return list(self._container_limits.get(scope_of(obj), []))
+    def limit_ranges(self, scope: Scope) -> list[ContainerLimits]:
+        """The LimitRange container items of the input that apply to pods of ``scope``."""
+        return list(self._container_limits.get(scope, []))
 
-    def find(self, kind: str, namespace: str, name: str) -> KubeObject | None:
-        """The first object of that kind, namespace and name in the input."""
-        return self.ask(self._find, kind, namespace, name)
-
-    def _find(self, kind: str, namespace: str, name: str) -> KubeObject | None:
-        return self._by_name.get((kind, namespace, name))
+    def crd_schema(self, api_version: str, kind: str) -> tuple[str, dict] | None:
+        """(name, OpenAPI schema) of the input's first CustomResourceDefinition serving that apiVersion and kind."""
+        return self._crd_schemas.get((api_version, kind))
 
     def ask(self, question: Callable[..., T], *args: Any) -> T:
         """``question(*args)``, a question about the input (so far), written down while recording."""
@@ -318,25 +453,22 @@ class Inventory:
 
 
 class Consultation(NamedTuple):
-    """A question a check asked the inventory (a bound query and its arguments) and the answer it got."""
+    """A question a check asked the inventory (a bound query and its small arguments) and the answer it got."""
 
     question: Callable[..., Any]
     args: tuple
     answer: object
 
 
-def _by_kind(items: list[_Ref], first: str) -> list[_Ref]:
-    """``items`` (bindings or scalers, in input order) with those of kind ``first`` before the
-    others, as a lookup by kind lists them."""
-    return sorted(items, key=lambda item: item.scaler.kind != first if isinstance(item, ScaleRef) else item.obj.kind != first)
+def _rolebindings_first(bindings: list[Binding]) -> list[Binding]:
+    """``bindings`` (in input order) with the RoleBindings before the ClusterRoleBindings, as a lookup by kind lists them."""
+    return sorted(bindings, key=lambda binding: binding.kind != "RoleBinding")
 
 
 def _digest(answer: object) -> object:
-    """An answer in a form that compares equal exactly when the answer is the same (objects by identity)."""
+    """An answer in a form that compares equal exactly when the answer is the same."""
     if isinstance(answer, list):
         return tuple(_digest(item) for item in answer)
-    if isinstance(answer, (Binding, ContainerLimits)):
-        return id(answer.obj), getattr(answer, "path", None)
-    if isinstance(answer, (str, int, float, type(None))):
+    if isinstance(answer, (str, int, float, type(None), ContainerLimits)):
         return answer
-    return id(answer)  # an object of the input, or a compiled schema, each made once
+    return id(answer)  # a compiled schema, made once per CustomResourceDefinition

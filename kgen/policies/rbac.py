@@ -48,7 +48,7 @@ def _cluster_wide(role: RoleRef, inventory: Inventory) -> bool:
     if role.kind != "ClusterRole":
         return False
     bindings = inventory.bindings_of_role(role)
-    return not bindings or any(b.obj.kind == "ClusterRoleBinding" for b in bindings)
+    return not bindings or any(b.kind == "ClusterRoleBinding" for b in bindings)
 
 
 def reach(role: RoleRef, inventory: Inventory) -> str:
@@ -60,7 +60,7 @@ def reach(role: RoleRef, inventory: Inventory) -> str:
             users = [f"{kind} {name!r}" for kind, name in inventory.templates_running_as(namespace, account)]
             accounts.append(f"ServiceAccount {namespace}/{account}" + (f" (used by {', '.join(dict.fromkeys(users))})" if users else ""))
         granted = f" to {', '.join(accounts)}" if accounts else ""
-        parts.append(f"{binding.obj.kind} {binding.obj.name!r}{granted}")
+        parts.append(f"{binding.kind} {binding.name!r}{granted}")
     return f"; granted by {'; '.join(parts)}" if parts else ""
 
 

@@ -31,7 +31,6 @@ from kgen.kubeschemas import (
     SchemaFileError,
     builtin_schemas,
     compile_crd_schema,
-    crd_schemas,
     format_version,
     schema_version,
     shipped_versions,
@@ -70,8 +69,6 @@ class _SchemaPass:
         self.schema_version = schema_version(settings.target)
         self.builtin = builtin_schemas(self.schema_version, settings.strict)
         self.dirs = SchemaDirs(settings.schema_dirs)
-        self.crds: dict[tuple[str, str], tuple[str, dict]] = {}
-        self._crds_read = 0
         self._crd_compiled: dict[tuple[str, str], CompiledSchema | str] = {}
         self._last: tuple[KubeObject, SchemaResults] | None = None
 
@@ -103,15 +100,11 @@ class _SchemaPass:
 
     def _crd_schema(self, key: tuple[str, str]) -> CompiledSchema | str | None:
         """The schema the first CustomResourceDefinition of the input (so far) gives ``key``."""
-        crds = self.inventory.by_kind.get("CustomResourceDefinition", [])
-        for crd in crds[self._crds_read :]:
-            for found, schema in crd_schemas(crd.data).items():
-                self.crds.setdefault(found, (crd.name, schema))
-        self._crds_read = len(crds)
-        if key not in self.crds:
+        found = self.inventory.crd_schema(*key)
+        if found is None:
             return None
         if key not in self._crd_compiled:
-            name, schema = self.crds[key]
+            name, schema = found
             try:
                 self._crd_compiled[key] = compile_crd_schema(schema, self.settings.strict, f"CustomResourceDefinition {name}")
             except ValueError as exc:

@@ -241,10 +241,10 @@ def _set_true_verdict(path: JsonPath, namespace: str, account: str, inventory: I
 def _unset_verdict(path: JsonPath, namespace: str, account: str, inventory: Inventory) -> Violation | None:
     """A pod that leaves the token to its ServiceAccount: fine when the account (in the input) turns it
     off, or when the input binds the account to a role."""
-    sa = inventory.find("ServiceAccount", namespace, account)
-    if (sa is not None and sa.data.get("automountServiceAccountToken") is False) or inventory.bindings_of_account(namespace, account):
+    turned_off = inventory.account_turns_token_off(namespace, account)
+    if turned_off or inventory.bindings_of_account(namespace, account):
         return None
-    where = "in the input does not set it to false either" if sa is not None else "is not in the input"
+    where = "in the input does not set it to false either" if turned_off is not None else "is not in the input"
     return Violation(
         path,
         f"the pod does not set automountServiceAccountToken: false and its ServiceAccount {account!r} {where}; "
