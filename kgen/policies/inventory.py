@@ -205,7 +205,8 @@ class Inventory:
     def readmit(self, objects: list[KubeObject], first: int) -> None:
         """Take back objects read again (a unit checked anew at the end) as the ordinals from
         ``first`` on, without counting their facts twice."""
-        self._templates = {}
+        if not self.keep_objects:
+            self._templates = {}
         for offset, obj in enumerate(objects):
             self._ordinals[id(obj)] = first + offset
             self._templates[id(obj)] = [t for t in pod_templates(obj, spec_required=False) if t.has_spec]
