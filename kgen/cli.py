@@ -134,7 +134,7 @@ def lint(
     elif jobs is not None and jobs > 1:
         report = run_lint(load_inputs(list(paths), options, notes=say), policy, jobs=jobs)
     else:
-        report = lint_stream(stream_inputs(list(paths), options, notes=say), policy, reread=lambda: stream_inputs(list(paths), options))
+        report = lint_stream(stream_inputs(list(paths), options, notes=say), policy, reread=lambda only: stream_inputs(list(paths), options, only=only))
     for note in report.notes:
         say(note)
     if write_baseline_file:

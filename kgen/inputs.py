@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Callable, Container, Iterator
 
 from kgen.errors import InputError
 from kgen.kustomize import KustomizeRoot, kustomization_file, kustomize_build, load_kustomization, read_root
@@ -35,6 +36,8 @@ from kgen.merge import deep_merge
 if TYPE_CHECKING:
     import subprocess
     from concurrent.futures import Future, ThreadPoolExecutor
+
+    from kgen.helmchart import ChartOptions
 
 SPEC_API_VERSION = "kgen.dev/v1alpha1"
 # What `kgen build -o DIR` writes below DIR, in the order a walk prefers them: each holds every
@@ -85,11 +88,24 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     return result
 
 
-def stream_inputs(paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> Iterator[LoadResult]:
+def stream_inputs(
+    paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None, only: Container[int] | None = None
+) -> Iterator[LoadResult]:
     """What :func:`load_inputs` loads, one unit at a time (a file, a chart rendering, a Kustomize
     root, an app spec, or a walk's problems), in the same order: a caller that checks each unit
-    before reading the next holds one unit's node trees at a time, not the whole input's."""
-    options = options or InputOptions()
+    before reading the next holds one unit's node trees at a time, not the whole input's.
+
+    ``only``: read just the units at these places again (the others come empty, so places stay
+    aligned); the input was read once already, so nothing is said or required again.
+    """
+    for index, load in enumerate(_unit_loaders(paths, options or InputOptions(), notes, side_by_side=only is None)):
+        yield load() if only is None or index in only else LoadResult()
+
+
+UnitLoader = Callable[[], LoadResult]
+
+
+def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str], None] | None, side_by_side: bool) -> Iterator[UnitLoader]:
     say = notes or (lambda message: None)
     noted_charts: set[str] = set()
     noted_folders: set[str] = set()
@@ -101,12 +117,12 @@ def stream_inputs(paths: list[str], options: InputOptions | None = None, notes: 
             if is_chart(path):
                 units = _chart_units(path, options)
             elif kustomization_file(path):
-                units = iter([_kustomize_unit(path, read_root(path))])
+                units = iter([partial(_kustomize_unit, path, read_root(path))])
             else:
-                units = _tree_units(path, options, say)
-            yield from _required(path, units, options)
+                units = _tree_units(path, options, say, side_by_side)
+            yield from _required(path, units, options, side_by_side)
         elif path != "-" and is_chart_archive(path):
-            yield from _required(path, _chart_units(path, options), options)
+            yield from _required(path, _chart_units(path, options), options, side_by_side)
         elif path != "-" and (chart := enclosing_chart(path)) is not None:
             if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
                 noted_charts.add(chart)
@@ -116,18 +132,46 @@ def stream_inputs(paths: list[str], options: InputOptions | None = None, notes: 
                 noted_folders.add(folder)
                 say(f"{path}: a kustomization or patch of the Kustomize folder {folder}, skipped; lint the folder: kgen lint {folder}")
         else:
-            unit = LoadResult()
-            _load_file(path, unit)
-            yield unit
+            yield _file_unit(path, named=True)
 
 
-def _required(path: str, units: Iterator[LoadResult], options: InputOptions) -> Iterator[LoadResult]:
-    """``units``, then an InputError if none of them held an object or a problem."""
+def _file_unit(path: str, named: bool) -> UnitLoader:
+    """A plain file (or app spec) as a unit. ``named`` on the command line: a missing path or a
+    device is an error (exit 2); met in a walk, an unreadable file is a finding and the walk goes
+    on. Standard input is read once and kept for a second reading."""
+    stdin: list[SourceFile] = []  # standard input cannot be read twice: as read
+
+    def load() -> LoadResult:
+        unit = LoadResult()
+        try:
+            source = SourceFile(stdin[0].name, stdin[0].text) if stdin else read_source(path)
+        except InputError as exc:
+            if named and not os.path.isfile(path):
+                raise  # a missing path, stdin, a device or FIFO named on the command line: exit 2
+            # A binary, undecodable or unreadable file is a finding at that file; the rest is linted.
+            unit.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
+            return unit
+        if path == "-":
+            stdin[:] = [source]
+        _load_source(path, source, unit)
+        return unit
+
+    return load
+
+
+def _required(path: str, units: Iterator[UnitLoader], options: InputOptions, check: bool) -> Iterator[UnitLoader]:
+    """``units``, then (``check``) an InputError if none of them held an object or a problem."""
     found = False
-    for unit in units:
+
+    def loaded(load: UnitLoader) -> LoadResult:
+        nonlocal found
+        unit = load()
         found = found or bool(unit.objects or unit.problems)
-        yield unit
-    if not found:
+        return unit
+
+    for load in units:
+        yield partial(loaded, load)
+    if check and not found:
         _nothing_to_lint(path, options)
 
 
@@ -199,7 +243,7 @@ def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> 
         directory = parent
 
 
-def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> Iterator[LoadResult]:
+def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], side_by_side: bool) -> Iterator[UnitLoader]:
     """A walk: each chart folder is one chart, each kustomization folder one Kustomize root.
 
     Roots another root includes, the files a kustomization reads (its resources and
@@ -238,8 +282,8 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> 
     included = {real for directory, root in roots.items() for real in root.includes if real != os.path.realpath(directory)}
     to_build = [directory for directory, root in roots.items() if not root.component and os.path.realpath(directory) not in included]
     if walked.problems:
-        yield walked
-    with _side_by_side(len(to_build)) as pool:
+        yield lambda: walked
+    with _side_by_side(len(to_build) if side_by_side else 0) as pool:
         # Kustomize runs as a process per root: start them all, one per CPU, while charts render.
         builds = {directory: pool.submit(kustomize_build, directory) for directory in to_build} if pool else {}
         for chart in charts:
@@ -248,21 +292,16 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> 
             if root.component and os.path.realpath(directory) not in included:
                 say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
             elif directory in to_build:
-                yield _kustomize_unit(directory, root, builds.get(directory))
+                yield partial(_kustomize_unit, directory, root, builds.get(directory))
     for path in files:
         real = os.path.realpath(path)
         if real in read_by_roots or os.path.dirname(real) in included or kustomization_file(os.path.dirname(path)) == path:
             continue
-        unit = LoadResult()
         if path.endswith(".tgz"):
             if is_chart_archive(path):
                 yield from _chart_units(path, options)
             continue
-        try:
-            _load_file(path, unit)
-        except InputError as exc:  # unreadable, a FIFO, binary: a finding naming it; the walk goes on
-            unit.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
-        yield unit
+        yield _file_unit(path, named=False)
 
 
 @contextmanager
@@ -315,15 +354,7 @@ def _environment_values(chart: str) -> list[str]:
     return sorted(os.path.join(chart, name) for name in os.listdir(chart) if name.startswith("values-") and name.endswith(YAML_SUFFIXES))
 
 
-def _load_file(path: str, result: LoadResult) -> None:
-    try:
-        source = read_source(path)
-    except InputError as exc:
-        if not os.path.isfile(path):
-            raise  # a missing path, stdin, a device or FIFO named on the command line: exit 2
-        # A binary, undecodable or unreadable file is a finding at that file; the rest is linted.
-        result.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
-        return
+def _load_source(path: str, source: SourceFile, result: LoadResult) -> None:
     own = parse_source(source)
     specs = [obj for obj in own.objects if obj.api_version == SPEC_API_VERSION and obj.kind == "App"]
     if specs:
@@ -420,7 +451,7 @@ def _spec_origin(spec: KubeObject, obj: KubeObject, environment: str) -> Callabl
 # --- Helm charts ----------------------------------------------------------------------------
 
 
-def _chart_units(chart: str, options: InputOptions, values_files: list[str] | None = None) -> Iterator[LoadResult]:
+def _chart_units(chart: str, options: InputOptions, values_files: list[str] | None = None) -> Iterator[UnitLoader]:
     """The chart as `helm template` renders it, once per --values-matrix file (or once): a unit each.
 
     ``values_files``: a walk's per-environment values files, used when no matrix is given.
@@ -441,9 +472,15 @@ def _chart_units(chart: str, options: InputOptions, values_files: list[str] | No
             kube_version=options.kube_version,
             skip_schema_validation=options.skip_schema_validation,
         )
-        unit = LoadResult()
-        load_chart(chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None, unit)
-        yield unit
+        yield partial(_chart_unit, chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None)
+
+
+def _chart_unit(chart: str, options: ChartOptions, values: dict, label: str | None) -> LoadResult:
+    from kgen.helmchart import load_chart
+
+    unit = LoadResult()
+    load_chart(chart, options, values, label, unit)
+    return unit
 
 
 def _chart_values(files: list[str], set_values: list[str], values: dict | None = None) -> dict:

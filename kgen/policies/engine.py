@@ -6,7 +6,7 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Container, Iterable, Optional
 
 from kgen.errors import RuleCrash
 from kgen.findings import Finding, LintReport, SEVERITY_RANK
@@ -55,12 +55,16 @@ def lint(load: LoadResult, policy: ClusterPolicy, jobs: int = 1) -> LintReport:
     return run.report()
 
 
-def lint_stream(units: Iterable[LoadResult], policy: ClusterPolicy, reread: Callable[[], Iterable[LoadResult]]) -> LintReport:
+# Reads the units of the input again, those at the given places (all: None); the others come empty.
+Reread = Callable[[Optional[Container[int]]], Iterable[LoadResult]]
+
+
+def lint_stream(units: Iterable[LoadResult], policy: ClusterPolicy, reread: Reread) -> LintReport:
     """:func:`lint` of the input ``units`` make up (kgen.inputs.stream_inputs), checked one unit at
     a time and then freed: memory holds facts about the input, its texts and the findings, not its
-    objects. ``reread`` gives the same units again, for the rare verdicts that need objects read
-    before the facts that decide them (a LimitRange after the workloads of its namespace; a
-    ResourceQuota in the input, whose analysis reads every workload)."""
+    objects. ``reread`` gives units again, for the few verdicts that need objects read before the
+    facts that decide them (a custom resource before its CRD, a LimitRange after the workloads of
+    its namespace) and, when the input holds a ResourceQuota, for the quota analysis."""
     run = LintRun(policy, reread)
     for unit in units:
         run.add(unit)
@@ -78,11 +82,8 @@ class _Checked:
     first: int  # the ordinal of its first object
     findings: list[Finding]
     notes: list[str]
-    # Objects kept (without their trees) because a check found nothing yet where a later file may
-    # answer (a custom resource before its CustomResourceDefinition): checked again if it does.
-    waiting: list[tuple[KubeObject, list[Consultation], list[str]]]  # and the notes its check made
-    # The questions the unit's freed objects asked: if one gets another answer at the end, the
-    # unit is read again and checked anew.
+    # The questions its checks asked the inventory: if one gets another answer once the input
+    # is complete, the unit is read again and checked anew.
     asked: list[Consultation]
 
 
@@ -103,7 +104,7 @@ class LintRun:
     matter, in which case it keeps the objects (without their trees) for that analysis.
     """
 
-    def __init__(self, policy: ClusterPolicy, reread: Callable[[], Iterable[LoadResult]] | None = None) -> None:
+    def __init__(self, policy: ClusterPolicy, reread: Reread | None = None) -> None:
         self.policy = policy
         self.reread = reread
         self.rules = active_rules(policy)
@@ -131,24 +132,14 @@ class LintRun:
         self._take(unit)
         findings: list[Finding] = []
         notes: list[str] = []
-        checked = _Checked(first, findings, notes, [], [])
+        checked = _Checked(first, findings, notes, [])
         self.quota_in_input = self.quota_in_input or any(obj.kind == "ResourceQuota" for obj in unit.objects)
-        for obj in unit.objects:
-            if self.reread is None:
-                findings += self.checks.one(obj, notes)
-                continue
-            consulted: list[Consultation] = []
-            own_notes: list[str] = []
-            self.inventory.consulted = consulted
-            try:
-                findings += self.checks.one(obj, own_notes)
-            finally:
-                self.inventory.consulted = None
-            notes += own_notes
-            if any(c.answer is None for c in consulted):
-                checked.waiting.append((obj, consulted, own_notes))
-            else:
-                checked.asked += consulted
+        if self.reread is not None:
+            self.inventory.consulted = checked.asked
+        try:
+            findings += self.checks(unit.objects, notes)
+        finally:
+            self.inventory.consulted = None
         self.suppressions += _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
         if self.reread is not None:
             checked.findings[:] = [dataclasses.replace(f, owner=None) for f in findings]
@@ -168,7 +159,7 @@ class LintRun:
         notes: list[str] = []
         findings, _ = object_findings_in_processes(self.checks, unit.objects, notes, jobs, meanwhile=lambda: None)
         self.suppressions += _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
-        self.checked.append(_Checked(0, findings, notes, [], []))
+        self.checked.append(_Checked(0, findings, notes, []))
 
     def _take(self, unit: LoadResult) -> None:
         self.problems += unit.problems
@@ -176,11 +167,11 @@ class LintRun:
 
     def report(self) -> LintReport:
         """The findings of the whole input, once every unit is in."""
-        unsettled = [index for index, checked in enumerate(self.checked) if self._settle_waiting(checked)]
+        unsettled = {index for index, checked in enumerate(self.checked) if checked.asked and self.inventory.changed_answers(checked.asked)}
         fit_needed = bool(self.fit_rules) and (self.fit_in_policy or self.quota_in_input)
         fit_inventory = self.inventory
         if unsettled or (fit_needed and not self.inventory.keep_objects):
-            fit_inventory = self._read_again(set(unsettled), whole=fit_needed and not self.inventory.keep_objects)
+            fit_inventory = self._read_again(unsettled, whole=fit_needed and not self.inventory.keep_objects)
         findings: list[Finding] = []
         notes: list[str] = []
         for checked in self.checked:
@@ -206,37 +197,22 @@ class LintRun:
             policy=self.policy.source,
         )
 
-    def _settle_waiting(self, checked: _Checked) -> bool:
-        """Check again the kept objects of a unit that the whole input now answers; True when the
-        unit's freed objects would get other answers (it must be read again)."""
-        for obj, consulted, notes in checked.waiting:
-            if self.inventory.changed_answers(consulted):
-                for note in notes:
-                    checked.notes.remove(note)
-                self._check_again(checked, [obj], self.inventory.ordinal(obj))
-        return bool(checked.asked) and self.inventory.changed_answers(checked.asked)
-
-    def _check_again(self, checked: _Checked, objects: list[KubeObject], first: int) -> None:
-        """Replace the findings and notes of ``objects`` (from ordinal ``first`` on) with a new check."""
-        ordinals = range(first, first + len(objects))
-        self.inventory.readmit(objects, first)
-        notes: list[str] = []
-        findings = [f for obj in objects for f in self.checks.one(obj, notes)]
-        checked.findings[:] = [f for f in checked.findings if f.subject not in ordinals] + [dataclasses.replace(f, owner=None) for f in findings]
-        checked.notes += notes
+    def _check_again(self, checked: _Checked, objects: list[KubeObject]) -> None:
+        """Check a unit read again, now that the whole input answers its questions."""
+        self.inventory.readmit(objects, checked.first)
+        checked.notes.clear()
+        checked.findings[:] = [dataclasses.replace(f, owner=None) for f in self.checks(objects, checked.notes)]
 
     def _read_again(self, units: set[int], whole: bool) -> Inventory:
         """Read the input again: check ``units`` anew, and (``whole``) index every object for the
         cluster-fit analysis. Returns the inventory that analysis reads."""
         assert self.reread is not None
         fit_inventory = Inventory() if whole else self.inventory
-        for index, unit in enumerate(self.reread()):
+        for index, unit in enumerate(self.reread(None if whole else units)):
             if whole:
                 fit_inventory.add(unit.objects)
             if index in units:
-                checked = self.checked[index]
-                checked.notes.clear()
-                self._check_again(checked, unit.objects, checked.first)
+                self._check_again(self.checked[index], unit.objects)
             for obj in unit.objects:
                 obj.drop_tree()
             for source in unit.files:
