@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Container, Iterable, Optional
 
@@ -119,8 +120,14 @@ class LintRun:
         )
         self.fit_rules = [a.rule for a in active if a.rule.whole_input or a.rule.scope == "inventory"]
         self.quota_in_input = False
+        self.fit_files: list[SourceFile] = []  # read again for the cluster-fit analysis
         self.checked: list[_Checked] = []
-        self.files: list[SourceFile] = []
+        self.files: list[SourceFile] = []  # as read, unless only quoted lines are kept (see quoted)
+        self.file_count = 0
+        # A streaming run that keeps no object keeps of each file only the lines its findings
+        # point at (the text report quotes them): file name -> (number of lines, {line: text}).
+        self.quoting = reread is not None and not self.inventory.keep_objects
+        self.quoted: dict[str, tuple[int, dict[int, str]]] = {}
         self.problems: list[LoadProblem] = []
         self.suppressions: list[Finding] = []
         self.known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
@@ -140,13 +147,13 @@ class LintRun:
             findings += self.checks(unit.objects, notes)
         finally:
             self.inventory.consulted = None
-        self.suppressions += _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
+        suppressions = _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
+        self.suppressions += suppressions
         if self.reread is not None:
             checked.findings[:] = [dataclasses.replace(f, owner=None) for f in findings]
-            for obj in unit.objects:
-                obj.drop_tree()
-            for source in unit.files:
-                drop_source_trees(source)
+            if self.quoting:
+                self._quote(unit.files, [*findings, *unit.problems, *suppressions])
+            _free(unit, keep_origins=self.inventory.keep_objects)
         self.checked.append(checked)
 
     def add_in_processes(self, unit: LoadResult, jobs: int) -> None:
@@ -163,7 +170,19 @@ class LintRun:
 
     def _take(self, unit: LoadResult) -> None:
         self.problems += unit.problems
-        self.files += unit.files
+        self.file_count += len(unit.files)
+        if not self.quoting:
+            self.files += unit.files
+
+    def _quote(self, files: list[SourceFile], findings: list[Finding] | list[Finding | LoadProblem]) -> None:
+        """Keep the lines of ``files`` that ``findings`` (or problems) point at."""
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for where in findings:
+            wanted[where.file].add(where.line)
+        for source in files:
+            lines = source.lines
+            count, kept = self.quoted.setdefault(source.name, (len(lines), {}))
+            kept.update((line, lines[line - 1]) for line in wanted.get(source.name, ()) if 0 < line <= len(lines))
 
     def report(self) -> LintReport:
         """The findings of the whole input, once every unit is in."""
@@ -178,7 +197,10 @@ class LintRun:
             findings += checked.findings
             notes += checked.notes
         if fit_needed:
-            findings += self._fit_findings(fit_inventory, notes)
+            fit_findings = self._fit_findings(fit_inventory, notes)
+            if self.quoting:
+                self._quote(self.fit_files, fit_findings)
+            findings += fit_findings
         findings = _settled(findings, self.inventory, self.active)
         for problem in self.problems:
             input_rule = all_rules()[problem.rule]
@@ -189,19 +211,28 @@ class LintRun:
         unique = {f.identity(): f for f in findings}
         return LintReport(
             findings=sorted(unique.values(), key=Finding.sort_key),
-            files=len(self.files),
+            files=self.file_count,
             objects=self.inventory.count,
             rules=sorted(self.rules, key=lambda r: r.id),
-            sources={source.name: source for source in self.files},
+            sources=self._sources(),
             notes=notes,
             policy=self.policy.source,
         )
 
-    def _check_again(self, checked: _Checked, objects: list[KubeObject]) -> None:
+    def _sources(self) -> dict[str, SourceFile]:
+        """The files of the report by name: as read, or (streaming) the lines findings quote."""
+        sources = {source.name: source for source in self.files}
+        for name, (count, kept) in self.quoted.items():
+            sources[name] = SourceFile(name, "\n".join(kept.get(line, "") for line in range(1, count + 1)))
+        return sources
+
+    def _check_again(self, checked: _Checked, unit: LoadResult) -> None:
         """Check a unit read again, now that the whole input answers its questions."""
-        self.inventory.readmit(objects, checked.first)
+        self.inventory.readmit(unit.objects, checked.first)
         checked.notes.clear()
-        checked.findings[:] = [dataclasses.replace(f, owner=None) for f in self.checks(objects, checked.notes)]
+        checked.findings[:] = [dataclasses.replace(f, owner=None) for f in self.checks(unit.objects, checked.notes)]
+        if self.quoting:
+            self._quote(unit.files, checked.findings)
 
     def _read_again(self, units: set[int], whole: bool) -> Inventory:
         """Read the input again: check ``units`` anew, and (``whole``) index every object for the
@@ -211,12 +242,10 @@ class LintRun:
         for index, unit in enumerate(self.reread(None if whole else units)):
             if whole:
                 fit_inventory.add(unit.objects)
+                self.fit_files += unit.files
             if index in units:
-                self._check_again(self.checked[index], unit.objects)
-            for obj in unit.objects:
-                obj.drop_tree()
-            for source in unit.files:
-                drop_source_trees(source)
+                self._check_again(self.checked[index], unit)
+            _free(unit, keep_origins=whole)
         return fit_inventory
 
     def _fit_findings(self, inventory: Inventory, notes: list[str]) -> list[Finding]:
@@ -228,6 +257,19 @@ class LintRun:
         findings = [f for obj in inventory.objects for f in checks.one(obj, notes)]
         findings += [f for entry in entries if entry.rule.scope == "inventory" for f in _run(entry, inventory, None, notes)]
         return [dataclasses.replace(f, owner=None) for f in findings] if self.reread is not None else findings
+
+
+def _free(unit: LoadResult, keep_origins: bool = False) -> None:
+    """Let a checked unit go: its node trees now (they are read again if a position is asked), its
+    objects as soon as nothing refers to them. The origin of a rendered object refers back to the
+    object, a cycle the disabled garbage collector would never free: it is cut unless the objects
+    stay for the cluster-fit analysis (whose findings it places)."""
+    for obj in unit.objects:
+        obj.drop_tree()
+        if not keep_origins:
+            obj.origin = None
+    for source in unit.files:
+        drop_source_trees(source)
 
 
 @dataclass
