@@ -46,7 +46,7 @@ def describe_object(ref: dict | None) -> str:
     return f"{ref.get('kind') or ''} {name}".strip()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a monorepo's report holds tens of thousands
 class Finding:
     rule: str
     category: str

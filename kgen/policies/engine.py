@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections import defaultdict
+import zlib
 from dataclasses import dataclass
 from typing import Callable, Container, Iterable, Optional
 
@@ -124,10 +124,10 @@ class LintRun:
         self.checked: list[_Checked] = []
         self.files: list[SourceFile] = []  # as read, unless only quoted lines are kept (see quoted)
         self.file_count = 0
-        # A streaming run that keeps no object keeps of each file only the lines its findings
-        # point at (the text report quotes them): file name -> (number of lines, {line: text}).
+        # A streaming run that keeps no object keeps the files its findings point at compressed
+        # (the text report quotes their lines): file name -> text, zlib-compressed.
         self.quoting = reread is not None and not self.inventory.keep_objects
-        self.quoted: dict[str, tuple[int, dict[int, str]]] = {}
+        self.quoted: dict[str, bytes] = {}
         self.problems: list[LoadProblem] = []
         self.suppressions: list[Finding] = []
         self.known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
@@ -175,14 +175,11 @@ class LintRun:
             self.files += unit.files
 
     def _quote(self, files: list[SourceFile], findings: list[Finding] | list[Finding | LoadProblem]) -> None:
-        """Keep the lines of ``files`` that ``findings`` (or problems) point at."""
-        wanted: dict[str, set[int]] = defaultdict(set)
-        for where in findings:
-            wanted[where.file].add(where.line)
+        """Keep (compressed) the files of ``files`` that ``findings`` (or problems) point at."""
+        wanted = {where.file for where in findings}
         for source in files:
-            lines = source.lines
-            count, kept = self.quoted.setdefault(source.name, (len(lines), {}))
-            kept.update((line, lines[line - 1]) for line in wanted.get(source.name, ()) if 0 < line <= len(lines))
+            if source.name in wanted and source.name not in self.quoted:
+                self.quoted[source.name] = zlib.compress(source.text.encode("utf-8", "surrogatepass"), 1)
 
     def report(self) -> LintReport:
         """The findings of the whole input, once every unit is in."""
@@ -222,8 +219,8 @@ class LintRun:
     def _sources(self) -> dict[str, SourceFile]:
         """The files of the report by name: as read, or (streaming) the lines findings quote."""
         sources = {source.name: source for source in self.files}
-        for name, (count, kept) in self.quoted.items():
-            sources[name] = SourceFile(name, "\n".join(kept.get(line, "") for line in range(1, count + 1)))
+        for name, text in self.quoted.items():
+            sources[name] = SourceFile(name, zlib.decompress(text).decode("utf-8", "surrogatepass"))
         return sources
 
     def _check_again(self, checked: _Checked, unit: LoadResult) -> None:
@@ -361,7 +358,7 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         file=file,
         line=line,
         column=column,
-        object=obj.ref(),
+        object=_ref(obj),
         path=format_path(violation.path),
         environment=obj.labels.get("environment"),
         owner=obj,
@@ -370,6 +367,18 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         approximate=approximate,
         settle=violation.settle,
     )
+
+
+_last_ref: tuple[KubeObject, dict[str, str | None]] | None = None
+
+
+def _ref(obj: KubeObject) -> dict[str, str | None]:
+    """``obj.ref()``, one dict for the findings of one object in a row (a monorepo's report holds
+    tens of thousands; nothing changes them)."""
+    global _last_ref
+    if _last_ref is None or _last_ref[0] is not obj:
+        _last_ref = (obj, obj.ref())
+    return _last_ref[1]
 
 
 def _ids(text: str) -> set[str]:
