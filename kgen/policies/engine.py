@@ -415,10 +415,13 @@ class _IgnoreComments:
     per finding whatever the size of the file (a rescan per finding made big files quadratic)."""
 
     def __init__(self, source: SourceFile) -> None:
-        self.source = source
         self.by_line: dict[int, set[str]] = {}
+        # The lines, when there are comments (kept in the source's memo: never the source itself,
+        # a cycle that would keep every file's text with the collector disabled).
+        self.lines: list[str] = []
         if "kgen:ignore" in source.text:
-            for number, text in enumerate(source.lines, start=1):
+            self.lines = source.lines
+            for number, text in enumerate(self.lines, start=1):
                 match = _IGNORE_COMMENT.search(text) if "kgen:ignore" in text else None
                 if match:
                     self.by_line[number] = _ids(match.group(1))
@@ -435,7 +438,7 @@ class _IgnoreComments:
         """The ids ignored on an object's first line and the comment lines right above it."""
         if first not in self._heads:
             ids = set(self.by_line.get(first, ()))
-            lines = self.source.lines
+            lines = self.lines
             number = first - 1
             while number >= 1 and lines[number - 1].lstrip().startswith("#"):
                 ids |= self.by_line.get(number, set())
