@@ -117,6 +117,7 @@ class LintRun:
             [a for a in active if a.rule.scope == "object" and not a.rule.whole_input],
             [a for a in active if a.rule.scope == "workload" and not a.rule.whole_input],
             self.inventory,
+            keep_owners=reread is None,
         )
         self.fit_rules = [a.rule for a in active if a.rule.whole_input or a.rule.scope == "inventory"]
         self.quota_in_input = False
@@ -150,7 +151,6 @@ class LintRun:
         suppressions = _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
         self.suppressions += suppressions
         if self.reread is not None:
-            checked.findings[:] = [dataclasses.replace(f, owner=None) for f in findings]
             if self.quoting:
                 self._quote(unit.files, [*findings, *unit.problems, *suppressions])
             _free(unit, keep_origins=self.inventory.keep_objects)
@@ -227,7 +227,7 @@ class LintRun:
         """Check a unit read again, now that the whole input answers its questions."""
         self.inventory.readmit(unit.objects, checked.first)
         checked.notes.clear()
-        checked.findings[:] = [dataclasses.replace(f, owner=None) for f in self.checks(unit.objects, checked.notes)]
+        checked.findings[:] = self.checks(unit.objects, checked.notes)
         if self.quoting:
             self._quote(unit.files, checked.findings)
 
@@ -248,12 +248,13 @@ class LintRun:
     def _fit_findings(self, inventory: Inventory, notes: list[str]) -> list[Finding]:
         """The findings of the rules that read the cluster fit of the whole input."""
         entries = [_Active(rule, rule_context(rule, self.policy, inventory), self.active[rule.id].severity) for rule in self.fit_rules]
+        keep = self.reread is None
         checks = ObjectChecks(
-            [a for a in entries if a.rule.scope == "object"], [a for a in entries if a.rule.scope == "workload"], inventory
+            [a for a in entries if a.rule.scope == "object"], [a for a in entries if a.rule.scope == "workload"], inventory, keep
         )
         findings = [f for obj in inventory.objects for f in checks.one(obj, notes)]
-        findings += [f for entry in entries if entry.rule.scope == "inventory" for f in _run(entry, inventory, None, notes)]
-        return [dataclasses.replace(f, owner=None) for f in findings] if self.reread is not None else findings
+        findings += [f for entry in entries if entry.rule.scope == "inventory" for f in _run(entry, inventory, None, notes, keep_owner=keep)]
+        return findings
 
 
 def _free(unit: LoadResult, keep_origins: bool = False) -> None:
@@ -277,6 +278,8 @@ class ObjectChecks:
     object_rules: list[_Active]
     workload_rules: list[_Active]
     inventory: Inventory
+    # Findings keep the object they are about (kgen fix edits it); a streaming run frees objects.
+    keep_owners: bool = True
 
     def __call__(self, objects: list[KubeObject], notes: list[str]) -> list[Finding]:
         return [finding for obj in objects for finding in self.one(obj, notes)]
@@ -286,14 +289,16 @@ class ObjectChecks:
         findings: list[Finding] = []
         for entry in self.object_rules:
             if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
-                findings.extend(_run(entry, obj, obj, notes))
+                findings.extend(_run(entry, obj, obj, notes, keep_owner=self.keep_owners))
         for template in self.inventory.templates_of(obj):
             for entry in self.workload_rules:
-                findings.extend(_run(entry, template, obj, notes, template.owns))
+                findings.extend(_run(entry, template, obj, notes, template.owns, self.keep_owners))
         return findings
 
 
-def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str], owns: Callable[[JsonPath], bool] | None = None) -> list[Finding]:
+def _run(
+    entry: _Active, target: object, obj: KubeObject | None, notes: list[str], owns: Callable[[JsonPath], bool] | None = None, keep_owner: bool = True
+) -> list[Finding]:
     """The findings of one check; ``owns`` drops violations the target's object does not answer for.
 
     A rule that meets a shape it does not expect (hostile or odd input, or a kgen bug) skips this
@@ -322,7 +327,7 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str
         # Suppression comments are read where the object was parsed (rendered text keeps them).
         line, column = owner.locate(violation.path)
         if not _suppressed(rule.id, owner, line):
-            out.append(_finding(entry, violation, owner, line, column))
+            out.append(_finding(entry, violation, owner, line, column, keep_owner))
     return out
 
 
@@ -345,7 +350,7 @@ def _where(obj: KubeObject | None) -> str:
     return f"{obj.source.name}:{obj.first_line()}: " if obj is not None else ""
 
 
-def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, column: int) -> Finding:
+def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, column: int, keep_owner: bool = True) -> Finding:
     """The finding, placed in the file the user wrote (a template, a kustomize source, a spec)."""
     file, approximate = obj.source.name, False
     if obj.origin is not None:
@@ -361,7 +366,7 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         object=_ref(obj),
         path=format_path(violation.path),
         environment=obj.labels.get("environment"),
-        owner=obj,
+        owner=obj if keep_owner else None,
         subject=entry.context.inventory.ordinal(obj),
         node_path=violation.path,
         approximate=approximate,
