@@ -10,6 +10,7 @@ rendered text nobody sees.
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -139,24 +140,31 @@ def _file_unit(path: str, named: bool) -> UnitLoader:
     """A plain file (or app spec) as a unit. ``named`` on the command line: a missing path or a
     device is an error (exit 2); met in a walk, an unreadable file is a finding and the walk goes
     on. Standard input is read once and kept for a second reading."""
-    stdin: list[SourceFile] = []  # standard input cannot be read twice: as read
-
     def load() -> LoadResult:
         unit = LoadResult()
         try:
-            source = SourceFile(stdin[0].name, stdin[0].text) if stdin else read_source(path)
+            source = _stdin() if path == "-" else read_source(path)
         except InputError as exc:
             if named and not os.path.isfile(path):
                 raise  # a missing path, stdin, a device or FIFO named on the command line: exit 2
             # A binary, undecodable or unreadable file is a finding at that file; the rest is linted.
             unit.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
             return unit
-        if path == "-":
-            stdin[:] = [source]
         _load_source(path, source, unit)
         return unit
 
     return load
+
+
+# Standard input can be read once: the stream and its text as first read, for a second reading.
+_stdin_read: list[tuple[object, SourceFile]] = []
+
+
+def _stdin() -> SourceFile:
+    if not _stdin_read or _stdin_read[0][0] is not sys.stdin:
+        _stdin_read[:] = [(sys.stdin, read_source("-"))]
+    source = _stdin_read[0][1]
+    return SourceFile(source.name, source.text)
 
 
 def _required(path: str, units: Iterator[UnitLoader], options: InputOptions, check: bool) -> Iterator[UnitLoader]:

@@ -54,14 +54,27 @@ def test_a_streamed_lint_gives_the_findings_of_the_whole_input(seed: int, policy
     assert _report(streamed) == _report(expected)
 
 
-def test_a_custom_resource_before_its_definition_is_validated_against_it(tmp_path: Path) -> None:
-    """The CRD comes in a later file: the resource waits for it instead of being 'unknown'."""
-    (tmp_path / "a-widget.yaml").write_text("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: big}\n")
-    (tmp_path / "b-crd.yaml").write_text(
+WIDGET = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: big}\n"
+
+
+def _widget_crd(path: Path) -> None:
+    path.write_text(
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\n"
         "spec:\n  group: example.com\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions:\n"
         "  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n"
         "        properties:\n          spec: {type: object, properties: {size: {type: integer}}}\n"
     )
+
+
+def test_a_custom_resource_before_its_definition_is_validated_against_it(tmp_path: Path) -> None:
+    """The CRD comes in a later file: the file of the resource is read again and checked against it."""
+    (tmp_path / "a-widget.yaml").write_text(WIDGET)
+    _widget_crd(tmp_path / "b-crd.yaml")
     result = run_kgen("lint", str(tmp_path), "--format", "json")
+    assert '"rule": "schema-invalid"' in result.stdout and "schema-unknown-kind" not in result.stdout
+
+
+def test_standard_input_is_checked_again_from_its_first_reading(tmp_path: Path) -> None:
+    _widget_crd(tmp_path / "crd.yaml")
+    result = run_kgen("lint", "-", str(tmp_path / "crd.yaml"), "--format", "json", stdin=WIDGET)
     assert '"rule": "schema-invalid"' in result.stdout and "schema-unknown-kind" not in result.stdout
