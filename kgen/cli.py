@@ -62,7 +62,7 @@ POLICY_HELP = "Cluster policy file (default: $KGEN_POLICY, else .kgen.yaml found
 @click.option("--schema-dir", "schema_dirs", multiple=True, metavar="DIR", help="JSON schemas for custom resources, kubeconform naming (repeatable).")
 @click.option("--skip-kind", "skip_kinds", multiple=True, metavar="KIND", help="Do not schema-validate this kind, nor report it as unknown (repeatable).")
 @click.option("--fix", "apply_fixes", is_flag=True, help="First apply the safe automatic fixes to the files (as kgen fix), then report what remains.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N", help="Check objects in N processes (default: the CPUs available; small inputs always use one).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N", help="Check objects in N processes, the whole input loaded first (default: one process reading the input file by file, in bounded memory; small inputs always use one).")
 def lint(
     paths: tuple[str, ...],
     policy_file: str | None,
