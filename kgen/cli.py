@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from kgen import __version__
 from kgen.errors import InputError, RuleCrash
@@ -97,7 +97,7 @@ def lint(
     from kgen.inputs import InputOptions, load_inputs, stream_inputs
     from kgen.policies.engine import fails, lint as run_lint, lint_stream
     from kgen.policies.policy import apply_lint_options, find_policy_file, load_policy, schema_version_warning
-    from kgen.report import render
+    from kgen.report import render_pieces
 
     destinations = _report_destinations(formats, output)
     policy = apply_lint_options(
@@ -148,12 +148,8 @@ def lint(
         from kgen.baseline import apply_baseline
 
         report = apply_baseline(report, baseline)
-    rendered = [
-        (render(report, fmt, color=target is None and _use_color(color), quiet=quiet, fail_on=fail_on), target)
-        for fmt, target in destinations
-    ]
-    for text, target in rendered:
-        _emit(text, target)
+    for fmt, target in destinations:
+        _emit(render_pieces(report, fmt, color=target is None and _use_color(color), quiet=quiet, fail_on=fail_on), target)
     if any(fmt == "github" for fmt, _ in destinations):
         _append_step_summary(report)
     sys.exit(EXIT_FINDINGS if fails(report, fail_on) and not exit_zero else EXIT_OK)
@@ -429,9 +425,10 @@ def _use_color(mode: str) -> bool:
     return sys.stdout.isatty()
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str | Iterable[str], output: str | None) -> None:
     if output is None:
-        click.echo(text, nl=False, color=True)  # colour codes are there only when --color chose them
+        for piece in [text] if isinstance(text, str) else text:
+            click.echo(piece, nl=False, color=True)  # colour codes are there only when --color chose them
         return
     from kgen.fsutil import write_output
 
