@@ -164,7 +164,7 @@ class LintRun:
         self._take(unit)
         self.quota_in_input = any(obj.kind == "ResourceQuota" for obj in unit.objects)
         notes: list[str] = []
-        findings, _ = object_findings_in_processes(self.checks, unit.objects, notes, jobs, meanwhile=lambda: None)
+        findings = object_findings_in_processes(self.checks, unit.objects, notes, jobs)
         self.suppressions += _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
         self.checked.append(_Checked(0, findings, notes, []))
 
