@@ -148,6 +148,7 @@ class LintRun:
             findings += self.checks(unit.objects, notes)
         finally:
             self.inventory.consulted = None
+        checked.asked[:] = dict.fromkeys(checked.asked)  # the workloads of a namespace ask the same
         suppressions = _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
         self.suppressions += suppressions
         if self.reread is not None:

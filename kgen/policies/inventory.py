@@ -196,9 +196,9 @@ class Inventory:
 
     def add(self, objects: Iterable[KubeObject]) -> None:
         """Index more objects (they come after those already added). Without keep_objects, only
-        the pod templates of the objects added last are kept, for their checks."""
+        the pod templates and ordinals of the objects added last are kept, for their checks."""
         if not self.keep_objects:
-            self._templates = {}
+            self._templates, self._ordinals = {}, {}
         for obj in objects:
             self._add(obj)
 
@@ -206,7 +206,7 @@ class Inventory:
         """Take back objects read again (a unit checked anew at the end) as the ordinals from
         ``first`` on, without counting their facts twice."""
         if not self.keep_objects:
-            self._templates = {}
+            self._templates, self._ordinals = {}, {}
         for offset, obj in enumerate(objects):
             self._ordinals[id(obj)] = first + offset
             self._templates[id(obj)] = [t for t in pod_templates(obj, spec_required=False) if t.has_spec]
@@ -470,6 +470,8 @@ def _digest(answer: object) -> object:
     """An answer in a form that compares equal exactly when the answer is the same."""
     if isinstance(answer, list):
         return tuple(_digest(item) for item in answer)
-    if isinstance(answer, (str, int, float, type(None), ContainerLimits)):
+    if isinstance(answer, ContainerLimits):
+        return answer.name, answer.path  # lists of them only grow: a new item changes the length
+    if isinstance(answer, (str, int, float, type(None))):
         return answer
     return id(answer)  # a compiled schema, made once per CustomResourceDefinition
