@@ -134,7 +134,8 @@ def lint(
     elif jobs is not None and jobs > 1:
         report = run_lint(load_inputs(list(paths), options, notes=say), policy, jobs=jobs)
     else:
-        report = lint_stream(stream_inputs(list(paths), options, notes=say), policy, reread=lambda only: stream_inputs(list(paths), options, only=only))
+        units = stream_inputs(list(paths), options, notes=say)
+        report = lint_stream(units, policy, reread=units.again, quote=any(fmt == "text" for fmt, _ in destinations))
     for note in report.notes:
         say(note)
     if write_baseline_file:

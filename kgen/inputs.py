@@ -89,24 +89,38 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     return result
 
 
-def stream_inputs(
-    paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None, only: Container[int] | None = None
-) -> Iterator[LoadResult]:
+def stream_inputs(paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> InputStream:
     """What :func:`load_inputs` loads, one unit at a time (a file, a chart rendering, a Kustomize
     root, an app spec, or a walk's problems), in the same order: a caller that checks each unit
-    before reading the next holds one unit's node trees at a time, not the whole input's.
+    before reading the next holds one unit's node trees at a time, not the whole input's."""
+    return InputStream(paths, options, notes)
 
-    ``only``: read just the units at these places again (the others come empty, so places stay
-    aligned); the input was read once already, so nothing is said or required again.
-    """
-    for index, load in enumerate(_unit_loaders(paths, options or InputOptions(), notes, side_by_side=only is None)):
-        yield load() if only is None or index in only else LoadResult()
+
+class InputStream:
+    """The units of the input, read as they are iterated; once iterated, :meth:`again` reads units
+    again by place without walking the input again (a file from disk, a Kustomize root built
+    again, a chart rendered again, standard input as first read)."""
+
+    def __init__(self, paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> None:
+        self._units = _unit_loaders(paths, options or InputOptions(), notes)
+        self._loaders: list[UnitLoader] = []
+
+    def __iter__(self) -> Iterator[LoadResult]:
+        for load in self._units:
+            self._loaders.append(load)
+            yield load()
+
+    def again(self, only: Container[int] | None = None) -> Iterator[LoadResult]:
+        """The units at the places ``only`` (all: None) read again; the others come empty, so places
+        stay aligned. Nothing is said or required again."""
+        for index, load in enumerate(self._loaders):
+            yield load() if only is None or index in only else LoadResult()
 
 
 UnitLoader = Callable[[], LoadResult]
 
 
-def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str], None] | None, side_by_side: bool) -> Iterator[UnitLoader]:
+def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str], None] | None) -> Iterator[UnitLoader]:
     say = notes or (lambda message: None)
     noted_charts: set[str] = set()
     noted_folders: set[str] = set()
@@ -118,12 +132,12 @@ def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str]
             if is_chart(path):
                 units = _chart_units(path, options)
             elif kustomization_file(path):
-                units = iter([partial(_kustomize_unit, path, read_root(path))])
+                units = iter([_kustomize_loader(path, read_root(path))])
             else:
-                units = _tree_units(path, options, say, side_by_side)
-            yield from _required(path, units, options, side_by_side)
+                units = _tree_units(path, options, say)
+            yield from _required(path, units, options)
         elif path != "-" and is_chart_archive(path):
-            yield from _required(path, _chart_units(path, options), options, side_by_side)
+            yield from _required(path, _chart_units(path, options), options)
         elif path != "-" and (chart := enclosing_chart(path)) is not None:
             if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
                 noted_charts.add(chart)
@@ -167,8 +181,8 @@ def _stdin() -> SourceFile:
     return SourceFile(source.name, source.text)
 
 
-def _required(path: str, units: Iterator[UnitLoader], options: InputOptions, check: bool) -> Iterator[UnitLoader]:
-    """``units``, then (``check``) an InputError if none of them held an object or a problem."""
+def _required(path: str, units: Iterator[UnitLoader], options: InputOptions) -> Iterator[UnitLoader]:
+    """``units`` (loaded in turn by the caller), then an InputError if none of them held an object or a problem."""
     found = False
 
     def loaded(load: UnitLoader) -> LoadResult:
@@ -179,14 +193,20 @@ def _required(path: str, units: Iterator[UnitLoader], options: InputOptions, che
 
     for load in units:
         yield partial(loaded, load)
-    if check and not found:
+    if not found:
         _nothing_to_lint(path, options)
 
 
-def _kustomize_unit(directory: str, root: KustomizeRoot, build: Future[subprocess.CompletedProcess[str]] | None = None) -> LoadResult:
-    unit = LoadResult()
-    load_kustomization(directory, root, unit, build)
-    return unit
+def _kustomize_loader(directory: str, root: KustomizeRoot, build: Future[subprocess.CompletedProcess[str]] | None = None) -> UnitLoader:
+    """A Kustomize root as a unit: the build started beforehand the first time, built again after."""
+    started = [build] if build is not None else []
+
+    def load() -> LoadResult:
+        unit = LoadResult()
+        load_kustomization(directory, root, unit, started.pop() if started else None)
+        return unit
+
+    return load
 
 
 def _nothing_to_lint(path: str, options: InputOptions) -> None:
@@ -251,7 +271,7 @@ def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> 
         directory = parent
 
 
-def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], side_by_side: bool) -> Iterator[UnitLoader]:
+def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> Iterator[UnitLoader]:
     """A walk: each chart folder is one chart, each kustomization folder one Kustomize root.
 
     Roots another root includes, the files a kustomization reads (its resources and
@@ -291,7 +311,7 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], sid
     to_build = [directory for directory, root in roots.items() if not root.component and os.path.realpath(directory) not in included]
     if walked.problems:
         yield lambda: walked
-    with _side_by_side(len(to_build) if side_by_side else 0) as pool:
+    with _side_by_side(len(to_build)) as pool:
         # Kustomize runs as a process per root: start them all, one per CPU, while charts render.
         builds = {directory: pool.submit(kustomize_build, directory) for directory in to_build} if pool else {}
         for chart in charts:
@@ -300,7 +320,7 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], sid
             if root.component and os.path.realpath(directory) not in included:
                 say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
             elif directory in to_build:
-                yield partial(_kustomize_unit, directory, root, builds.get(directory))
+                yield _kustomize_loader(directory, root, builds.get(directory))
     for path in files:
         real = os.path.realpath(path)
         if real in read_by_roots or os.path.dirname(real) in included or kustomization_file(os.path.dirname(path)) == path:

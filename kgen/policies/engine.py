@@ -60,13 +60,14 @@ def lint(load: LoadResult, policy: ClusterPolicy, jobs: int = 1) -> LintReport:
 Reread = Callable[[Optional[Container[int]]], Iterable[LoadResult]]
 
 
-def lint_stream(units: Iterable[LoadResult], policy: ClusterPolicy, reread: Reread) -> LintReport:
+def lint_stream(units: Iterable[LoadResult], policy: ClusterPolicy, reread: Reread, quote: bool = True) -> LintReport:
     """:func:`lint` of the input ``units`` make up (kgen.inputs.stream_inputs), checked one unit at
     a time and then freed: memory holds facts about the input, its texts and the findings, not its
     objects. ``reread`` gives units again, for the few verdicts that need objects read before the
     facts that decide them (a custom resource before its CRD, a LimitRange after the workloads of
-    its namespace) and, when the input holds a ResourceQuota, for the quota analysis."""
-    run = LintRun(policy, reread)
+    its namespace) and, when the input holds a ResourceQuota, for the quota analysis. ``quote``:
+    keep what the report needs to quote the lines of findings (the text format does)."""
+    run = LintRun(policy, reread, quote)
     for unit in units:
         run.add(unit)
     return run.report()
@@ -105,7 +106,7 @@ class LintRun:
     matter, in which case it keeps the objects (without their trees) for that analysis.
     """
 
-    def __init__(self, policy: ClusterPolicy, reread: Reread | None = None) -> None:
+    def __init__(self, policy: ClusterPolicy, reread: Reread | None = None, quote: bool = True) -> None:
         self.policy = policy
         self.reread = reread
         self.rules = active_rules(policy)
@@ -128,6 +129,7 @@ class LintRun:
         # A streaming run that keeps no object keeps the files its findings point at compressed
         # (the text report quotes their lines): file name -> text, zlib-compressed.
         self.quoting = reread is not None and not self.inventory.keep_objects
+        self.quote = quote
         self.quoted: dict[str, bytes] = {}
         self.problems: list[LoadProblem] = []
         self.suppressions: list[Finding] = []
@@ -177,6 +179,8 @@ class LintRun:
 
     def _quote(self, files: list[SourceFile], findings: list[Finding] | list[Finding | LoadProblem]) -> None:
         """Keep (compressed) the files of ``files`` that ``findings`` (or problems) point at."""
+        if not self.quote:
+            return
         wanted = {where.file for where in findings}
         for source in files:
             if source.name in wanted and source.name not in self.quoted:
