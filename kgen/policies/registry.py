@@ -46,8 +46,9 @@ class Violation:
     severity: Severity | None = None
     # A verdict that waits for the whole input (a Service in a later file may select the pod):
     # called once every file is read, with the complete inventory, it returns the violation as
-    # the input decides it (its message and severity; the path stays this one), or None when
-    # there is none after all. It must hold small facts (names, labels), never the object.
+    # the input decides it (its message and severity; the path stays this one; ``message`` may be
+    # left empty here), or None when there is none after all. It must hold small facts (names,
+    # labels, paths), never the object: a streaming lint frees the objects before it settles.
     settle: Callable[["Inventory"], "Violation | None"] | None = None
 
 
