@@ -198,12 +198,14 @@ def _required(path: str, units: Iterator[UnitLoader], options: InputOptions) -> 
 
 
 def _kustomize_loader(directory: str, root: KustomizeRoot, build: Future[subprocess.CompletedProcess[str]] | None = None) -> UnitLoader:
-    """A Kustomize root as a unit: the build started beforehand the first time, built again after."""
-    started = [build] if build is not None else []
+    """A Kustomize root as a unit: the root as the walk read it and the build it started, the
+    first time; read and built again after (nothing of it is kept in between)."""
+    first: list[tuple[KustomizeRoot, Future[subprocess.CompletedProcess[str]] | None]] = [(root, build)]
 
     def load() -> LoadResult:
         unit = LoadResult()
-        load_kustomization(directory, root, unit, started.pop() if started else None)
+        kept, started = first.pop() if first else (read_root(directory), None)
+        load_kustomization(directory, kept, unit, started)
         return unit
 
     return load
@@ -321,6 +323,7 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> 
                 say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
             elif directory in to_build:
                 yield _kustomize_loader(directory, root, builds.get(directory))
+    roots.clear()  # what the roots read (patches) is not kept while the files are read
     for path in files:
         real = os.path.realpath(path)
         if real in read_by_roots or os.path.dirname(real) in included or kustomization_file(os.path.dirname(path)) == path:
