@@ -9,13 +9,12 @@ points at the object's first line in its resource file, marked approximate.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import yaml
 
+from kgen import buildcache
 from kgen.errors import InputError
 from kgen.loader import (
     YAML_SUFFIXES,
@@ -38,6 +37,7 @@ from kgen.workloads import get_path
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 if TYPE_CHECKING:
+    import subprocess
     from concurrent.futures import Future
 
 
@@ -57,6 +57,8 @@ def kustomize_command() -> list[str] | None:
         return [str(kubectl_path()), "kustomize"]
     except (ImportError, FileNotFoundError):
         pass
+    import shutil
+
     for tool, verb in (("kustomize", "build"), ("kubectl", "kustomize")):
         found = shutil.which(tool)
         if found:
@@ -230,11 +232,125 @@ def _pointer(pointer: str) -> JsonPath:
 
 
 def kustomize_build(directory: str) -> subprocess.CompletedProcess[str]:
-    """Run ``kustomize build DIR`` (kustomize's or kubectl's) and capture what it says."""
+    """Run ``kustomize build DIR`` (kustomize's or kubectl's) and capture what it says.
+
+    What a build said is kept in kgen's build cache (kgen.buildcache) under a digest of the
+    binary and of every file the build may read, and reused while none of them changes.
+    """
+    import json
+    import subprocess
+
     command = kustomize_command()
     if command is None:
         raise InputError("linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)", directory)
-    return subprocess.run([*command, directory], capture_output=True, text=True, env={**os.environ, **_OFFLINE})
+    inputs = _build_inputs(command, directory)
+    if inputs is not None:
+        cached = buildcache.lookup("kustomize", inputs.key)
+        if cached is not None:
+            entry = json.loads(cached)
+            return subprocess.CompletedProcess([*command, directory], entry["returncode"], entry["stdout"], entry["stderr"])
+    proc = subprocess.run([*command, directory], capture_output=True, text=True, env={**os.environ, **_OFFLINE})
+    if inputs is not None and inputs.keeps(proc) and _build_inputs(command, directory) == inputs:  # unchanged while it ran
+        entry = {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
+        buildcache.store("kustomize", inputs.key, json.dumps(entry))
+    return proc
+
+
+@dataclass(frozen=True)
+class _BuildInputs:
+    """What a build may read, as a cache key; ``remote``: it names a remote base or resource."""
+
+    key: str
+    remote: bool
+
+    def keeps(self, proc: subprocess.CompletedProcess[str]) -> bool:
+        """Whether what the build said follows from its inputs alone, so that it may be cached: a
+        success that read nothing remote, or a failure of the input itself (kubectl's exit status
+        1), not of the machine (memory, open files...) and, when a remote base is named, the
+        refusal to fetch it (kgen builds offline), not an error in what was fetched some other way."""
+        if proc.returncode == 0:
+            return not self.remote
+        stderr = proc.stderr.lower()
+        if proc.returncode != 1 or any(reason in stderr for reason in _PASSING_FAILURES):
+            return False
+        return not self.remote or any(marker in stderr for marker in _REFUSED_REMOTE)
+
+
+# Failures of the machine, not of the input: a build that failed so is not kept.
+_PASSING_FAILURES = (
+    "too many open files", "resource temporarily unavailable", "cannot allocate memory", "out of memory",
+    "no space left", "interrupted", "killed", "timeout", "timed out",
+)
+# Kustomization fields that name other kustomizations (folders) or remote targets; every other
+# file a build reads is below the kustomization's own folder (Kustomize's default load restrictor).
+_REFERENCE_FIELDS = ("resources", "bases", "components", "generators", "transformers", "validators")
+
+
+def _build_inputs(command: list[str], directory: str) -> _BuildInputs | None:
+    """The binary, the command, the offline settings, the content of every folder the build may
+    read and the paths it names that do not exist; None when that cannot be known (a
+    kustomization kgen cannot read, a ``file://`` base, a tree too large or unreadable)."""
+    trees: set[str] = set()
+    absent: set[str] = set()
+    if not _collect_trees(directory, trees, absent, set()):
+        return None
+    try:
+        parts = [buildcache.binary_identity(command[0]), repr([*command[1:], directory, sorted(_OFFLINE.items()), sorted(absent)]).encode()]
+    except OSError:
+        return None
+    for tree in sorted(trees):
+        if any(tree.startswith(outer + os.sep) for outer in trees):
+            continue  # inside another tree: hashed with it
+        digest = buildcache.tree_digest(tree)
+        if digest is None:
+            return None
+        parts += [os.fsencode(tree), digest]
+    return _BuildInputs(buildcache.entry_key(parts), remote=any(_looks_remote(path) for path in absent))
+
+
+def _collect_trees(directory: str, trees: set[str], absent: set[str], visited: set[str]) -> bool:
+    """Add ``directory`` and every folder its kustomization names, recursively, to ``trees`` (real
+    paths), and what it names that does not exist to ``absent``. False when the build depends on
+    more than kgen can hash (an unreadable kustomization, a local git repository)."""
+    real = os.path.realpath(directory)
+    if real in visited:
+        return True
+    visited.add(real)
+    trees.add(real)
+    kustomization = kustomization_file(directory)
+    if kustomization is None:
+        return True  # Kustomize fails on it; the folder's listing is in the key
+    try:
+        document = load_mapping(read_source(kustomization))
+    except InputError:
+        return False
+    for field_name in _REFERENCE_FIELDS:
+        entries = document.get(field_name) or []
+        if not isinstance(entries, list):
+            return False
+        for entry in entries:
+            if isinstance(entry, str) and "\n" in entry and field_name in ("generators", "transformers", "validators"):
+                continue  # an inline generator or transformer: part of the kustomization's own text
+            if not isinstance(entry, str) or entry.startswith("file:"):
+                return False
+            # A relative path from the folder as it really is and, behind a link, as it was named.
+            for base in (real,) if os.path.abspath(directory) == real else (real, directory):
+                target = os.path.normpath(os.path.join(base, entry))
+                if os.path.isdir(target):
+                    if not _collect_trees(target, trees, absent, visited):
+                        return False
+                elif os.path.isfile(target):
+                    if not target.startswith(real + os.sep) or os.path.islink(target):
+                        trees.add(os.path.dirname(os.path.realpath(target)))  # Kustomize refuses it; hash it anyway
+                else:
+                    absent.add(entry if _looks_remote(entry) else target)
+    return True
+
+
+def _looks_remote(entry: str) -> bool:
+    """A URL, ``git@host:...`` or ``host.name/org/repo`` (Kustomize's remote targets), not a local path."""
+    first = entry.split("/", 1)[0]
+    return "://" in entry or entry.startswith("git@") or ("/" in entry and "." in first and first not in (".", ".."))
 
 
 # kgen never goes to the network, and Kustomize would fetch remote bases (URLs, git repositories):

@@ -1,0 +1,156 @@
+"""The Kustomize build cache: reused while nothing a build may read changes, never stale."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kgen import buildcache
+from kgen.kustomize import _BuildInputs, kustomize_build, kustomize_command
+from tests.conftest import FIXTURES, run_kgen
+
+KUSTOMIZE = FIXTURES / "inputs" / "kustomize"
+
+pytestmark = pytest.mark.skipif(kustomize_command() is None, reason="needs kubectl or kustomize")
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("KGEN_CACHE_DIR", str(folder))
+    monkeypatch.delenv("KGEN_NO_CACHE", raising=False)
+    return folder
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    shutil.copytree(KUSTOMIZE, tmp_path / "kz")
+    return tmp_path / "kz"
+
+
+def _entries(cache: Path) -> list[Path]:
+    return [path for path in cache.rglob("*") if path.is_file()]
+
+
+def _no_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Kustomize ran although its build was cached")
+
+    monkeypatch.setattr(subprocess, "run", refuse)
+
+
+def test_a_build_is_reused_while_nothing_it_reads_changes(cache: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    overlay = str(tree / "overlays" / "prod")
+    first = kustomize_build(overlay)
+    assert first.returncode == 0 and "prod-api" in first.stdout
+    assert len(_entries(cache)) == 1
+    with monkeypatch.context() as patched:
+        _no_process(patched)
+        again = kustomize_build(overlay)
+    assert (again.returncode, again.stdout) == (first.returncode, first.stdout)
+
+
+@pytest.mark.parametrize("change", ["edit the base", "add a file to the base", "edit the overlay"])
+def test_a_change_to_any_file_the_build_may_read_builds_again(cache: Path, tree: Path, change: str) -> None:
+    overlay = tree / "overlays" / "prod"
+    before = kustomize_build(str(overlay)).stdout
+    if change == "edit the base":
+        deployment = tree / "base" / "deployment.yaml"
+        deployment.write_text(deployment.read_text().replace("replicas: 1", "replicas: 3"))  # same size
+    elif change == "add a file to the base":
+        (tree / "base" / "notes.txt").write_text("not read by this kustomization, still part of the key\n")
+    else:
+        kustomization = overlay / "kustomization.yaml"
+        kustomization.write_text(kustomization.read_text().replace("namePrefix: prod-", "namePrefix: prd-"))
+    after = kustomize_build(str(overlay))
+    assert after.returncode == 0
+    assert len(_entries(cache)) == 2
+    if change == "edit the base":
+        assert "replicas: 3" in after.stdout and "replicas: 1" in before
+    elif change == "edit the overlay":
+        assert "prd-api" in after.stdout
+
+
+def test_a_failure_of_the_input_is_kept_and_a_missing_base_that_appears_builds_again(cache: Path, tmp_path: Path) -> None:
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("resources: [../base]\n")
+    failed = kustomize_build(str(overlay))
+    assert failed.returncode == 1 and len(_entries(cache)) == 1
+    shutil.copytree(KUSTOMIZE / "base", tmp_path / "base")
+    built = kustomize_build(str(overlay))
+    assert built.returncode == 0 and "name: api" in built.stdout
+
+
+def test_what_may_be_kept() -> None:
+    def proc(code: int, stderr: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess([], code, "", stderr)
+
+    local, remote = _BuildInputs("k", remote=False), _BuildInputs("k", remote=True)
+    assert local.keeps(proc(0)) and local.keeps(proc(1, "error: missing file"))
+    assert not local.keeps(proc(1, "error: open x: too many open files"))  # the machine, not the input
+    assert not local.keeps(proc(-9)) and not local.keeps(proc(2, "panic"))
+    assert not remote.keeps(proc(0))  # it read something remote: that may change
+    assert remote.keeps(proc(1, "error: ... dial tcp 127.0.0.1:9: connect: connection refused"))  # kgen refused to fetch
+    assert not remote.keeps(proc(1, "error: invalid object in the fetched file"))
+
+
+def test_a_remote_base_is_refused_and_the_refusal_kept(cache: Path, tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources: [https://example.com/app.yaml]\n")
+    refused = kustomize_build(str(tmp_path))
+    assert refused.returncode == 1 and len(_entries(cache)) == 1
+
+
+def test_a_local_git_repository_is_never_cached(cache: Path, tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources: ['file:///nowhere/repo//app?ref=v1']\n")
+    kustomize_build(str(tmp_path))
+    assert _entries(cache) == []
+
+
+def test_no_cache_when_turned_off(cache: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KGEN_NO_CACHE", "1")
+    assert kustomize_build(str(tree / "overlays" / "prod")).returncode == 0
+    assert not cache.exists()
+
+
+def test_a_cache_that_cannot_be_written_is_not_an_error(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("KGEN_CACHE_DIR", str(blocker / "cache"))
+    assert kustomize_build(str(tree / "overlays" / "prod")).returncode == 0
+
+
+def test_an_entry_put_there_by_another_key_is_not_read(cache: Path) -> None:
+    buildcache.store("kustomize", "ab" * 32, "text")
+    assert buildcache.lookup("kustomize", "ab" * 32) == "text"
+    entry = cache / "kustomize" / "ab" / ("ab" * 32)
+    os.rename(entry, entry.with_name("cd" * 32))
+    assert buildcache.lookup("kustomize", "cd" * 32) is None
+
+
+def test_the_default_place_is_the_user_cache_never_the_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KGEN_CACHE_DIR", raising=False)
+    monkeypatch.delenv("KGEN_NO_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert buildcache.cache_dir() == str(tmp_path / "xdg" / "kgen")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert buildcache.cache_dir() == str(tmp_path / "home" / ".cache" / "kgen")
+
+
+def test_a_fifo_in_a_tree_is_never_opened(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources: []\n")
+    assert buildcache.tree_digest(str(tmp_path)) is not None
+    os.mkfifo(tmp_path / "pipe")
+    assert buildcache.tree_digest(str(tmp_path)) is None  # opening it would block
+
+
+def test_a_lint_from_the_cache_says_what_a_fresh_build_says(cache: Path, tree: Path) -> None:
+    fresh = run_kgen("lint", str(tree / "overlays" / "prod"), "--format", "json")
+    assert _entries(cache)
+    cached = run_kgen("lint", str(tree / "overlays" / "prod"), "--format", "json")
+    assert (cached.returncode, cached.stdout, cached.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
