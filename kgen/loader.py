@@ -32,6 +32,9 @@ _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
 # kubectl and the API machinery read YAML with go-yaml v2 (through sigs.k8s.io/yaml), which takes
 # unquoted y, Y, n and N for booleans, as YAML 1.1 says; PyYAML reads them as strings.
 _GO_YAML_BOOL = re.compile(r"^(?:y|Y|n|N)$")
@@ -51,7 +54,31 @@ def resolve_like_kubectl(cls: _R) -> _R:
 
 @resolve_like_kubectl
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """PyYAML's safe loader (the C one when built), reading plain scalars as kubectl does."""
+    """PyYAML's safe loader (the C one when built), reading plain scalars as kubectl does.
+
+    The composer asks ``resolve`` for the tag of every node; PyYAML's answer tries each regular
+    expression registered for the scalar's first character. Most scalars are keys and words
+    that no expression can match, or repeat ("name", "true"): those are answered at once.
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if not implicit[0] or (value and value[0] not in _RESOLVED_FIRST):
+                return _STR
+            tag = _PLAIN_TAGS.get(value)  # type: ignore[arg-type]
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(value) <= 32 and len(_PLAIN_TAGS) < 10_000:  # type: ignore[arg-type]
+                    _PLAIN_TAGS[value] = tag  # type: ignore[index]
+            return tag
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+
+# The first characters some implicit resolver is registered for (a plain scalar starting
+# otherwise is a string), and the tags of plain scalars already resolved, by text.
+_RESOLVED_FIRST = frozenset(key for key in _Loader.yaml_implicit_resolvers if key)
+assert None not in _Loader.yaml_implicit_resolvers  # no resolver for every first character
+_PLAIN_TAGS: dict[str, str] = {}
 
 
 @dataclass
@@ -255,7 +282,7 @@ class _Builder:
         self.expanded = 0
 
     def build(self, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.ScalarNode):
+        if node.__class__ is yaml.ScalarNode:
             self.expanded += 1
             return _scalar(node)
         key = id(node)
@@ -265,10 +292,10 @@ class _Builder:
                 raise _AliasBomb(node)
             return self._done[key]
         before = self.expanded
-        if isinstance(node, yaml.SequenceNode):
+        if node.__class__ is yaml.SequenceNode:
             value: Any = []
             self._done[key] = value
-            value.extend(self.build(item) for item in node.value)
+            self._sequence(node, value)
         else:
             value = {}
             self._done[key] = value
@@ -277,10 +304,23 @@ class _Builder:
         self._sizes[key] = self.expanded - before
         return value
 
+    # Below, a scalar is built in place (most nodes are strings): the same values and counts as
+    # build(), without a call per node.
+
+    def _sequence(self, node: yaml.SequenceNode, value: list) -> None:
+        append = value.append
+        for item in node.value:
+            if item.__class__ is yaml.ScalarNode:
+                self.expanded += 1
+                append(item.value if item.tag == _STR else _scalar(item))
+            else:
+                append(self.build(item))
+
     def _mapping(self, node: yaml.MappingNode, value: dict) -> None:
         merged: dict = {}
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
+            key_tag = key_node.tag
+            if key_tag == _MERGE:
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for source in reversed(sources):
                     built = self.build(source)
@@ -289,13 +329,17 @@ class _Builder:
                     else:
                         self.problems.append((source, "a merge key (<<) must refer to a mapping"))
                 continue
-            if not isinstance(key_node, yaml.ScalarNode):
+            if key_node.__class__ is not yaml.ScalarNode:
                 self.problems.append((key_node, "a mapping key must be a plain value, not a list or mapping"))
                 continue
-            key = _key_text(key_node)
+            key = key_node.value if key_tag == _STR else _key_text(key_node)
             if key in value:
                 self.problems.append((key_node, f"duplicate key {key!r}"))
-            value[key] = self.build(value_node)
+            if value_node.__class__ is yaml.ScalarNode:
+                self.expanded += 1
+                value[key] = value_node.value if value_node.tag == _STR else _scalar(value_node)
+            else:
+                value[key] = self.build(value_node)
         for key, merged_value in merged.items():
             value.setdefault(key, merged_value)
 
