@@ -265,15 +265,13 @@ class _BuildInputs:
 
     def keeps(self, proc: subprocess.CompletedProcess[str]) -> bool:
         """Whether what the build said follows from its inputs alone, so that it may be cached: a
-        success that read nothing remote, or a failure of the input itself (kubectl's exit status
-        1), not of the machine (memory, open files...) and, when a remote base is named, the
-        refusal to fetch it (kgen builds offline), not an error in what was fetched some other way."""
+        success that read nothing remote (one that did got past kgen's offline settings), or a
+        failure of the input itself (kubectl's exit status 1), not of the machine (memory, open
+        files...). A remote base fails offline every time; a local git repository has no key."""
         if proc.returncode == 0:
             return not self.remote
         stderr = proc.stderr.lower()
-        if proc.returncode != 1 or any(reason in stderr for reason in _PASSING_FAILURES):
-            return False
-        return not self.remote or any(marker in stderr for marker in _REFUSED_REMOTE)
+        return proc.returncode == 1 and not any(reason in stderr for reason in _PASSING_FAILURES)
 
 
 # Failures of the machine, not of the input: a build that failed so is not kept.
@@ -354,11 +352,13 @@ def _looks_remote(entry: str) -> bool:
 
 
 # kgen never goes to the network, and Kustomize would fetch remote bases (URLs, git repositories):
-# its HTTP client is pointed at a closed loopback port and git may use local repositories only.
+# its HTTP client is pointed at a closed loopback port and git may use local repositories only,
+# without the user's or the system's git configuration (a proxy, or `insteadOf` mirrors there).
 _CLOSED = "http://127.0.0.1:9"
 _OFFLINE = {
     "HTTP_PROXY": _CLOSED, "HTTPS_PROXY": _CLOSED, "http_proxy": _CLOSED, "https_proxy": _CLOSED,
     "NO_PROXY": "", "no_proxy": "", "GIT_ALLOW_PROTOCOL": "file", "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
 }
 _REFUSED_REMOTE = ("127.0.0.1:9", "not allowed")
 

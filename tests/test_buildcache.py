@@ -96,7 +96,6 @@ def test_what_may_be_kept() -> None:
     assert not local.keeps(proc(-9)) and not local.keeps(proc(2, "panic"))
     assert not remote.keeps(proc(0))  # it read something remote: that may change
     assert remote.keeps(proc(1, "error: ... dial tcp 127.0.0.1:9: connect: connection refused"))  # kgen refused to fetch
-    assert not remote.keeps(proc(1, "error: invalid object in the fetched file"))
 
 
 def test_a_remote_base_is_refused_and_the_refusal_kept(cache: Path, tmp_path: Path) -> None:
@@ -154,3 +153,26 @@ def test_a_lint_from_the_cache_says_what_a_fresh_build_says(cache: Path, tree: P
     assert _entries(cache)
     cached = run_kgen("lint", str(tree / "overlays" / "prod"), "--format", "json")
     assert (cached.returncode, cached.stdout, cached.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
+
+
+def test_a_git_mirror_in_the_users_git_config_does_not_bring_a_remote_base_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote base must fail offline every time (its failure is cached): the user's git
+    configuration, which may map github.com to a local mirror (`insteadOf`), is not read."""
+    source = tmp_path / "src"
+    (source / "app").mkdir(parents=True)
+    (source / "app" / "kustomization.yaml").write_text("resources: [pod.yaml]\n")
+    (source / "app" / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: fetched}\nspec: {containers: [{name: a, image: nginx}]}\n")
+    git = ["git", "-c", "user.name=dev", "-c", "user.email=dev@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main", str(source)], check=True)
+    subprocess.run([*git, "-C", str(source), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(source), "commit", "-qm", "app"], check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(tmp_path / "mirror" / "app.git")], check=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(f'[url "file://{tmp_path / "mirror"}/"]\n\tinsteadOf = https://github.com/example/\n')
+    monkeypatch.setenv("HOME", str(home))
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("resources:\n- github.com/example/app//app?ref=main\n")
+    build = kustomize_build(str(overlay))
+    assert build.returncode == 1 and "fetched" not in build.stdout
