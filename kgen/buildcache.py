@@ -84,15 +84,28 @@ def _tree(real: str, parents: frozenset[str]) -> tuple[bytes, int] | None:
     return b"d" + tree.digest(), size
 
 
-# File digests already computed in this process, by path and stat; a file changed in the last
-# seconds is read again (its time stamps may not have moved yet: the clock ticks coarsely).
+# File digests already computed in this process, by settled_signature().
 _FILES: dict[tuple, tuple[bytes, int]] = {}
 _SETTLED_NS = 2_000_000_000
 
 
+def settled_signature(path: str, info: os.stat_result | None = None) -> tuple | None:
+    """What identifies the content of the file at ``path`` for the rest of this process: its
+    path, device, inode, size and time stamps; None when it cannot be read or changed in the
+    last seconds (a further change may not move its time stamps yet: the clock ticks coarsely)."""
+    if info is None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) <= _SETTLED_NS:
+        return None
+    return (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
 def _file(path: str, info: os.stat_result) -> tuple[bytes, int] | None:
-    signature = (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-    if signature in _FILES:
+    signature = settled_signature(path, info)
+    if signature is not None and signature in _FILES:
         return _FILES[signature]
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -103,7 +116,7 @@ def _file(path: str, info: os.stat_result) -> tuple[bytes, int] | None:
     except OSError:
         return None
     found = b"f" + hashlib.blake2b(content).digest(), len(content)
-    if time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > _SETTLED_NS:
+    if signature is not None:
         _FILES[signature] = found
     return found
 

@@ -23,8 +23,8 @@ from kgen.loader import (
     LoadResult,
     SourceFile,
     SourcePoint,
+    compose_mapping,
     compose_yaml,
-    load_mapping,
     locate_node,
     node_position,
     parse_source,
@@ -128,6 +128,29 @@ class KustomizeRoot:
     component: bool = False  # a Kustomize Component: built only as part of the roots that use it
 
 
+# Kustomizations already read in this process, by buildcache.settled_signature(): a walk reads
+# a base once for itself, once for each root above it and once for each build's cache key.
+_KUSTOMIZATIONS: dict[tuple, tuple[SourceFile, dict | None, yaml.Node | None]] = {}
+
+
+def read_kustomization(path: str) -> tuple[SourceFile, dict | None, yaml.Node | None]:
+    """A kustomization file: its text, its document and node tree (None for both when it is
+    not a readable mapping). Raises InputError when the file cannot be read as text."""
+    from kgen.buildcache import settled_signature
+
+    signature = settled_signature(path)
+    if signature is not None and signature in _KUSTOMIZATIONS:
+        return _KUSTOMIZATIONS[signature]
+    source = read_source(path)
+    try:
+        document, node = compose_mapping(source)
+    except InputError:
+        document, node = None, None
+    if signature is not None:
+        _KUSTOMIZATIONS[signature] = (source, document, node)
+    return source, document, node
+
+
 def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
     """Follow resources, bases and components; the overlay's own patches come last (they win)."""
     seen = seen if seen is not None else set()
@@ -141,12 +164,9 @@ def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
     if kustomization is None:
         return root
     refuse_special_files(directory)  # kustomize would block reading a FIFO forever
-    source = read_source(kustomization)
-    try:
-        document = load_mapping(source)
-    except InputError:
+    source, document, node = read_kustomization(kustomization)
+    if document is None or node is None:
         return root
-    node = compose_yaml(source.text)
     root.component = document.get("kind") == "Component"
     for entry in [*(document.get("resources") or []), *(document.get("bases") or []), *(document.get("components") or [])]:
         if not isinstance(entry, str) or "://" in entry:
@@ -322,8 +342,10 @@ def _collect_trees(directory: str, trees: set[str], absent: set[str], visited: s
     if kustomization is None:
         return True  # Kustomize fails on it; the folder's listing is in the key
     try:
-        document = load_mapping(read_source(kustomization))
+        document = read_kustomization(kustomization)[1]
     except InputError:
+        return False
+    if document is None:
         return False
     for field_name in _REFERENCE_FIELDS:
         entries = document.get(field_name) or []

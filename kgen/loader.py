@@ -494,6 +494,11 @@ def compose_yaml(text: str) -> yaml.Node | None:
 def load_mapping(source: SourceFile) -> dict:
     """The first document of a plain YAML file (Helm values, not Kubernetes objects), read with
     the same semantics as manifests; an empty file is an empty mapping."""
+    return compose_mapping(source)[0]
+
+
+def compose_mapping(source: SourceFile) -> tuple[dict, yaml.Node | None]:
+    """:func:`load_mapping` and the node tree it was built from (None for an empty file)."""
     loader = _Loader(source.text)
     try:
         node = loader.get_node() if loader.check_node() else None
@@ -503,7 +508,7 @@ def load_mapping(source: SourceFile) -> dict:
     finally:
         loader.dispose()
     if node is None:
-        return {}
+        return {}, None
     builder = _Builder()
     try:
         data = builder.build(node)
@@ -512,10 +517,10 @@ def load_mapping(source: SourceFile) -> dict:
     for bad, message in builder.problems:
         raise InputError(message, source.name, node_position(bad)[0])
     if data is None:
-        return {}
+        return {}, node
     if not isinstance(data, dict):
         raise InputError("expected a mapping", source.name, node_position(node)[0])
-    return data
+    return data, node
 
 
 def _add_document(node: yaml.Node | None, source: SourceFile, doc_index: int, result: LoadResult) -> None:

@@ -176,3 +176,10 @@ def test_a_git_mirror_in_the_users_git_config_does_not_bring_a_remote_base_in(tm
     (overlay / "kustomization.yaml").write_text("resources:\n- github.com/example/app//app?ref=main\n")
     build = kustomize_build(str(overlay))
     assert build.returncode == 1 and "fetched" not in build.stdout
+
+
+def test_a_kustomization_of_two_documents_is_read_by_its_first_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources: [pod.yaml]\n---\nnotes: a second document\n")
+    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: nginx:1.27}]}\n")
+    result = run_kgen("lint", str(tmp_path))
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr
