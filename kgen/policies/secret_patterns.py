@@ -117,7 +117,12 @@ def is_secret_name(name: str, extra: Iterable[Pattern[str]] = ()) -> bool:
     # and no real setting name is longer.
     if any(pattern.search(name[:MAX_PATTERN_INPUT]) for pattern in extra):
         return True
-    words = name_words(name)
+    return _is_secret_word_sequence(name_words(name))
+
+
+@lru_cache(maxsize=8192)
+def _is_secret_word_sequence(words: tuple[str, ...]) -> bool:
+    """is_secret_name's verdict on a name's words (config files repeat their keys line after line)."""
     hits = [index for index in range(len(words)) if _secret_word_at(words, index)]
     if not hits:
         return False
