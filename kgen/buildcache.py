@@ -1,21 +1,21 @@
-"""A content-addressed cache of what an external renderer (Kustomize) printed for given inputs.
+"""kgen's cache: what an external renderer (Kustomize) printed for given inputs, and indexes
+of large package files, kept between runs.
 
 A rendering costs a process (~35-110 ms for ``kubectl kustomize``); a lint of an unchanged
-repository would pay it again for every root. The key of an entry is a digest of everything the
-renderer can read: its own binary, its arguments, and the content of every file below the
+repository would pay it again for every root. The key of a rendering is a digest of everything
+the renderer can read: its own binary, its arguments, and the content of every file below the
 directories it is allowed to read. A directory whose files cannot all be read, or that holds
 more than ``MAX_TREE_BYTES``, is never cached. Entries live in ``$KGEN_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/kgen``, else ``~/.cache/kgen``, never beside the input; ``KGEN_NO_CACHE=1``
 turns the cache off. Writes go through a temporary file and a rename, so concurrent runs
 never see half an entry, and a cache that cannot be read or written is simply not used.
+hashlib and tempfile are imported only to hash trees and to write: a lookup costs one open.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
-import tempfile
 import time
 
 # Bump when what an entry holds, or how a key is made, changes: old entries are then never read.
@@ -52,6 +52,8 @@ def tree_digest(directory: str) -> bytes | None:
 
 
 def _tree(real: str, parents: frozenset[str]) -> tuple[bytes, int] | None:
+    import hashlib
+
     if real in parents:  # a link back up the tree: that content is already being hashed
         return b"loop", 0
     tree = hashlib.blake2b()
@@ -115,6 +117,8 @@ def _file(path: str, info: os.stat_result) -> tuple[bytes, int] | None:
             content = handle.read(MAX_TREE_BYTES + 1)
     except OSError:
         return None
+    import hashlib
+
     found = b"f" + hashlib.blake2b(content).digest(), len(content)
     if signature is not None:
         _FILES[signature] = found
@@ -123,6 +127,8 @@ def _file(path: str, info: os.stat_result) -> tuple[bytes, int] | None:
 
 def entry_key(parts: list[bytes]) -> str:
     """The name of the entry for these key parts."""
+    import hashlib
+
     key = hashlib.blake2b(_FORMAT, digest_size=32)
     for part in parts:
         key.update(len(part).to_bytes(8, "little") + part)
@@ -130,7 +136,8 @@ def entry_key(parts: list[bytes]) -> str:
 
 
 def lookup(kind: str, key: str) -> str | None:
-    """The text stored under ``key``, or None (no entry, cache off or unreadable)."""
+    """The text stored under ``key`` (a file name: a digest, or letters, digits, dots and
+    dashes), or None: no entry, cache off or unreadable."""
     directory = cache_dir()
     if directory is None:
         return None
@@ -147,6 +154,8 @@ def store(kind: str, key: str, text: str) -> None:
     directory = cache_dir()
     if directory is None:
         return
+    import tempfile
+
     folder = os.path.join(directory, kind, key[:2])
     try:
         os.makedirs(folder, exist_ok=True)

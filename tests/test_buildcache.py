@@ -1,4 +1,5 @@
-"""The Kustomize build cache: reused while nothing a build may read changes, never stale."""
+"""kgen's cache: Kustomize builds reused while nothing a build may read changes, never stale;
+the index of the built-in schema definitions reused for the very same file."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.conftest import FIXTURES, run_kgen
 
 KUSTOMIZE = FIXTURES / "inputs" / "kustomize"
 
-pytestmark = pytest.mark.skipif(kustomize_command() is None, reason="needs kubectl or kustomize")
+needs_kustomize = pytest.mark.skipif(kustomize_command() is None, reason="needs kubectl or kustomize")
 
 
 @pytest.fixture
@@ -43,6 +44,7 @@ def _no_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(subprocess, "run", refuse)
 
 
+@needs_kustomize
 def test_a_build_is_reused_while_nothing_it_reads_changes(cache: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     overlay = str(tree / "overlays" / "prod")
     first = kustomize_build(overlay)
@@ -54,6 +56,7 @@ def test_a_build_is_reused_while_nothing_it_reads_changes(cache: Path, tree: Pat
     assert (again.returncode, again.stdout) == (first.returncode, first.stdout)
 
 
+@needs_kustomize
 @pytest.mark.parametrize("change", ["edit the base", "add a file to the base", "edit the overlay"])
 def test_a_change_to_any_file_the_build_may_read_builds_again(cache: Path, tree: Path, change: str) -> None:
     overlay = tree / "overlays" / "prod"
@@ -75,6 +78,7 @@ def test_a_change_to_any_file_the_build_may_read_builds_again(cache: Path, tree:
         assert "prd-api" in after.stdout
 
 
+@needs_kustomize
 def test_a_failure_of_the_input_is_kept_and_a_missing_base_that_appears_builds_again(cache: Path, tmp_path: Path) -> None:
     overlay = tmp_path / "overlay"
     overlay.mkdir()
@@ -98,24 +102,28 @@ def test_what_may_be_kept() -> None:
     assert remote.keeps(proc(1, "error: ... dial tcp 127.0.0.1:9: connect: connection refused"))  # kgen refused to fetch
 
 
+@needs_kustomize
 def test_a_remote_base_is_refused_and_the_refusal_kept(cache: Path, tmp_path: Path) -> None:
     (tmp_path / "kustomization.yaml").write_text("resources: [https://example.com/app.yaml]\n")
     refused = kustomize_build(str(tmp_path))
     assert refused.returncode == 1 and len(_entries(cache)) == 1
 
 
+@needs_kustomize
 def test_a_local_git_repository_is_never_cached(cache: Path, tmp_path: Path) -> None:
     (tmp_path / "kustomization.yaml").write_text("resources: ['file:///nowhere/repo//app?ref=v1']\n")
     kustomize_build(str(tmp_path))
     assert _entries(cache) == []
 
 
+@needs_kustomize
 def test_no_cache_when_turned_off(cache: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KGEN_NO_CACHE", "1")
     assert kustomize_build(str(tree / "overlays" / "prod")).returncode == 0
     assert not cache.exists()
 
 
+@needs_kustomize
 def test_a_cache_that_cannot_be_written_is_not_an_error(tmp_path: Path, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
@@ -148,6 +156,7 @@ def test_a_fifo_in_a_tree_is_never_opened(tmp_path: Path) -> None:
     assert buildcache.tree_digest(str(tmp_path)) is None  # opening it would block
 
 
+@needs_kustomize
 def test_a_lint_from_the_cache_says_what_a_fresh_build_says(cache: Path, tree: Path) -> None:
     fresh = run_kgen("lint", str(tree / "overlays" / "prod"), "--format", "json")
     assert _entries(cache)
@@ -155,6 +164,7 @@ def test_a_lint_from_the_cache_says_what_a_fresh_build_says(cache: Path, tree: P
     assert (cached.returncode, cached.stdout, cached.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
 
 
+@needs_kustomize
 def test_a_git_mirror_in_the_users_git_config_does_not_bring_a_remote_base_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A remote base must fail offline every time (its failure is cached): the user's git
     configuration, which may map github.com to a local mirror (`insteadOf`), is not read."""
@@ -178,8 +188,32 @@ def test_a_git_mirror_in_the_users_git_config_does_not_bring_a_remote_base_in(tm
     assert build.returncode == 1 and "fetched" not in build.stdout
 
 
+@needs_kustomize
 def test_a_kustomization_of_two_documents_is_read_by_its_first_not_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "kustomization.yaml").write_text("resources: [pod.yaml]\n---\nnotes: a second document\n")
     (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: nginx:1.27}]}\n")
     result = run_kgen("lint", str(tmp_path))
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr
+
+
+def test_the_schema_index_is_kept_and_read_back_for_the_same_file(cache: Path) -> None:
+    from kgen import kubeschemas
+
+    version = kubeschemas.shipped_versions()[-1]
+    fresh = kubeschemas.BuiltinSchemas(version, True)
+    (entry,) = _entries(cache)
+    again = kubeschemas.BuiltinSchemas(version, True)  # from the entry
+    assert again.index == fresh.index and again.definitions.offsets == fresh.definitions.offsets
+    assert again.definitions.closure("io.k8s.api.apps.v1.Deployment") == fresh.definitions.closure("io.k8s.api.apps.v1.Deployment")
+    entry.write_text(entry.read_text().replace('"length": ', '"length": 1'))  # an index of another text
+    assert kubeschemas.BuiltinSchemas(version, True).index == fresh.index
+
+
+def test_an_index_of_another_text_is_refused() -> None:
+    from kgen.kubeschemas import DefinitionsFile
+
+    text = '{\n  "$defs": {\n    "a": {\n      "type": "object"\n    }\n  }\n}\n'
+    index = DefinitionsFile(text).index()
+    assert index is not None and DefinitionsFile(text, index).definition("a") == {"type": "object"}
+    with pytest.raises(ValueError):
+        DefinitionsFile(text.replace('"a"', '"bb"'), index)
