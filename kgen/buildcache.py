@@ -18,6 +18,8 @@ import os
 import stat
 import time
 
+from kgen.fsutil import read_at_most
+
 # Bump when what an entry holds, or how a key is made, changes: old entries are then never read.
 _FORMAT = b"kgen-build-cache 1\n"
 # A tree that holds more than this (a kustomization at the top of a large repository) is not
@@ -112,9 +114,10 @@ def _file(path: str, info: os.stat_result) -> tuple[bytes, int] | None:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):
                 return None
-            content = handle.read(MAX_TREE_BYTES + 1)
+            content = read_at_most(handle, opened.st_size, MAX_TREE_BYTES)
     except OSError:
         return None
     import hashlib

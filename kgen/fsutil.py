@@ -1,9 +1,20 @@
-"""Writing files so that a failure never leaves one half-written."""
+"""Reading files without over-allocating, and writing them so that a failure never leaves one
+half-written."""
 
 from __future__ import annotations
 
 import os
-import tempfile
+from typing import BinaryIO
+
+
+def read_at_most(handle: BinaryIO, size: int, limit: int) -> bytes:
+    """The content of an open file whose size was ``size`` (at most ``limit`` + 1 bytes: one more
+    says it is too large). Asking for the file's own size: ``read(limit + 1)`` makes Python
+    allocate (map) ``limit`` bytes for every file, however small."""
+    data = handle.read(min(size, limit) + 1)
+    if len(data) > size and len(data) <= limit:  # it grew since: the rest, up to the limit
+        data += handle.read(limit + 1 - len(data))
+    return data
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -12,6 +23,8 @@ def write_atomic(path: str, text: str) -> None:
     A file that exists keeps its permissions; a new one gets what the umask allows (0644
     under 022), as any other tool's output would, not the temporary file's private 0600.
     """
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".kgen-", dir=directory)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar, Union
 import yaml
 
 from kgen.errors import InputError
+from kgen.fsutil import read_at_most
 
 PathPart = Union[str, int]
 JsonPath = tuple[PathPart, ...]
@@ -411,8 +412,9 @@ def read_bytes(path: str) -> bytes:
         # O_NONBLOCK: should the path be swapped for a FIFO after the check, opening still returns.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as handle:
-            _refuse_special(os.fstat(fd).st_mode, path)
-            return handle.read(MAX_FILE_BYTES + 1)
+            info = os.fstat(fd)
+            _refuse_special(info.st_mode, path)
+            return read_at_most(handle, info.st_size, MAX_FILE_BYTES)
     except FileNotFoundError:
         raise InputError("no such file or directory", path) from None
     except OSError as exc:
