@@ -218,12 +218,17 @@ def _child(node: yaml.Node | None, part: PathPart) -> tuple[yaml.Node, yaml.Node
     """(anchor node, value node) of one path step; the anchor is the key for maps."""
     if isinstance(node, yaml.MappingNode) and isinstance(part, str):
         found = None
+        merges = False
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                continue
-            if isinstance(key_node, yaml.ScalarNode) and _key_text(key_node) == part:
-                found = (key_node, value_node)  # the last duplicate wins, as in the data
-        if found is not None:
+            tag = key_node.tag
+            if tag == _STR and key_node.__class__ is yaml.ScalarNode:
+                if key_node.value == part:
+                    found = (key_node, value_node)  # the last duplicate wins, as in the data
+            elif tag == _MERGE:
+                merges = True
+            elif isinstance(key_node, yaml.ScalarNode) and _key_text(key_node) == part:
+                found = (key_node, value_node)
+        if found is not None or not merges:
             return found
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
