@@ -1,5 +1,5 @@
-"""Reading files without over-allocating, and writing them so that a failure never leaves one
-half-written."""
+"""Files: read without over-allocating, real paths resolved once per folder, and writes that a
+failure never leaves half-done."""
 
 from __future__ import annotations
 
@@ -15,6 +15,18 @@ def read_at_most(handle: BinaryIO, size: int, limit: int) -> bytes:
     if len(data) > size and len(data) <= limit:  # it grew since: the rest, up to the limit
         data += handle.read(limit + 1 - len(data))
     return data
+
+
+def real_path(path: str, real_folders: dict[str, str]) -> str:
+    """``os.path.realpath(path)``, the folder's part taken from (and kept in) ``real_folders``:
+    realpath asks the system about every component of every path (ten calls for a file of a
+    corpus); a file that is not a link costs one."""
+    folder, name = os.path.split(path)
+    if name in ("", ".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    if folder not in real_folders:
+        real_folders[folder] = os.path.realpath(folder)
+    return os.path.join(real_folders[folder], name)
 
 
 def write_atomic(path: str, text: str) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from kgen.errors import InputError
+from kgen.fsutil import real_path
 from kgen.kustomize import KustomizeRoot, kustomization_file, kustomize_build, load_kustomization, read_root
 from kgen.loader import (
     YAML_SUFFIXES,
@@ -206,9 +207,10 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
             for name in sorted(names)
             if (name.endswith(YAML_SUFFIXES) or name.endswith(".tgz")) and not options.exclude(os.path.join(current, name))
         ]
-    read_by_roots = {os.path.realpath(path) for root in roots.values() for path in root.patch_files}
+    real_folders: dict[str, str] = {}
+    read_by_roots = {real_path(path, real_folders) for root in roots.values() for path in root.patch_files}
     if options.render_roots:
-        read_by_roots |= {os.path.realpath(path) for root in roots.values() for path in root.resources}
+        read_by_roots |= {real_path(path, real_folders) for root in roots.values() for path in root.resources}
     else:
         roots = {}
     included = {real for directory, root in roots.items() for real in root.includes if real != os.path.realpath(directory)}
@@ -224,7 +226,7 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
             elif directory in to_build:
                 load_kustomization(directory, root, result, builds.get(directory))
     for path in files:
-        real = os.path.realpath(path)
+        real = real_path(path, real_folders)
         if real in read_by_roots or os.path.dirname(real) in included or kustomization_file(os.path.dirname(path)) == path:
             continue
         if path.endswith(".tgz"):
