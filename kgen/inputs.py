@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from kgen.errors import InputError
 from kgen.fsutil import real_path
-from kgen.kustomize import KustomizeRoot, kustomization_file, kustomize_build, load_kustomization, read_root
+from kgen.kustomize import KUSTOMIZATION_FILES, KustomizeRoot, kustomization_file, kustomize_build, load_kustomization, read_root
 from kgen.loader import (
     YAML_SUFFIXES,
     JsonPath,
@@ -227,7 +227,8 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
                 load_kustomization(directory, root, result, builds.get(directory))
     for path in files:
         real = real_path(path, real_folders)
-        if real in read_by_roots or os.path.dirname(real) in included or kustomization_file(os.path.dirname(path)) == path:
+        is_kustomization = os.path.basename(path) in KUSTOMIZATION_FILES and kustomization_file(os.path.dirname(path)) == path
+        if real in read_by_roots or os.path.dirname(real) in included or is_kustomization:
             continue
         if path.endswith(".tgz"):
             if is_chart_archive(path):
