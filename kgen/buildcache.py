@@ -35,7 +35,9 @@ def cache_dir() -> str | None:
     explicit = os.environ.get("KGEN_CACHE_DIR")
     if explicit:
         return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, or relative: the XDG spec says to ignore it
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "kgen") if os.path.isabs(base) else None  # no HOME: no cache
 
 
@@ -144,12 +146,19 @@ def lookup(kind: str, key: str) -> str | None:
     directory = cache_dir()
     if directory is None:
         return None
+    path = os.path.join(directory, kind, key[:2], key)
     try:
-        with open(os.path.join(directory, kind, key[:2], key), encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             header, _, text = handle.read().partition("\n")
     except (OSError, UnicodeDecodeError):
         return None
-    return text if header == key else None  # the header guards against a file put there by hand
+    if header != key:  # the header guards against a file put there by hand
+        return None
+    try:
+        os.utime(path)  # used: kept by the next pruning
+    except OSError:
+        pass
+    return text
 
 
 def store(kind: str, key: str, text: str) -> None:
@@ -174,3 +183,30 @@ def store(kind: str, key: str, text: str) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+        return
+    _prune(os.path.join(directory, kind))
+
+
+# Entries not used for this long are removed, by the first store of a day.
+UNUSED_FOR = 30 * 24 * 3600
+_PRUNED_MARK = ".pruned"
+
+
+def _prune(folder: str) -> None:
+    mark = os.path.join(folder, _PRUNED_MARK)
+    now = time.time()
+    try:
+        if now - os.stat(mark).st_mtime < 24 * 3600:
+            return
+    except OSError:
+        pass
+    try:
+        with open(mark, "w"):
+            pass
+        for sub in os.scandir(folder):
+            if sub.is_dir(follow_symlinks=False):
+                for entry in os.scandir(sub.path):
+                    if now - entry.stat(follow_symlinks=False).st_mtime > UNUSED_FOR:
+                        os.unlink(entry.path)
+    except OSError:
+        pass  # another run prunes at the same time, or the cache is not ours to clean

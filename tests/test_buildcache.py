@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import subprocess
 from pathlib import Path
 
@@ -217,3 +218,17 @@ def test_an_index_of_another_text_is_refused() -> None:
     assert index is not None and DefinitionsFile(text, index).definition("a") == {"type": "object"}
     with pytest.raises(ValueError):
         DefinitionsFile(text.replace('"a"', '"bb"'), index)
+
+
+def test_entries_unused_for_a_month_are_pruned_by_a_later_store(cache: Path) -> None:
+    old, used = "aa" * 32, "bb" * 32
+    buildcache.store("kustomize", old, "old")
+    buildcache.store("kustomize", used, "used")
+    long_ago = time.time() - buildcache.UNUSED_FOR - 3600
+    for key in (old, used):
+        os.utime(cache / "kustomize" / key[:2] / key, (long_ago, long_ago))
+    os.utime(cache / "kustomize" / ".pruned", (long_ago, long_ago))  # the last pruning was long ago
+    assert buildcache.lookup("kustomize", used) == "used"  # a hit marks it used
+    buildcache.store("kustomize", "cc" * 32, "new")
+    assert buildcache.lookup("kustomize", old) is None
+    assert buildcache.lookup("kustomize", used) == "used" and buildcache.lookup("kustomize", "cc" * 32) == "new"
