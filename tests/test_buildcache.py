@@ -35,7 +35,7 @@ def tree(tmp_path: Path) -> Path:
 
 
 def _entries(cache: Path) -> list[Path]:
-    return [path for path in cache.rglob("*") if path.is_file()]
+    return [path for path in cache.rglob("*") if path.is_file() and not path.name.startswith(".")]
 
 
 def _no_process(monkeypatch: pytest.MonkeyPatch) -> None:
