@@ -13,7 +13,9 @@ Every figure is the median of N runs of a new process, start-up included, with i
 - lint-noschema: the same with the schema rules switched off by a policy;
 - small file: `kgen lint` of a 60-line Deployment (the pre-commit case);
 - peers:      kube-score, kubeconform, kube-linter, Polaris, Pluto and checkov on the same
-              corpus and file when found on PATH (one run each; skipped and said so otherwise);
+              corpus and file when found on PATH (medians of N runs as for kgen, and kgen/peer
+              ratios; skipped and said so otherwise). kubeconform gets offline schemas made from
+              kgen's own (kubeconform_schemas.py); kube-score is given the files it can decode;
 - --scale K:  also lint K copies of the corpus (made in a temporary directory): CPU and peak
               RSS against the 1x run (monorepo scale).
 Run it from an installed (non-editable) kgen for start-up figures that mean something.
@@ -77,9 +79,10 @@ def _time(cmd: list[str], runs: int, before_each: Callable[[], None] = lambda: N
 
 
 # name, how to print its version, how to lint a directory, how to lint one file.
-PEERS: list[tuple[str, list[str], Callable[[str], list[str]], Callable[[str], list[str]]]] = [
-    ("kube-score", ["version"], lambda d: ["score", *_yaml_files(d)], lambda f: ["score", f]),
-    ("kubeconform", ["-v"], lambda d: ["-summary", d], lambda f: ["-summary", f]),
+PeerArgs = Callable[[str], list[str]]
+PEERS: list[tuple[str, list[str], PeerArgs, PeerArgs]] = [
+    ("kube-score", ["version"], lambda d: ["score", *_kube_score_files(d)], lambda f: ["score", f]),
+    ("kubeconform", ["-v"], lambda d: [*_kubeconform_flags(), d], lambda f: [*_kubeconform_flags(), f]),
     ("kube-linter", ["version"], lambda d: ["lint", d], lambda f: ["lint", f]),
     ("polaris", ["version"], lambda d: ["audit", "--audit-path", d, "--format", "score"], lambda f: ["audit", "--audit-path", f, "--format", "score"]),
     ("pluto", ["version"], lambda d: ["detect-files", "-d", d], lambda f: ["detect-files", "-d", os.path.dirname(f)]),
@@ -91,16 +94,54 @@ def _yaml_files(directory: str) -> list[str]:
     return [str(p) for p in sorted(Path(directory).rglob("*.y*ml"))]
 
 
-def _peer_figures(corpus: str, small: str) -> list[str]:
-    lines = []
+def _kube_score_files(directory: str) -> list[str]:
+    """The files kube-score can score together: it stops the whole run at the first file it
+    cannot decode (a string port, a bad quantity) without naming it, so those are found by
+    halving and left out, as a user would have to."""
+
+    def fails(files: list[str]) -> bool:
+        done = subprocess.run([shutil.which("kube-score") or "kube-score", "score", *files], capture_output=True, text=True)
+        return "Failed to score files" in done.stderr + done.stdout
+
+    def unscorable(files: list[str]) -> list[str]:
+        if not files or not fails(files):
+            return []
+        if len(files) == 1:
+            return files
+        middle = len(files) // 2
+        return unscorable(files[:middle]) + unscorable(files[middle:])
+
+    files = _yaml_files(directory)
+    left_out = set(unscorable(files))
+    if left_out:
+        print(f"kube-score: left out {len(left_out)} files it cannot decode: {', '.join(sorted(left_out))}", file=sys.stderr)
+    return [f for f in files if f not in left_out]
+
+
+_KUBECONFORM_SCHEMAS: list[str] = []
+
+
+def _kubeconform_flags() -> list[str]:
+    """kubeconform offline: the Kubernetes schemas kgen validates with, written standalone
+    (benchmarks/kubeconform_schemas.py), missing schemas (custom resources) skipped."""
+    if not _KUBECONFORM_SCHEMAS:
+        from kubeconform_schemas import write_standalone
+
+        _KUBECONFORM_SCHEMAS.append(write_standalone("1.35", Path(tempfile.mkdtemp(prefix="kubeconform-schemas-"))))
+    return ["-summary", "-ignore-missing-schemas", "-schema-location", _KUBECONFORM_SCHEMAS[0]]
+
+
+def _peer_figures(corpus: str, small: str, runs: int) -> list[tuple[str, Measure, Measure] | str]:
+    """Each peer found on PATH timed as kgen is (medians of ``runs``), or why it was skipped."""
+    lines: list[tuple[str, Measure, Measure] | str] = []
     for name, version_args, corpus_args, file_args in PEERS:
         exe = shutil.which(name)
         if exe is None:
             lines.append(f"{name}: skipped, not on PATH")
             continue
         version = subprocess.run([exe, *version_args], capture_output=True, text=True).stdout.strip().splitlines()
-        on_corpus, on_file = _time([exe, *corpus_args(corpus)], 1), _time([exe, *file_args(small)], 1)
-        lines.append(f"{name} {version[0] if version else '?'}: corpus {on_corpus.wall:.3f} s (cpu {on_corpus.cpu:.3f} s, {on_corpus.rss:.0f} MiB); one file {on_file.wall:.3f} s")
+        on_corpus, on_file = _time([exe, *corpus_args(corpus)], runs), _time([exe, *file_args(small)], max(runs, 11))
+        lines.append((f"{name} {version[0] if version else '?'}", on_corpus, on_file))
     return lines
 
 
@@ -155,15 +196,23 @@ def main() -> None:
             for index in range(args.scale):
                 shutil.copytree(args.corpus, copies / f"copy{index}")
             scaled = _time([*lint, str(copies), "--jobs", "1"], 1)
-        peers = _peer_figures(args.corpus, str(SMALL_FILE))
+        peers = _peer_figures(args.corpus, str(SMALL_FILE), args.runs)
     print(f"corpus: {args.corpus}; medians of {args.runs} runs")
     print(f"{'measure':<34}{'wall s':>9}{'/parse':>8}{'/nogc':>8}{'cpu s':>9}{'/parse':>8}{'MiB':>9}")
     for name, measure in rows.items():
         print(_row(name, measure, parse, parse_nogc))
     if scaled is not None:
         print(f"{args.scale}x corpus, --jobs 1: cpu {scaled.cpu:.3f} s = {scaled.cpu / one.cpu:.2f}x the 1x; peak {scaled.rss:.0f} MiB = {scaled.rss / one.rss:.2f}x the 1x")
-    for line in peers:
-        print(line)
+    corpus_lint, small_lint = rows["kgen lint, all rules, default jobs"], rows["kgen lint, 60-line Deployment"]
+    for peer in peers:
+        if isinstance(peer, str):
+            print(peer)
+            continue
+        name, on_corpus, on_file = peer
+        print(
+            f"{name}: corpus {on_corpus.wall:.3f} s (cpu {on_corpus.cpu:.3f} s, {on_corpus.rss:.0f} MiB), kgen/peer {corpus_lint.wall / on_corpus.wall:.2f} wall "
+            f"{corpus_lint.cpu / on_corpus.cpu:.2f} cpu; one file {on_file.wall:.3f} s ({on_file.rss:.0f} MiB), kgen/peer {small_lint.wall / on_file.wall:.2f} wall"
+        )
 
 
 if __name__ == "__main__":
