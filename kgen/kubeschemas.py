@@ -177,7 +177,7 @@ def _indexed_definitions(text: str, info: os.stat_result) -> DefinitionsFile:
     if cached is not None:
         try:
             return DefinitionsFile(text, json.loads(cached))
-        except (ValueError, TypeError, KeyError):  # an entry not in this format: index again
+        except (ValueError, TypeError, KeyError, AttributeError):  # an entry not in this format: index again
             pass
     definitions = DefinitionsFile(text)
     index = definitions.index()
@@ -212,7 +212,7 @@ class DefinitionsFile:
         self._cache: dict[str, dict] = {}
         self._gvks: list[tuple[str, list[dict]]] | None = None
         if index is not None:
-            if index["length"] != len(text) or not all(text.startswith("{", at) for at in index["offsets"].values()):
+            if index["length"] != len(text) or not isinstance(index["header"], dict) or not all(text.startswith("{", at) for at in index["offsets"].values()):
                 raise ValueError("the index is not of this text")
             self.offsets, self.header = index["offsets"], index["header"]
             self._gvks = [(name, gvks) for name, gvks in index["gvks"]]
