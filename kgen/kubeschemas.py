@@ -30,10 +30,17 @@ Version = tuple[int, int]
 
 def parse_version(text: str) -> Version:
     """``1.33``, ``v1.33`` or ``1.33.2`` as (1, 33); ValueError for anything else."""
-    match = _VERSION.match(str(text).strip())
-    if not match:
+    version = _parse_version(str(text).strip())
+    if version is None:
         raise ValueError(f"not a Kubernetes version (expected MAJOR.MINOR such as 1.33): {text!r}")
-    return int(match.group(1)), int(match.group(2))
+    return version
+
+
+@lru_cache(maxsize=64)
+def _parse_version(text: str) -> Version | None:
+    """parse_version of a stripped text, remembered: rules ask for the policy's version per object."""
+    match = _VERSION.match(text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def format_version(version: Version) -> str:
@@ -210,6 +217,7 @@ class DefinitionsFile:
         self.header: dict[str, Any] = {}
         self._whole: dict | None = None
         self._cache: dict[str, dict] = {}
+        self._refs_of: dict[str, tuple[str, ...]] = {}
         self._gvks: list[tuple[str, list[dict]]] | None = None
         if index is not None:
             if index["length"] != len(text) or not isinstance(index["header"], dict) or not all(text.startswith("{", at) for at in index["offsets"].values()):
@@ -279,9 +287,15 @@ class DefinitionsFile:
             current = pending.pop()
             if current in found:
                 continue
-            definition = found[current] = self.definition(current)
-            pending.extend(_refs(definition))
+            found[current] = self.definition(current)
+            pending.extend(self._references(current))
         return {"$defs": found, **self.header}
+
+    def _references(self, name: str) -> tuple[str, ...]:
+        """The definitions ``name`` refers to directly, found once (workload kinds share ~100)."""
+        if name not in self._refs_of:
+            self._refs_of[name] = tuple(_refs(self.definition(name)))
+        return self._refs_of[name]
 
 
 # IntOrString and Quantity are ``oneOf`` two nullable types, so ``null`` matches both and fails;
