@@ -268,8 +268,11 @@ def kustomize_build(directory: str) -> subprocess.CompletedProcess[str]:
     if inputs is not None:
         cached = buildcache.lookup("kustomize", inputs.key)
         if cached is not None:
-            entry = json.loads(cached)
-            return subprocess.CompletedProcess([*command, directory], entry["returncode"], entry["stdout"], entry["stderr"])
+            try:
+                entry = json.loads(cached)
+                return subprocess.CompletedProcess([*command, directory], int(entry["returncode"]), str(entry["stdout"]), str(entry["stderr"]))
+            except (ValueError, TypeError, KeyError):
+                pass  # an entry damaged since it was written: build again
     proc = subprocess.run([*command, directory], capture_output=True, text=True, env={**_GO_RUNTIME, **os.environ, **_OFFLINE})
     if inputs is not None and inputs.keeps(proc) and _build_inputs(command, directory) == inputs:  # unchanged while it ran
         entry = {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}

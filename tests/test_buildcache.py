@@ -232,3 +232,14 @@ def test_entries_unused_for_a_month_are_pruned_by_a_later_store(cache: Path) -> 
     buildcache.store("kustomize", "cc" * 32, "new")
     assert buildcache.lookup("kustomize", old) is None
     assert buildcache.lookup("kustomize", used) == "used" and buildcache.lookup("kustomize", "cc" * 32) == "new"
+
+
+@needs_kustomize
+def test_a_damaged_entry_is_built_again(cache: Path, tree: Path) -> None:
+    overlay = str(tree / "overlays" / "prod")
+    first = kustomize_build(overlay)
+    (entry,) = _entries(cache)
+    key = entry.name
+    entry.write_text(f"{key}\n{{not json")
+    again = kustomize_build(overlay)
+    assert (again.returncode, again.stdout) == (first.returncode, first.stdout)
