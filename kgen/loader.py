@@ -367,6 +367,9 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     if (tag == _INT or tag == _FLOAT) and ":" in node.value:
         return node.value  # base-60 (1:30): YAML 1.1 in PyYAML, a plain string to kubectl's go-yaml v2
     if tag == _INT:
+        value = node.value
+        if value.isdigit() and (value[0] != "0" or value == "0"):
+            return int(value)  # plain decimal, most of them; PyYAML's reads signs, _, 0x, 0b and octal 0755
         return _SAFE.construct_yaml_int(node)
     if tag == _FLOAT:
         return _SAFE.construct_yaml_float(node)
