@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from kgen import __version__
 from kgen.errors import InputError, RuleCrash
@@ -62,7 +62,7 @@ POLICY_HELP = "Cluster policy file (default: $KGEN_POLICY, else .kgen.yaml found
 @click.option("--schema-dir", "schema_dirs", multiple=True, metavar="DIR", help="JSON schemas for custom resources, kubeconform naming (repeatable).")
 @click.option("--skip-kind", "skip_kinds", multiple=True, metavar="KIND", help="Do not schema-validate this kind, nor report it as unknown (repeatable).")
 @click.option("--fix", "apply_fixes", is_flag=True, help="First apply the safe automatic fixes to the files (as kgen fix), then report what remains.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N", help="Check objects in N processes (default: the CPUs available; small inputs always use one).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N", help="Check objects in N processes, the whole input loaded first (default: one process reading the input file by file, in bounded memory; small inputs always use one).")
 def lint(
     paths: tuple[str, ...],
     policy_file: str | None,
@@ -94,10 +94,10 @@ def lint(
 
     gc.disable()  # Node trees have no reference cycles; collection passes only cost time here.
     from kgen.excludes import Excludes
-    from kgen.inputs import InputOptions, load_inputs
-    from kgen.policies.engine import fails, lint as run_lint
+    from kgen.inputs import InputOptions, load_inputs, stream_inputs
+    from kgen.policies.engine import fails, lint as run_lint, lint_stream
     from kgen.policies.policy import apply_lint_options, find_policy_file, load_policy, schema_version_warning
-    from kgen.report import render
+    from kgen.report import render_pieces
 
     destinations = _report_destinations(formats, output)
     policy = apply_lint_options(
@@ -129,13 +129,13 @@ def lint(
         exclude=excluded,
     )
     say = (lambda note: None) if quiet else _note
-    loaded = load_inputs(list(paths), options, notes=say)
     if apply_fixes:
-        report = _fix_files(loaded, policy, paths, quiet)
+        report = _fix_files(load_inputs(list(paths), options, notes=say), policy, paths, quiet)
+    elif jobs is not None and jobs > 1:
+        report = run_lint(load_inputs(list(paths), options, notes=say), policy, jobs=jobs)
     else:
-        from kgen.parallel import available_cpus
-
-        report = run_lint(loaded, policy, jobs=jobs or available_cpus())
+        units = stream_inputs(list(paths), options, notes=say)
+        report = lint_stream(units, policy, reread=units.again, quote=any(fmt == "text" for fmt, _ in destinations))
     for note in report.notes:
         say(note)
     if write_baseline_file:
@@ -149,12 +149,8 @@ def lint(
         from kgen.baseline import apply_baseline
 
         report = apply_baseline(report, baseline)
-    rendered = [
-        (render(report, fmt, color=target is None and _use_color(color), quiet=quiet, fail_on=fail_on), target)
-        for fmt, target in destinations
-    ]
-    for text, target in rendered:
-        _emit(text, target)
+    for fmt, target in destinations:
+        _emit(render_pieces(report, fmt, color=target is None and _use_color(color), quiet=quiet, fail_on=fail_on), target)
     if any(fmt == "github" for fmt, _ in destinations):
         _append_step_summary(report)
     sys.exit(EXIT_FINDINGS if fails(report, fail_on) and not exit_zero else EXIT_OK)
@@ -430,9 +426,10 @@ def _use_color(mode: str) -> bool:
     return sys.stdout.isatty()
 
 
-def _emit(text: str, output: str | None) -> None:
+def _emit(text: str | Iterable[str], output: str | None) -> None:
     if output is None:
-        click.echo(text, nl=False, color=True)  # colour codes are there only when --color chose them
+        for piece in [text] if isinstance(text, str) else text:
+            click.echo(piece, nl=False, color=True)  # colour codes are there only when --color chose them
         return
     from kgen.fsutil import write_output
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Callable, Literal
 
 from kgen.loader import JsonPath, KubeObject, SourceFile
 
@@ -46,7 +46,7 @@ def describe_object(ref: dict | None) -> str:
     return f"{ref.get('kind') or ''} {name}".strip()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a monorepo's report holds tens of thousands
 class Finding:
     rule: str
     category: str
@@ -64,6 +64,10 @@ class Finding:
     # Not part of the JSON report, nor of equality.
     owner: KubeObject | None = field(default=None, compare=False, repr=False)
     node_path: JsonPath = field(default=(), compare=False, repr=False)
+    # The object's place in the input (its identity once the object itself is freed).
+    subject: int | None = field(default=None, compare=False, repr=False)
+    # Set while the verdict waits for the whole input (the engine settles it: Violation.settle).
+    settle: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
 
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.column, self.rule, self.message, self.path, _object_key(self.object), self.environment or "")
@@ -72,11 +76,15 @@ class Finding:
         """What makes two findings the same: rule, object, path, environment (and message).
 
         Never the line: a chart template stamps many objects, a values line feeds many paths,
-        and each of them is its own finding. The object is the loaded object itself (two copies
-        of one name in two files are two objects); findings about no object are told apart by
-        where they are.
+        and each of them is its own finding. The object is the loaded object itself, by its place
+        in the input (two copies of one name in two files are two objects); findings about no
+        object are told apart by where they are.
         """
-        where = id(self.owner) if self.owner is not None else (self.file, self.line, self.column)
+        where: object = (self.file, self.line, self.column)
+        if self.subject is not None:
+            where = self.subject
+        elif self.owner is not None:
+            where = id(self.owner)
         return (self.rule, where, _object_key(self.object), self.path, self.environment, self.message)
 
     def to_json(self) -> dict:

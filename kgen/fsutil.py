@@ -4,7 +4,7 @@ failure never leaves half-done."""
 from __future__ import annotations
 
 import os
-from typing import BinaryIO
+from typing import BinaryIO, Iterable
 
 
 def read_at_most(handle: BinaryIO, size: int, limit: int) -> bytes:
@@ -29,8 +29,9 @@ def real_path(path: str, real_folders: dict[str, str]) -> str:
     return os.path.join(real_folders[folder], name)
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename.
+def write_atomic(path: str, text: str | Iterable[str]) -> None:
+    """Write ``text`` (or its pieces, in order) to ``path`` through a temporary file in the same
+    directory and a rename.
 
     A file that exists keeps its permissions; a new one gets what the umask allows (0644
     under 022), as any other tool's output would, not the temporary file's private 0600.
@@ -42,7 +43,7 @@ def write_atomic(path: str, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".kgen-", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+            _write(handle, text)
         os.chmod(tmp, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
@@ -58,13 +59,18 @@ def _umask() -> int:
     return mask
 
 
-def write_output(path: str, text: str) -> None:
+def _write(handle: object, text: str | Iterable[str]) -> None:
+    for piece in [text] if isinstance(text, str) else text:
+        handle.write(piece)  # type: ignore[attr-defined]
+
+
+def write_output(path: str, text: str | Iterable[str]) -> None:
     """A report or baseline the user asked for: written atomically, except into a device or FIFO the
     user named (``-o /dev/null``, ``/dev/stdout``), which is written to, never replaced by a file."""
     if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
         try:
             with open(path, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
+                _write(handle, text)
         except OSError as exc:  # name the target: a failed write() names no file
             raise OSError(exc.errno, exc.strerror, path) from None
         return

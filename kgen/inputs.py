@@ -10,9 +10,11 @@ rendered text nobody sees.
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, Callable, Container, Iterator
 
 from kgen.errors import InputError
 from kgen.fsutil import real_path
@@ -34,7 +36,10 @@ from kgen.loader import (
 from kgen.merge import deep_merge
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
+    import subprocess
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from kgen.helmchart import ChartOptions
 
 SPEC_API_VERSION = "kgen.dev/v1alpha1"
 # What `kgen build -o DIR` writes below DIR, in the order a walk prefers them: each holds every
@@ -79,27 +84,61 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
     A directory or chart that yields nothing to judge is an InputError (exit 2), never a
     silent pass; a file named on its own may hold no object (pre-commit hands over any YAML).
     """
-    options = options or InputOptions()
-    say = notes or (lambda message: None)
     result = LoadResult()
+    for unit in stream_inputs(paths, options, notes):
+        _merge(result, unit)
+    return result
+
+
+def stream_inputs(paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> InputStream:
+    """What :func:`load_inputs` loads, one unit at a time (a file, a chart rendering, a Kustomize
+    root, an app spec, or a walk's problems), in the same order: a caller that checks each unit
+    before reading the next holds one unit's node trees at a time, not the whole input's."""
+    return InputStream(paths, options, notes)
+
+
+class InputStream:
+    """The units of the input, read as they are iterated; once iterated, :meth:`again` reads units
+    again by place without walking the input again (a file from disk, a Kustomize root built
+    again, a chart rendered again, standard input as first read)."""
+
+    def __init__(self, paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> None:
+        self._units = _unit_loaders(paths, options or InputOptions(), notes)
+        self._loaders: list[UnitLoader] = []
+
+    def __iter__(self) -> Iterator[LoadResult]:
+        for load in self._units:
+            self._loaders.append(load)
+            yield load()
+
+    def again(self, only: Container[int] | None = None) -> Iterator[LoadResult]:
+        """The units at the places ``only`` (all: None) read again; the others come empty, so places
+        stay aligned. Nothing is said or required again."""
+        for index, load in enumerate(self._loaders):
+            yield load() if only is None or index in only else LoadResult()
+
+
+UnitLoader = Callable[[], LoadResult]
+
+
+def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str], None] | None) -> Iterator[UnitLoader]:
+    say = notes or (lambda message: None)
     noted_charts: set[str] = set()
     noted_folders: set[str] = set()
     kustomize_roots: dict[str, KustomizeRoot | None] = {}
     for path in paths:
         if options.exclude(path):
             continue
-        before = (len(result.objects), len(result.problems))
         if path != "-" and os.path.isdir(path):
             if is_chart(path):
-                _load_chart(path, options, result)
+                units = _chart_units(path, options)
             elif kustomization_file(path):
-                load_kustomization(path, read_root(path), result)
+                units = iter([_kustomize_loader(path, read_root(path))])
             else:
-                _load_tree(path, options, result, say)
-            _require_objects(path, result, before, options)
+                units = _tree_units(path, options, say)
+            yield from _required(path, units, options)
         elif path != "-" and is_chart_archive(path):
-            _load_chart(path, options, result)
-            _require_objects(path, result, before, options)
+            yield from _required(path, _chart_units(path, options), options)
         elif path != "-" and (chart := enclosing_chart(path)) is not None:
             if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
                 noted_charts.add(chart)
@@ -109,13 +148,71 @@ def load_inputs(paths: list[str], options: InputOptions | None = None, notes: Ca
                 noted_folders.add(folder)
                 say(f"{path}: a kustomization or patch of the Kustomize folder {folder}, skipped; lint the folder: kgen lint {folder}")
         else:
-            _load_file(path, result)
-    return result
+            yield _file_unit(path, named=True)
 
 
-def _require_objects(path: str, result: LoadResult, before: tuple[int, int], options: InputOptions) -> None:
-    if (len(result.objects), len(result.problems)) != before:
-        return
+def _file_unit(path: str, named: bool) -> UnitLoader:
+    """A plain file (or app spec) as a unit. ``named`` on the command line: a missing path or a
+    device is an error (exit 2); met in a walk, an unreadable file is a finding and the walk goes
+    on. Standard input is read once and kept for a second reading."""
+    def load() -> LoadResult:
+        unit = LoadResult()
+        try:
+            source = _stdin() if path == "-" else read_source(path)
+        except InputError as exc:
+            if named and not os.path.isfile(path):
+                raise  # a missing path, stdin, a device or FIFO named on the command line: exit 2
+            # A binary, undecodable or unreadable file is a finding at that file; the rest is linted.
+            unit.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
+            return unit
+        _load_source(path, source, unit)
+        return unit
+
+    return load
+
+
+# Standard input can be read once: the stream and its text as first read, for a second reading.
+_stdin_read: list[tuple[object, SourceFile]] = []
+
+
+def _stdin() -> SourceFile:
+    if not _stdin_read or _stdin_read[0][0] is not sys.stdin:
+        _stdin_read[:] = [(sys.stdin, read_source("-"))]
+    source = _stdin_read[0][1]
+    return SourceFile(source.name, source.text)
+
+
+def _required(path: str, units: Iterator[UnitLoader], options: InputOptions) -> Iterator[UnitLoader]:
+    """``units`` (loaded in turn by the caller), then an InputError if none of them held an object or a problem."""
+    found = False
+
+    def loaded(load: UnitLoader) -> LoadResult:
+        nonlocal found
+        unit = load()
+        found = found or bool(unit.objects or unit.problems)
+        return unit
+
+    for load in units:
+        yield partial(loaded, load)
+    if not found:
+        _nothing_to_lint(path, options)
+
+
+def _kustomize_loader(directory: str, root: KustomizeRoot, build: Future[subprocess.CompletedProcess[str]] | None = None) -> UnitLoader:
+    """A Kustomize root as a unit: the root as the walk read it and the build it started, the
+    first time; read and built again after (nothing of it is kept in between)."""
+    first: list[tuple[KustomizeRoot, Future[subprocess.CompletedProcess[str]] | None]] = [(root, build)]
+
+    def load() -> LoadResult:
+        unit = LoadResult()
+        kept, started = first.pop() if first else (read_root(directory), None)
+        load_kustomization(directory, kept, unit, started)
+        return unit
+
+    return load
+
+
+def _nothing_to_lint(path: str, options: InputOptions) -> None:
     if not options.render_roots:
         why = "no YAML file kgen fix can edit (Helm charts, kustomizations and their patches are rendered, not written; kgen lint shows their findings)"
         raise InputError(f"nothing to fix: {why}", path)
@@ -177,7 +274,7 @@ def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> 
         directory = parent
 
 
-def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callable[[str], None]) -> None:
+def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> Iterator[UnitLoader]:
     """A walk: each chart folder is one chart, each kustomization folder one Kustomize root.
 
     Roots another root includes, the files a kustomization reads (its resources and
@@ -187,7 +284,8 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
     charts: list[str] = []
     roots: dict[str, KustomizeRoot] = {}
     files: list[str] = []
-    for current, dirs, names in os.walk(top, onerror=lambda error: result.problems.append(walk_problem(error))):
+    walked = LoadResult()
+    for current, dirs, names in os.walk(top, onerror=lambda error: walked.problems.append(walk_problem(error))):
         dirs.sort()
         if is_chart(current):
             if options.render_roots:
@@ -215,16 +313,19 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
         roots = {}
     included = {real for directory, root in roots.items() for real in root.includes if real != os.path.realpath(directory)}
     to_build = [directory for directory, root in roots.items() if not root.component and os.path.realpath(directory) not in included]
+    if walked.problems:
+        yield lambda: walked
     with _side_by_side(len(to_build)) as pool:
         # Kustomize runs as a process per root: start them all, one per CPU, while charts render.
         builds = {directory: pool.submit(kustomize_build, directory) for directory in to_build} if pool else {}
         for chart in charts:
-            _load_chart(chart, options, result, values_files=_environment_values(chart))
+            yield from _chart_units(chart, options, values_files=_environment_values(chart))
         for directory, root in roots.items():
             if root.component and os.path.realpath(directory) not in included:
                 say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
             elif directory in to_build:
-                load_kustomization(directory, root, result, builds.get(directory))
+                yield _kustomize_loader(directory, root, builds.get(directory))
+    roots.clear()  # what the roots read (patches) is not kept while the files are read
     for path in files:
         real = real_path(path, real_folders)
         is_kustomization = os.path.basename(path) in KUSTOMIZATION_FILES and kustomization_file(os.path.dirname(path)) == path
@@ -232,12 +333,9 @@ def _load_tree(top: str, options: InputOptions, result: LoadResult, say: Callabl
             continue
         if path.endswith(".tgz"):
             if is_chart_archive(path):
-                _load_chart(path, options, result)
+                yield from _chart_units(path, options)
             continue
-        try:
-            _load_file(path, result)
-        except InputError as exc:  # unreadable, a FIFO, binary: a finding naming it; the walk goes on
-            result.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
+        yield _file_unit(path, named=False)
 
 
 @contextmanager
@@ -290,15 +388,7 @@ def _environment_values(chart: str) -> list[str]:
     return sorted(os.path.join(chart, name) for name in os.listdir(chart) if name.startswith("values-") and name.endswith(YAML_SUFFIXES))
 
 
-def _load_file(path: str, result: LoadResult) -> None:
-    try:
-        source = read_source(path)
-    except InputError as exc:
-        if not os.path.isfile(path):
-            raise  # a missing path, stdin, a device or FIFO named on the command line: exit 2
-        # A binary, undecodable or unreadable file is a finding at that file; the rest is linted.
-        result.problems.append(LoadProblem(exc.file or path, exc.line or 1, 1, exc.message))
-        return
+def _load_source(path: str, source: SourceFile, result: LoadResult) -> None:
     own = parse_source(source)
     specs = [obj for obj in own.objects if obj.api_version == SPEC_API_VERSION and obj.kind == "App"]
     if specs:
@@ -395,8 +485,8 @@ def _spec_origin(spec: KubeObject, obj: KubeObject, environment: str) -> Callabl
 # --- Helm charts ----------------------------------------------------------------------------
 
 
-def _load_chart(chart: str, options: InputOptions, result: LoadResult, values_files: list[str] | None = None) -> None:
-    """The chart as `helm template` renders it, once per --values-matrix file (or once).
+def _chart_units(chart: str, options: InputOptions, values_files: list[str] | None = None) -> Iterator[UnitLoader]:
+    """The chart as `helm template` renders it, once per --values-matrix file (or once): a unit each.
 
     ``values_files``: a walk's per-environment values files, used when no matrix is given.
     """
@@ -416,7 +506,15 @@ def _load_chart(chart: str, options: InputOptions, result: LoadResult, values_fi
             kube_version=options.kube_version,
             skip_schema_validation=options.skip_schema_validation,
         )
-        load_chart(chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None, result)
+        yield partial(_chart_unit, chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None)
+
+
+def _chart_unit(chart: str, options: ChartOptions, values: dict, label: str | None) -> LoadResult:
+    from kgen.helmchart import load_chart
+
+    unit = LoadResult()
+    load_chart(chart, options, values, label, unit)
+    return unit
 
 
 def _chart_values(files: list[str], set_values: list[str], values: dict | None = None) -> dict:

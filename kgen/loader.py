@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import sys
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar, Union
 
@@ -138,14 +139,15 @@ RELEASE_NAMESPACE = "release-namespace"
 class KubeObject:
     """One Kubernetes object: its data, its source and its node tree."""
 
-    __slots__ = ("data", "node", "source", "doc_index", "labels", "origin", "api_version", "kind", "template_text")
+    __slots__ = ("data", "_node", "_tree_at", "source", "doc_index", "labels", "origin", "api_version", "kind", "template_text", "__weakref__")
 
     def __init__(self, data: dict, node: yaml.Node, source: SourceFile, doc_index: int) -> None:
         self.data = data
         # Read once: rules ask for these on every check, and they never change after loading.
         self.api_version = _text(data.get("apiVersion"))
         self.kind = _text(data.get("kind"))
-        self.node = node
+        self._node: yaml.Node | None = node
+        self._tree_at = -1  # where the node starts in ``source`` once the tree is dropped
         self.source = source
         self.doc_index = doc_index
         # Free-form labels attached by the input stage (e.g. the environment of a spec).
@@ -156,6 +158,24 @@ class KubeObject:
         # For objects rendered from a Helm template: the template as written (what rules may read to tell
         # values generated at render time from values written in the repository).
         self.template_text: str | None = None
+
+    @property
+    def node(self) -> yaml.Node:
+        """The object's node tree (positions); read again from ``source`` if it was dropped."""
+        if self._node is None:
+            trees = self.source.memo.get(_TREES)
+            if trees is None:
+                trees = self.source.memo[_TREES] = {obj.node.start_mark.index: obj.node for obj in parse_source(self.source).objects}
+            self._node = trees[self._tree_at]
+        return self._node
+
+    def drop_tree(self) -> None:
+        """Free the node tree (most of an object's memory) once its checks are done; it is read
+        again from the source text if a later stage needs a position."""
+        if self._node is not None:
+            self._tree_at = self._node.start_mark.index
+            self._node = None
+        self.source.memo.pop(_TREES, None)
 
     @property
     def group(self) -> str:
@@ -208,6 +228,21 @@ class KubeObject:
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self.namespace or ''}/{self.name} {self.source.name}:{self.first_line()}>"
+
+
+# SourceFile.memo keys: the trees of a source read again for objects that dropped theirs, and
+# (weakly) the objects parsed from it.
+_TREES = "node trees"
+_PARSED = "parsed objects"
+
+
+def drop_trees(source: SourceFile) -> None:
+    """:meth:`KubeObject.drop_tree` for every object parsed from ``source`` that is still alive
+    (including those only the origins of rendered objects hold: the sources of a Kustomize build)."""
+    for ref in source.memo.get(_PARSED, ()):
+        obj = ref()
+        if obj is not None:
+            obj.drop_tree()
 
 
 def _text(value: Any) -> str:
@@ -581,7 +616,9 @@ def _add_mapping(data: dict, node: yaml.Node, source: SourceFile, doc_index: int
                     LoadProblem(source.name, line, column, "List item is not a Kubernetes object (a mapping)")
                 )
         return
-    result.objects.append(KubeObject(data, node, source, doc_index))
+    obj = KubeObject(data, node, source, doc_index)
+    result.objects.append(obj)
+    source.memo.setdefault(_PARSED, []).append(weakref.ref(obj))
 
 
 def _shape_problem(data: dict) -> tuple[tuple[str, ...], str] | None:

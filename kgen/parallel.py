@@ -5,7 +5,7 @@ loaded objects, the inventory and the compiled rules without copying or pickling
 Each worker checks contiguous ranges of the objects and sends back its findings without their
 owner (the object as loaded, which would drag its node tree through the pipe) but with the
 owner's index; the ranges are put back together in order, so the findings come in the order
-one process makes them. Meanwhile this process runs the cross-object checks. Without fork
+one process makes them; what depends on the whole input settles afterwards, here. Without fork
 (or when a worker fails, so that the error is raised as one process raises it) everything
 runs here.
 """
@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable, TypeVar
+from typing import Callable
 
 from kgen.findings import Finding
 from kgen.loader import KubeObject
 
-T = TypeVar("T")
 # (objects, notes to append to) -> findings: kgen.policies.engine.ObjectChecks.
 ObjectChecks = Callable[[list[KubeObject], list[str]], list[Finding]]
 # Ranges per worker: small enough that a range of heavy objects does not leave the others idle.
@@ -38,32 +37,30 @@ def available_cpus() -> int:
 
 
 def object_findings_in_processes(
-    checks: ObjectChecks, objects: list[KubeObject], notes: list[str], jobs: int, meanwhile: Callable[[], T]
-) -> tuple[list[Finding], T]:
-    """``checks(objects, notes)`` run by ``jobs`` forked workers, and ``meanwhile()`` run here."""
+    checks: ObjectChecks, objects: list[KubeObject], notes: list[str], jobs: int
+) -> list[Finding]:
+    """``checks(objects, notes)`` run by ``jobs`` forked workers."""
     import multiprocessing
 
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:
-        return checks(objects, notes), meanwhile()
+        return checks(objects, notes)
     global _work
     _work = (checks, objects, {id(obj): index for index, obj in enumerate(objects)})
     ranges = _ranges(len(objects), jobs * RANGES_PER_JOB)
     try:
         with context.Pool(jobs) as pool:
-            pending = pool.map_async(_check_range, ranges)
-            cross_object = meanwhile()
-            parts = pending.get()
+            parts = pool.map(_check_range, ranges)
     finally:
         _work = None
     if any(part is None for part in parts):  # a worker failed (KGEN_DEBUG crash): fail here, with the whole error
-        return checks(objects, notes), cross_object
+        return checks(objects, notes)
     findings: list[Finding] = []
     for part_findings, part_notes in parts:  # type: ignore[misc]
         findings += [dataclasses.replace(finding, owner=objects[owner]) for owner, finding in part_findings]
         notes += part_notes
-    return findings, cross_object
+    return findings
 
 
 def _ranges(count: int, parts: int) -> list[tuple[int, int]]:

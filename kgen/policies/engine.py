@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+import zlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Container, Iterable, Optional
 
 from kgen.errors import RuleCrash
 from kgen.findings import Finding, LintReport, SEVERITY_RANK
-from kgen.loader import JsonPath, KubeObject, LoadResult, SourceFile, format_path
-from kgen.policies.inventory import Inventory
+from kgen.loader import JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, drop_trees as drop_source_trees, format_path
+from kgen.policies.inventory import Consultation, Inventory
 from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.catalog import all_rules
 from kgen.policies.registry import Rule, RuleContext, Violation
@@ -46,53 +48,231 @@ def lint(load: LoadResult, policy: ClusterPolicy, jobs: int = 1) -> LintReport:
     ``jobs`` > 1 runs the per-object checks of a large input in that many processes
     (kgen.parallel); the findings, and their order, are those of one process.
     """
-    rules = active_rules(policy)
-    inventory = Inventory(load.objects)
-    active = [_Active(rule, rule_context(rule, policy, inventory), policy.rule_setting(rule.id).get("severity")) for rule in rules]
-    checks = ObjectChecks(
-        [a for a in active if a.rule.scope == "object"], [a for a in active if a.rule.scope == "workload"], inventory
-    )
-    inventory_rules = [a for a in active if a.rule.scope == "inventory"]
-
-    notes: list[str] = []
-    cross_object_notes: list[str] = []
-
-    def cross_object_findings() -> list[Finding]:
-        return [finding for entry in inventory_rules for finding in _run(entry, inventory, None, cross_object_notes)]
-
+    run = LintRun(policy)
     if jobs > 1 and len(load.objects) >= PARALLEL_MIN_OBJECTS:
-        from kgen.parallel import object_findings_in_processes
-
-        findings, cross_object = object_findings_in_processes(checks, load.objects, notes, jobs, meanwhile=cross_object_findings)
+        run.add_in_processes(load, jobs)
     else:
-        findings = checks(load.objects, notes)
-        cross_object = cross_object_findings()
-    findings.extend(cross_object)
-    notes.extend(cross_object_notes)
+        run.add(load)
+    return run.report()
 
-    for problem in load.problems:
-        input_rule = all_rules()[problem.rule]
-        findings.append(
-            Finding(problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
-        )
 
-    known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
-    findings.extend(_unknown_suppressions(load, inventory, policy, known))
+# Reads the units of the input again, those at the given places (all: None); the others come empty.
+Reread = Callable[[Optional[Container[int]]], Iterable[LoadResult]]
 
-    unique = {f.identity(): f for f in findings}
-    return LintReport(
-        findings=sorted(unique.values(), key=Finding.sort_key),
-        files=len(load.files),
-        objects=len(load.objects),
-        rules=sorted(rules, key=lambda r: r.id),
-        sources={source.name: source for source in load.files},
-        notes=notes,
-        policy=policy.source,
-    )
+
+def lint_stream(units: Iterable[LoadResult], policy: ClusterPolicy, reread: Reread, quote: bool = True) -> LintReport:
+    """:func:`lint` of the input ``units`` make up (kgen.inputs.stream_inputs), checked one unit at
+    a time and then freed: memory holds facts about the input, its texts and the findings, not its
+    objects. ``reread`` gives units again, for the few verdicts that need objects read before the
+    facts that decide them (a custom resource before its CRD, a LimitRange after the workloads of
+    its namespace) and, when the input holds a ResourceQuota, for the quota analysis. ``quote``:
+    keep what the report needs to quote the lines of findings (the text format does)."""
+    run = LintRun(policy, reread, quote)
+    for unit in units:
+        run.add(unit)
+    return run.report()
 
 
 # Below this many objects a lint is done before worker processes would have started.
 PARALLEL_MIN_OBJECTS = 1000
+
+
+@dataclass
+class _Checked:
+    """A unit of input as checked when it was added."""
+
+    first: int  # the ordinal of its first object
+    findings: list[Finding]
+    notes: list[str]
+    # The questions its checks asked the inventory: if one gets another answer once the input
+    # is complete, the unit is read again and checked anew.
+    asked: list[Consultation]
+
+
+class LintRun:
+    """One lint: units of input are added and checked in turn, then :meth:`report` settles what
+    depends on the whole input.
+
+    The per-object checks of a unit run when it is added, against the inventory of what was
+    added so far; verdicts that depend on the rest of the input wait in their findings
+    (``Violation.settle``) and the inventory writes down the other questions checks ask. At the
+    end an object whose questions get another answer from the complete inventory is checked
+    again, and the rules that read the cluster-fit analysis of the whole input (quotas, node
+    pools: ``Rule.whole_input`` and quota-exceeded) run once. The findings are those of checking
+    the whole input at once, whatever the order or the cut of the units.
+
+    With ``reread`` (a streaming run) a unit's objects are freed once checked: the inventory
+    keeps facts only, unless the policy's node pools or namespace quotas make the cluster fit
+    matter, in which case it keeps the objects (without their trees) for that analysis.
+    """
+
+    def __init__(self, policy: ClusterPolicy, reread: Reread | None = None, quote: bool = True) -> None:
+        self.policy = policy
+        self.reread = reread
+        self.rules = active_rules(policy)
+        self.fit_in_policy = bool(policy.node_pools) or any(as_map(entry).get("quota") for entry in policy.namespaces.values())
+        self.inventory = Inventory(keep_objects=reread is None or self.fit_in_policy)
+        active = [_Active(rule, rule_context(rule, policy, self.inventory), policy.rule_setting(rule.id).get("severity")) for rule in self.rules]
+        self.active = {a.rule.id: a for a in active}
+        self.checks = ObjectChecks(
+            [a for a in active if a.rule.scope == "object" and not a.rule.whole_input],
+            [a for a in active if a.rule.scope == "workload" and not a.rule.whole_input],
+            self.inventory,
+            keep_owners=reread is None,
+        )
+        self.fit_rules = [a.rule for a in active if a.rule.whole_input or a.rule.scope == "inventory"]
+        self.quota_in_input = False
+        self.fit_files: list[SourceFile] = []  # read again for the cluster-fit analysis
+        self.checked: list[_Checked] = []
+        self.files: list[SourceFile] = []  # as read, unless only quoted lines are kept (see quoted)
+        self.file_count = 0
+        # A streaming run that keeps no object keeps the files its findings point at compressed
+        # (the text report quotes their lines): file name -> text, zlib-compressed.
+        self.quoting = reread is not None and not self.inventory.keep_objects
+        self.quote = quote
+        self.quoted: dict[str, bytes] = {}
+        self.problems: list[LoadProblem] = []
+        self.suppressions: list[Finding] = []
+        self.known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
+
+    def add(self, unit: LoadResult) -> None:
+        """Check ``unit`` now (and free it, in a streaming run)."""
+        first = self.inventory.count
+        self.inventory.add(unit.objects)
+        self._take(unit)
+        findings: list[Finding] = []
+        notes: list[str] = []
+        checked = _Checked(first, findings, notes, [])
+        self.quota_in_input = self.quota_in_input or any(obj.kind == "ResourceQuota" for obj in unit.objects)
+        if self.reread is not None:
+            self.inventory.consulted = checked.asked
+        try:
+            findings += self.checks(unit.objects, notes)
+        finally:
+            self.inventory.consulted = None
+        checked.asked[:] = dict.fromkeys(checked.asked)  # the workloads of a namespace ask the same
+        suppressions = _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
+        self.suppressions += suppressions
+        if self.reread is not None:
+            if self.quoting:
+                self._quote(unit.files, [*findings, *unit.problems, *suppressions])
+            _free(unit, keep_origins=self.inventory.keep_objects)
+        self.checked.append(checked)
+
+    def add_in_processes(self, unit: LoadResult, jobs: int) -> None:
+        """:meth:`add` with the per-object checks run by ``jobs`` forked processes (kgen.parallel)."""
+        from kgen.parallel import object_findings_in_processes
+
+        self.inventory.add(unit.objects)
+        self._take(unit)
+        self.quota_in_input = any(obj.kind == "ResourceQuota" for obj in unit.objects)
+        notes: list[str] = []
+        findings = object_findings_in_processes(self.checks, unit.objects, notes, jobs)
+        self.suppressions += _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
+        self.checked.append(_Checked(0, findings, notes, []))
+
+    def _take(self, unit: LoadResult) -> None:
+        self.problems += unit.problems
+        self.file_count += len(unit.files)
+        if not self.quoting:
+            self.files += unit.files
+
+    def _quote(self, files: list[SourceFile], findings: list[Finding] | list[Finding | LoadProblem]) -> None:
+        """Keep (compressed) the files of ``files`` that ``findings`` (or problems) point at."""
+        if not self.quote:
+            return
+        wanted = {where.file for where in findings}
+        for source in files:
+            if source.name in wanted and source.name not in self.quoted:
+                self.quoted[source.name] = zlib.compress(source.text.encode("utf-8", "surrogatepass"), 1)
+
+    def report(self) -> LintReport:
+        """The findings of the whole input, once every unit is in."""
+        unsettled = {index for index, checked in enumerate(self.checked) if checked.asked and self.inventory.changed_answers(checked.asked)}
+        fit_needed = bool(self.fit_rules) and (self.fit_in_policy or self.quota_in_input)
+        fit_inventory = self.inventory
+        if unsettled or (fit_needed and not self.inventory.keep_objects):
+            fit_inventory = self._read_again(unsettled, whole=fit_needed and not self.inventory.keep_objects)
+        findings: list[Finding] = []
+        notes: list[str] = []
+        for checked in self.checked:
+            findings += checked.findings
+            notes += checked.notes
+        if fit_needed:
+            fit_findings = self._fit_findings(fit_inventory, notes)
+            if self.quoting:
+                self._quote(self.fit_files, fit_findings)
+            findings += fit_findings
+        findings = _settled(findings, self.inventory, self.active)
+        for problem in self.problems:
+            input_rule = all_rules()[problem.rule]
+            findings.append(
+                Finding(problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
+            )
+        findings += self.suppressions
+        unique = {f.identity(): f for f in findings}
+        return LintReport(
+            findings=sorted(unique.values(), key=Finding.sort_key),
+            files=self.file_count,
+            objects=self.inventory.count,
+            rules=sorted(self.rules, key=lambda r: r.id),
+            sources=self._sources(),
+            notes=notes,
+            policy=self.policy.source,
+        )
+
+    def _sources(self) -> dict[str, SourceFile]:
+        """The files of the report by name: as read, or (streaming) the lines findings quote."""
+        sources = {source.name: source for source in self.files}
+        for name, text in self.quoted.items():
+            sources[name] = SourceFile(name, zlib.decompress(text).decode("utf-8", "surrogatepass"))
+        return sources
+
+    def _check_again(self, checked: _Checked, unit: LoadResult) -> None:
+        """Check a unit read again, now that the whole input answers its questions."""
+        self.inventory.readmit(unit.objects, checked.first)
+        checked.notes.clear()
+        checked.findings[:] = self.checks(unit.objects, checked.notes)
+        if self.quoting:
+            self._quote(unit.files, checked.findings)
+
+    def _read_again(self, units: set[int], whole: bool) -> Inventory:
+        """Read the input again: check ``units`` anew, and (``whole``) index every object for the
+        cluster-fit analysis. Returns the inventory that analysis reads."""
+        assert self.reread is not None
+        fit_inventory = Inventory() if whole else self.inventory
+        for index, unit in enumerate(self.reread(None if whole else units)):
+            if whole:
+                fit_inventory.add(unit.objects)
+                self.fit_files += unit.files
+            if index in units:
+                self._check_again(self.checked[index], unit)
+            _free(unit, keep_origins=whole)
+        return fit_inventory
+
+    def _fit_findings(self, inventory: Inventory, notes: list[str]) -> list[Finding]:
+        """The findings of the rules that read the cluster fit of the whole input."""
+        entries = [_Active(rule, rule_context(rule, self.policy, inventory), self.active[rule.id].severity) for rule in self.fit_rules]
+        keep = self.reread is None
+        checks = ObjectChecks(
+            [a for a in entries if a.rule.scope == "object"], [a for a in entries if a.rule.scope == "workload"], inventory, keep
+        )
+        findings = [f for obj in inventory.objects for f in checks.one(obj, notes)]
+        findings += [f for entry in entries if entry.rule.scope == "inventory" for f in _run(entry, inventory, None, notes, keep_owner=keep)]
+        return findings
+
+
+def _free(unit: LoadResult, keep_origins: bool = False) -> None:
+    """Let a checked unit go: its node trees now (they are read again if a position is asked), its
+    objects as soon as nothing refers to them. The origin of a rendered object refers back to the
+    object, a cycle the disabled garbage collector would never free: it is cut unless the objects
+    stay for the cluster-fit analysis (whose findings it places)."""
+    for obj in unit.objects:
+        obj.drop_tree()
+        if not keep_origins:
+            obj.origin = None
+    for source in unit.files:
+        drop_source_trees(source)
 
 
 @dataclass
@@ -103,20 +283,27 @@ class ObjectChecks:
     object_rules: list[_Active]
     workload_rules: list[_Active]
     inventory: Inventory
+    # Findings keep the object they are about (kgen fix edits it); a streaming run frees objects.
+    keep_owners: bool = True
 
     def __call__(self, objects: list[KubeObject], notes: list[str]) -> list[Finding]:
+        return [finding for obj in objects for finding in self.one(obj, notes)]
+
+    def one(self, obj: KubeObject, notes: list[str]) -> list[Finding]:
+        """The findings of one object (its object checks, then its pod templates' checks)."""
         findings: list[Finding] = []
-        for obj in objects:
-            for entry in self.object_rules:
-                if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
-                    findings.extend(_run(entry, obj, obj, notes))
-            for template in self.inventory.templates_of(obj):
-                for entry in self.workload_rules:
-                    findings.extend(_run(entry, template, obj, notes, template.owns))
+        for entry in self.object_rules:
+            if entry.rule.kinds is None or obj.kind in entry.rule.kinds:
+                findings.extend(_run(entry, obj, obj, notes, keep_owner=self.keep_owners))
+        for template in self.inventory.templates_of(obj):
+            for entry in self.workload_rules:
+                findings.extend(_run(entry, template, obj, notes, template.owns, self.keep_owners))
         return findings
 
 
-def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str], owns: Callable[[JsonPath], bool] | None = None) -> list[Finding]:
+def _run(
+    entry: _Active, target: object, obj: KubeObject | None, notes: list[str], owns: Callable[[JsonPath], bool] | None = None, keep_owner: bool = True
+) -> list[Finding]:
     """The findings of one check; ``owns`` drops violations the target's object does not answer for.
 
     A rule that meets a shape it does not expect (hostile or odd input, or a kgen bug) skips this
@@ -145,7 +332,22 @@ def _run(entry: _Active, target: object, obj: KubeObject | None, notes: list[str
         # Suppression comments are read where the object was parsed (rendered text keeps them).
         line, column = owner.locate(violation.path)
         if not _suppressed(rule.id, owner, line):
-            out.append(_finding(entry, violation, owner, line, column))
+            out.append(_finding(entry, violation, owner, line, column, keep_owner))
+    return out
+
+
+def _settled(findings: list[Finding], inventory: Inventory, active: dict[str, _Active]) -> list[Finding]:
+    """Findings whose verdict waited for the whole input (``Violation.settle``), as it decides them."""
+    out = []
+    for finding in findings:
+        if finding.settle is None:
+            out.append(finding)
+            continue
+        violation = finding.settle(inventory)
+        if violation is not None:
+            entry = active[finding.rule]
+            severity = entry.severity or violation.severity or entry.rule.severity
+            out.append(dataclasses.replace(finding, message=violation.message, severity=severity, settle=None))  # type: ignore[arg-type]
     return out
 
 
@@ -153,7 +355,7 @@ def _where(obj: KubeObject | None) -> str:
     return f"{obj.source.name}:{obj.first_line()}: " if obj is not None else ""
 
 
-def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, column: int) -> Finding:
+def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, column: int, keep_owner: bool = True) -> Finding:
     """The finding, placed in the file the user wrote (a template, a kustomize source, a spec)."""
     file, approximate = obj.source.name, False
     if obj.origin is not None:
@@ -166,13 +368,27 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         file=file,
         line=line,
         column=column,
-        object=obj.ref(),
+        object=_ref(obj),
         path=format_path(violation.path),
         environment=obj.labels.get("environment"),
-        owner=obj,
+        owner=obj if keep_owner else None,
+        subject=entry.context.inventory.ordinal(obj),
         node_path=violation.path,
         approximate=approximate,
+        settle=violation.settle,
     )
+
+
+_last_ref: tuple[KubeObject, dict[str, str | None]] | None = None
+
+
+def _ref(obj: KubeObject) -> dict[str, str | None]:
+    """``obj.ref()``, one dict for the findings of one object in a row (a monorepo's report holds
+    tens of thousands; nothing changes them)."""
+    global _last_ref
+    if _last_ref is None or _last_ref[0] is not obj:
+        _last_ref = (obj, obj.ref())
+    return _last_ref[1]
 
 
 def _ids(text: str) -> set[str]:
@@ -209,10 +425,13 @@ class _IgnoreComments:
     per finding whatever the size of the file (a rescan per finding made big files quadratic)."""
 
     def __init__(self, source: SourceFile) -> None:
-        self.source = source
         self.by_line: dict[int, set[str]] = {}
+        # The lines, when there are comments (kept in the source's memo: never the source itself,
+        # a cycle that would keep every file's text with the collector disabled).
+        self.lines: list[str] = []
         if "kgen:ignore" in source.text:
-            for number, text in enumerate(source.lines, start=1):
+            self.lines = source.lines
+            for number, text in enumerate(self.lines, start=1):
                 match = _IGNORE_COMMENT.search(text) if "kgen:ignore" in text else None
                 if match:
                     self.by_line[number] = _ids(match.group(1))
@@ -229,7 +448,7 @@ class _IgnoreComments:
         """The ids ignored on an object's first line and the comment lines right above it."""
         if first not in self._heads:
             ids = set(self.by_line.get(first, ()))
-            lines = self.source.lines
+            lines = self.lines
             number = first - 1
             while number >= 1 and lines[number - 1].lstrip().startswith("#"):
                 ids |= self.by_line.get(number, set())
@@ -242,7 +461,7 @@ SUPPRESSION_UNKNOWN_RULE = "suppression-unknown-rule"
 _WILDCARDS = {"all", "*"}
 
 
-def _unknown_suppressions(load: LoadResult, inventory: Inventory, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
+def _unknown_suppressions(files: list[SourceFile], objects: list[KubeObject], inventory: Inventory, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
     """A misspelt id in ``# kgen:ignore`` or ``kgen.dev/ignore`` silences nothing: report it where it is written."""
     import difflib
 
@@ -258,14 +477,15 @@ def _unknown_suppressions(load: LoadResult, inventory: Inventory, policy: Cluste
         return Finding(rule.id, rule.category, severity, message, file, line, column, obj.ref() if obj else None, "")  # type: ignore[arg-type]
 
     out = []
-    for source in load.files:
+    for source in files:
         for number, ids in _IgnoreComments.of(source).by_line.items():
             text = source.lines[number - 1]
             for rule_id in sorted(ids - known - _WILDCARDS):
                 out.append(finding(rule_id, source.name, number, text.find(rule_id, text.find("kgen:ignore")) + 1, None))
-    annotated = [(obj, obj.annotations, ("metadata",)) for obj in load.objects]
+    annotated = [(obj, obj.annotations, ("metadata",)) for obj in objects]
     # Pod templates' annotations suppress too (a Pod's own metadata is its template's: counted once).
-    annotated += [(t.obj, as_map(t.metadata.get("annotations")), t.metadata_path) for t in inventory.templates if t.metadata_path not in (None, ("metadata",))]
+    templates = [t for obj in objects for t in inventory.templates_of(obj)]
+    annotated += [(t.obj, as_map(t.metadata.get("annotations")), t.metadata_path) for t in templates if t.metadata_path not in (None, ("metadata",))]
     for obj, object_annotations, metadata_path in annotated:
         annotation = object_annotations.get(IGNORE_ANNOTATION)
         if not isinstance(annotation, str):

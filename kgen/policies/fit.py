@@ -549,7 +549,7 @@ class ClusterFit:
         index: dict[tuple, list] = defaultdict(list)
         for ref in self.inventory.scalers:
             if ref.max_replicas is not None:
-                index[(scope_of(ref.scaler), ref.kind, ref.name)].append(ref)
+                index[(ref.scope, ref.kind, ref.name)].append(ref)
         return index
 
     def peak_source(self, template: PodTemplate) -> str:
@@ -560,8 +560,8 @@ class ClusterFit:
         scalers = self._scalers.get((scope_of(obj), obj.kind, obj.name))
         if scalers:
             top = max(scalers, key=lambda r: r.max_replicas or 0)
-            field_name = "maxReplicaCount" if top.scaler.kind == "ScaledObject" else "maxReplicas"
-            return f"{top.scaler.kind} {top.scaler.name} {field_name} {top.max_replicas}"
+            field_name = "maxReplicaCount" if top.scaler_kind == "ScaledObject" else "maxReplicas"
+            return f"{top.scaler_kind} {top.scaler_name} {field_name} {top.max_replicas}"
         if obj.group == "batch" and obj.kind == "CronJob" and _cron_runs(template) > 1:
             return f"concurrencyPolicy Allow: {CRONJOB_ALLOW_RUNS} overlapping runs"
         return ""

@@ -1,11 +1,19 @@
-"""Everything in one lint run, indexed for cross-object rules."""
+"""Everything in one lint run, indexed for cross-object rules.
+
+The index keeps facts (selectors, bindings, autoscaler targets, LimitRange items, the labels
+and replica counts of pod templates...), small enough to keep for a whole monorepo, so that a
+streaming lint can free each file once it is checked. The objects themselves are kept too
+unless the run says not to (``keep_objects``): the cluster-fit analysis (kgen.policies.fit),
+``kgen capacity`` and ``kgen fix`` read them.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Any, Callable, Iterable, NamedTuple, TypeVar
 
+from kgen.kubeschemas import crd_schemas
 from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject
 from kgen.policies.selectors import labels_of, pod_labels, selector_matches, service_selector
 from kgen.workloads import PodTemplate, as_list, as_map, pod_templates
@@ -14,8 +22,10 @@ DEFAULT_NAMESPACE = "default"
 # KEDA's default when a ScaledObject sets no maxReplicaCount.
 KEDA_DEFAULT_MAX_REPLICAS = 100
 
+T = TypeVar("T")
 Scope = tuple[str | None, str]
 PodsByScope = dict[Scope, list[tuple[PodTemplate, dict[str, str | None]]]]
+PodIndex = dict[Scope, dict[tuple[str, str | None], list["PodFacts"]]]
 
 
 def namespace_of(obj: KubeObject) -> str:
@@ -36,7 +46,9 @@ def _count(value: object) -> int | None:
 class ScaleRef:
     """An autoscaler (HPA or KEDA ScaledObject) and the workload it scales."""
 
-    scaler: KubeObject
+    scaler_kind: str
+    scaler_name: str
+    scope: Scope
     kind: str
     name: str
     max_replicas: int | None  # None when the scaler's maximum is missing or invalid
@@ -46,16 +58,30 @@ class ScaleRef:
 class Binding:
     """A RoleBinding or ClusterRoleBinding: the role it grants and the ServiceAccounts it grants it to."""
 
-    obj: KubeObject
+    kind: str  # RoleBinding | ClusterRoleBinding
+    name: str
+    namespace: str
     role_kind: str  # Role | ClusterRole
     role_name: str
     accounts: tuple[tuple[str, str], ...]  # (namespace, name) of every ServiceAccount subject
 
-    def grants(self, role: KubeObject) -> bool:
+    def grants(self, role: RoleRef) -> bool:
         """Whether this binding grants ``role`` (a Role only from a RoleBinding of its own namespace)."""
         if (role.kind, role.name) != (self.role_kind, self.role_name):
             return False
-        return role.kind == "ClusterRole" or namespace_of(role) == namespace_of(self.obj)
+        return role.kind == "ClusterRole" or role.namespace == self.namespace
+
+
+class RoleRef(NamedTuple):
+    """A Role or ClusterRole as bindings name it (what a verdict waiting for the bindings keeps)."""
+
+    kind: str
+    name: str
+    namespace: str
+
+    @classmethod
+    def of(cls, role: KubeObject) -> "RoleRef":
+        return cls(role.kind, role.name, namespace_of(role))
 
 
 @dataclass(frozen=True)
@@ -66,7 +92,7 @@ class ContainerLimits:
     Values are raw quantities as written (parse them with kgen.quantity).
     """
 
-    obj: KubeObject
+    name: str  # of the LimitRange
     path: JsonPath
     max: dict
     min: dict
@@ -74,31 +100,199 @@ class ContainerLimits:
     default_request: dict
 
 
+@dataclass(frozen=True)
+class PodFacts:
+    """What cross-object rules need of a pod template once its object is gone: where its pods run,
+    their labels, and how many of them there can be."""
+
+    scope: Scope
+    kind: str  # the template's kind (kgen.workloads.PodTemplate.kind)
+    obj_kind: str
+    obj_name: str
+    labels: dict[str, str | None]
+    daemon: bool
+    pods_per_replica: int  # pods for one replica of the object (a group's size)
+    max_replicas: int  # the most pods the object's own settings allow (no autoscaler)
+
+    @classmethod
+    def of(cls, template: PodTemplate) -> "PodFacts":
+        obj = template.obj
+        daemon = template.site.daemon
+        return cls(
+            scope_of(obj), template.kind, obj.kind, obj.name, pod_labels(template), daemon,
+            0 if daemon else template.pods_for(1), 0 if daemon else template.max_replicas,
+        )  # fmt: skip
+
+
+def scale_target(obj: KubeObject) -> ScaleRef | None:
+    """An HPA or ScaledObject with its target (KEDA's kind defaults to Deployment); None when it names none."""
+    spec = as_map(obj.data.get("spec"))
+    target = as_map(spec.get("scaleTargetRef"))
+    keda = obj.kind == "ScaledObject"
+    kind = target.get("kind") or ("Deployment" if keda else None)
+    name = target.get("name")
+    if not isinstance(kind, str) or not isinstance(name, str) or not name:
+        return None
+    if keda:
+        declared = spec.get("maxReplicaCount")
+        maximum = KEDA_DEFAULT_MAX_REPLICAS if declared is None else _count(declared)
+    else:
+        maximum = _count(spec.get("maxReplicas"))
+    return ScaleRef(obj.kind, obj.name, scope_of(obj), kind, name, maximum)
+
+
 class Inventory:
-    def __init__(self, objects: list[KubeObject]) -> None:
-        self.objects = objects
+    """The objects of one lint run, indexed as they are added.
+
+    A streaming lint adds one file (or chart, or Kustomize root) at a time and checks it at
+    once, against what was added so far; while ``consulted`` is a list, every question a
+    check asks through :meth:`ask` is written down with its answer, so that
+    :meth:`changed_answers` can tell, once the whole input is in, which checks would now be
+    answered otherwise (and must run again). Verdicts that wait for the whole input read the
+    facts at the end (``Violation.settle``).
+    """
+
+    def __init__(self, objects: Iterable[KubeObject] = (), keep_objects: bool = True) -> None:
+        self.keep_objects = keep_objects
+        # Kept only with keep_objects:
+        self.objects: list[KubeObject] = []
         self.by_kind: dict[str, list[KubeObject]] = defaultdict(list)
-        self._templates: dict[int, list[PodTemplate]] = {}
+        self.templates: list[PodTemplate] = []
         self._label_only: list[PodTemplate] = []
+        self._templates: dict[int, list[PodTemplate]] = {}
+        # Facts:
+        self.consulted: list[Consultation] | None = None
+        self.workload_count = 0
+        self._count = 0
+        self._ordinals: dict[int, int] = {}
+        self._first_of: dict[tuple[str, str], int] = {}
+        self._count_of: dict[tuple[str, str], int] = defaultdict(int)
+        self._present: set[tuple[Scope, str, str]] = set()
+        self._last_scope: dict[tuple[str, str], Scope] = {}
+        self._custom_resource_names: dict[Scope, set[str]] = defaultdict(set)
+        # Pod templates by scope, and by scope and label, those with a pod spec apart from those
+        # that only write labels: lookups list the former first (as kgen.workloads finds them).
+        self._pods: tuple[dict[Scope, list[PodFacts]], dict[Scope, list[PodFacts]]] = (defaultdict(list), defaultdict(list))
+        self._pods_by_label: tuple[PodIndex, PodIndex] = (
+            defaultdict(lambda: defaultdict(list)), defaultdict(lambda: defaultdict(list))
+        )  # fmt: skip
+        self._service_selectors: dict[Scope, list[dict[str, str]]] = defaultdict(list)
+        # The selectors of each scope by their first label's key and value: a selector can only
+        # match pods that carry its first label, so a template is matched against a few selectors,
+        # not every Service of its namespace (which grew with the square of a monorepo).
+        self._selectors_by_first_label: dict[Scope, dict[str, dict[str, list[dict[str, str]]]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(list))
+        )
+        self._bindings: list[Binding] = []
+        self._bindings_by_account: dict[tuple[str, str], list[Binding]] = defaultdict(list)
+        self._bindings_by_role: dict[tuple[str, str], list[Binding]] = defaultdict(list)
+        self._templates_by_account: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        self._accounts: dict[tuple[str, str], bool] = {}
+        self._scalers: list[ScaleRef] = []
+        self._scalers_by_target: dict[tuple[Scope, str, str], list[ScaleRef]] = defaultdict(list)
+        self._container_limits: dict[Scope, list[ContainerLimits]] = defaultdict(list)
+        self._crd_schemas: dict[tuple[str, str], tuple[str, dict]] = {}
+        self.add(objects)
+
+    def add(self, objects: Iterable[KubeObject]) -> None:
+        """Index more objects (they come after those already added). Without keep_objects, only
+        the pod templates and ordinals of the objects added last are kept, for their checks."""
+        if not self.keep_objects:
+            self._templates, self._ordinals = {}, {}
         for obj in objects:
+            self._add(obj)
+
+    def readmit(self, objects: list[KubeObject], first: int) -> None:
+        """Take back objects read again (a unit checked anew at the end) as the ordinals from
+        ``first`` on, without counting their facts twice."""
+        if not self.keep_objects:
+            self._templates, self._ordinals = {}, {}
+        for offset, obj in enumerate(objects):
+            self._ordinals[id(obj)] = first + offset
+            self._templates[id(obj)] = [t for t in pod_templates(obj, spec_required=False) if t.has_spec]
+
+    @property
+    def count(self) -> int:
+        """How many objects were added."""
+        return self._count
+
+    def _add(self, obj: KubeObject) -> None:
+        ordinal = self._ordinals[id(obj)] = self._count
+        self._count += 1
+        key = (obj.api_version, obj.kind)
+        self._first_of.setdefault(key, ordinal)
+        self._count_of[key] += 1
+        scope = scope_of(obj)
+        self._present.add((scope, obj.kind, obj.name))
+        self._last_scope[(obj.kind, obj.name)] = scope
+        if "." in obj.group and not obj.group.endswith(".k8s.io") and obj.name:
+            # Operators (databases, Prometheus, LeaderWorkerSet...) create pods from custom
+            # resources that carry the resource's name in a label.
+            self._custom_resource_names[scope].add(obj.name)
+        found = pod_templates(obj, spec_required=False)
+        templates = [t for t in found if t.has_spec]
+        self.workload_count += len(found)
+        for template in templates:
+            self._templates_by_account[(scope[1], template.service_account)].append((template.kind, obj.name))
+        for template in found:
+            if template.kind != "PodTemplate":  # a PodTemplate object only stores a template
+                self._add_pods(PodFacts.of(template), 0 if template.has_spec else 1)
+        if self.keep_objects:
+            self.objects.append(obj)
             self.by_kind[obj.kind].append(obj)
-            found = pod_templates(obj, spec_required=False)
-            self._templates[id(obj)] = [t for t in found if t.has_spec]
+            self._templates[id(obj)] = templates
+            self.templates.extend(templates)
             self._label_only.extend(t for t in found if not t.has_spec)
+        else:
+            self._templates[id(obj)] = templates
+        if obj.kind == "Service":
+            self._add_service(obj)
+        elif obj.kind in ("RoleBinding", "ClusterRoleBinding"):
+            self._add_binding(obj)
+        elif obj.kind == "ServiceAccount":
+            self._accounts.setdefault((scope[1], obj.name), obj.data.get("automountServiceAccountToken") is False)
+        elif obj.kind in ("HorizontalPodAutoscaler", "ScaledObject"):
+            self._add_scaler(obj)
+        elif obj.kind == "LimitRange":
+            self._add_limit_range(obj)
+        elif obj.kind == "CustomResourceDefinition":
+            for key, schema in crd_schemas(obj.data).items():
+                self._crd_schemas.setdefault(key, (obj.name, schema))
+
+    def ordinal(self, obj: KubeObject) -> int:
+        """The object's place in the input (0 for the first object added)."""
+        return self._ordinals[id(obj)]
+
+    def first_of(self, api_version: str, kind: str) -> int | None:
+        """The ordinal of the input's first object of that apiVersion and kind."""
+        return self._first_of.get((api_version, kind))
+
+    def count_of(self, api_version: str, kind: str) -> int:
+        """How many objects of that apiVersion and kind the input holds."""
+        return self._count_of.get((api_version, kind), 0)
+
+    def holds(self, scope: Scope, kind: str, name: str) -> bool:
+        """Whether the input holds an object of that kind and name in ``scope``."""
+        return (scope, kind, name) in self._present
+
+    def last_scope(self, kind: str, name: str) -> Scope | None:
+        """The scope of the input's last object of that kind and name, in any namespace."""
+        return self._last_scope.get((kind, name))
+
+    def custom_resource_names(self, scope: Scope) -> set[str]:
+        """Names of the custom resources of ``scope`` (whose operators create pods)."""
+        return self._custom_resource_names.get(scope, set())
 
     def templates_of(self, obj: KubeObject) -> list[PodTemplate]:
+        """The pod templates of ``obj`` (with keep_objects False: of the object last added)."""
         return self._templates.get(id(obj), [])
 
-    @cached_property
-    def templates(self) -> list[PodTemplate]:
-        return [template for obj in self.objects for template in self._templates[id(obj)]]
-
-    @cached_property
+    @property
     def workloads(self) -> list[PodTemplate]:
         """Templates for cross-object rules: every pod template, and those that write labels but no pod spec."""
         return [*self.templates, *self._label_only]
 
-    @cached_property
+    @property
     def pods_by_scope(self) -> PodsByScope:
         """Workload templates that run pods, with the labels of their pods, by scope (a PodTemplate
         object only stores a template)."""
@@ -108,37 +302,42 @@ class Inventory:
                 found[scope_of(template.obj)].append((template, pod_labels(template)))
         return found
 
-    @cached_property
-    def _service_selectors(self) -> dict[Scope, list[dict[str, str]]]:
-        found: dict[Scope, list[dict[str, str]]] = defaultdict(list)
-        for service in self.of_kind("Service"):
-            selector = service_selector(service.data)
-            if selector is not None:
-                found[scope_of(service)].append(selector)
-        return found
+    def _add_pods(self, pods: PodFacts, part: int) -> None:
+        self._pods[part][pods.scope].append(pods)
+        index = self._pods_by_label[part][pods.scope]
+        for key, value in pods.labels.items():
+            index[(key, value)].append(pods)
 
-    @cached_property
-    def _service_selectors_by_first_label(self) -> dict[Scope, dict[str, dict[str, list[dict[str, str]]]]]:
-        """The selectors of each scope by their first label's key and value: a selector can only
-        match pods that carry its first label, so a template is matched against a few selectors,
-        not every Service of its namespace (which grew with the square of a monorepo)."""
-        found: dict[Scope, dict[str, dict[str, list[dict[str, str]]]]] = {}
-        for scope, selectors in self._service_selectors.items():
-            index: dict[str, dict[str, list[dict[str, str]]]] = defaultdict(lambda: defaultdict(list))
-            for selector in selectors:
-                key, value = next(iter(labels_of(selector).items()), ("", ""))
-                index[key][value].append(selector)
-            found[scope] = index
-        return found
+    def pods_selected(self, scope: Scope, selector: dict) -> list[PodFacts]:
+        """The pod templates of ``scope`` whose labels ``selector`` matches."""
+        return [p for part in self._pods for p in part.get(scope, []) if selector_matches(selector, p.labels)]
 
-    def receives_traffic(self, template: PodTemplate) -> bool | None:
-        """Whether a Service of the input selects pods of ``template``; None when the input holds no
-        Service that selects pods in its namespace (a Service only selects its own namespace's pods, so
-        then nothing is known about its traffic)."""
-        if not self._service_selectors.get(scope_of(template.obj)):
+    def pods_matching(self, scope: Scope, wanted: dict[str, str]) -> list[PodFacts]:
+        """The pod templates of ``scope`` whose labels a non-empty ``matchLabels`` selector matches."""
+        key, value = next(iter(wanted.items()))
+        candidates = [pods for labels in ((key, value), (key, None)) for part in self._pods_by_label for pods in part.get(scope, {}).get(labels, [])]
+        selector = {"matchLabels": wanted}
+        return [pods for pods in candidates if selector_matches(selector, pods.labels)]
+
+    def pod_scopes(self) -> list[Scope]:
+        """The scopes that hold pod templates, those with a pod spec first."""
+        return list(dict.fromkeys([*self._pods[0], *self._pods[1]]))
+
+    def _add_service(self, service: KubeObject) -> None:
+        selector = service_selector(service.data)
+        if selector is not None:
+            scope = scope_of(service)
+            self._service_selectors[scope].append(selector)
+            key, value = next(iter(labels_of(selector).items()), ("", ""))
+            self._selectors_by_first_label[scope][key][value].append(selector)
+
+    def receives_traffic(self, scope: Scope, labels: dict[str, str | None]) -> bool | None:
+        """Whether a Service of the input selects pods with ``labels`` in ``scope``; None when the input
+        holds no Service that selects pods there (a Service only selects its own namespace's pods, so
+        then nothing is known about their traffic)."""
+        if not self._service_selectors.get(scope):
             return None
-        labels = pod_labels(template)
-        index = self._service_selectors_by_first_label[scope_of(template.obj)]
+        index = self._selectors_by_first_label[scope]
         candidates = [s for selectors in index.get("", {}).values() for s in selectors]  # empty selectors
         for key, value in labels.items():
             by_value = index.get(key, {})
@@ -148,127 +347,131 @@ class Inventory:
                 candidates += by_value.get(value, [])
         return any(selector_matches({"matchLabels": s}, labels) for s in candidates)
 
-    @cached_property
-    def bindings(self) -> list[Binding]:
-        """Every RoleBinding and ClusterRoleBinding of the input that names a role."""
-        found = []
-        for obj in self.of_kind("RoleBinding", "ClusterRoleBinding"):
-            ref = as_map(obj.data.get("roleRef"))
-            kind, name = ref.get("kind"), ref.get("name")
-            if kind not in ("Role", "ClusterRole") or not isinstance(name, str):
-                continue
-            accounts = []
-            for subject in as_list(obj.data.get("subjects")):
-                subject = as_map(subject)
-                # A ClusterRoleBinding subject must name its namespace; a RoleBinding's defaults to its own.
-                namespace = subject.get("namespace") or (namespace_of(obj) if obj.kind == "RoleBinding" else None)
-                if subject.get("kind") == "ServiceAccount" and isinstance(subject.get("name"), str) and isinstance(namespace, str):
-                    accounts.append((namespace, subject["name"]))
-            found.append(Binding(obj, kind, name, tuple(accounts)))
-        return found
+    def _add_binding(self, obj: KubeObject) -> None:
+        """A RoleBinding or ClusterRoleBinding that names a role."""
+        ref = as_map(obj.data.get("roleRef"))
+        kind, name = ref.get("kind"), ref.get("name")
+        if kind not in ("Role", "ClusterRole") or not isinstance(name, str):
+            return
+        accounts = []
+        for subject in as_list(obj.data.get("subjects")):
+            subject = as_map(subject)
+            # A ClusterRoleBinding subject must name its namespace; a RoleBinding's defaults to its own.
+            namespace = subject.get("namespace") or (namespace_of(obj) if obj.kind == "RoleBinding" else None)
+            if subject.get("kind") == "ServiceAccount" and isinstance(subject.get("name"), str) and isinstance(namespace, str):
+                accounts.append((namespace, subject["name"]))
+        binding = Binding(obj.kind, obj.name, namespace_of(obj), kind, name, tuple(accounts))
+        self._bindings.append(binding)
+        for account in dict.fromkeys(binding.accounts):
+            self._bindings_by_account[account].append(binding)
+        self._bindings_by_role[(kind, name)].append(binding)
 
-    @cached_property
-    def _bindings_by_account(self) -> dict[tuple[str, str], list[Binding]]:
-        index: dict[tuple[str, str], list[Binding]] = defaultdict(list)
-        for binding in self.bindings:
-            for account in dict.fromkeys(binding.accounts):
-                index[account].append(binding)
-        return index
+    @property
+    def bindings(self) -> list[Binding]:
+        """Every RoleBinding, then every ClusterRoleBinding, of the input that names a role."""
+        return _rolebindings_first(self._bindings)
 
     def bindings_of_account(self, namespace: str, account: str) -> list[Binding]:
         """The bindings of the input that grant a role to the ServiceAccount: its pods call the API."""
-        return self._bindings_by_account.get((namespace, account), [])
+        return _rolebindings_first(self._bindings_by_account.get((namespace, account), []))
 
-    @cached_property
-    def _bindings_by_role(self) -> dict[tuple[str, str], list[Binding]]:
-        index: dict[tuple[str, str], list[Binding]] = defaultdict(list)
-        for binding in self.bindings:
-            index[(binding.role_kind, binding.role_name)].append(binding)
-        return index
+    def bindings_of_role(self, role: RoleRef) -> list[Binding]:
+        """The bindings of the input that grant the role (a Role only by RoleBindings of its namespace)."""
+        return [b for b in _rolebindings_first(self._bindings_by_role.get((role.kind, role.name), [])) if b.grants(role)]
 
-    def bindings_of_role(self, role: KubeObject) -> list[Binding]:
-        return [b for b in self._bindings_by_role.get((role.kind, role.name), []) if b.grants(role)]
+    def templates_running_as(self, namespace: str, account: str) -> list[tuple[str, str]]:
+        """(kind, object name) of the pod templates of the input whose pods run as the ServiceAccount."""
+        return list(self._templates_by_account.get((namespace, account), []))
 
-    @cached_property
-    def _templates_by_account(self) -> dict[tuple[str, str], list[PodTemplate]]:
-        index: dict[tuple[str, str], list[PodTemplate]] = defaultdict(list)
-        for template in self.templates:
-            index[(namespace_of(template.obj), template.service_account)].append(template)
-        return index
-
-    def templates_running_as(self, namespace: str, account: str) -> list[PodTemplate]:
-        """Pod templates of the input whose pods run as the ServiceAccount."""
-        return self._templates_by_account.get((namespace, account), [])
+    def account_turns_token_off(self, namespace: str, account: str) -> bool | None:
+        """Whether the input's (first) ServiceAccount of that name sets automountServiceAccountToken:
+        false; None when the input holds no such ServiceAccount."""
+        return self._accounts.get((namespace, account))
 
     def of_kind(self, *kinds: str) -> list[KubeObject]:
         return [obj for kind in kinds for obj in self.by_kind.get(kind, [])]
 
-    @cached_property
+    @property
     def scalers(self) -> list[ScaleRef]:
-        """Every HPA and ScaledObject of the input with its target (KEDA's kind defaults to Deployment)."""
-        found = []
-        for obj in self.of_kind("HorizontalPodAutoscaler", "ScaledObject"):
-            spec = as_map(obj.data.get("spec"))
-            target = as_map(spec.get("scaleTargetRef"))
-            keda = obj.kind == "ScaledObject"
-            kind = target.get("kind") or ("Deployment" if keda else None)
-            name = target.get("name")
-            if not isinstance(kind, str) or not isinstance(name, str) or not name:
-                continue
-            if keda:
-                declared = spec.get("maxReplicaCount")
-                maximum = KEDA_DEFAULT_MAX_REPLICAS if declared is None else _count(declared)
-            else:
-                maximum = _count(spec.get("maxReplicas"))
-            found.append(ScaleRef(obj, kind, name, maximum))
-        return found
+        """Every HPA, then every ScaledObject, of the input with its target."""
+        return sorted(self._scalers, key=lambda ref: ref.scaler_kind != "HorizontalPodAutoscaler")
 
-    @cached_property
-    def _scalers_by_target(self) -> dict[tuple[Scope, str, str], list[ScaleRef]]:
-        index: dict[tuple[Scope, str, str], list[ScaleRef]] = defaultdict(list)
-        for ref in self.scalers:
-            index[(scope_of(ref.scaler), ref.kind, ref.name)].append(ref)
-        return index
+    def _add_scaler(self, obj: KubeObject) -> None:
+        ref = scale_target(obj)
+        if ref is not None:
+            self._scalers.append(ref)
+            self._scalers_by_target[(ref.scope, ref.kind, ref.name)].append(ref)
 
     def max_replicas(self, template: PodTemplate) -> int | None:
         """The most pods of ``template`` that can run at once: the autoscalers' maximum when one
         targets its object, else the declared replicas (Job parallelism) or the ceiling of the
         autoscaling written in the object (Ray, KServe, Knative); None for DaemonSets, whose size
         is the number of matching nodes."""
-        if template.site.daemon:
-            return None
-        obj = template.obj
-        maxima = [ref.max_replicas for ref in self._scalers_by_target.get((scope_of(obj), obj.kind, obj.name), [])]
-        known = [m for m in maxima if m is not None]
-        return template.pods_for(max(known)) if known else template.max_replicas
+        return self.max_pods(PodFacts.of(template))
 
-    @cached_property
-    def _container_limits(self) -> dict[Scope, list[ContainerLimits]]:
-        index: dict[Scope, list[ContainerLimits]] = defaultdict(list)
-        for obj in self.of_kind("LimitRange"):
-            for position, item in enumerate(as_list(as_map(obj.data.get("spec")).get("limits"))):
-                item = as_map(item)
-                if item.get("type") != "Container":
-                    continue
-                maximum, minimum = as_map(item.get("max")), as_map(item.get("min"))
-                default = {**maximum, **as_map(item.get("default"))}
-                default_request = {**minimum, **default, **as_map(item.get("defaultRequest"))}
-                index[scope_of(obj)].append(
-                    ContainerLimits(obj, ("spec", "limits", position), maximum, minimum, default, default_request)
-                )
-        return index
+    def max_pods(self, pods: PodFacts) -> int | None:
+        """:meth:`max_replicas` from a template's facts."""
+        if pods.daemon:
+            return None
+        maxima = [ref.max_replicas for ref in self._scalers_by_target.get((pods.scope, pods.obj_kind, pods.obj_name), [])]
+        known = [m for m in maxima if m is not None]
+        return max(known) * pods.pods_per_replica if known else pods.max_replicas
+
+    def _add_limit_range(self, obj: KubeObject) -> None:
+        for position, item in enumerate(as_list(as_map(obj.data.get("spec")).get("limits"))):
+            item = as_map(item)
+            if item.get("type") != "Container":
+                continue
+            maximum, minimum = as_map(item.get("max")), as_map(item.get("min"))
+            default = {**maximum, **as_map(item.get("default"))}
+            default_request = {**minimum, **default, **as_map(item.get("defaultRequest"))}
+            self._container_limits[scope_of(obj)].append(
+                ContainerLimits(obj.name, ("spec", "limits", position), maximum, minimum, default, default_request)
+            )
 
     def container_limits(self, obj: KubeObject) -> list[ContainerLimits]:
-        """The LimitRange container items of the input that apply to pods of ``obj``."""
-        return self._container_limits.get(scope_of(obj), [])
+        """The LimitRange container items of the input (so far) that apply to pods of ``obj``."""
+        return self.ask(self.limit_ranges, scope_of(obj))
 
-    @cached_property
-    def _by_name(self) -> dict[tuple[str, str, str], KubeObject]:
-        index: dict[tuple[str, str, str], KubeObject] = {}
-        for obj in self.objects:
-            index.setdefault((obj.kind, namespace_of(obj), obj.name), obj)
-        return index
+    def limit_ranges(self, scope: Scope) -> list[ContainerLimits]:
+        """The LimitRange container items of the input that apply to pods of ``scope``."""
+        return list(self._container_limits.get(scope, []))
 
-    def find(self, kind: str, namespace: str, name: str) -> KubeObject | None:
-        """The first object of that kind, namespace and name in the input."""
-        return self._by_name.get((kind, namespace, name))
+    def crd_schema(self, api_version: str, kind: str) -> tuple[str, dict] | None:
+        """(name, OpenAPI schema) of the input's first CustomResourceDefinition serving that apiVersion and kind."""
+        return self._crd_schemas.get((api_version, kind))
+
+    def ask(self, question: Callable[..., T], *args: Any) -> T:
+        """``question(*args)``, a question about the input (so far), written down while recording."""
+        answer = question(*args)
+        if self.consulted is not None:
+            self.consulted.append(Consultation(question, args, _digest(answer)))
+        return answer
+
+    def changed_answers(self, consulted: list[Consultation]) -> bool:
+        """Whether any of these questions, asked again now, gets another answer."""
+        return any(_digest(c.question(*c.args)) != c.answer for c in consulted)
+
+
+class Consultation(NamedTuple):
+    """A question a check asked the inventory (a bound query and its small arguments) and the answer it got."""
+
+    question: Callable[..., Any]
+    args: tuple
+    answer: object
+
+
+def _rolebindings_first(bindings: list[Binding]) -> list[Binding]:
+    """``bindings`` (in input order) with the RoleBindings before the ClusterRoleBindings, as a lookup by kind lists them."""
+    return sorted(bindings, key=lambda binding: binding.kind != "RoleBinding")
+
+
+def _digest(answer: object) -> object:
+    """An answer in a form that compares equal exactly when the answer is the same."""
+    if isinstance(answer, list):
+        return tuple(_digest(item) for item in answer)
+    if isinstance(answer, ContainerLimits):
+        return answer.name, answer.path  # lists of them only grow: a new item changes the length
+    if isinstance(answer, (str, int, float, type(None))):
+        return answer
+    return id(answer)  # a compiled schema, made once per CustomResourceDefinition

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
 from typing import Any, Iterator
 
+from kgen.policies.inventory import Inventory, Scope, scope_of
 from kgen.policies.registry import RuleContext, Violation, rule
+from kgen.policies.selectors import pod_labels
 from kgen.workloads import Container, PodTemplate, as_list, as_map
 
 PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
@@ -92,9 +96,14 @@ def _missing(template: PodTemplate, field: str, consequence: str) -> Iterator[Vi
     (KubeRay, Knative, KServe).""",
 )
 def readiness_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
-    if ctx.inventory.receives_traffic(template) is False:
-        return
-    yield from _missing(template, "readinessProbe", "Services send it traffic as soon as it starts; add a readinessProbe")
+    scope, labels = scope_of(template.obj), pod_labels(template)
+    for violation in _missing(template, "readinessProbe", "Services send it traffic as soon as it starts; add a readinessProbe"):
+        yield replace(violation, settle=partial(_unless_no_service_selects, violation, scope, labels))
+
+
+def _unless_no_service_selects(violation: Violation, scope: Scope, labels: dict[str, str | None], inventory: Inventory) -> Violation | None:
+    """The violation, unless the input holds Services in the pod's namespace and none selects the pod."""
+    return None if inventory.receives_traffic(scope, labels) is False else violation
 
 
 @rule(

@@ -77,6 +77,7 @@ def quota_exceeded(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation
     category="quota",
     severity="error",
     scope="workload",
+    whole_input=True,
     summary="A ResourceQuota constrains cpu or memory requests/limits but a container leaves that value unset (after LimitRange defaults).",
     why="""When a quota in the namespace tracks requests.cpu, limits.memory and so on, the API server rejects
     every pod with a container that does not set the value (LimitRange defaults count as set). The

@@ -8,10 +8,11 @@ are filled in by the controller and are judged through the roles they aggregate.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 from kgen.loader import JsonPath, KubeObject
-from kgen.policies.inventory import Inventory
+from kgen.policies.inventory import Inventory, RoleRef
 from kgen.policies.registry import RuleContext, Violation, rule
 from kgen.workloads import as_list
 
@@ -41,26 +42,31 @@ def _policy_rules(role: KubeObject) -> Iterator[tuple[int, dict]]:
             yield index, item
 
 
-def _cluster_wide(role: KubeObject, inventory: Inventory) -> bool:
+def _cluster_wide(role: RoleRef, inventory: Inventory) -> bool:
     """A ClusterRole granted by a ClusterRoleBinding, or one the input does not bind (how it is bound
     is not known); a Role, or a ClusterRole only granted per namespace by RoleBindings, is not."""
     if role.kind != "ClusterRole":
         return False
     bindings = inventory.bindings_of_role(role)
-    return not bindings or any(b.obj.kind == "ClusterRoleBinding" for b in bindings)
+    return not bindings or any(b.kind == "ClusterRoleBinding" for b in bindings)
 
 
-def reach(role: KubeObject, inventory: Inventory) -> str:
+def reach(role: RoleRef, inventory: Inventory) -> str:
     """Who holds the role's rights, as far as the input tells: bindings, ServiceAccounts, workloads."""
     parts = []
     for binding in inventory.bindings_of_role(role):
         accounts = []
         for namespace, account in binding.accounts:
-            users = [f"{t.kind} {t.obj.name!r}" for t in inventory.templates_running_as(namespace, account)]
+            users = [f"{kind} {name!r}" for kind, name in inventory.templates_running_as(namespace, account)]
             accounts.append(f"ServiceAccount {namespace}/{account}" + (f" (used by {', '.join(dict.fromkeys(users))})" if users else ""))
         granted = f" to {', '.join(accounts)}" if accounts else ""
-        parts.append(f"{binding.obj.kind} {binding.obj.name!r}{granted}")
+        parts.append(f"{binding.kind} {binding.name!r}{granted}")
     return f"; granted by {'; '.join(parts)}" if parts else ""
+
+
+def _with_reach(path: JsonPath, role: RoleRef, head: str, tail: str, inventory: Inventory) -> Violation:
+    """The message ``head`` + who holds the role (known once every binding and pod is read) + ``tail``."""
+    return Violation(path, f"{head}{reach(role, inventory)}{tail}")
 
 
 @rule(
@@ -83,7 +89,8 @@ def wildcard(role: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
             values = _strings(item.get(field))
             if "*" in values:
                 where: JsonPath = ("rules", index, field, values.index("*"))
-                yield Violation(where, f"{role.kind} {role.name!r} rules[{index}] grants every {field[:-1] if field != 'apiGroups' else 'API group'} ('*'){reach(role, ctx.inventory)}; list the ones needed")
+                head = f"{role.kind} {role.name!r} rules[{index}] grants every {field[:-1] if field != 'apiGroups' else 'API group'} ('*')"
+                yield Violation(where, "", settle=partial(_with_reach, where, RoleRef.of(role), head, "; list the ones needed"))
 
 
 def _grants_secret_reads(item: dict) -> list[str]:
@@ -112,16 +119,22 @@ def _grants_secret_reads(item: dict) -> list[str]:
     case_severities={"the role is a Role, or a ClusterRole the input only grants per namespace (RoleBindings)": "info"},
 )
 def secrets_access(role: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
-    wide = _cluster_wide(role, ctx.inventory)
     for index, item in _policy_rules(role):
         verbs = _grants_secret_reads(item)
         if verbs:
-            scope = "in every namespace" if wide else f"in its namespace{'s' if role.kind == 'ClusterRole' else ''}"
-            yield Violation(
-                ("rules", index, "verbs"),
-                f"{role.kind} {role.name!r} can {'/'.join(verbs)} Secrets {scope}{reach(role, ctx.inventory)}; limit it with resourceNames",
-                severity=None if wide else "info",
-            )
+            path = ("rules", index, "verbs")
+            yield Violation(path, "", settle=partial(_secret_reads, path, RoleRef.of(role), verbs))
+
+
+def _secret_reads(path: JsonPath, role: RoleRef, verbs: list[str], inventory: Inventory) -> Violation:
+    """Reading Secrets in every namespace is a warning; in the role's own namespace(s), information."""
+    wide = _cluster_wide(role, inventory)
+    scope = "in every namespace" if wide else f"in its namespace{'s' if role.kind == 'ClusterRole' else ''}"
+    return Violation(
+        path,
+        f"{role.kind} {role.name!r} can {'/'.join(verbs)} Secrets {scope}{reach(role, inventory)}; limit it with resourceNames",
+        severity=None if wide else "info",
+    )
 
 
 @rule(
@@ -146,7 +159,6 @@ def escalation(role: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
         for verb, dangerous, group in ESCALATIONS:
             hit = sorted(resources & dangerous)
             if verb in verbs and hit and groups & {group, "*"}:
-                yield Violation(
-                    ("rules", index, "verbs", verbs.index(verb)),
-                    f"{role.kind} {role.name!r} grants {verb} on {', '.join(hit)}{reach(role, ctx.inventory)}; remove it or limit it with resourceNames",
-                )
+                path = ("rules", index, "verbs", verbs.index(verb))
+                head = f"{role.kind} {role.name!r} grants {verb} on {', '.join(hit)}"
+                yield Violation(path, "", settle=partial(_with_reach, path, RoleRef.of(role), head, "; remove it or limit it with resourceNames"))

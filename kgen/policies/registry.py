@@ -44,6 +44,12 @@ class Violation:
     message: str
     obj: KubeObject | None = None
     severity: Severity | None = None
+    # A verdict that waits for the whole input (a Service in a later file may select the pod):
+    # called once every file is read, with the complete inventory, it returns the violation as
+    # the input decides it (its message and severity; the path stays this one; ``message`` may be
+    # left empty here), or None when there is none after all. It must hold small facts (names,
+    # labels, paths), never the object: a streaming lint frees the objects before it settles.
+    settle: Callable[["Inventory"], "Violation | None"] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,9 @@ class Rule(RuleMeta):
     silent_when: str = ""
     # Cases reported at another severity than ``severity`` (case -> severity), shown by `kgen rules`/`explain`.
     case_severities: Mapping[str, Severity] = field(default_factory=dict)
+    # A workload or object check that reads an analysis of the whole input (kgen.policies.fit), not
+    # just the inventory's lookups: a streaming lint runs it once every file is read.
+    whole_input: bool = False
 
     @property
     def severities(self) -> str:
@@ -108,6 +117,7 @@ def rule(
     params: Mapping[str, Any] | None = None,
     silent_when: str = "",
     case_severities: Mapping[str, Severity] | None = None,
+    whole_input: bool = False,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register the decorated function as the check of a rule."""
 
@@ -126,6 +136,7 @@ def rule(
                 check=check,
                 silent_when=_prose(silent_when),
                 case_severities={_prose(case): level for case, level in (case_severities or {}).items()},
+                whole_input=whole_input,
             )
         )
         return check

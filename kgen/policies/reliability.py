@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from functools import partial
 from typing import Iterator
 
 from kgen.loader import KubeObject
-from kgen.policies.inventory import Inventory, PodsByScope, Scope, scope_of
+from kgen.policies.inventory import Inventory, PodFacts, ScaleRef, Scope, scale_target, scope_of
 from kgen.policies.registry import RuleContext, Violation, rule
-from kgen.policies.selectors import selector_matches, service_selector
-from kgen.workloads import PodTemplate, as_map
+from kgen.policies.selectors import service_selector
+from kgen.workloads import as_map
 
 _PERCENT = re.compile(r"\s*([0-9]+)\s*%\s*")
 
@@ -26,48 +26,16 @@ def _show(selector: dict[str, str]) -> str:
     return ", ".join(f"{key}={value}" for key, value in selector.items())
 
 
-LabelIndex = dict[tuple[str, str | None], list[tuple[PodTemplate, dict[str, str | None]]]]
-
-
-def _label_index(templates: PodsByScope) -> dict[Scope, LabelIndex]:
-    """Templates by (label, value) per scope, so a selector only tests templates sharing one of its labels."""
-    indexes: dict[Scope, LabelIndex] = {}
-    for scope, pairs in templates.items():
-        index: LabelIndex = defaultdict(list)
-        for entry in pairs:
-            for key, value in entry[1].items():
-                index[(key, value)].append(entry)
-        indexes[scope] = index
-    return indexes
-
-
-def _matching(index: LabelIndex, wanted: dict[str, str]) -> list[PodTemplate]:
-    """Templates whose pod labels a non-empty ``matchLabels`` selector matches."""
-    key, value = next(iter(wanted.items()))
-    candidates = index.get((key, value), []) + index.get((key, None), [])
-    selector = {"matchLabels": wanted}
-    return [template for template, labels in candidates if selector_matches(selector, labels)]
-
-
-def _custom_resource_names(inventory: Inventory) -> dict[Scope, set[str]]:
-    """Names of custom resources by scope: operators (databases, Prometheus, LeaderWorkerSet...) create
-    pods from them that carry the resource's name in a label."""
-    found: dict[Scope, set[str]] = defaultdict(set)
-    for obj in inventory.objects:
-        if "." in obj.group and not obj.group.endswith(".k8s.io") and obj.name:
-            found[scope_of(obj)].add(obj.name)
-    return found
-
-
-def _describe(template: PodTemplate) -> str:
-    return f"{template.kind} {template.obj.name!r}"
+def _describe(pods: PodFacts) -> str:
+    return f"{pods.kind} {pods.obj_name!r}"
 
 
 @rule(
     id="hpa-target-missing",
     category="reliability",
     severity="warning",
-    scope="inventory",
+    scope="object",
+    kinds=["HorizontalPodAutoscaler", "ScaledObject"],
     summary="A HorizontalPodAutoscaler or KEDA ScaledObject targets a workload that is not in the input.",
     why="""An autoscaler whose scaleTargetRef names no existing workload scales nothing: the workload you
     meant runs at its fixed replica count and the autoscaler only logs errors. The usual causes are a
@@ -78,27 +46,28 @@ def _describe(template: PodTemplate) -> str:
     namespace, and lint the autoscaler together with the manifests of its workload.""",
     silent_when="""the input holds no workload at all (a file of autoscalers linted on its own). A workload whose pod template has labels but no pod spec counts as a workload.""",
 )
-def hpa_target_missing(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
-    if not inventory.workloads:
-        return
-    present = {(scope_of(obj), obj.kind, obj.name) for obj in inventory.objects}
-    elsewhere = {(obj.kind, obj.name): obj for obj in inventory.objects}
-    for ref in inventory.scalers:
-        scope = scope_of(ref.scaler)
-        if (scope, ref.kind, ref.name) in present:
-            continue
-        message = f"{ref.scaler.kind} scales {ref.kind} {ref.name!r}, which is not in namespace {scope[1]!r} of the input"
-        other = elsewhere.get((ref.kind, ref.name))
-        if other is not None:
-            message += f" (one is in namespace {scope_of(other)[1]!r}; an autoscaler only scales its own namespace)"
-        yield Violation(("spec", "scaleTargetRef"), message + "; fix scaleTargetRef", obj=ref.scaler)
+def hpa_target_missing(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
+    ref = scale_target(obj)
+    if ref is not None:
+        yield Violation(("spec", "scaleTargetRef"), "", settle=partial(_target_missing, ref))
+
+
+def _target_missing(ref: ScaleRef, inventory: Inventory) -> Violation | None:
+    if not inventory.workload_count or inventory.holds(ref.scope, ref.kind, ref.name):
+        return None
+    message = f"{ref.scaler_kind} scales {ref.kind} {ref.name!r}, which is not in namespace {ref.scope[1]!r} of the input"
+    other = inventory.last_scope(ref.kind, ref.name)
+    if other is not None:
+        message += f" (one is in namespace {other[1]!r}; an autoscaler only scales its own namespace)"
+    return Violation(("spec", "scaleTargetRef"), message + "; fix scaleTargetRef")
 
 
 @rule(
     id="service-selector-no-match",
     category="reliability",
     severity="warning",
-    scope="inventory",
+    scope="object",
+    kinds=["Service"],
     summary="A Service's selector matches no pod template in the input.",
     why="""A Service routes to the pods its selector matches in its own namespace. When no pod has those
     labels the Service has no endpoints and every request to it fails, usually because of a typo or a
@@ -112,26 +81,23 @@ def hpa_target_missing(inventory: Inventory, ctx: RuleContext) -> Iterator[Viola
     the Pod, spec.template.metadata.labels of a controller), in the Service's namespace.""",
     silent_when="""the Service has no selector or is ExternalName, a selector value names a custom resource of the namespace (its operator creates the pods), or the input holds no workload at all. A workload whose pod template has labels but no pod spec counts.""",
 )
-def service_selector_no_match(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
-    templates = inventory.pods_by_scope
-    if not templates:
-        return
-    operated = _custom_resource_names(inventory)
-    indexes = _label_index(templates)
-    for service in inventory.of_kind("Service"):
-        wanted = service_selector(service.data)
-        if wanted is None:
-            continue
-        scope = scope_of(service)
-        if _matching(indexes.get(scope, {}), wanted):
-            continue
-        if operated.get(scope, set()) & set(wanted.values()):
-            continue  # selects the pods an operator creates for a custom resource of the input
-        message = f"Service selects {_show(wanted)} but no pod template in namespace {scope[1]!r} of the input has these labels"
-        elsewhere = [t for other, index in indexes.items() if other != scope for t in _matching(index, wanted)]
-        if elsewhere:
-            message += f" ({_describe(elsewhere[0])} in namespace {scope_of(elsewhere[0].obj)[1]!r} does, but a Service only selects pods of its own namespace)"
-        yield Violation(("spec", "selector"), message + "; fix the selector or the pod labels", obj=service)
+def service_selector_no_match(service: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
+    wanted = service_selector(service.data)
+    if wanted is not None:
+        yield Violation(("spec", "selector"), "", settle=partial(_selects_nothing, scope_of(service), wanted))
+
+
+def _selects_nothing(scope: Scope, wanted: dict[str, str], inventory: Inventory) -> Violation | None:
+    scopes = inventory.pod_scopes()
+    if not scopes or inventory.pods_matching(scope, wanted):
+        return None
+    if inventory.custom_resource_names(scope) & set(wanted.values()):
+        return None  # selects the pods an operator creates for a custom resource of the input
+    message = f"Service selects {_show(wanted)} but no pod template in namespace {scope[1]!r} of the input has these labels"
+    elsewhere = [pods for other in scopes if other != scope for pods in inventory.pods_matching(other, wanted)]
+    if elsewhere:
+        message += f" ({_describe(elsewhere[0])} in namespace {elsewhere[0].scope[1]!r} does, but a Service only selects pods of its own namespace)"
+    return Violation(("spec", "selector"), message + "; fix the selector or the pod labels")
 
 
 def _int_or_percent(value: object) -> tuple[int, bool] | None:
@@ -142,19 +108,10 @@ def _int_or_percent(value: object) -> tuple[int, bool] | None:
     return (int(match.group(1)), True) if match else None
 
 
-def _selected(pdb: KubeObject, templates: PodsByScope) -> list[PodTemplate]:
-    """Pod templates a PDB covers. policy/v1: an empty selector selects every pod of the namespace,
-    a missing one none; policy/v1beta1: an empty selector selects none."""
-    selector = as_map(pdb.data.get("spec")).get("selector")
-    if not isinstance(selector, dict) or (not selector and pdb.api_version != "policy/v1"):
-        return []
-    return [t for t, labels in templates.get(scope_of(pdb), []) if selector_matches(selector, labels)]
-
-
-def _blocked_by_size(pdb: KubeObject, min_available: tuple[int, bool], inventory: Inventory, templates: PodsByScope) -> str | None:
+def _blocked_by_size(scope: Scope, selector: dict, min_available: tuple[int, bool], inventory: Inventory) -> Violation | None:
     """Why ``minAvailable`` can never be exceeded by the selected pods, or None when it can (or is unknown)."""
-    selected = _selected(pdb, templates)
-    sizes = [inventory.max_replicas(t) for t in selected]
+    selected = inventory.pods_selected(scope, selector)
+    sizes = [inventory.max_pods(pods) for pods in selected]
     if not selected or None in sizes:
         return None  # nothing selected in the input, or a DaemonSet whose size depends on the nodes
     most = sum(s for s in sizes if s is not None)
@@ -163,11 +120,12 @@ def _blocked_by_size(pdb: KubeObject, min_available: tuple[int, bool], inventory
     if most == 0 or needed < most:
         return None
     shown = f"{amount}%" if percent else str(amount)
-    workloads = ", ".join(_describe(t) for t in selected)
-    return (
+    workloads = ", ".join(_describe(pods) for pods in selected)
+    return Violation(
+        ("spec", "minAvailable"),
         f"minAvailable {shown} needs {needed} pods available, but the pods it selects ({workloads}) number at most {most}"
         " (replicas, or an autoscaler's maximum), so no pod can ever be evicted; lower minAvailable below"
-        f" {most}, use maxUnavailable: 1, or run more replicas"
+        f" {most}, use maxUnavailable: 1, or run more replicas",
     )
 
 
@@ -175,7 +133,8 @@ def _blocked_by_size(pdb: KubeObject, min_available: tuple[int, bool], inventory
     id="pdb-blocks-eviction",
     category="reliability",
     severity="warning",
-    scope="inventory",
+    scope="object",
+    kinds=["PodDisruptionBudget"],
     summary="A PodDisruptionBudget can never allow a voluntary eviction.",
     why="""A PDB that allows zero disruptions (`maxUnavailable: 0`, `minAvailable: 100%`, or a
     minAvailable at or above the most replicas the selected workloads can ever have) makes every node
@@ -186,28 +145,26 @@ def _blocked_by_size(pdb: KubeObject, min_available: tuple[int, bool], inventory
     fix="""Use `maxUnavailable: 1` (or a percentage), or a minAvailable below the workload's replica count
     (raise `replicas` / `minReplicas` to at least 2 for a highly available service).""",
 )
-def pdb_blocks_eviction(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
-    templates = inventory.pods_by_scope
-    for pdb in inventory.of_kind("PodDisruptionBudget"):
-        spec = as_map(pdb.data.get("spec"))
-        max_unavailable = _int_or_percent(spec.get("maxUnavailable"))
-        min_available = _int_or_percent(spec.get("minAvailable"))
-        if max_unavailable is not None and max_unavailable[0] == 0:
-            yield Violation(
-                ("spec", "maxUnavailable"),
-                "maxUnavailable 0 never allows a pod to be evicted, so node drains hang; use maxUnavailable: 1",
-                obj=pdb,
-            )
-        if min_available is None:
-            continue
-        amount, percent = min_available
-        if percent and amount >= 100:
-            yield Violation(
-                ("spec", "minAvailable"),
-                f"minAvailable {amount}% never allows a pod to be evicted, so node drains hang; use maxUnavailable: 1 or a lower percentage",
-                obj=pdb,
-            )
-        else:
-            reason = _blocked_by_size(pdb, min_available, inventory, templates)
-            if reason:
-                yield Violation(("spec", "minAvailable"), reason, obj=pdb)
+def pdb_blocks_eviction(pdb: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
+    spec = as_map(pdb.data.get("spec"))
+    max_unavailable = _int_or_percent(spec.get("maxUnavailable"))
+    min_available = _int_or_percent(spec.get("minAvailable"))
+    if max_unavailable is not None and max_unavailable[0] == 0:
+        yield Violation(
+            ("spec", "maxUnavailable"),
+            "maxUnavailable 0 never allows a pod to be evicted, so node drains hang; use maxUnavailable: 1",
+        )
+    if min_available is None:
+        return
+    amount, percent = min_available
+    if percent and amount >= 100:
+        yield Violation(
+            ("spec", "minAvailable"),
+            f"minAvailable {amount}% never allows a pod to be evicted, so node drains hang; use maxUnavailable: 1 or a lower percentage",
+        )
+        return
+    # policy/v1: an empty selector selects every pod of the namespace, a missing one none;
+    # policy/v1beta1: an empty selector selects none.
+    selector = spec.get("selector")
+    if isinstance(selector, dict) and (selector or pdb.api_version == "policy/v1"):
+        yield Violation(("spec", "minAvailable"), "", settle=partial(_blocked_by_size, scope_of(pdb), selector, min_available))

@@ -9,9 +9,10 @@ count. Malformed quantities are left to schema validation.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 from typing import Iterator
 
-from kgen.policies.inventory import Inventory
+from kgen.policies.inventory import Inventory, Scope, scope_of
 from kgen.loader import JsonPath
 from kgen.policies.fixing import copy_request_to_limit
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
@@ -26,13 +27,9 @@ def _sized(template: PodTemplate) -> list[Container]:
     return [c for c in template.containers if c.field_name != "ephemeralContainers"]
 
 
-def _default(inventory: Inventory, template: PodTemplate, field: str, resource: str) -> object:
-    """A LimitRange default (``default`` or ``default_request``) for ``resource``, or None."""
-    for item in inventory.container_limits(template.obj):
-        value = getattr(item, field).get(resource)
-        if value is not None:
-            return value
-    return None
+def _has_default(scope: Scope, field: str, resource: str, inventory: Inventory) -> bool:
+    """Whether a LimitRange of ``scope`` in the input defaults ``resource`` (``default`` or ``default_request``)."""
+    return any(getattr(item, field).get(resource) is not None for item in inventory.limit_ranges(scope))
 
 
 def _pod_level(template: PodTemplate, field: str, resource: str) -> bool:
@@ -40,20 +37,16 @@ def _pod_level(template: PodTemplate, field: str, resource: str) -> bool:
     return as_map(as_map(template.spec.get("resources")).get(field)).get(resource) is not None
 
 
-def _has_request(c: Container, template: PodTemplate, ctx: RuleContext, resource: str) -> bool:
+def _writes_request(c: Container, template: PodTemplate, resource: str) -> bool:
     """Written in the container (a limit alone counts: the API server copies it into the unset
-    request), at pod level, or by a LimitRange default of the namespace."""
+    request) or at pod level; a LimitRange default of the namespace counts too (see _requests_verdict)."""
     if c.requests.get(resource) is not None or c.limits.get(resource) is not None:
         return True
-    if _pod_level(template, "requests", resource) or _pod_level(template, "limits", resource):
-        return True
-    return _default(ctx.inventory, template, "default_request", resource) is not None
+    return _pod_level(template, "requests", resource) or _pod_level(template, "limits", resource)
 
 
-def _has_limit(c: Container, template: PodTemplate, ctx: RuleContext, resource: str) -> bool:
-    if c.limits.get(resource) is not None or _pod_level(template, "limits", resource):
-        return True
-    return _default(ctx.inventory, template, "default", resource) is not None
+def _writes_limit(c: Container, template: PodTemplate, resource: str) -> bool:
+    return c.limits.get(resource) is not None or _pod_level(template, "limits", resource)
 
 
 @rule(
@@ -73,20 +66,35 @@ def _has_limit(c: Container, template: PodTemplate, ctx: RuleContext, resource: 
     resources or a LimitRange default of the namespace in the input supply it.""",
 )
 def requests_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    scope = scope_of(template.obj)
     for c in _sized(template):
-        missing = [r for r in COMPUTE if not _has_request(c, template, ctx, r)]
-        if missing:
-            fields = " and ".join(f"resources.requests.{r}" for r in missing)
-            yield Violation(c.at("resources", "requests"), f"container {c.name!r} has no {' or '.join(missing)} request; set {fields}")
+        unwritten = [r for r in COMPUTE if not _writes_request(c, template, r)]
+        if unwritten:
+            path = c.at("resources", "requests")
+            yield Violation(path, "", settle=partial(_requests_verdict, path, c.name, unwritten, scope))
+
+
+def _requests_verdict(path: JsonPath, container: str, unwritten: list[str], scope: Scope, inventory: Inventory) -> Violation | None:
+    """The requests the container leaves unset that no LimitRange of the input defaults either."""
+    missing = [r for r in unwritten if not _has_default(scope, "default_request", r, inventory)]
+    if not missing:
+        return None
+    fields = " and ".join(f"resources.requests.{r}" for r in missing)
+    return Violation(path, f"container {container!r} has no {' or '.join(missing)} request; set {fields}")
 
 
 def _limit_missing(resource: str, template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    scope = scope_of(template.obj)
     for c in _sized(template):
-        if not _has_limit(c, template, ctx, resource):
-            yield Violation(
-                c.at("resources", "limits"),
-                f"container {c.name!r} has no {resource} limit; set resources.limits.{resource}",
-            )
+        if not _writes_limit(c, template, resource):
+            path = c.at("resources", "limits")
+            message = f"container {c.name!r} has no {resource} limit; set resources.limits.{resource}"
+            yield Violation(path, message, settle=partial(_unless_defaulted, Violation(path, message), scope, resource))
+
+
+def _unless_defaulted(violation: Violation, scope: Scope, resource: str, inventory: Inventory) -> Violation | None:
+    """The missing limit, unless a LimitRange of the input defaults it."""
+    return None if _has_default(scope, "default", resource, inventory) else violation
 
 
 @rule(
@@ -159,7 +167,7 @@ def _maxima(template: PodTemplate, ctx: RuleContext) -> dict[str, tuple[Fraction
         for resource, raw in as_map(ctx.policy.section("resources").get("maxPerContainer")).items()
     ]
     for item in ctx.inventory.container_limits(template.obj):
-        candidates.extend((str(resource), raw, f"LimitRange {item.obj.name!r}") for resource, raw in item.max.items())
+        candidates.extend((str(resource), raw, f"LimitRange {item.name!r}") for resource, raw in item.max.items())
     tightest: dict[str, tuple[Fraction, str]] = {}
     for resource, raw, source in candidates:
         amount = try_quantity(raw)

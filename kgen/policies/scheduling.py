@@ -36,6 +36,7 @@ def _what(template: PodTemplate) -> str:
     category="scheduling",
     severity="error",
     scope="workload",
+    whole_input=True,
     summary="No node pool of the cluster policy can run one pod: resources, node selector/affinity or taints rule every pool out.",
     why="""The API server accepts a pod that no node can ever take; the scheduler then leaves it Pending
     forever (or until someone adds a node pool). GPU pods are the usual case: more GPUs per pod than a node

@@ -1,8 +1,8 @@
 """Validate every object against the Kubernetes JSON schema of the target version, offline.
 
 Built-in kinds use the schemas shipped by kubernetes-validate; custom resources use the
-CustomResourceDefinitions found in the input, then ``--schema-dir`` files. One pass over the
-inventory validates everything once; three rules read its results:
+CustomResourceDefinitions found in the input, then ``--schema-dir`` files. Each object is
+validated once, when it is checked; three rules read the results:
 
 - ``schema-invalid``: the object does not validate (strict: unknown fields are errors);
 - ``yaml-ambiguous-value``: it does not validate because YAML 1.1 read an unquoted scalar
@@ -20,6 +20,7 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Iterator
 
 import yaml
@@ -30,15 +31,14 @@ from kgen.kubeschemas import (
     SchemaFileError,
     builtin_schemas,
     compile_crd_schema,
-    crd_schemas,
     format_version,
     schema_version,
     shipped_versions,
 )
 from kgen.loader import JsonPath, KubeObject
 from kgen.policies.deprecation import deprecation_table, removal
-from kgen.policies.inventory import Inventory
 from kgen.policies.cluster_policy import ClusterPolicy
+from kgen.policies.inventory import Inventory
 from kgen.policies.registry import RuleContext, Violation, rule
 from kgen.policies.schema_settings import SETTINGS_DEFAULTS, SchemaSettings
 
@@ -49,80 +49,84 @@ _JSON_TYPE = {bool: "boolean", int: "integer", float: "number", str: "string", l
 
 @dataclass
 class SchemaResults:
+    """What the schemas say about one object."""
+
     invalid: list[Violation] = field(default_factory=list)
     ambiguous: list[Violation] = field(default_factory=list)
-    unknown: list[Violation] = field(default_factory=list)
+    unknown: str | None = None  # why no schema is known for the object's apiVersion and kind
 
 
 class _SchemaPass:
-    """One lint run's schema lookups: built-in, then CRDs in the input, then --schema-dir."""
+    """One lint run's schema lookups: built-in, then CRDs in the input, then --schema-dir.
+
+    Objects are validated one at a time as they are checked; a CustomResourceDefinition the
+    input holds further on is found by asking the inventory again once the input is complete.
+    """
 
     def __init__(self, inventory: Inventory, settings: SchemaSettings) -> None:
+        self.inventory = inventory
         self.settings = settings
         self.schema_version = schema_version(settings.target)
         self.builtin = builtin_schemas(self.schema_version, settings.strict)
         self.dirs = SchemaDirs(settings.schema_dirs)
-        self.crds: dict[tuple[str, str], tuple[KubeObject, dict]] = {}
-        for crd in inventory.of_kind("CustomResourceDefinition"):
-            for key, schema in crd_schemas(crd.data).items():
-                self.crds.setdefault(key, (crd, schema))
         self._crd_compiled: dict[tuple[str, str], CompiledSchema | str] = {}
-        self.results = SchemaResults()
-        self._unknown: dict[tuple[str, str], tuple[KubeObject, int, str]] = {}
-        for obj in inventory.objects:
-            if not settings.skips(obj):
-                self._check(obj)
-        for (api_version, kind), (first, count, reason) in self._unknown.items():
-            objects = f"{count} object{'s' if count != 1 else ''}"
-            self.results.unknown.append(
-                Violation(("kind",), f"no schema for {api_version} {kind} ({reason}); {objects} not validated", first)
-            )
+        self._last: tuple[KubeObject, SchemaResults] | None = None
 
-    def _check(self, obj: KubeObject) -> None:
+    def results(self, obj: KubeObject) -> SchemaResults:
+        """The object's results (the three schema rules ask in turn: it is validated once)."""
+        if self._last is None or self._last[0] is not obj:
+            results = SchemaResults()
+            if not self.settings.skips(obj):
+                self._check(obj, results)
+            self._last = (obj, results)
+        return self._last[1]
+
+    def _check(self, obj: KubeObject, results: SchemaResults) -> None:
         key = (obj.api_version, obj.kind)
         compiled: CompiledSchema | str | None = self.builtin.schema(*key)
-        if compiled is None and key in self.crds:
-            compiled = self._crd_schema(key)
+        if compiled is None:
+            compiled = self.inventory.ask(self._crd_schema, key)
         if compiled is None and self.settings.schema_dirs:
             try:
                 compiled = self.dirs.schema(*key)
             except SchemaFileError as exc:
                 compiled = f"cannot use schema file {exc}"
         if isinstance(compiled, str):
-            self.results.invalid.append(Violation(("kind",), compiled, obj))
+            results.invalid.append(Violation(("kind",), compiled))
         elif compiled is not None:
-            self._validate(obj, compiled)
+            self._validate(obj, compiled, results)
         else:
-            self._no_schema(obj)
+            self._no_schema(obj, results)
 
-    def _crd_schema(self, key: tuple[str, str]) -> CompiledSchema | str:
+    def _crd_schema(self, key: tuple[str, str]) -> CompiledSchema | str | None:
+        """The schema the first CustomResourceDefinition of the input (so far) gives ``key``."""
+        found = self.inventory.crd_schema(*key)
+        if found is None:
+            return None
         if key not in self._crd_compiled:
-            crd, schema = self.crds[key]
+            name, schema = found
             try:
-                self._crd_compiled[key] = compile_crd_schema(schema, self.settings.strict, f"CustomResourceDefinition {crd.name}")
+                self._crd_compiled[key] = compile_crd_schema(schema, self.settings.strict, f"CustomResourceDefinition {name}")
             except ValueError as exc:
-                self._crd_compiled[key] = f"cannot validate {key[0]} {key[1]}: the schema of CustomResourceDefinition {crd.name} does not compile: {str(exc).splitlines()[0]}"
+                self._crd_compiled[key] = f"cannot validate {key[0]} {key[1]}: the schema of CustomResourceDefinition {name} does not compile: {str(exc).splitlines()[0]}"
         return self._crd_compiled[key]
 
-    def _no_schema(self, obj: KubeObject) -> None:
+    def _no_schema(self, obj: KubeObject, results: SchemaResults) -> None:
         api_version, kind = obj.api_version, obj.kind
         target = self.settings.target
         if removal(api_version, kind, target):
             return  # api-removed reports it; schema errors on top would only be noise
         if obj.group in self.builtin.groups and not self.builtin.api_versions_of(kind) and (api_version, kind) not in deprecation_table():
-            self.results.invalid.append(
-                Violation(("kind",), f"{api_version} has no kind {kind!r} in Kubernetes {format_version(self.schema_version)}", obj)
-            )
+            results.invalid.append(Violation(("kind",), f"{api_version} has no kind {kind!r} in Kubernetes {format_version(self.schema_version)}"))
             return
         if target < shipped_versions()[0] and (api_version, kind) in deprecation_table():
             reason = f"schemas ship for Kubernetes {format_version(shipped_versions()[0])} and later, the target is {format_version(target)}"
         else:
             reason = f"not built into Kubernetes {format_version(self.schema_version)}, no CustomResourceDefinition in the input"
             reason += ", nothing in --schema-dir" if self.settings.schema_dirs else "; add one with --schema-dir"
-        first, count, _ = self._unknown.get((api_version, kind), (obj, 0, reason))
-        self._unknown[(api_version, kind)] = (first, count + 1, reason)
+        results.unknown = reason
 
-    def _validate(self, obj: KubeObject, compiled: CompiledSchema) -> None:
+    def _validate(self, obj: KubeObject, compiled: CompiledSchema, results: SchemaResults) -> None:
         validator = compiled.validator
         if validator.is_valid(obj.data):
             return
@@ -135,20 +139,20 @@ class _SchemaPass:
                 for unexpected in error.kind.as_dict()["unexpected"]:
                     close = difflib.get_close_matches(unexpected, known, n=1)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    self.results.invalid.append(Violation((*path, unexpected), f"unknown field {unexpected!r}{hint}{suffix}", obj))
+                    results.invalid.append(Violation((*path, unexpected), f"unknown field {unexpected!r}{hint}{suffix}"))
             elif name == "type":
                 expected = [t for t in error.kind.as_dict()["types"] if t != "null"]
                 pitfall = _yaml_pitfall(obj, path, expected, error.instance)
                 if pitfall:
-                    self.results.ambiguous.append(Violation(path, pitfall, obj))
+                    results.ambiguous.append(Violation(path, pitfall))
                 else:
                     message = f"expected {' or '.join(expected)}, got {_describe(error.instance)}{suffix}"
-                    self.results.invalid.append(Violation(path, message, obj))
+                    results.invalid.append(Violation(path, message))
             elif name == "required":
                 missing = error.kind.as_dict()["property"]
-                self.results.invalid.append(Violation(path, f"missing required field {missing!r}{suffix}", obj))
+                results.invalid.append(Violation(path, f"missing required field {missing!r}{suffix}"))
             else:
-                self.results.invalid.append(Violation(path, error.message.splitlines()[0] + suffix, obj))
+                results.invalid.append(Violation(path, error.message.splitlines()[0] + suffix))
 
 
 def _describe(value: Any) -> str:
@@ -182,23 +186,23 @@ def _yaml_pitfall(obj: KubeObject, path: JsonPath, expected: list[str], value: A
     return None
 
 
-_memo: tuple[Inventory, SchemaSettings, SchemaResults] | None = None
+_memo: tuple[Inventory, ClusterPolicy, _SchemaPass] | None = None
 
 
-def schema_results(inventory: Inventory, policy: ClusterPolicy) -> SchemaResults:
-    """The schema pass over ``inventory``, run once per lint run however many schema rules ask."""
+def schema_results(obj: KubeObject, ctx: RuleContext) -> SchemaResults:
+    """The schemas' verdict on ``obj``; the lookups of one lint run are made once however many
+    schema rules ask."""
     global _memo
-    settings = SchemaSettings.from_policy(policy)
-    if _memo is None or _memo[0] is not inventory or _memo[1] != settings:
-        _memo = (inventory, settings, _SchemaPass(inventory, settings).results)
-    return _memo[2]
+    if _memo is None or _memo[0] is not ctx.inventory or _memo[1] is not ctx.policy:
+        _memo = (ctx.inventory, ctx.policy, _SchemaPass(ctx.inventory, SchemaSettings.from_policy(ctx.policy)))
+    return _memo[2].results(obj)
 
 
 @rule(
     id="schema-invalid",
     category="schema",
     severity="error",
-    scope="inventory",
+    scope="object",
     summary="The object does not validate against the Kubernetes JSON schema of the target version (strict: unknown fields are errors).",
     why="""The API server rejects objects with wrong types or missing required fields, and kubectl's strict
     field validation rejects unknown fields; a typo such as `contianers` or a field at the wrong level is
@@ -209,15 +213,15 @@ def schema_results(inventory: Inventory, policy: ClusterPolicy) -> SchemaResults
     runs; `--no-strict` (policy: `schema-invalid: {strict: false}`) accepts unknown fields.""",
     params=SETTINGS_DEFAULTS,
 )
-def schema_invalid(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
-    yield from schema_results(inventory, ctx.policy).invalid
+def schema_invalid(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
+    yield from schema_results(obj, ctx).invalid
 
 
 @rule(
     id="yaml-ambiguous-value",
     category="schema",
     severity="error",
-    scope="inventory",
+    scope="object",
     summary="An unquoted value that YAML reads as a boolean or number where Kubernetes expects a string (on/off/yes/no/y/n, 0755, 8080).",
     why="""Kubernetes parses YAML 1.1: unquoted `on`, `off`, `yes`, `no`, `y` and `n` are booleans (kubectl
     reads `y` as true even where other YAML tools see a string), `0755` is the
@@ -225,15 +229,15 @@ def schema_invalid(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation
     annotations, ConfigMap data) the object is rejected, or the value changes meaning.""",
     fix="Quote the value: `value: \"8080\"`, `enabled: \"on\"`, `mode: \"0755\"`.",
 )
-def yaml_ambiguous_value(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
-    yield from schema_results(inventory, ctx.policy).ambiguous
+def yaml_ambiguous_value(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
+    yield from schema_results(obj, ctx).ambiguous
 
 
 @rule(
     id="schema-unknown-kind",
     category="schema",
     severity="info",
-    scope="inventory",
+    scope="object",
     summary="No schema is known for a kind (not built in, no CustomResourceDefinition in the input, nothing in --schema-dir); reported once per apiVersion and kind.",
     why="""Objects without a schema are not validated at all, so typos in them go unnoticed until the
     cluster rejects or ignores them.""",
@@ -241,5 +245,17 @@ def yaml_ambiguous_value(inventory: Inventory, ctx: RuleContext) -> Iterator[Vio
     `--schema-dir DIR` (kubeconform naming: `{kind}_{version}.json` or `{kind}-{group}-{version}.json`);
     `--skip-kind KIND` silences this for kinds you do not want validated.""",
 )
-def schema_unknown_kind(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
-    yield from schema_results(inventory, ctx.policy).unknown
+def schema_unknown_kind(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
+    reason = schema_results(obj, ctx).unknown
+    if reason is not None:
+        key = (obj.api_version, obj.kind)
+        yield Violation(("kind",), "", settle=partial(_unknown_verdict, key, reason, ctx.inventory.ordinal(obj)))
+
+
+def _unknown_verdict(key: tuple[str, str], reason: str, ordinal: int, inventory: Inventory) -> Violation | None:
+    """Said once per apiVersion and kind, at its first object, with the number of objects not validated."""
+    if inventory.first_of(*key) != ordinal:
+        return None
+    count = inventory.count_of(*key)
+    objects = f"{count} object{'s' if count != 1 else ''}"
+    return Violation(("kind",), f"no schema for {key[0]} {key[1]} ({reason}); {objects} not validated")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from functools import partial
 from typing import Iterator, Pattern
 
 from kgen.loader import JsonPath, KubeObject
 from kgen.policies.fixing import set_missing
-from kgen.policies.inventory import namespace_of
+from kgen.policies.inventory import Inventory, namespace_of
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
 from kgen.policies.secret_patterns import compile_name_patterns, find_token, is_reference, is_secret_name, secret_arguments
 from kgen.policies.secret_values import content_secret, setting_secret
@@ -224,15 +225,28 @@ def token_automount(template: PodTemplate, ctx: RuleContext) -> Iterator[Violati
         return
     account, namespace = template.service_account, namespace_of(template.obj)
     if setting is True:
-        if not ctx.inventory.bindings_of_account(namespace, account):
-            yield Violation(template.at("automountServiceAccountToken"), "the pod sets automountServiceAccountToken: true; set it to false unless the pod calls the Kubernetes API")
-        return
-    sa = ctx.inventory.find("ServiceAccount", namespace, account)
-    if (sa is not None and sa.data.get("automountServiceAccountToken") is False) or ctx.inventory.bindings_of_account(namespace, account):
-        return
-    where = "in the input does not set it to false either" if sa is not None else "is not in the input"
-    yield Violation(
-        template.path,
+        path = template.at("automountServiceAccountToken")
+        yield Violation(path, "", settle=partial(_set_true_verdict, path, namespace, account))
+    else:
+        yield Violation(template.path, "", settle=partial(_unset_verdict, template.path, namespace, account))
+
+
+def _set_true_verdict(path: JsonPath, namespace: str, account: str, inventory: Inventory) -> Violation | None:
+    """A pod that asks for the token: fine when the input binds its ServiceAccount to a role."""
+    if inventory.bindings_of_account(namespace, account):
+        return None
+    return Violation(path, "the pod sets automountServiceAccountToken: true; set it to false unless the pod calls the Kubernetes API")
+
+
+def _unset_verdict(path: JsonPath, namespace: str, account: str, inventory: Inventory) -> Violation | None:
+    """A pod that leaves the token to its ServiceAccount: fine when the account (in the input) turns it
+    off, or when the input binds the account to a role."""
+    turned_off = inventory.account_turns_token_off(namespace, account)
+    if turned_off or inventory.bindings_of_account(namespace, account):
+        return None
+    where = "in the input does not set it to false either" if turned_off is not None else "is not in the input"
+    return Violation(
+        path,
         f"the pod does not set automountServiceAccountToken: false and its ServiceAccount {account!r} {where}; "
         "set automountServiceAccountToken: false on the pod or the ServiceAccount",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Iterator
 
 from kgen.findings import LintReport
 
@@ -10,9 +11,19 @@ from kgen.findings import LintReport
 def render(report: LintReport, *, color: bool = False) -> str:
     """One finding per line: diffable and greppable, and written by json's C encoder
     (``indent`` would switch to the pure-Python one, 0.6 s on 8,000 findings)."""
-    findings = ",\n    ".join(json.dumps(f.to_json()) for f in report.findings)
-    parts = [f'  "findings": [\n    {findings}\n  ]' if findings else '  "findings": []']
-    parts.append(f'  "summary": {json.dumps(report.summary())}')
+    return "".join(pieces(report))
+
+
+def pieces(report: LintReport, *, color: bool = False) -> Iterator[str]:
+    """The report in pieces, a finding each (a monorepo's report is tens of megabytes)."""
+    if report.findings:
+        yield '{\n  "findings": [\n    '
+        for index, finding in enumerate(report.findings):
+            yield (",\n    " if index else "") + json.dumps(finding.to_json())
+        yield "\n  ],\n"
+    else:
+        yield '{\n  "findings": [],\n'
+    yield f'  "summary": {json.dumps(report.summary())}'
     if report.fixed_baseline:
-        parts.append(f'  "baselineFixed": {json.dumps(report.fixed_baseline)}')
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+        yield f',\n  "baselineFixed": {json.dumps(report.fixed_baseline)}'
+    yield "\n}\n"
