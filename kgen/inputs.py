@@ -104,11 +104,41 @@ class InputStream:
     def __init__(self, paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> None:
         self._units = _unit_loaders(paths, options or InputOptions(), notes)
         self._loaders: list[UnitLoader] = []
+        # After plan(): the paths that must yield something, each with the places of its units.
+        self._required: list[tuple[range, _Required]] = []
+        self._contents: list[bool] = []
 
     def __iter__(self) -> Iterator[LoadResult]:
-        for load in self._units:
-            self._loaders.append(load)
-            yield load()
+        for item in self._units:
+            if isinstance(item, _Required):
+                item.verify()
+                continue
+            self._loaders.append(item)
+            yield item()
+
+    def plan(self) -> list[UnitLoader]:
+        """Walk the whole input without reading any unit: the loaders of its units, in order, for a
+        caller that reads them elsewhere (worker processes: kgen.parallel) and says with
+        :meth:`took` what each held, in order, so that a path with nothing to lint still fails."""
+        for item in self._units:
+            if isinstance(item, _Required):
+                self._required.append((range(len(self._loaders) - item.count, len(self._loaders)), item))
+            else:
+                self._loaders.append(item)
+        self._verify_required()
+        return list(self._loaders)
+
+    def took(self, held: bool) -> None:
+        """Whether the next unit of :meth:`plan`, as read, held an object or a problem; raises
+        (InputError) as soon as a path is known to hold nothing to lint."""
+        self._contents.append(held)
+        self._verify_required()
+
+    def _verify_required(self) -> None:
+        while self._required and self._required[0][0].stop <= len(self._contents):
+            places, required = self._required.pop(0)
+            required.found = any(self._contents[place] for place in places)
+            required.verify()
 
     def again(self, only: Container[int] | None = None) -> Iterator[LoadResult]:
         """The units at the places ``only`` (all: None) read again; the others come empty, so places
@@ -120,7 +150,21 @@ class InputStream:
 UnitLoader = Callable[[], LoadResult]
 
 
-def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str], None] | None) -> Iterator[UnitLoader]:
+@dataclass
+class _Required:
+    """The end of the units of a path that must hold something to lint (a directory, a chart)."""
+
+    path: str
+    options: InputOptions
+    count: int = 0  # of the units just before
+    found: bool = False  # whether one of them held an object or a problem
+
+    def verify(self) -> None:
+        if not self.found:
+            _nothing_to_lint(self.path, self.options)
+
+
+def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str], None] | None) -> Iterator[UnitLoader | _Required]:
     say = notes or (lambda message: None)
     noted_charts: set[str] = set()
     noted_folders: set[str] = set()
@@ -181,20 +225,20 @@ def _stdin() -> SourceFile:
     return SourceFile(source.name, source.text)
 
 
-def _required(path: str, units: Iterator[UnitLoader], options: InputOptions) -> Iterator[UnitLoader]:
-    """``units`` (loaded in turn by the caller), then an InputError if none of them held an object or a problem."""
-    found = False
+def _required(path: str, units: Iterator[UnitLoader], options: InputOptions) -> Iterator[UnitLoader | _Required]:
+    """``units`` (loaded in turn by the caller), then their :class:`_Required` end: an InputError
+    if none of them held an object or a problem."""
+    required = _Required(path, options)
 
     def loaded(load: UnitLoader) -> LoadResult:
-        nonlocal found
         unit = load()
-        found = found or bool(unit.objects or unit.problems)
+        required.found = required.found or bool(unit.objects or unit.problems)
         return unit
 
     for load in units:
+        required.count += 1
         yield partial(loaded, load)
-    if not found:
-        _nothing_to_lint(path, options)
+    yield required
 
 
 def _kustomize_loader(directory: str, root: KustomizeRoot, build: Future[subprocess.CompletedProcess[str]] | None = None) -> UnitLoader:
