@@ -10,7 +10,6 @@ rendered text nobody sees.
 from __future__ import annotations
 
 import os
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -197,11 +196,14 @@ def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str]
 def _file_unit(path: str, named: bool) -> UnitLoader:
     """A plain file (or app spec) as a unit. ``named`` on the command line: a missing path or a
     device is an error (exit 2); met in a walk, an unreadable file is a finding and the walk goes
-    on. Standard input is read once and kept for a second reading."""
+    on. Standard input is read as the walk meets it (in this process: a worker process has no
+    standard input) and kept for a second reading."""
+    stdin = read_source("-") if path == "-" else None
+
     def load() -> LoadResult:
         unit = LoadResult()
         try:
-            source = _stdin() if path == "-" else read_source(path)
+            source = SourceFile(stdin.name, stdin.text) if stdin is not None else read_source(path)
         except InputError as exc:
             if named and not os.path.isfile(path):
                 raise  # a missing path, stdin, a device or FIFO named on the command line: exit 2
@@ -212,17 +214,6 @@ def _file_unit(path: str, named: bool) -> UnitLoader:
         return unit
 
     return load
-
-
-# Standard input can be read once: the stream and its text as first read, for a second reading.
-_stdin_read: list[tuple[object, SourceFile]] = []
-
-
-def _stdin() -> SourceFile:
-    if not _stdin_read or _stdin_read[0][0] is not sys.stdin:
-        _stdin_read[:] = [(sys.stdin, read_source("-"))]
-    source = _stdin_read[0][1]
-    return SourceFile(source.name, source.text)
 
 
 def _required(path: str, units: Iterator[UnitLoader], options: InputOptions) -> Iterator[UnitLoader | _Required]:

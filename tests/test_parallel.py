@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,18 @@ def test_a_folder_with_nothing_to_lint_fails_with_jobs_as_without(tmp_path: Path
         one = run_kgen("lint", *args, "--jobs", "1")
         two = run_kgen("lint", *args, "--jobs", "2")
         assert one.returncode == two.returncode == 2 and one.stderr == two.stderr and "empty" in one.stderr
+
+
+def test_standard_input_read_in_a_worker_is_read_again_here(small_parts: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The custom resource comes on standard input, its CRD in a file of another part: the parent
+    checks it again from the text every process saw."""
+    from tests.test_streaming import WIDGET, _widget_crd
+
+    _widget_crd(tmp_path / "crd.yaml")
+    paths = ["-", *_shuffled(4)[:30], str(tmp_path / "crd.yaml")]
+    reports = []
+    for lint in (_one_process, lambda paths: _processes(paths, 2)):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(WIDGET.encode())))
+        reports.append(lint(paths))
+    assert any(f.rule == "schema-invalid" and f.file == "<stdin>" for f in reports[0].findings)
+    assert _report(reports[1]) == _report(reports[0])

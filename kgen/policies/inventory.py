@@ -167,7 +167,7 @@ class Inventory:
     facts at the end (``Violation.settle``).
     """
 
-    def __init__(self, objects: Iterable[KubeObject] = (), keep_objects: bool = True, first_unit: int = 0) -> None:
+    def __init__(self, objects: Iterable[KubeObject] | None = None, keep_objects: bool = True, first_unit: int = 0) -> None:
         self.keep_objects = keep_objects
         # Kept only with keep_objects:
         self.objects: list[KubeObject] = []
@@ -205,7 +205,7 @@ class Inventory:
         self._scalers_by_target: dict[tuple[Scope, str, str], list[ScaleRef]] = _lists()
         self._container_limits: dict[Scope, list[ContainerLimits]] = _lists()
         self._crd_schemas: dict[tuple[str, str], CrdSchema] = {}
-        if objects != ():  # no unit yet
+        if objects is not None:  # the first unit
             self.add(objects)
 
     def add(self, objects: Iterable[KubeObject]) -> None:
