@@ -93,6 +93,10 @@ class LintRun:
     With ``reread`` (a streaming run) a unit's objects are freed once checked: the inventory
     keeps facts only, unless the policy's node pools or namespace quotas make the cluster fit
     matter, in which case it keeps the objects (without their trees) for that analysis.
+
+    A streaming run that keeps no object can also be cut: runs of consecutive parts of the input
+    (``first_unit``: the place of a part's first unit) in other processes give their
+    :meth:`part`, which the run of the whole input takes in input order (kgen.parallel).
     """
 
     def __init__(self, policy: ClusterPolicy, reread: Reread | None = None, quote: bool = True, first_unit: int = 0) -> None:
