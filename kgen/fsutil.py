@@ -1,10 +1,32 @@
-"""Writing files so that a failure never leaves one half-written."""
+"""Files: read without over-allocating, real paths resolved once per folder, and writes that a
+failure never leaves half-done."""
 
 from __future__ import annotations
 
 import os
-import tempfile
-from typing import Iterable
+from typing import BinaryIO, Iterable
+
+
+def read_at_most(handle: BinaryIO, size: int, limit: int) -> bytes:
+    """The content of an open file whose size was ``size`` (at most ``limit`` + 1 bytes: one more
+    says it is too large). Asking for the file's own size: ``read(limit + 1)`` makes Python
+    allocate (map) ``limit`` bytes for every file, however small."""
+    data = handle.read(min(size, limit) + 1)
+    if len(data) > size and len(data) <= limit:  # it grew since: the rest, up to the limit
+        data += handle.read(limit + 1 - len(data))
+    return data
+
+
+def real_path(path: str, real_folders: dict[str, str]) -> str:
+    """``os.path.realpath(path)``, the folder's part taken from (and kept in) ``real_folders``:
+    realpath asks the system about every component of every path (ten calls for a file of a
+    corpus); a file that is not a link costs one."""
+    folder, name = os.path.split(path)
+    if name in ("", ".", "..") or os.path.islink(path):
+        return os.path.realpath(path)
+    if folder not in real_folders:
+        real_folders[folder] = os.path.realpath(folder)
+    return os.path.join(real_folders[folder], name)
 
 
 def write_atomic(path: str, text: str | Iterable[str]) -> None:
@@ -14,6 +36,8 @@ def write_atomic(path: str, text: str | Iterable[str]) -> None:
     A file that exists keeps its permissions; a new one gets what the umask allows (0644
     under 022), as any other tool's output would, not the temporary file's private 0600.
     """
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".kgen-", dir=directory)

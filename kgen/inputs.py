@@ -16,7 +16,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Callable, Container, Iterator
 
 from kgen.errors import InputError
-from kgen.kustomize import KustomizeRoot, kustomization_file, kustomize_build, load_kustomization, read_root
+from kgen.fsutil import real_path
+from kgen.kustomize import KUSTOMIZATION_FILES, KustomizeRoot, kustomization_file, kustomize_build, load_kustomization, read_root
 from kgen.loader import (
     YAML_SUFFIXES,
     JsonPath,
@@ -339,9 +340,10 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> 
             for name in sorted(names)
             if (name.endswith(YAML_SUFFIXES) or name.endswith(".tgz")) and not options.exclude(os.path.join(current, name))
         ]
-    read_by_roots = {os.path.realpath(path) for root in roots.values() for path in root.patch_files}
+    real_folders: dict[str, str] = {}
+    read_by_roots = {real_path(path, real_folders) for root in roots.values() for path in root.patch_files}
     if options.render_roots:
-        read_by_roots |= {os.path.realpath(path) for root in roots.values() for path in root.resources}
+        read_by_roots |= {real_path(path, real_folders) for root in roots.values() for path in root.resources}
     else:
         roots = {}
     included = {real for directory, root in roots.items() for real in root.includes if real != os.path.realpath(directory)}
@@ -360,8 +362,9 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> 
                 yield _kustomize_loader(directory, root, builds.get(directory))
     roots.clear()  # what the roots read (patches) is not kept while the files are read
     for path in files:
-        real = os.path.realpath(path)
-        if real in read_by_roots or os.path.dirname(real) in included or kustomization_file(os.path.dirname(path)) == path:
+        real = real_path(path, real_folders)
+        is_kustomization = os.path.basename(path) in KUSTOMIZATION_FILES and kustomization_file(os.path.dirname(path)) == path
+        if real in read_by_roots or os.path.dirname(real) in included or is_kustomization:
             continue
         if path.endswith(".tgz"):
             if is_chart_archive(path):

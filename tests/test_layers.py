@@ -25,7 +25,7 @@ PACKAGE = ROOT / "kgen"
 
 # Lowest first. A name stands for that module only (a package name for its __init__).
 LAYERS: list[tuple[str, list[str]]] = [
-    ("foundation", ["kgen", "kgen.errors", "kgen.merge", "kgen.quantity", "kgen.fsutil", "kgen.excludes",
+    ("foundation", ["kgen", "kgen.errors", "kgen.merge", "kgen.quantity", "kgen.fsutil", "kgen.excludes", "kgen.buildcache",
                     "kgen.packagedata", "kgen.transaction", "kgen.report.escape", "kgen.report.paths",
                     "kgen.policies", "kgen.policies.secret_patterns", "kgen.generator"]),
     ("load", ["kgen.loader", "kgen.schemas", "kgen.kubeschemas", "kgen.yamledit"]),

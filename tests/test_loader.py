@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import yaml
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, seed, settings, strategies as st
 
 from kgen.errors import InputError
 from kgen.loader import decode_source, format_path, load_text, read_plain, resolve_like_kubectl
@@ -174,3 +174,21 @@ def _as_kubernetes_reads(value: object) -> object:
 
 def _key(key: object) -> str:
     return key if isinstance(key, str) else str(key)
+
+
+PLAIN_WORDS = st.text(alphabet=st.sampled_from(list("ynoftrueaslNOYTF01239.+-_:e~<=x")), max_size=12)
+
+
+@seed(17)
+@settings(max_examples=400, deadline=None)
+@given(st.lists(PLAIN_WORDS, min_size=1, max_size=8), st.booleans())
+def test_the_fast_tag_resolution_answers_as_pyyaml_does(words: list[str], plain: bool) -> None:
+    from kgen.loader import _Loader
+
+    loader = _Loader("")
+    for word in words * 2:  # the second time from memory
+        for kind in (yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode):
+            value = word if kind is yaml.ScalarNode else None
+            expected = yaml.resolver.BaseResolver.resolve(loader, kind, value, (plain, True))
+            assert loader.resolve(kind, value, (plain, True)) == expected
+    loader.dispose()

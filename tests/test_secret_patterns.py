@@ -6,6 +6,8 @@ import random
 import string
 
 import pytest
+from hypothesis import given, seed, settings
+from hypothesis import strategies as st
 
 from kgen.policies.secret_patterns import (
     compile_name_patterns,
@@ -248,3 +250,20 @@ def test_secret_arguments(argv: list[str], found: list[tuple[int, str]]) -> None
 ])  # fmt: skip
 def test_not_secret_arguments(argv: list[str]) -> None:
     assert not list(secret_arguments(argv))
+
+
+@seed(17)
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab=-./*?~_:$@!%{},+ \t\n'\"\\#;&|()<>") + ["\x0b", "\xa0", "\u2003", "é"]), max_size=16))
+def test_command_lines_split_as_shlex_splits_them(script: str) -> None:
+    import shlex
+
+    from kgen.policies.secret_patterns import _words
+
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        expected = list(lexer)
+    except ValueError:
+        expected = script.split()
+    assert _words(script) == expected

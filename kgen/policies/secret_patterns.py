@@ -22,7 +22,7 @@ import re
 import shlex
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Iterable, Iterator, Pattern, Sequence
 
 # --- names -----------------------------------------------------------------------------------
@@ -117,7 +117,12 @@ def is_secret_name(name: str, extra: Iterable[Pattern[str]] = ()) -> bool:
     # and no real setting name is longer.
     if any(pattern.search(name[:MAX_PATTERN_INPUT]) for pattern in extra):
         return True
-    words = name_words(name)
+    return _is_secret_word_sequence(name_words(name))
+
+
+@lru_cache(maxsize=8192)
+def _is_secret_word_sequence(words: tuple[str, ...]) -> bool:
+    """is_secret_name's verdict on a name's words (config files repeat their keys line after line)."""
     hits = [index for index in range(len(words)) if _secret_word_at(words, index)]
     if not hits:
         return False
@@ -183,12 +188,17 @@ class TokenFormat:
 
     ``hints`` are literal pieces every match contains: a substring test is far cheaper than a
     regex scan (patterns that start with ``\\b`` get no literal-prefix search in ``re``), and
-    ConfigMaps hold megabytes of dashboards and rules.
+    ConfigMaps hold megabytes of dashboards and rules. The pattern is compiled the first time a
+    hint is met (most runs never meet one; compiling them all cost a one-file lint ~2 ms).
     """
 
     label: str
-    pattern: Pattern[str]
+    source: str
     hints: tuple[str, ...]
+
+    @cached_property
+    def pattern(self) -> Pattern[str]:
+        return re.compile(self.source)
 
     def search(self, text: str) -> Iterator[re.Match[str]]:
         if any(hint in text for hint in self.hints):
@@ -227,21 +237,21 @@ class PrivateJwkFormat:
 # Quantifiers are bounded or possessive, and every pattern is linear in the text it scans: values are
 # whatever a pull request puts in a ConfigMap (tests/test_hostile.py holds the adversarial strings).
 TOKEN_FORMATS: tuple[TokenFormat | PrivateJwkFormat, ...] = (
-    TokenFormat("a private key block", re.compile(r"(?<!-)-{3,}+\s*+BEGIN[A-Z0-9 ]{0,64}PRIVATE KEY(?: BLOCK)?\s*+-{3,}"), ("PRIVATE KEY",)),
-    TokenFormat("an AWS access key ID", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])"), ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
-    TokenFormat("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})\b"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
-    TokenFormat("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,255}\b"), ("glpat-",)),
-    TokenFormat("a Slack token", re.compile(r"\bxox[baprse]-[A-Za-z0-9-]{10,}"), ("xox",)),
-    TokenFormat("a Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]++/B[A-Za-z0-9_]++/[A-Za-z0-9_]+"), ("hooks.slack.com",)),
-    TokenFormat("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}+\.eyJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]*"), ("eyJ",)),
-    TokenFormat("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"), ("AIza",)),
-    TokenFormat("a Stripe secret key", re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,}+\b"), ("_live_", "_test_")),
-    TokenFormat("an OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,}"), ("T3BlbkFJ",)),
-    TokenFormat("an Anthropic API key", re.compile(r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}"), ("sk-ant-",)),
-    TokenFormat("a Hugging Face token", re.compile(r"\bhf_[A-Za-z]{34}\b"), ("hf_",)),
-    TokenFormat("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"), ("npm_",)),
-    TokenFormat("a SendGrid API key", re.compile(r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"), ("SG.",)),
-    TokenFormat("an Azure storage account key", re.compile(r"(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{40,}={0,2}"), ("AccountKey=", "SharedAccessKey=")),
+    TokenFormat("a private key block", r"(?<!-)-{3,}+\s*+BEGIN[A-Z0-9 ]{0,64}PRIVATE KEY(?: BLOCK)?\s*+-{3,}", ("PRIVATE KEY",)),
+    TokenFormat("an AWS access key ID", r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])", ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")),
+    TokenFormat("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})\b", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
+    TokenFormat("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,255}\b", ("glpat-",)),
+    TokenFormat("a Slack token", r"\bxox[baprse]-[A-Za-z0-9-]{10,}", ("xox",)),
+    TokenFormat("a Slack webhook URL", r"https://hooks\.slack\.com/services/T[A-Za-z0-9_]++/B[A-Za-z0-9_]++/[A-Za-z0-9_]+", ("hooks.slack.com",)),
+    TokenFormat("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{8,}+\.eyJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]*", ("eyJ",)),
+    TokenFormat("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])", ("AIza",)),
+    TokenFormat("a Stripe secret key", r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,}+\b", ("_live_", "_test_")),
+    TokenFormat("an OpenAI API key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,}", ("T3BlbkFJ",)),
+    TokenFormat("an Anthropic API key", r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{80,}", ("sk-ant-",)),
+    TokenFormat("a Hugging Face token", r"\bhf_[A-Za-z]{34}\b", ("hf_",)),
+    TokenFormat("an npm token", r"\bnpm_[A-Za-z0-9]{36}\b", ("npm_",)),
+    TokenFormat("a SendGrid API key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", ("SG.",)),
+    TokenFormat("an Azure storage account key", r"(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{40,}={0,2}", ("AccountKey=", "SharedAccessKey=")),
     PrivateJwkFormat(),
 )
 # Documented examples that every scanner ignores (AWS' own docs key).
@@ -421,8 +431,15 @@ def _literal(value: str, name: str) -> bool:
     return not (is_benign_value(value) or "$" in value or "`" in value or name_words(value) == name_words(name))
 
 
+# What makes shlex split otherwise than at spaces, tabs and line breaks: quotes, escapes,
+# comments, operators, and the other characters str.isspace() takes for whitespace.
+_SHELL_SYNTAX = re.compile(r"""['"\\#();<>|&\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]""")
+
+
 def _words(script: str) -> list[str]:
     """A shell command line as the shell splits it (quotes removed, ``;``/``&&``/``|`` apart)."""
+    if not _SHELL_SYNTAX.search(script):
+        return script.split()  # what shlex, a pure-Python scanner, would say at a tenth of the cost
     lexer = shlex.shlex(script, posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     try:
