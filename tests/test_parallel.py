@@ -35,7 +35,8 @@ def _shuffled(seed: int) -> list[str]:
 
 
 def _report(report: LintReport) -> tuple:
-    return "".join(render_pieces(report, "json")), report.notes, report.summary()
+    """The JSON and the text report (which quotes the lines of findings), notes and summary."""
+    return "".join(render_pieces(report, "json")), "".join(render_pieces(report, "text")), report.notes, report.summary()
 
 
 def _one_process(paths: list[str], policy_file: Path | None = None) -> LintReport:
