@@ -102,7 +102,9 @@ class InputStream:
     again, a chart rendered again, standard input as first read)."""
 
     def __init__(self, paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> None:
-        self._units = _unit_loaders(paths, options or InputOptions(), notes)
+        # The first readings of Kustomize roots (each root and the build the walk started), until read.
+        self._first_readings: list[list] = []
+        self._units = _unit_loaders(paths, options or InputOptions(), notes, self._first_readings)
         self._loaders: list[UnitLoader] = []
         # After plan(): the paths that must yield something, each with the places of its units.
         self._required: list[tuple[range, _Required]] = []
@@ -127,6 +129,12 @@ class InputStream:
                 self._loaders.append(item)
         self._verify_required()
         return list(self._loaders)
+
+    def forget_first_readings(self) -> None:
+        """Let the walk's readings of Kustomize roots go (once processes that read them are forked):
+        a unit read again here reads and builds its root again."""
+        for first in self._first_readings:
+            first.clear()
 
     def took(self, held: bool) -> None:
         """Whether the next unit of :meth:`plan`, as read, held an object or a problem; raises
@@ -164,7 +172,9 @@ class _Required:
             _nothing_to_lint(self.path, self.options)
 
 
-def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str], None] | None) -> Iterator[UnitLoader | _Required]:
+def _unit_loaders(
+    paths: list[str], options: InputOptions, notes: Callable[[str], None] | None, first_readings: list[list]
+) -> Iterator[UnitLoader | _Required]:
     say = notes or (lambda message: None)
     noted_charts: set[str] = set()
     noted_folders: set[str] = set()
@@ -176,9 +186,9 @@ def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str]
             if is_chart(path):
                 units = _chart_units(path, options)
             elif kustomization_file(path):
-                units = iter([_kustomize_loader(path, read_root(path))])
+                units = iter([_kustomize_loader(path, read_root(path), first_readings)])
             else:
-                units = _tree_units(path, options, say)
+                units = _tree_units(path, options, say, first_readings)
             yield from _required(path, units, options)
         elif path != "-" and is_chart_archive(path):
             yield from _required(path, _chart_units(path, options), options)
@@ -233,10 +243,14 @@ def _required(path: str, units: Iterator[UnitLoader], options: InputOptions) -> 
     yield required
 
 
-def _kustomize_loader(directory: str, root: KustomizeRoot, build: Future[subprocess.CompletedProcess[str]] | None = None) -> UnitLoader:
+def _kustomize_loader(
+    directory: str, root: KustomizeRoot, first_readings: list[list], build: Future[subprocess.CompletedProcess[str]] | None = None
+) -> UnitLoader:
     """A Kustomize root as a unit: the root as the walk read it and the build it started, the
-    first time; read and built again after (nothing of it is kept in between)."""
+    first time (kept in ``first_readings`` too, so that the stream can let it go); read and built
+    again after (nothing of it is kept in between)."""
     first: list[tuple[KustomizeRoot, Future[subprocess.CompletedProcess[str]] | None]] = [(root, build)]
+    first_readings.append(first)
 
     def load() -> LoadResult:
         unit = LoadResult()
@@ -309,7 +323,7 @@ def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> 
         directory = parent
 
 
-def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> Iterator[UnitLoader]:
+def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], first_readings: list[list]) -> Iterator[UnitLoader]:
     """A walk: each chart folder is one chart, each kustomization folder one Kustomize root.
 
     Roots another root includes, the files a kustomization reads (its resources and
@@ -359,7 +373,7 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> 
             if root.component and os.path.realpath(directory) not in included:
                 say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
             elif directory in to_build:
-                yield _kustomize_loader(directory, root, builds.get(directory))
+                yield _kustomize_loader(directory, root, first_readings, builds.get(directory))
     roots.clear()  # what the roots read (patches) is not kept while the files are read
     for path in files:
         real = real_path(path, real_folders)

@@ -55,7 +55,7 @@ def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quot
             run.add(unit)
         return run.report()
     parts = _ranges(len(loaders), jobs)
-    for bounds, checked in zip(parts, _parts_in_processes(loaders, new_run, parts, jobs)):
+    for bounds, checked in zip(parts, _parts_in_processes(loaders, new_run, parts, jobs, units.forget_first_readings)):
         if checked is None:  # read here: one process, or a worker failed
             part = _check_part(loaders, new_run, bounds, units.took)
         else:
@@ -73,8 +73,10 @@ def _ranges(count: int, jobs: int) -> list[tuple[int, int]]:
 
 
 def _parts_in_processes(
-    loaders: list[UnitLoader], new_run: Callable[[int], LintRun], parts: list[tuple[int, int]], jobs: int
+    loaders: list[UnitLoader], new_run: Callable[[int], LintRun], parts: list[tuple[int, int]], jobs: int, forked: Callable[[], None]
 ) -> Iterator[tuple[RunPart, list[bool]] | None]:
+    """The parts checked by ``jobs`` forked workers, in order (None: do it here); ``forked`` is
+    called once the workers exist (what only they need can go)."""
     import multiprocessing
 
     try:
@@ -86,6 +88,7 @@ def _parts_in_processes(
     _work = (loaders, new_run)
     try:
         with context.Pool(jobs) as pool:
+            forked()
             yield from pool.imap(_check_part_in_worker, parts)
     finally:
         _work = None
