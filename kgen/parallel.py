@@ -49,10 +49,7 @@ def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quot
 
     run = new_run(0)
     if jobs < 2 or len(loaders) < PARALLEL_MIN_UNITS or not run.parts_cross_processes:
-        for load in loaders:
-            unit = load()
-            units.took(bool(unit.objects or unit.problems))
-            run.add(unit)
+        _read_into(run, loaders, units.took)
         return run.report()
     parts = _ranges(len(loaders), jobs)
     for bounds, checked in zip(parts, _parts_in_processes(loaders, new_run, parts, jobs, units.forget_first_readings)):
@@ -60,8 +57,8 @@ def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quot
             part = _check_part(loaders, new_run, bounds, units.took)
         else:
             part, held = checked
-            for something in held:
-                units.took(something)
+            for unit_held in held:
+                units.took(unit_held)
         run.take(part)
     return run.report()
 
@@ -101,11 +98,16 @@ def _check_part(
     an object or a problem (InputStream.took)."""
     start, end = bounds
     run = new_run(start)
-    for load in loaders[start:end]:
+    _read_into(run, loaders[start:end], took)
+    return run.part()
+
+
+def _read_into(run: LintRun, loaders: list[UnitLoader], took: Callable[[bool], None]) -> None:
+    """Read the units of ``loaders`` in turn into ``run``, telling ``took`` whether each held something."""
+    for load in loaders:
         unit = load()
         took(bool(unit.objects or unit.problems))
         run.add(unit)
-    return run.part()
 
 
 def _check_part_in_worker(bounds: tuple[int, int]) -> tuple[RunPart, list[bool]] | None:
