@@ -372,12 +372,18 @@ class Inventory:
         """The pod templates of ``scope`` whose labels ``selector`` matches."""
         return [p for part in self._pods for p in part.get(scope, []) if selector_matches(selector, p.labels)]
 
-    def pods_matching(self, scope: Scope, wanted: dict[str, str]) -> list[PodFacts]:
-        """The pod templates of ``scope`` whose labels a non-empty ``matchLabels`` selector matches."""
+    def first_pod_matching(self, scope: Scope, wanted: dict[str, str]) -> PodFacts | None:
+        """The first pod template of ``scope`` whose labels a non-empty ``matchLabels`` selector
+        matches, or None. The first is all a Service check needs: collecting every match made
+        many copies of one set of labels cost the square of their number."""
         key, value = next(iter(wanted.items()))
-        candidates = [pods for labels in ((key, value), (key, None)) for part in self._pods_by_label for pods in part.get(scope, {}).get(labels, [])]
         selector = {"matchLabels": wanted}
-        return [pods for pods in candidates if selector_matches(selector, pods.labels)]
+        for labels in ((key, value), (key, None)):
+            for part in self._pods_by_label:
+                for pods in part.get(scope, {}).get(labels, ()):
+                    if selector_matches(selector, pods.labels):
+                        return pods
+        return None
 
     def pod_scopes(self) -> list[Scope]:
         """The scopes that hold pod templates, those with a pod spec first."""
