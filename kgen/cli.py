@@ -62,7 +62,7 @@ POLICY_HELP = "Cluster policy file (default: $KGEN_POLICY, else .kgen.yaml found
 @click.option("--schema-dir", "schema_dirs", multiple=True, metavar="DIR", help="JSON schemas for custom resources, kubeconform naming (repeatable).")
 @click.option("--skip-kind", "skip_kinds", multiple=True, metavar="KIND", help="Do not schema-validate this kind, nor report it as unknown (repeatable).")
 @click.option("--fix", "apply_fixes", is_flag=True, help="First apply the safe automatic fixes to the files (as kgen fix), then report what remains.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N", help="Check objects in N processes, the whole input loaded first (default: one process reading the input file by file, in bounded memory; small inputs always use one).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), metavar="N", help="Read and check the input's files in N processes (default: the CPUs available; small inputs always use one).")
 def lint(
     paths: tuple[str, ...],
     policy_file: str | None,
@@ -95,7 +95,7 @@ def lint(
     gc.disable()  # Node trees have no reference cycles; collection passes only cost time here.
     from kgen.excludes import Excludes
     from kgen.inputs import InputOptions, load_inputs, stream_inputs
-    from kgen.policies.engine import fails, lint as run_lint, lint_stream
+    from kgen.policies.engine import fails, lint_stream
     from kgen.policies.policy import apply_lint_options, find_policy_file, load_policy, schema_version_warning
     from kgen.report import render_pieces
 
@@ -131,11 +131,13 @@ def lint(
     say = (lambda note: None) if quiet else _note
     if apply_fixes:
         report = _fix_files(load_inputs(list(paths), options, notes=say), policy, paths, quiet)
-    elif jobs is not None and jobs > 1:
-        report = run_lint(load_inputs(list(paths), options, notes=say), policy, jobs=jobs)
     else:
+        from kgen.parallel import available_cpus, lint_in_processes
+
         units = stream_inputs(list(paths), options, notes=say)
-        report = lint_stream(units, policy, reread=units.again, quote=any(fmt == "text" for fmt, _ in destinations))
+        quote = any(fmt == "text" for fmt, _ in destinations)
+        jobs = jobs or available_cpus()
+        report = lint_stream(units, policy, units.again, quote) if jobs == 1 else lint_in_processes(units, policy, jobs, quote)
     for note in report.notes:
         say(note)
     if write_baseline_file:

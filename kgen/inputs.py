@@ -10,7 +10,6 @@ rendered text nobody sees.
 from __future__ import annotations
 
 import os
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -103,13 +102,51 @@ class InputStream:
     again, a chart rendered again, standard input as first read)."""
 
     def __init__(self, paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> None:
-        self._units = _unit_loaders(paths, options or InputOptions(), notes)
+        # The first readings of Kustomize roots (each root and the build the walk started), until read.
+        self._first_readings: list[list] = []
+        self._units = _unit_loaders(paths, options or InputOptions(), notes, self._first_readings)
         self._loaders: list[UnitLoader] = []
+        # After plan(): the paths that must yield something, each with the places of its units.
+        self._required: list[tuple[range, _Required]] = []
+        self._contents: list[bool] = []
 
     def __iter__(self) -> Iterator[LoadResult]:
-        for load in self._units:
-            self._loaders.append(load)
-            yield load()
+        for item in self._units:
+            if isinstance(item, _Required):
+                item.verify()
+                continue
+            self._loaders.append(item)
+            yield item()
+
+    def plan(self) -> list[UnitLoader]:
+        """Walk the whole input without reading any unit: the loaders of its units, in order, for a
+        caller that reads them elsewhere (worker processes: kgen.parallel) and says with
+        :meth:`took` what each held, in order, so that a path with nothing to lint still fails."""
+        for item in self._units:
+            if isinstance(item, _Required):
+                self._required.append((range(len(self._loaders) - item.count, len(self._loaders)), item))
+            else:
+                self._loaders.append(item)
+        self._verify_required()
+        return list(self._loaders)
+
+    def forget_first_readings(self) -> None:
+        """Let the walk's readings of Kustomize roots go (once processes that read them are forked):
+        a unit read again here reads and builds its root again."""
+        for first in self._first_readings:
+            first.clear()
+
+    def took(self, held: bool) -> None:
+        """Whether the next unit of :meth:`plan`, as read, held an object or a problem; raises
+        (InputError) as soon as a path is known to hold nothing to lint."""
+        self._contents.append(held)
+        self._verify_required()
+
+    def _verify_required(self) -> None:
+        while self._required and self._required[0][0].stop <= len(self._contents):
+            places, required = self._required.pop(0)
+            required.found = any(self._contents[place] for place in places)
+            required.verify()
 
     def again(self, only: Container[int] | None = None) -> Iterator[LoadResult]:
         """The units at the places ``only`` (all: None) read again; the others come empty, so places
@@ -121,7 +158,23 @@ class InputStream:
 UnitLoader = Callable[[], LoadResult]
 
 
-def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str], None] | None) -> Iterator[UnitLoader]:
+@dataclass
+class _Required:
+    """The end of the units of a path that must hold something to lint (a directory, a chart)."""
+
+    path: str
+    options: InputOptions
+    count: int = 0  # of the units just before
+    found: bool = False  # whether one of them held an object or a problem
+
+    def verify(self) -> None:
+        if not self.found:
+            _nothing_to_lint(self.path, self.options)
+
+
+def _unit_loaders(
+    paths: list[str], options: InputOptions, notes: Callable[[str], None] | None, first_readings: list[list]
+) -> Iterator[UnitLoader | _Required]:
     say = notes or (lambda message: None)
     noted_charts: set[str] = set()
     noted_folders: set[str] = set()
@@ -133,9 +186,9 @@ def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str]
             if is_chart(path):
                 units = _chart_units(path, options)
             elif kustomization_file(path):
-                units = iter([_kustomize_loader(path, read_root(path))])
+                units = iter([_kustomize_loader(path, read_root(path), first_readings)])
             else:
-                units = _tree_units(path, options, say)
+                units = _tree_units(path, options, say, first_readings)
             yield from _required(path, units, options)
         elif path != "-" and is_chart_archive(path):
             yield from _required(path, _chart_units(path, options), options)
@@ -154,11 +207,14 @@ def _unit_loaders(paths: list[str], options: InputOptions, notes: Callable[[str]
 def _file_unit(path: str, named: bool) -> UnitLoader:
     """A plain file (or app spec) as a unit. ``named`` on the command line: a missing path or a
     device is an error (exit 2); met in a walk, an unreadable file is a finding and the walk goes
-    on. Standard input is read once and kept for a second reading."""
+    on. Standard input is read as the walk meets it (in this process: a worker process has no
+    standard input) and kept for a second reading."""
+    stdin = read_source("-") if path == "-" else None
+
     def load() -> LoadResult:
         unit = LoadResult()
         try:
-            source = _stdin() if path == "-" else read_source(path)
+            source = SourceFile(stdin.name, stdin.text) if stdin is not None else read_source(path)
         except InputError as exc:
             if named and not os.path.isfile(path):
                 raise  # a missing path, stdin, a device or FIFO named on the command line: exit 2
@@ -171,37 +227,30 @@ def _file_unit(path: str, named: bool) -> UnitLoader:
     return load
 
 
-# Standard input can be read once: the stream and its text as first read, for a second reading.
-_stdin_read: list[tuple[object, SourceFile]] = []
-
-
-def _stdin() -> SourceFile:
-    if not _stdin_read or _stdin_read[0][0] is not sys.stdin:
-        _stdin_read[:] = [(sys.stdin, read_source("-"))]
-    source = _stdin_read[0][1]
-    return SourceFile(source.name, source.text)
-
-
-def _required(path: str, units: Iterator[UnitLoader], options: InputOptions) -> Iterator[UnitLoader]:
-    """``units`` (loaded in turn by the caller), then an InputError if none of them held an object or a problem."""
-    found = False
+def _required(path: str, units: Iterator[UnitLoader], options: InputOptions) -> Iterator[UnitLoader | _Required]:
+    """``units`` (loaded in turn by the caller), then their :class:`_Required` end: an InputError
+    if none of them held an object or a problem."""
+    required = _Required(path, options)
 
     def loaded(load: UnitLoader) -> LoadResult:
-        nonlocal found
         unit = load()
-        found = found or bool(unit.objects or unit.problems)
+        required.found = required.found or bool(unit.objects or unit.problems)
         return unit
 
     for load in units:
+        required.count += 1
         yield partial(loaded, load)
-    if not found:
-        _nothing_to_lint(path, options)
+    yield required
 
 
-def _kustomize_loader(directory: str, root: KustomizeRoot, build: Future[subprocess.CompletedProcess[str]] | None = None) -> UnitLoader:
+def _kustomize_loader(
+    directory: str, root: KustomizeRoot, first_readings: list[list], build: Future[subprocess.CompletedProcess[str]] | None = None
+) -> UnitLoader:
     """A Kustomize root as a unit: the root as the walk read it and the build it started, the
-    first time; read and built again after (nothing of it is kept in between)."""
+    first time (kept in ``first_readings`` too, so that the stream can let it go); read and built
+    again after (nothing of it is kept in between)."""
     first: list[tuple[KustomizeRoot, Future[subprocess.CompletedProcess[str]] | None]] = [(root, build)]
+    first_readings.append(first)
 
     def load() -> LoadResult:
         unit = LoadResult()
@@ -274,7 +323,7 @@ def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> 
         directory = parent
 
 
-def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> Iterator[UnitLoader]:
+def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], first_readings: list[list]) -> Iterator[UnitLoader]:
     """A walk: each chart folder is one chart, each kustomization folder one Kustomize root.
 
     Roots another root includes, the files a kustomization reads (its resources and
@@ -324,7 +373,7 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None]) -> 
             if root.component and os.path.realpath(directory) not in included:
                 say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
             elif directory in to_build:
-                yield _kustomize_loader(directory, root, builds.get(directory))
+                yield _kustomize_loader(directory, root, first_readings, builds.get(directory))
     roots.clear()  # what the roots read (patches) is not kept while the files are read
     for path in files:
         real = real_path(path, real_folders)

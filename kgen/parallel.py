@@ -1,31 +1,35 @@
-"""``kgen lint --jobs N``: the per-object checks of a lint in N processes, with one process's findings.
+"""``kgen lint --jobs N``: the units of the input read and checked by N processes, with one process's report.
 
-The input is loaded once, here; the workers are forked from this process, so they share the
-loaded objects, the inventory and the compiled rules without copying or pickling any of them.
-Each worker checks contiguous ranges of the objects and sends back its findings without their
-owner (the object as loaded, which would drag its node tree through the pipe) but with the
-owner's index; the ranges are put back together in order, so the findings come in the order
-one process makes them; what depends on the whole input settles afterwards, here. Without fork
-(or when a worker fails, so that the error is raised as one process raises it) everything
-runs here.
+The input is walked here, without reading any unit (kgen.inputs.InputStream.plan); forked
+workers read and check contiguous parts of the units, each a streaming LintRun of its own that
+knows only its part, and send back its facts, findings (verdicts that wait for the whole input
+still waiting: their settles are plain data), notes and the questions its checks asked. The
+parts are taken here in input order, so the run of the whole input is the one a single process
+would have made, then it settles as a single process does: a unit whose questions the whole
+input answers otherwise is read again here, and waiting verdicts are decided. Without fork, for
+small inputs, or when a worker fails (so that the error is raised as one process raises it), the
+units are read here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from typing import Callable
+from typing import Callable, Iterator
 
-from kgen.findings import Finding
-from kgen.loader import KubeObject
+from kgen.findings import LintReport
+from kgen.inputs import InputStream, UnitLoader
+from kgen.policies.cluster_policy import ClusterPolicy
+from kgen.policies.engine import LintRun, RunPart
 
-# (objects, notes to append to) -> findings: kgen.policies.engine.ObjectChecks.
-ObjectChecks = Callable[[list[KubeObject], list[str]], list[Finding]]
-# Ranges per worker: small enough that a range of heavy objects does not leave the others idle.
-RANGES_PER_JOB = 4
+# Below this many units a lint is done before worker processes would have started.
+PARALLEL_MIN_UNITS = 64
+# Parts per worker: small enough that a part of heavy units does not leave the others idle, large
+# enough that few questions cross parts (a unit whose answer lies in another part is read again).
+PARTS_PER_JOB = 4
+MAX_PART_UNITS = 256
 
-# What the forked workers inherit: the checks and the objects, and each object's index by id.
-_work: tuple[ObjectChecks, list[KubeObject], dict[int, int]] | None = None
+# What the forked workers inherit: the units' loaders and how to start the run of a part.
+_work: tuple[list[UnitLoader], Callable[[int], LintRun]] | None = None
 
 
 def available_cpus() -> int:
@@ -36,49 +40,82 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def object_findings_in_processes(
-    checks: ObjectChecks, objects: list[KubeObject], notes: list[str], jobs: int
-) -> list[Finding]:
-    """``checks(objects, notes)`` run by ``jobs`` forked workers."""
+def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quote: bool = True) -> LintReport:
+    """:func:`kgen.policies.engine.lint_stream` of ``units`` by ``jobs`` processes."""
+    loaders = units.plan()
+
+    def new_run(first_unit: int) -> LintRun:
+        return LintRun(policy, units.again, quote, first_unit)
+
+    run = new_run(0)
+    if jobs < 2 or len(loaders) < PARALLEL_MIN_UNITS or not run.parts_cross_processes:
+        _read_into(run, loaders, units.took)
+        return run.report()
+    parts = _ranges(len(loaders), jobs)
+    for bounds, checked in zip(parts, _parts_in_processes(loaders, new_run, parts, jobs, units.forget_first_readings)):
+        if checked is None:  # read here: one process, or a worker failed
+            part = _check_part(loaders, new_run, bounds, units.took)
+        else:
+            part, held = checked
+            for unit_held in held:
+                units.took(unit_held)
+        run.take(part)
+    return run.report()
+
+
+def _ranges(count: int, jobs: int) -> list[tuple[int, int]]:
+    """``count`` units cut into contiguous (start, end) parts, about PARTS_PER_JOB per job."""
+    size = min(MAX_PART_UNITS, max(1, -(-count // (jobs * PARTS_PER_JOB))))
+    return [(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+def _parts_in_processes(
+    loaders: list[UnitLoader], new_run: Callable[[int], LintRun], parts: list[tuple[int, int]], jobs: int, forked: Callable[[], None]
+) -> Iterator[tuple[RunPart, list[bool]] | None]:
+    """The parts checked by ``jobs`` forked workers, in order (None: do it here); ``forked`` is
+    called once the workers exist (what only they need can go)."""
     import multiprocessing
 
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:
-        return checks(objects, notes)
+        yield from (None for _ in parts)
+        return
     global _work
-    _work = (checks, objects, {id(obj): index for index, obj in enumerate(objects)})
-    ranges = _ranges(len(objects), jobs * RANGES_PER_JOB)
+    _work = (loaders, new_run)
     try:
         with context.Pool(jobs) as pool:
-            parts = pool.map(_check_range, ranges)
+            forked()
+            yield from pool.imap(_check_part_in_worker, parts)
     finally:
         _work = None
-    if any(part is None for part in parts):  # a worker failed (KGEN_DEBUG crash): fail here, with the whole error
-        return checks(objects, notes)
-    findings: list[Finding] = []
-    for part_findings, part_notes in parts:  # type: ignore[misc]
-        findings += [dataclasses.replace(finding, owner=objects[owner]) for owner, finding in part_findings]
-        notes += part_notes
-    return findings
 
 
-def _ranges(count: int, parts: int) -> list[tuple[int, int]]:
-    """``count`` items cut into at most ``parts`` contiguous, nearly equal (start, end) ranges."""
-    size = max(1, -(-count // max(1, parts)))
-    return [(start, min(start + size, count)) for start in range(0, count, size)]
-
-
-def _check_range(bounds: tuple[int, int]) -> tuple[list[tuple[int, Finding]], list[str]] | None:
-    """In a worker: the findings of one range, each with its owner's index instead of the owner, and
-    its notes; None when the checks raised (exceptions do not all survive pickling, and a lost one
-    hangs the pool)."""
-    assert _work is not None, "a worker runs only when forked by object_findings_in_processes"
-    checks, objects, index_of = _work
+def _check_part(
+    loaders: list[UnitLoader], new_run: Callable[[int], LintRun], bounds: tuple[int, int], took: Callable[[bool], None]
+) -> RunPart:
+    """The run of the units from ``bounds``' start to its end; ``took`` is told whether each held
+    an object or a problem (InputStream.took)."""
     start, end = bounds
-    notes: list[str] = []
+    run = new_run(start)
+    _read_into(run, loaders[start:end], took)
+    return run.part()
+
+
+def _read_into(run: LintRun, loaders: list[UnitLoader], took: Callable[[bool], None]) -> None:
+    """Read the units of ``loaders`` in turn into ``run``, telling ``took`` whether each held something."""
+    for load in loaders:
+        unit = load()
+        took(bool(unit.objects or unit.problems))
+        run.add(unit)
+
+
+def _check_part_in_worker(bounds: tuple[int, int]) -> tuple[RunPart, list[bool]] | None:
+    """In a worker: :func:`_check_part`, and whether each unit held something; None when it raised
+    (exceptions do not all survive pickling, and a lost one hangs the pool)."""
+    assert _work is not None, "a worker runs only when forked by lint_in_processes"
+    held: list[bool] = []
     try:
-        findings = checks(objects[start:end], notes)
-        return [(index_of[id(f.owner)], dataclasses.replace(f, owner=None)) for f in findings], notes
+        return _check_part(*_work, bounds, held.append), held
     except Exception:
         return None

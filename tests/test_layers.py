@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, list[str]]] = [
                     "kgen.packagedata", "kgen.transaction", "kgen.report.escape", "kgen.report.paths",
                     "kgen.policies", "kgen.policies.secret_patterns", "kgen.generator"]),
     ("load", ["kgen.loader", "kgen.schemas", "kgen.kubeschemas", "kgen.yamledit"]),
-    ("normalise", ["kgen.workloads", "kgen.gpus", "kgen.findings", "kgen.parallel", "kgen.policies.selectors",
+    ("normalise", ["kgen.workloads", "kgen.gpus", "kgen.findings", "kgen.policies.selectors",
                    "kgen.policies.inventory", "kgen.policies.secret_values"]),
     ("render", ["kgen.helmtrace", "kgen.helmchart", "kgen.kustomize"]),  # charts and overlays into objects
     ("spec", ["kgen.generator.checks", "kgen.generator.text", "kgen.generator.spec"]),
@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("rule api", ["kgen.policies.registry", "kgen.policies.custom", "kgen.policies.fixing", "kgen.policies.fit"]),
     ("rules", [module.__name__ for module in RULE_MODULES]),
     ("catalog", ["kgen.policies.catalog", "kgen.policies.engine", "kgen.policies.policy"]),
-    ("run", ["kgen.inputs", "kgen.generator.build", "kgen.fix", "kgen.baseline", "kgen.capacity"]),
+    ("run", ["kgen.inputs", "kgen.parallel", "kgen.generator.build", "kgen.fix", "kgen.baseline", "kgen.capacity"]),
     ("report", ["kgen.report", "kgen.report.text", "kgen.report.json_report", "kgen.report.sarif",
                 "kgen.report.github", "kgen.report.junit", "kgen.report.capacity"]),
     ("cli", ["kgen.cli", "kgen.__main__"]),

@@ -1,44 +1,80 @@
-"""lint --jobs: the per-object checks in several processes give exactly one process's findings."""
+"""lint --jobs: the units of the input read and checked by several processes give exactly one process's report."""
 
 from __future__ import annotations
 
 import dataclasses
+import io
+import random
+import sys
+from pathlib import Path
 
 import pytest
 
+from kgen import parallel
 from kgen.errors import RuleCrash
-from kgen.findings import Finding, LintReport
-from kgen.loader import load_paths
-from kgen.parallel import _ranges
+from kgen.findings import LintReport
+from kgen.inputs import stream_inputs
+from kgen.parallel import _ranges, lint_in_processes
 from kgen.policies import engine
 from kgen.policies.policy import load_policy
 from kgen.policies.registry import RULES
-from tests.conftest import FIXTURES, run_kgen
+from kgen.report import render_pieces
+from tests.conftest import CORPUS, FIXTURES, needs_shared, run_kgen
 
-# Every rule's fixtures plus cross-object ones (quotas, node pools, custom resources).
-INPUTS = [str(FIXTURES / "rules"), str(FIXTURES / "capacity"), str(FIXTURES / "crds")]
+# Every rule's fixtures plus cross-object ones (quotas, node pools, custom resources and their CRDs).
+INPUTS = [FIXTURES / "rules", FIXTURES / "capacity", FIXTURES / "crds"]
+NODE_POOLS = FIXTURES / "capacity" / "policy.yaml"  # node pools and namespace quotas: one process
 
 
-def _findings(report: LintReport) -> list[tuple]:
-    """Every field of every finding in report order, and which loaded object owns it."""
-    fields = [field.name for field in dataclasses.fields(Finding) if field.name != "owner"]
-    return [(*(getattr(f, name) for name in fields), id(f.owner)) for f in report.findings]
+def _shuffled(seed: int) -> list[str]:
+    """Every YAML file of the inputs named on its own (a unit each), in an order set by ``seed``:
+    a Service, a LimitRange or a CRD comes in another part than the objects it decides about."""
+    files = sorted(str(path) for top in INPUTS for path in top.rglob("*.y*ml"))
+    random.Random(seed).shuffle(files)
+    return files
+
+
+def _report(report: LintReport) -> tuple:
+    """The JSON and the text report (which quotes the lines of findings), notes and summary."""
+    return "".join(render_pieces(report, "json")), "".join(render_pieces(report, "text")), report.notes, report.summary()
+
+
+def _one_process(paths: list[str], policy_file: Path | None = None) -> LintReport:
+    units = stream_inputs(paths)
+    return engine.lint_stream(units, load_policy(str(policy_file) if policy_file else None), units.again)
+
+
+def _processes(paths: list[str], jobs: int, policy_file: Path | None = None) -> LintReport:
+    return lint_in_processes(stream_inputs(paths), load_policy(str(policy_file) if policy_file else None), jobs)
 
 
 @pytest.fixture
-def parallel_always(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "PARALLEL_MIN_OBJECTS", 0)
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers for any input, in parts of a few units: many cross-part questions and verdicts."""
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_UNITS", 0)
+    monkeypatch.setattr(parallel, "MAX_PART_UNITS", 7)
 
 
-def test_two_and_three_processes_give_one_process_findings(parallel_always: None) -> None:
-    load, policy = load_paths(INPUTS), load_policy(None)
-    assert len(load.objects) > 100
-    one = engine.lint(load, policy)
-    assert one.findings
+@pytest.mark.parametrize("policy_file", [None, NODE_POOLS])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_processes_give_one_process_report(small_parts: None, seed: int, policy_file: Path | None) -> None:
+    paths = _shuffled(seed)
+    one = _one_process(paths, policy_file)
+    assert len(one.findings) > 200
+    assert {"service-selector-no-match", "hpa-target-missing", "quota-exceeded", "schema-invalid"} <= {f.rule for f in one.findings}
     for jobs in (2, 3):
-        many = engine.lint(load, policy, jobs=jobs)
-        assert _findings(many) == _findings(one)
-        assert many.notes == one.notes
+        assert _report(_processes(paths, jobs, policy_file)) == _report(one)
+
+
+def test_directories_in_processes_give_one_process_report(small_parts: None) -> None:
+    """Walks with charts and Kustomize roots among the files."""
+    paths = [str(path) for path in INPUTS]
+    assert _report(_processes(paths, 2)) == _report(_one_process(paths))
+
+
+def test_the_corpus_in_processes_gives_one_process_report() -> None:
+    needs_shared(CORPUS)
+    assert _report(_processes([str(CORPUS)], 2)) == _report(_one_process([str(CORPUS)]))
 
 
 def _crashing_rule(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,39 +85,64 @@ def _crashing_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(RULES, rule.id, dataclasses.replace(rule, check=crash))
 
 
-def test_a_rule_crash_in_a_worker_gives_one_process_notes(parallel_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rule_crash_in_a_worker_gives_one_process_notes(small_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:
     _crashing_rule(monkeypatch)
-    load, policy = load_paths(INPUTS), load_policy(None)
-    one = engine.lint(load, policy)
+    paths = _shuffled(3)
+    one = _one_process(paths)
     assert any("security-privileged skipped" in note for note in one.notes)
-    many = engine.lint(load, policy, jobs=2)
-    assert many.notes == one.notes and _findings(many) == _findings(one)
+    assert _report(_processes(paths, 2)) == _report(one)
 
 
-def test_a_debug_crash_in_a_worker_is_raised_as_in_one_process(parallel_always: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_debug_crash_in_a_worker_is_raised_as_in_one_process(small_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:
     _crashing_rule(monkeypatch)
     monkeypatch.setenv("KGEN_DEBUG", "1")
-    load, policy = load_paths([str(FIXTURES / "rules" / "security-privileged")]), load_policy(None)
+    paths = [str(FIXTURES / "rules" / "security-privileged")]
     with pytest.raises(RuleCrash) as serial:
-        engine.lint(load, policy)
-    with pytest.raises(RuleCrash) as parallel:
-        engine.lint(load, policy, jobs=2)
-    assert str(parallel.value) == str(serial.value)
-    assert isinstance(parallel.value.__cause__, KeyError)
+        _one_process(paths)
+    with pytest.raises(RuleCrash) as parallel_crash:
+        _processes(paths, 2)
+    assert str(parallel_crash.value) == str(serial.value)
+    assert isinstance(parallel_crash.value.__cause__, KeyError)
 
 
-def test_ranges_cover_every_object_once_in_order() -> None:
-    for count in (0, 1, 7, 8, 1001):
-        for parts in (1, 3, 8):
-            ranges = _ranges(count, parts)
-            assert len(ranges) <= parts
-            assert [i for start, end in ranges for i in range(start, end)] == list(range(count))
+def test_parts_cover_every_unit_once_in_order() -> None:
+    for count in (0, 1, 7, 8, 1001, 5000):
+        for jobs in (1, 2, 3, 8):
+            parts = _ranges(count, jobs)
+            assert all(end - start <= parallel.MAX_PART_UNITS for start, end in parts)
+            assert [i for start, end in parts for i in range(start, end)] == list(range(count))
 
 
 def test_cli_jobs_flag_gives_the_same_report() -> None:
     directory = str(FIXTURES / "rules")
     one = run_kgen("lint", directory, "--format", "json", "--jobs", "1")
     two = run_kgen("lint", directory, "--format", "json", "--jobs", "2")
-    assert one.returncode == two.returncode and one.returncode in (1, 2), one.stderr
-    assert one.stdout == two.stdout
+    default = run_kgen("lint", directory, "--format", "json")
+    assert one.returncode == two.returncode == default.returncode and one.returncode in (1, 2), one.stderr
+    assert one.stdout == two.stdout == default.stdout
     assert run_kgen("lint", directory, "--jobs", "0").returncode == 2  # N must be at least 1
+
+
+def test_a_folder_with_nothing_to_lint_fails_with_jobs_as_without(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.yaml").write_text("# nothing\n")
+    (tmp_path / "ok.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+    for args in ([str(tmp_path / "ok.yaml"), str(tmp_path / "empty")], [str(tmp_path / "empty"), str(tmp_path / "ok.yaml")]):
+        one = run_kgen("lint", *args, "--jobs", "1")
+        two = run_kgen("lint", *args, "--jobs", "2")
+        assert one.returncode == two.returncode == 2 and one.stderr == two.stderr and "empty" in one.stderr
+
+
+def test_standard_input_read_in_a_worker_is_read_again_here(small_parts: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The custom resource comes on standard input, its CRD in a file of another part: the parent
+    checks it again from the text every process saw."""
+    from tests.test_streaming import WIDGET, _widget_crd
+
+    _widget_crd(tmp_path / "crd.yaml")
+    paths = ["-", *_shuffled(4)[:30], str(tmp_path / "crd.yaml")]
+    reports = []
+    for lint in (_one_process, lambda paths: _processes(paths, 2)):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(WIDGET.encode())))
+        reports.append(lint(paths))
+    assert any(f.rule == "schema-invalid" and f.file == "<stdin>" for f in reports[0].findings)
+    assert _report(reports[1]) == _report(reports[0])

@@ -78,3 +78,21 @@ def test_standard_input_is_checked_again_from_its_first_reading(tmp_path: Path) 
     _widget_crd(tmp_path / "crd.yaml")
     result = run_kgen("lint", "-", str(tmp_path / "crd.yaml"), "--format", "json", stdin=WIDGET)
     assert '"rule": "schema-invalid"' in result.stdout and "schema-unknown-kind" not in result.stdout
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_lint_cut_into_parts_gives_the_findings_of_the_whole_input(seed: int) -> None:
+    """What kgen.parallel's workers do, in one process: each part of 5 units (here single
+    objects, shuffled) is a run of its own, handed over pickled, and taken in input order."""
+    import pickle
+
+    policy = load_policy(None)
+    expected = engine.lint_stream(iter(_units(seed)), policy, reread=lambda only: _units(seed))
+    units = _units(seed)
+    whole = engine.LintRun(policy, reread=lambda only: _units(seed))
+    for start in range(0, len(units), 5):
+        part = engine.LintRun(policy, reread=whole.reread, first_unit=start)
+        for unit in units[start : start + 5]:
+            part.add(unit)
+        whole.take(pickle.loads(pickle.dumps(part.part())))
+    assert _report(whole.report()) == _report(expected)

@@ -42,17 +42,10 @@ def rule_context(rule: Rule, policy: ClusterPolicy, inventory: Inventory) -> Rul
     return RuleContext(policy, policy.params(rule.id, dict(rule.params)), inventory)
 
 
-def lint(load: LoadResult, policy: ClusterPolicy, jobs: int = 1) -> LintReport:
-    """Every finding for the loaded input under ``policy``.
-
-    ``jobs`` > 1 runs the per-object checks of a large input in that many processes
-    (kgen.parallel); the findings, and their order, are those of one process.
-    """
+def lint(load: LoadResult, policy: ClusterPolicy) -> LintReport:
+    """Every finding for the loaded input under ``policy``."""
     run = LintRun(policy)
-    if jobs > 1 and len(load.objects) >= PARALLEL_MIN_OBJECTS:
-        run.add_in_processes(load, jobs)
-    else:
-        run.add(load)
+    run.add(load)
     return run.report()
 
 
@@ -73,15 +66,11 @@ def lint_stream(units: Iterable[LoadResult], policy: ClusterPolicy, reread: Rere
     return run.report()
 
 
-# Below this many objects a lint is done before worker processes would have started.
-PARALLEL_MIN_OBJECTS = 1000
-
-
 @dataclass
 class _Checked:
     """A unit of input as checked when it was added."""
 
-    first: int  # the ordinal of its first object
+    unit: int  # its place in the input
     findings: list[Finding]
     notes: list[str]
     # The questions its checks asked the inventory: if one gets another answer once the input
@@ -104,14 +93,18 @@ class LintRun:
     With ``reread`` (a streaming run) a unit's objects are freed once checked: the inventory
     keeps facts only, unless the policy's node pools or namespace quotas make the cluster fit
     matter, in which case it keeps the objects (without their trees) for that analysis.
+
+    A streaming run that keeps no object can also be cut: runs of consecutive parts of the input
+    (``first_unit``: the place of a part's first unit) in other processes give their
+    :meth:`part`, which the run of the whole input takes in input order (kgen.parallel).
     """
 
-    def __init__(self, policy: ClusterPolicy, reread: Reread | None = None, quote: bool = True) -> None:
+    def __init__(self, policy: ClusterPolicy, reread: Reread | None = None, quote: bool = True, first_unit: int = 0) -> None:
         self.policy = policy
         self.reread = reread
         self.rules = active_rules(policy)
         self.fit_in_policy = bool(policy.node_pools) or any(as_map(entry).get("quota") for entry in policy.namespaces.values())
-        self.inventory = Inventory(keep_objects=reread is None or self.fit_in_policy)
+        self.inventory = Inventory(keep_objects=reread is None or self.fit_in_policy, first_unit=first_unit)
         active = [_Active(rule, rule_context(rule, policy, self.inventory), policy.rule_setting(rule.id).get("severity")) for rule in self.rules]
         self.active = {a.rule.id: a for a in active}
         self.checks = ObjectChecks(
@@ -137,12 +130,10 @@ class LintRun:
 
     def add(self, unit: LoadResult) -> None:
         """Check ``unit`` now (and free it, in a streaming run)."""
-        first = self.inventory.count
+        checked = _Checked(self.inventory.units, [], [], [])
+        findings, notes = checked.findings, checked.notes
         self.inventory.add(unit.objects)
         self._take(unit)
-        findings: list[Finding] = []
-        notes: list[str] = []
-        checked = _Checked(first, findings, notes, [])
         self.quota_in_input = self.quota_in_input or any(obj.kind == "ResourceQuota" for obj in unit.objects)
         if self.reread is not None:
             self.inventory.consulted = checked.asked
@@ -159,17 +150,28 @@ class LintRun:
             _free(unit, keep_origins=self.inventory.keep_objects)
         self.checked.append(checked)
 
-    def add_in_processes(self, unit: LoadResult, jobs: int) -> None:
-        """:meth:`add` with the per-object checks run by ``jobs`` forked processes (kgen.parallel)."""
-        from kgen.parallel import object_findings_in_processes
+    @property
+    def parts_cross_processes(self) -> bool:
+        """Whether what :meth:`part` gives is plain data: a streaming run that keeps no object."""
+        return self.reread is not None and not self.inventory.keep_objects
 
-        self.inventory.add(unit.objects)
-        self._take(unit)
-        self.quota_in_input = any(obj.kind == "ResourceQuota" for obj in unit.objects)
-        notes: list[str] = []
-        findings = object_findings_in_processes(self.checks, unit.objects, notes, jobs)
-        self.suppressions += _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
-        self.checked.append(_Checked(0, findings, notes, []))
+    def part(self) -> "RunPart":
+        """What this run (of a part of the input, in a worker process: kgen.parallel) found, as
+        plain data for the run of the whole input to :meth:`take`."""
+        assert self.parts_cross_processes
+        self.inventory.let_unit_go()  # its pod templates refer to its objects
+        return RunPart(self.inventory, self.checked, self.problems, self.suppressions, self.quoted, self.file_count, self.quota_in_input)
+
+    def take(self, part: "RunPart") -> None:
+        """The units of ``part`` (those right after the units of this run) as if added here."""
+        self.inventory.merge(part.inventory)
+        self.checked += part.checked
+        self.problems += part.problems
+        self.suppressions += part.suppressions
+        self.file_count += part.file_count
+        self.quota_in_input = self.quota_in_input or part.quota_in_input
+        for name, text in part.quoted.items():
+            self.quoted.setdefault(name, text)
 
     def _take(self, unit: LoadResult) -> None:
         self.problems += unit.problems
@@ -230,7 +232,7 @@ class LintRun:
 
     def _check_again(self, checked: _Checked, unit: LoadResult) -> None:
         """Check a unit read again, now that the whole input answers its questions."""
-        self.inventory.readmit(unit.objects, checked.first)
+        self.inventory.readmit(unit.objects, checked.unit)
         checked.notes.clear()
         checked.findings[:] = self.checks(unit.objects, checked.notes)
         if self.quoting:
@@ -260,6 +262,21 @@ class LintRun:
         findings = [f for obj in inventory.objects for f in checks.one(obj, notes)]
         findings += [f for entry in entries if entry.rule.scope == "inventory" for f in _run(entry, inventory, None, notes, keep_owner=keep)]
         return findings
+
+
+@dataclass
+class RunPart:
+    """What a :class:`LintRun` of some units found (:meth:`LintRun.part`): their facts, how they
+    were checked (findings whose verdicts still wait, the questions asked) and what the report
+    needs of their files."""
+
+    inventory: Inventory
+    checked: list[_Checked]
+    problems: list[LoadProblem]
+    suppressions: list[Finding]
+    quoted: dict[str, bytes]
+    file_count: int
+    quota_in_input: bool
 
 
 def _free(unit: LoadResult, keep_origins: bool = False) -> None:

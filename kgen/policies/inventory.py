@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Iterable, NamedTuple, TypeVar
 
 from kgen.kubeschemas import crd_schemas
@@ -26,6 +27,12 @@ T = TypeVar("T")
 Scope = tuple[str | None, str]
 PodsByScope = dict[Scope, list[tuple[PodTemplate, dict[str, str | None]]]]
 PodIndex = dict[Scope, dict[tuple[str, str | None], list["PodFacts"]]]
+# An object's place in the input: (its unit's place, its place in the unit). A process that checks
+# a part of the input numbers its objects as the whole input does without knowing the other parts.
+Ordinal = tuple[int, int]
+# Index factories that pickle (a worker sends its part's facts: kgen.parallel).
+_lists = partial(defaultdict, list)
+_lists_by_key = partial(defaultdict, _lists)
 
 
 def namespace_of(obj: KubeObject) -> str:
@@ -141,6 +148,14 @@ def scale_target(obj: KubeObject) -> ScaleRef | None:
     return ScaleRef(obj.kind, obj.name, scope_of(obj), kind, name, maximum)
 
 
+class CrdSchema(NamedTuple):
+    """The schema a CustomResourceDefinition of the input gives a kind, and which object it is."""
+
+    name: str
+    schema: dict
+    ordinal: Ordinal
+
+
 class Inventory:
     """The objects of one lint run, indexed as they are added.
 
@@ -152,11 +167,11 @@ class Inventory:
     facts at the end (``Violation.settle``).
     """
 
-    def __init__(self, objects: Iterable[KubeObject] = (), keep_objects: bool = True) -> None:
+    def __init__(self, objects: Iterable[KubeObject] | None = None, keep_objects: bool = True, first_unit: int = 0) -> None:
         self.keep_objects = keep_objects
         # Kept only with keep_objects:
         self.objects: list[KubeObject] = []
-        self.by_kind: dict[str, list[KubeObject]] = defaultdict(list)
+        self.by_kind: dict[str, list[KubeObject]] = _lists()
         self.templates: list[PodTemplate] = []
         self._label_only: list[PodTemplate] = []
         self._templates: dict[int, list[PodTemplate]] = {}
@@ -164,60 +179,68 @@ class Inventory:
         self.consulted: list[Consultation] | None = None
         self.workload_count = 0
         self._count = 0
-        self._ordinals: dict[int, int] = {}
-        self._first_of: dict[tuple[str, str], int] = {}
+        self._first_unit = first_unit
+        self._units = first_unit  # the place of the next unit added
+        self._ordinals: dict[int, Ordinal] = {}
+        self._first_of: dict[tuple[str, str], Ordinal] = {}
         self._count_of: dict[tuple[str, str], int] = defaultdict(int)
         self._present: set[tuple[Scope, str, str]] = set()
         self._last_scope: dict[tuple[str, str], Scope] = {}
         self._custom_resource_names: dict[Scope, set[str]] = defaultdict(set)
         # Pod templates by scope, and by scope and label, those with a pod spec apart from those
         # that only write labels: lookups list the former first (as kgen.workloads finds them).
-        self._pods: tuple[dict[Scope, list[PodFacts]], dict[Scope, list[PodFacts]]] = (defaultdict(list), defaultdict(list))
-        self._pods_by_label: tuple[PodIndex, PodIndex] = (
-            defaultdict(lambda: defaultdict(list)), defaultdict(lambda: defaultdict(list))
-        )  # fmt: skip
-        self._service_selectors: dict[Scope, list[dict[str, str]]] = defaultdict(list)
+        self._pods: tuple[dict[Scope, list[PodFacts]], dict[Scope, list[PodFacts]]] = (_lists(), _lists())
+        self._pods_by_label: tuple[PodIndex, PodIndex] = (_lists_by_key(), _lists_by_key())
+        self._service_selectors: dict[Scope, list[dict[str, str]]] = _lists()
         # The selectors of each scope by their first label's key and value: a selector can only
         # match pods that carry its first label, so a template is matched against a few selectors,
         # not every Service of its namespace (which grew with the square of a monorepo).
-        self._selectors_by_first_label: dict[Scope, dict[str, dict[str, list[dict[str, str]]]]] = defaultdict(
-            lambda: defaultdict(lambda: defaultdict(list))
-        )
+        self._selectors_by_first_label: dict[Scope, dict[str, dict[str, list[dict[str, str]]]]] = defaultdict(_lists_by_key)
         self._bindings: list[Binding] = []
-        self._bindings_by_account: dict[tuple[str, str], list[Binding]] = defaultdict(list)
-        self._bindings_by_role: dict[tuple[str, str], list[Binding]] = defaultdict(list)
-        self._templates_by_account: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        self._bindings_by_account: dict[tuple[str, str], list[Binding]] = _lists()
+        self._bindings_by_role: dict[tuple[str, str], list[Binding]] = _lists()
+        self._templates_by_account: dict[tuple[str, str], list[tuple[str, str]]] = _lists()
         self._accounts: dict[tuple[str, str], bool] = {}
         self._scalers: list[ScaleRef] = []
-        self._scalers_by_target: dict[tuple[Scope, str, str], list[ScaleRef]] = defaultdict(list)
-        self._container_limits: dict[Scope, list[ContainerLimits]] = defaultdict(list)
-        self._crd_schemas: dict[tuple[str, str], tuple[str, dict]] = {}
-        self.add(objects)
+        self._scalers_by_target: dict[tuple[Scope, str, str], list[ScaleRef]] = _lists()
+        self._container_limits: dict[Scope, list[ContainerLimits]] = _lists()
+        self._crd_schemas: dict[tuple[str, str], CrdSchema] = {}
+        if objects is not None:  # the first unit
+            self.add(objects)
 
     def add(self, objects: Iterable[KubeObject]) -> None:
         """Index more objects (they come after those already added). Without keep_objects, only
         the pod templates and ordinals of the objects added last are kept, for their checks."""
-        if not self.keep_objects:
-            self._templates, self._ordinals = {}, {}
-        for obj in objects:
-            self._add(obj)
+        self.let_unit_go()
+        unit, self._units = self._units, self._units + 1
+        for position, obj in enumerate(objects):
+            self._add(obj, (unit, position))
 
-    def readmit(self, objects: list[KubeObject], first: int) -> None:
-        """Take back objects read again (a unit checked anew at the end) as the ordinals from
-        ``first`` on, without counting their facts twice."""
+    def readmit(self, objects: list[KubeObject], unit: int) -> None:
+        """Take back the objects of the unit at place ``unit``, read again (to be checked anew at
+        the end), without counting their facts twice."""
+        self.let_unit_go()
+        for position, obj in enumerate(objects):
+            self._ordinals[id(obj)] = (unit, position)
+            self._templates[id(obj)] = [t for t in pod_templates(obj, spec_required=False) if t.has_spec]
+
+    def let_unit_go(self) -> None:
+        """Without keep_objects: forget the pod templates and ordinals of the unit added last (its checks are done)."""
         if not self.keep_objects:
             self._templates, self._ordinals = {}, {}
-        for offset, obj in enumerate(objects):
-            self._ordinals[id(obj)] = first + offset
-            self._templates[id(obj)] = [t for t in pod_templates(obj, spec_required=False) if t.has_spec]
+
+    @property
+    def units(self) -> int:
+        """How many units were added (with the first unit's place: the place of the next one)."""
+        return self._units
 
     @property
     def count(self) -> int:
         """How many objects were added."""
         return self._count
 
-    def _add(self, obj: KubeObject) -> None:
-        ordinal = self._ordinals[id(obj)] = self._count
+    def _add(self, obj: KubeObject, ordinal: Ordinal) -> None:
+        self._ordinals[id(obj)] = ordinal
         self._count += 1
         key = (obj.api_version, obj.kind)
         self._first_of.setdefault(key, ordinal)
@@ -257,13 +280,50 @@ class Inventory:
             self._add_limit_range(obj)
         elif obj.kind == "CustomResourceDefinition":
             for key, schema in crd_schemas(obj.data).items():
-                self._crd_schemas.setdefault(key, (obj.name, schema))
+                self._crd_schemas.setdefault(key, CrdSchema(obj.name, schema, ordinal))
 
-    def ordinal(self, obj: KubeObject) -> int:
-        """The object's place in the input (0 for the first object added)."""
+    def merge(self, part: "Inventory") -> None:
+        """Take in the facts of the units that come next, indexed by another process (kgen.parallel:
+        ``part`` began at this inventory's next unit), as if they had been added here."""
+        assert not self.keep_objects and not part.keep_objects, "objects do not cross processes"
+        assert part._first_unit == self._units, "parts are taken in input order"
+        self.let_unit_go()
+        self._units = part._units
+        self._count += part._count
+        self.workload_count += part.workload_count
+        for key, ordinal in part._first_of.items():
+            self._first_of.setdefault(key, ordinal)
+        for key, count in part._count_of.items():
+            self._count_of[key] += count
+        self._present |= part._present
+        self._last_scope.update(part._last_scope)
+        for scope, names in part._custom_resource_names.items():
+            self._custom_resource_names[scope] |= names
+        for index, pods_by_scope in enumerate(part._pods):
+            for pods_of_scope in pods_by_scope.values():
+                for pods in pods_of_scope:
+                    self._add_pods(pods, index)
+        for scope, selectors in part._service_selectors.items():
+            for selector in selectors:
+                self._index_selector(scope, selector)
+        for binding in part._bindings:
+            self._index_binding(binding)
+        for account, running in part._templates_by_account.items():
+            self._templates_by_account[account] += running
+        for account, turned_off in part._accounts.items():
+            self._accounts.setdefault(account, turned_off)
+        for ref in part._scalers:
+            self._index_scaler(ref)
+        for scope, items in part._container_limits.items():
+            self._container_limits[scope] += items
+        for key, crd in part._crd_schemas.items():
+            self._crd_schemas.setdefault(key, crd)
+
+    def ordinal(self, obj: KubeObject) -> Ordinal:
+        """The object's place in the input."""
         return self._ordinals[id(obj)]
 
-    def first_of(self, api_version: str, kind: str) -> int | None:
+    def first_of(self, api_version: str, kind: str) -> Ordinal | None:
         """The ordinal of the input's first object of that apiVersion and kind."""
         return self._first_of.get((api_version, kind))
 
@@ -312,12 +372,18 @@ class Inventory:
         """The pod templates of ``scope`` whose labels ``selector`` matches."""
         return [p for part in self._pods for p in part.get(scope, []) if selector_matches(selector, p.labels)]
 
-    def pods_matching(self, scope: Scope, wanted: dict[str, str]) -> list[PodFacts]:
-        """The pod templates of ``scope`` whose labels a non-empty ``matchLabels`` selector matches."""
+    def first_pod_matching(self, scope: Scope, wanted: dict[str, str]) -> PodFacts | None:
+        """The first pod template of ``scope`` whose labels a non-empty ``matchLabels`` selector
+        matches, or None. The first is all a Service check needs: collecting every match made
+        many copies of one set of labels cost the square of their number."""
         key, value = next(iter(wanted.items()))
-        candidates = [pods for labels in ((key, value), (key, None)) for part in self._pods_by_label for pods in part.get(scope, {}).get(labels, [])]
         selector = {"matchLabels": wanted}
-        return [pods for pods in candidates if selector_matches(selector, pods.labels)]
+        for labels in ((key, value), (key, None)):
+            for part in self._pods_by_label:
+                for pods in part.get(scope, {}).get(labels, ()):
+                    if selector_matches(selector, pods.labels):
+                        return pods
+        return None
 
     def pod_scopes(self) -> list[Scope]:
         """The scopes that hold pod templates, those with a pod spec first."""
@@ -326,10 +392,12 @@ class Inventory:
     def _add_service(self, service: KubeObject) -> None:
         selector = service_selector(service.data)
         if selector is not None:
-            scope = scope_of(service)
-            self._service_selectors[scope].append(selector)
-            key, value = next(iter(labels_of(selector).items()), ("", ""))
-            self._selectors_by_first_label[scope][key][value].append(selector)
+            self._index_selector(scope_of(service), selector)
+
+    def _index_selector(self, scope: Scope, selector: dict[str, str]) -> None:
+        self._service_selectors[scope].append(selector)
+        key, value = next(iter(labels_of(selector).items()), ("", ""))
+        self._selectors_by_first_label[scope][key][value].append(selector)
 
     def receives_traffic(self, scope: Scope, labels: dict[str, str | None]) -> bool | None:
         """Whether a Service of the input selects pods with ``labels`` in ``scope``; None when the input
@@ -360,11 +428,13 @@ class Inventory:
             namespace = subject.get("namespace") or (namespace_of(obj) if obj.kind == "RoleBinding" else None)
             if subject.get("kind") == "ServiceAccount" and isinstance(subject.get("name"), str) and isinstance(namespace, str):
                 accounts.append((namespace, subject["name"]))
-        binding = Binding(obj.kind, obj.name, namespace_of(obj), kind, name, tuple(accounts))
+        self._index_binding(Binding(obj.kind, obj.name, namespace_of(obj), kind, name, tuple(accounts)))
+
+    def _index_binding(self, binding: Binding) -> None:
         self._bindings.append(binding)
         for account in dict.fromkeys(binding.accounts):
             self._bindings_by_account[account].append(binding)
-        self._bindings_by_role[(kind, name)].append(binding)
+        self._bindings_by_role[(binding.role_kind, binding.role_name)].append(binding)
 
     @property
     def bindings(self) -> list[Binding]:
@@ -399,8 +469,11 @@ class Inventory:
     def _add_scaler(self, obj: KubeObject) -> None:
         ref = scale_target(obj)
         if ref is not None:
-            self._scalers.append(ref)
-            self._scalers_by_target[(ref.scope, ref.kind, ref.name)].append(ref)
+            self._index_scaler(ref)
+
+    def _index_scaler(self, ref: ScaleRef) -> None:
+        self._scalers.append(ref)
+        self._scalers_by_target[(ref.scope, ref.kind, ref.name)].append(ref)
 
     def max_replicas(self, template: PodTemplate) -> int | None:
         """The most pods of ``template`` that can run at once: the autoscalers' maximum when one
@@ -431,30 +504,32 @@ class Inventory:
 
     def container_limits(self, obj: KubeObject) -> list[ContainerLimits]:
         """The LimitRange container items of the input (so far) that apply to pods of ``obj``."""
-        return self.ask(self.limit_ranges, scope_of(obj))
+        return self.ask(Inventory.limit_ranges, scope_of(obj))
 
     def limit_ranges(self, scope: Scope) -> list[ContainerLimits]:
         """The LimitRange container items of the input that apply to pods of ``scope``."""
         return list(self._container_limits.get(scope, []))
 
-    def crd_schema(self, api_version: str, kind: str) -> tuple[str, dict] | None:
-        """(name, OpenAPI schema) of the input's first CustomResourceDefinition serving that apiVersion and kind."""
+    def crd_schema(self, api_version: str, kind: str) -> CrdSchema | None:
+        """The OpenAPI schema of the input's first CustomResourceDefinition serving that apiVersion and kind."""
         return self._crd_schemas.get((api_version, kind))
 
     def ask(self, question: Callable[..., T], *args: Any) -> T:
-        """``question(*args)``, a question about the input (so far), written down while recording."""
-        answer = question(*args)
+        """``question(self, *args)``, a question about the input (so far; ``question`` is a method
+        of this class, so that it can be asked again elsewhere), written down while recording."""
+        answer = question(self, *args)
         if self.consulted is not None:
             self.consulted.append(Consultation(question, args, _digest(answer)))
         return answer
 
     def changed_answers(self, consulted: list[Consultation]) -> bool:
         """Whether any of these questions, asked again now, gets another answer."""
-        return any(_digest(c.question(*c.args)) != c.answer for c in consulted)
+        return any(_digest(c.question(self, *c.args)) != c.answer for c in consulted)
 
 
 class Consultation(NamedTuple):
-    """A question a check asked the inventory (a bound query and its small arguments) and the answer it got."""
+    """A question a check asked the inventory (a method of Inventory and its small arguments) and
+    the answer it got: plain data, so that a worker process can hand it to the parent."""
 
     question: Callable[..., Any]
     args: tuple
@@ -472,6 +547,8 @@ def _digest(answer: object) -> object:
         return tuple(_digest(item) for item in answer)
     if isinstance(answer, ContainerLimits):
         return answer.name, answer.path  # lists of them only grow: a new item changes the length
+    if isinstance(answer, CrdSchema):
+        return answer.ordinal
     if isinstance(answer, (str, int, float, type(None))):
         return answer
-    return id(answer)  # a compiled schema, made once per CustomResourceDefinition
+    raise TypeError(f"no digest for {type(answer).__name__}")

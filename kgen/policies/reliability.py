@@ -89,14 +89,14 @@ def service_selector_no_match(service: KubeObject, ctx: RuleContext) -> Iterator
 
 def _selects_nothing(scope: Scope, wanted: dict[str, str], inventory: Inventory) -> Violation | None:
     scopes = inventory.pod_scopes()
-    if not scopes or inventory.pods_matching(scope, wanted):
+    if not scopes or inventory.first_pod_matching(scope, wanted) is not None:
         return None
     if inventory.custom_resource_names(scope) & set(wanted.values()):
         return None  # selects the pods an operator creates for a custom resource of the input
     message = f"Service selects {_show(wanted)} but no pod template in namespace {scope[1]!r} of the input has these labels"
-    elsewhere = [pods for other in scopes if other != scope for pods in inventory.pods_matching(other, wanted)]
-    if elsewhere:
-        message += f" ({_describe(elsewhere[0])} in namespace {elsewhere[0].scope[1]!r} does, but a Service only selects pods of its own namespace)"
+    elsewhere = next((pods for other in scopes if other != scope for pods in [inventory.first_pod_matching(other, wanted)] if pods is not None), None)
+    if elsewhere is not None:
+        message += f" ({_describe(elsewhere)} in namespace {elsewhere.scope[1]!r} does, but a Service only selects pods of its own namespace)"
     return Violation(("spec", "selector"), message + "; fix the selector or the pod labels")
 
 

@@ -38,7 +38,7 @@ from kgen.kubeschemas import (
 from kgen.loader import JsonPath, KubeObject
 from kgen.policies.deprecation import deprecation_table, removal
 from kgen.policies.cluster_policy import ClusterPolicy
-from kgen.policies.inventory import Inventory
+from kgen.policies.inventory import CrdSchema, Inventory, Ordinal
 from kgen.policies.registry import RuleContext, Violation, rule
 from kgen.policies.schema_settings import SETTINGS_DEFAULTS, SchemaSettings
 
@@ -85,7 +85,7 @@ class _SchemaPass:
         key = (obj.api_version, obj.kind)
         compiled: CompiledSchema | str | None = self.builtin.schema(*key)
         if compiled is None:
-            compiled = self.inventory.ask(self._crd_schema, key)
+            compiled = self._crd_schema(key, self.inventory.ask(Inventory.crd_schema, *key))
         if compiled is None and self.settings.schema_dirs:
             try:
                 compiled = self.dirs.schema(*key)
@@ -98,13 +98,12 @@ class _SchemaPass:
         else:
             self._no_schema(obj, results)
 
-    def _crd_schema(self, key: tuple[str, str]) -> CompiledSchema | str | None:
-        """The schema the first CustomResourceDefinition of the input (so far) gives ``key``."""
-        found = self.inventory.crd_schema(*key)
+    def _crd_schema(self, key: tuple[str, str], found: CrdSchema | None) -> CompiledSchema | str | None:
+        """The schema ``found`` (the first CustomResourceDefinition of the input so far for ``key``), compiled."""
         if found is None:
             return None
         if key not in self._crd_compiled:
-            name, schema = found
+            name, schema = found.name, found.schema
             try:
                 self._crd_compiled[key] = compile_crd_schema(schema, self.settings.strict, f"CustomResourceDefinition {name}")
             except ValueError as exc:
@@ -252,7 +251,7 @@ def schema_unknown_kind(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation
         yield Violation(("kind",), "", settle=partial(_unknown_verdict, key, reason, ctx.inventory.ordinal(obj)))
 
 
-def _unknown_verdict(key: tuple[str, str], reason: str, ordinal: int, inventory: Inventory) -> Violation | None:
+def _unknown_verdict(key: tuple[str, str], reason: str, ordinal: Ordinal, inventory: Inventory) -> Violation | None:
     """Said once per apiVersion and kind, at its first object, with the number of objects not validated."""
     if inventory.first_of(*key) != ordinal:
         return None
