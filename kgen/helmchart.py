@@ -14,15 +14,14 @@ import json
 import os
 import re
 import tarfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import yaml
 
 from kgen.errors import InputError
-from kgen.helmtrace import LineTrace, ValuesTrace, compose_marked, decisive_keys, instrument_template, node_along
-from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, compose_yaml, locate_node, node_position, parse_source, read_source, refuse_special_files
+from kgen.helmtrace import LineTrace, ValuesTrace, compose_nodes, decisive_keys, instrument_template, node_along
+from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, locate_node, node_position, parse_source, read_source, refuse_special_files
 
 RENDER_FAILED = "render-failed"
 # Helm's document split (pkg/releaseutil): `---` after a newline, whatever follows it.
@@ -83,27 +82,30 @@ class _ChartTree:
 
     def __init__(self, chart: str) -> None:
         self.chart = chart
-        self.files: dict[str, bytes] = {}  # path relative to the chart root ("/"-separated) -> content
+        # Path relative to the chart root ("/"-separated) -> content; None for a file on disk not
+        # read yet (READMEs, changelogs, tests: most of a chart is never rendered).
+        self.files: dict[str, bytes | None] = {}
         self._shown: dict[str, str] = {}  # relative directory -> how findings name files below it
+        self._chart_yamls: dict[str, dict] = {}  # Chart.yaml path -> its data
         if os.path.isdir(chart):
             refuse_special_files(chart)  # a FIFO would block the read forever
-            self._read_dir(chart)
+            self._list_dir(chart)
             self._shown[""] = chart
         else:
             with open(chart, "rb") as handle:
                 top = self._read_archive(handle.read(), "", chart)
             self._shown[""] = f"{chart}#{top}"
         # Helm names rendered templates after the chart's name, whatever its folder is called.
-        self.name = _chart_name(self.files.get("Chart.yaml", b"")) or os.path.basename(os.path.abspath(chart))
+        self.name = self.chart_name("") or os.path.basename(os.path.abspath(chart))
         self._unpack_dependencies("")
 
-    def _read_dir(self, root: str) -> None:
+    def _list_dir(self, root: str) -> None:
         for current, dirs, names in os.walk(root):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            directory = os.path.relpath(current, root).replace(os.sep, "/")  # once per folder: relpath is slow
+            prefix = "" if directory == "." else f"{directory}/"
             for name in names:
-                path = os.path.join(current, name)
-                with open(path, "rb") as handle:
-                    self.files[os.path.relpath(path, root).replace(os.sep, "/")] = handle.read()
+                self.files[prefix + name] = None
 
     def _read_archive(self, data: bytes, prefix: str, shown: str) -> str:
         """Unpack a chart archive below ``prefix``; returns its top directory (the chart's name)."""
@@ -125,7 +127,8 @@ class _ChartTree:
         charts = f"{relative}charts/"
         for path in sorted(p for p in self.files if p.startswith(charts) and "/" not in p[len(charts) :] and p.endswith(".tgz")):
             shown = self.shown(path)
-            name = self._read_archive(self.files.pop(path), charts, shown)
+            name = self._read_archive(self.read(path), charts, shown)
+            del self.files[path]
             self._shown[f"{charts}{name}"] = f"{shown}#{name}"
         subcharts = {p[len(charts) :].split("/", 1)[0] for p in self.files if p.startswith(charts) and p[len(charts) :].count("/") == 1 and p.endswith("/Chart.yaml")}
         for sub in sorted(subcharts):
@@ -140,8 +143,26 @@ class _ChartTree:
             return base
         return f"{base}/{rest}" if "#" in base else os.path.join(base, *rest.split("/"))
 
+    def read(self, relative: str) -> bytes:
+        data = self.files[relative]
+        if data is None:
+            with open(os.path.join(self.chart, *relative.split("/")), "rb") as handle:
+                data = self.files[relative] = handle.read()
+        return data
+
     def source(self, relative: str) -> SourceFile:
-        return SourceFile(self.shown(relative), self.files[relative].decode("utf-8", errors="replace"))
+        return SourceFile(self.shown(relative), self.read(relative).decode("utf-8", errors="replace"))
+
+    def chart_yaml(self, directory: str) -> dict:
+        """The Chart.yaml in ``directory`` (relative, "" or ending in "/") as data; {} if none or unreadable."""
+        path = f"{directory}Chart.yaml"
+        if path not in self._chart_yamls:
+            self._chart_yamls[path] = _chart_yaml(self.read(path)) if path in self.files else {}
+        return self._chart_yamls[path]
+
+    def chart_name(self, directory: str) -> str | None:
+        name = self.chart_yaml(directory).get("name")
+        return str(name) if name else None
 
     def archive(self, replaced: dict[str, str] | None = None, rendering_only: bool = False) -> bytes:
         """The chart as a .tgz in memory, without values schemas, with ``replaced`` files swapped in.
@@ -151,14 +172,13 @@ class _ChartTree:
         that renders otherwise without the rest shows other lines, which the line trace notices.
         """
         replaced = replaced or {}
-        reads_files = rendering_only and any(b".Files" in data for path, data in self.files.items() if "templates/" in path)
+        reads_files = rendering_only and any(b".Files" in self.read(path) for path in self.files if "templates/" in path)
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=0) as archive:  # stored: Helm only unpacks it
-            for path, data in self.files.items():
+            for path in self.files:
                 if path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and (_in_crds(path) or not reads_files and not _rendered_from(path)):
                     continue
-                if path in replaced:
-                    data = replaced[path].encode("utf-8")
+                data = replaced[path].encode("utf-8") if path in replaced else self.read(path)
                 info = tarfile.TarInfo(f"{self.name}/{path}")
                 info.size = len(data)
                 archive.addfile(info, io.BytesIO(data))
@@ -166,9 +186,10 @@ class _ChartTree:
 
 
 def _rendered_from(path: str) -> bool:
-    """Chart.yaml, values.yaml and templates of the chart or a subchart: all a render reads without .Files."""
+    """Chart.yaml, values.yaml and templates of the chart or a subchart: all a render of manifests
+    reads without .Files (NOTES.txt is rendered for the user, never linted)."""
     directory, _, name = path.rpartition("/")
-    return name in ("Chart.yaml", "values.yaml", "requirements.yaml") or "templates" in directory.split("/")
+    return name in ("Chart.yaml", "values.yaml", "requirements.yaml") or "templates" in directory.split("/") and name != "NOTES.txt"
 
 
 def _in_crds(path: str) -> bool:
@@ -178,6 +199,7 @@ def _in_crds(path: str) -> bool:
 
 
 def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dict) -> "_ChartRender":
+    templates = {f"{tree.name}/{path}": tree.source(path) for path in tree.files if _is_template(path)}
     try:
         chart = helm.Chart.load(tree.chart)
     except helm.HelmError as exc:
@@ -185,40 +207,58 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
     with chart:
         metadata = chart.metadata
         _check_dependencies(chart, metadata, tree)
-        release = options.release_name or str(metadata.get("name") or "release")
-        render_options = {"name": release, "namespace": options.namespace or "default", "is_install": True}
-        if options.kube_version:
-            render_options["kube_version"] = _helm_version(options.kube_version)
-        files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
-        values = ValuesTrace(chart.merge_values(user_values), files.locate, decisive_keys(_template_texts(tree)))
-        # The tracing render runs beside the real one: Helm's engine releases the interpreter.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            tracing = pool.submit(_traced_render, helm, tree, values, render_options)
-            if options.skip_schema_validation:
-                with helm.Chart.load_archive(tree.archive()) as plain:
-                    real = _render_with(helm, plain, user_values, render_options, tree)
-            else:
-                real = _render_with(helm, chart, user_values, render_options, tree)
-            crds = chart.crds
-            templates, traced = tracing.result()
-    return _ChartRender(tree, real, traced, values, crds, templates)
+        render_options = _render_options(options, metadata)
+        if options.skip_schema_validation:
+            with helm.Chart.load_archive(tree.archive()) as plain:
+                real = _render_with(helm, plain, user_values, render_options, tree)
+        else:
+            real = _render_with(helm, chart, user_values, render_options, tree)
+        crds = chart.crds
+        merged = chart.merge_values(user_values)
+    # Only templates that wrote something are instrumented (charts gate half their templates
+    # off by default). The trace is made here, in this thread, before the lint: `kgen lint
+    # --jobs` forks the checks, and Helm's Go runtime must not be called from a fork. (A second
+    # thread gained little: the machine is shared, and Go's setup of each new thread costs CPU.)
+    written = {key: template for key, template in templates.items() if real.get(key, "").strip(_GO_SPACE)}
+    instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in written.items()}
+    files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
+    values = ValuesTrace(merged, files.locate, decisive_keys(_template_texts(tree, written)))
+    trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True), values, render_options)
+    return _ChartRender(tree, real, trace, crds, templates)
 
 
-def _traced_render(helm: Any, tree: _ChartTree, values: ValuesTrace, render_options: dict) -> tuple[dict[str, SourceFile], dict[str, str]]:
-    """Every template as written (by render key), and the render with line markers and marked values.
+def _render_options(options: ChartOptions, metadata: dict) -> dict:
+    release = options.release_name or str(metadata.get("name") or "release")
+    render_options = {"name": release, "namespace": options.namespace or "default", "is_install": True}
+    if options.kube_version:
+        render_options["kube_version"] = _helm_version(options.kube_version)
+    return render_options
+
+
+@dataclass
+class _Trace:
+    """The tracing render (by render key) and the values it marked."""
+
+    rendered: dict[str, str]
+    values: ValuesTrace
+
+
+def _traced_render(helm: Any, archive: bytes, values: ValuesTrace, render_options: dict) -> _Trace | None:
+    """The render of the traced chart (``archive``) with marked values; None when Helm cannot make it.
 
     No values schema in the traced chart: it would refuse the marked values.
     """
-    templates = {f"{tree.name}/{path}": tree.source(path) for path in tree.files if _is_template(path)}
-    instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in templates.items()}
-    with helm.Chart.load_archive(tree.archive(instrumented, rendering_only=True)) as traced_chart:
-        return templates, _quiet_render(helm, traced_chart, values.marked, render_options) or {}
+    try:
+        with helm.Chart.load_archive(archive) as traced_chart:
+            return _Trace(_helm_render(traced_chart, values.marked, render_options), values)
+    except helm.HelmError:  # a marked value a template could not take
+        return None
 
 
 def _is_template(path: str) -> bool:
-    """A file Helm renders to output: below a templates/ folder, not a partial (_helpers.tpl)."""
+    """A file Helm renders to manifests: below a templates/ folder, not a partial (_helpers.tpl), not NOTES.txt."""
     directory, _, name = path.rpartition("/")
-    return (directory == "templates" or directory.startswith("templates/") or "/templates" in f"/{directory}") and not name.startswith("_")
+    return (directory == "templates" or directory.startswith("templates/") or "/templates" in f"/{directory}") and not name.startswith("_") and name != "NOTES.txt"
 
 
 def _check_dependencies(chart: Any, metadata: dict, tree: _ChartTree) -> None:
@@ -273,17 +313,16 @@ def _render_with(helm: Any, chart: Any, values: dict, render_options: dict, tree
         raise _RenderFailed(f"Helm could not render the chart: {message}", tree.shown("Chart.yaml")) from None
 
 
-def _quiet_render(helm: Any, chart: Any, values: dict, render_options: dict) -> dict[str, str] | None:
-    """A tracing render: when it fails (a marked value a template could not take), no trace, no error."""
-    try:
-        return _helm_render(chart, values, render_options)
-    except helm.HelmError:
-        return None
-
-
-def _template_texts(tree: _ChartTree) -> list[str]:
-    """Every template and helper of the chart and its subcharts, as written."""
-    return [data.decode("utf-8", errors="replace") for path, data in tree.files.items() if path.startswith("templates/") or "/templates/" in path]
+def _template_texts(tree: _ChartTree, written: dict[str, SourceFile]) -> list[str]:
+    """The helpers of the chart and its subcharts, the templates that wrote output (``written``)
+    and those that define named templates, as written."""
+    texts = [template.text for template in written.values()]
+    for path in tree.files:
+        if (path.startswith("templates/") or "/templates/" in path) and f"{tree.name}/{path}" not in written:
+            data = tree.read(path)
+            if not _is_template(path) or b"define" in data:
+                texts.append(data.decode("utf-8", errors="replace"))
+    return texts
 
 
 class _ValuesFiles:
@@ -306,10 +345,7 @@ class _ValuesFiles:
         if self._parsed is None:
             self._parsed = []
             for prefix, name, text in self._texts:
-                try:
-                    node = compose_yaml(text)
-                except yaml.YAMLError:
-                    continue
+                node = compose_nodes(text)
                 if isinstance(node, yaml.MappingNode):
                     self._parsed.append((prefix, name, node))
         return self._parsed
@@ -317,11 +353,11 @@ class _ValuesFiles:
     def _add_chart(self, tree: _ChartTree, relative: str, prefix: tuple[str, ...]) -> None:
         if f"{relative}values.yaml" in tree.files:
             self._add(prefix, tree.shown(f"{relative}values.yaml"), tree.source(f"{relative}values.yaml").text)
-        aliases = _aliases(tree.files.get(f"{relative}Chart.yaml", b""))
+        aliases = _aliases(tree.chart_yaml(relative))
         charts = f"{relative}charts/"
         subcharts = sorted({path[len(charts) :].split("/", 1)[0] for path in tree.files if path.startswith(charts) and path.endswith("/Chart.yaml")})
         for entry in subcharts:
-            name = _chart_name(tree.files.get(f"{charts}{entry}/Chart.yaml", b""))
+            name = tree.chart_name(f"{charts}{entry}/")
             if name:
                 for key in aliases.get(name, [name]):
                     self._add_chart(tree, f"{charts}{entry}/", (*prefix, key))
@@ -380,15 +416,10 @@ def _chart_yaml(data: bytes) -> dict:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def _chart_name(chart_yaml: bytes) -> str | None:
-    name = _chart_yaml(chart_yaml).get("name")
-    return str(name) if name else None
-
-
-def _aliases(chart_yaml: bytes) -> dict[str, list[str]]:
+def _aliases(chart_yaml: dict) -> dict[str, list[str]]:
     """Dependency name -> the keys its values sit under (its aliases, else its name)."""
     out: dict[str, list[str]] = {}
-    for dependency in _chart_yaml(chart_yaml).get("dependencies") or []:
+    for dependency in chart_yaml.get("dependencies") or []:
         if isinstance(dependency, dict) and dependency.get("name"):
             out.setdefault(str(dependency["name"]), []).append(str(dependency.get("alias") or dependency["name"]))
     return out
@@ -427,8 +458,8 @@ def split_documents(text: str) -> list[_Document]:
 class _ChartRender:
     """The real render, its traces, and how to turn them into located objects."""
 
-    def __init__(self, tree: _ChartTree, real: dict[str, str], traced: dict[str, str], values: ValuesTrace, crds: list[dict], templates: dict[str, SourceFile]) -> None:
-        self.tree, self.real, self.traced, self.values, self.crds, self.templates = tree, real, traced, values, crds, templates
+    def __init__(self, tree: _ChartTree, real: dict[str, str], trace: _Trace | None, crds: list[dict], templates: dict[str, SourceFile]) -> None:
+        self.tree, self.real, self.trace, self.crds, self.templates = tree, real, trace, crds, templates
 
     def add_objects(self, label: str | None, namespace: str, result: LoadResult) -> None:
         first = len(result.objects)
@@ -448,11 +479,11 @@ class _ChartRender:
                 continue
             template = self.templates.get(key) or SourceFile(self.tree.shown(key.split("/", 1)[1]), "")
             result.files.append(template)
-            trace = LineTrace(text, self.traced.get(key, ""), self.values.unmark)
+            trace = _TemplateTrace(text, key, self.trace)
             for document in split_documents(text):
                 self._add_document(document, template, trace, label, result)
 
-    def _add_document(self, document: _Document, template: SourceFile, trace: LineTrace, label: str | None, result: LoadResult) -> None:
+    def _add_document(self, document: _Document, template: SourceFile, trace: _TemplateTrace, label: str | None, result: LoadResult) -> None:
         parsed = parse_source(SourceFile(f"{template.name} (rendered)", document.text))
         result.documents += parsed.documents
 
@@ -460,10 +491,10 @@ class _ChartRender:
             """A 1-based position in the document -> the template line, or the document's first line, approximately."""
             out_line = document.line + line - 1
             out_column = (document.column if line == 1 else 0) + column - 1
-            exact = trace.template_line(out_line, out_column)
+            exact = trace.lines.template_line(out_line, out_column)
             if exact is not None:
                 return SourcePoint(template.name, exact, _column(template, exact))
-            first = trace.template_line(document.line, document.column)
+            first = trace.lines.template_line(document.line, document.column)
             return SourcePoint(template.name, first or 1, 1, True)
 
         for problem in parsed.problems:
@@ -473,29 +504,55 @@ class _ChartRender:
         for obj in parsed.objects:
             if label:
                 obj.labels["environment"] = label
-            obj.origin = _object_origin(obj, trees, self.values, point)
+            obj.origin = _object_origin(obj, trees, trace, point)
             obj.template_text = template.text
             result.objects.append(obj)
+
+
+class _TemplateTrace:
+    """The traces of one rendered template, read from the tracing render when a finding first asks."""
+
+    def __init__(self, real: str, key: str, trace: _Trace | None) -> None:
+        self._real, self._key, self._trace = real, key, trace
+        self._lines: LineTrace | None = None
+        self.values = trace.values if trace is not None else None
+
+    @property
+    def lines(self) -> LineTrace:
+        if self._lines is None:
+            if self._trace is None:
+                self._lines = LineTrace(self._real, None, lambda text: text)
+            else:
+                self._lines = LineTrace(self._real, self._trace.rendered.get(self._key), self._trace.values.unmark)
+        return self._lines
 
 
 class _DocumentTrees:
     """The real and the marked node trees of one document, composed when a finding first asks."""
 
-    def __init__(self, document: _Document, trace: LineTrace, root: yaml.Node | None) -> None:
+    def __init__(self, document: _Document, trace: _TemplateTrace, root: yaml.Node | None) -> None:
         """``root``: the document's node tree when the loader already has it (one object, not a List)."""
         self._document, self._trace, self._root = document, trace, root
-        self._trees: tuple[yaml.Node | None, yaml.Node | None] | None = None
+        self._real_composed = root is not None
+        self._marked: tuple[yaml.Node | None, str] | None = None
 
-    def get(self) -> tuple[yaml.Node | None, yaml.Node | None]:
-        if self._trees is None:
-            document, lines = self._document, self._trace.marked_lines
-            count = document.text.count("\n") + 1
-            marked_lines = lines[document.line : document.line + count]
-            if marked_lines:
-                marked_lines[0] = marked_lines[0][document.column :]
-            root = self._root if self._root is not None else compose_marked(document.text)
-            self._trees = (root, compose_marked("\n".join(marked_lines)))
-        return self._trees
+    def real(self) -> yaml.Node | None:
+        if not self._real_composed:
+            self._root, self._real_composed = compose_nodes(self._document.text), True
+        return self._root
+
+    def marks_values(self, node: yaml.Node) -> bool:
+        """Whether the traced lines of ``node`` hold a value marker (else no value of it came from values)."""
+        line = self._document.line
+        return self._trace.lines.marks_values(line + node.start_mark.line, line + node.end_mark.line)
+
+    def marked(self) -> tuple[yaml.Node | None, str]:
+        """The marked tree and the marked text."""
+        if self._marked is None:
+            document = self._document
+            text = self._trace.lines.marked_text(document.line, document.text.count("\n") + 1, document.column)
+            self._marked = (compose_nodes(text), text)
+        return self._marked
 
 
 def _label(objects: list[KubeObject], label: str | None) -> None:
@@ -516,15 +573,16 @@ def _prefix_in(root: yaml.Node | None, obj: KubeObject) -> JsonPath:
     return ()
 
 
-def _object_origin(obj: KubeObject, trees: _DocumentTrees, values: ValuesTrace, point: Callable[[int, int], SourcePoint]) -> Callable[[JsonPath], SourcePoint]:
+def _object_origin(obj: KubeObject, trees: _DocumentTrees, trace: _TemplateTrace, point: Callable[[int, int], SourcePoint]) -> Callable[[JsonPath], SourcePoint]:
     def origin(path: JsonPath) -> SourcePoint:
-        root, marked = trees.get()
-        if root is not None and marked is not None:
+        values, root = trace.values, trees.real()
+        if values is not None and root is not None:
             prefix = _prefix_in(root, obj)
             real_node, found = node_along(root, (*prefix, *path))
+            marked, marked_text = trees.marked() if real_node is not None and trees.marks_values(real_node) else (None, "")
             marked_node, marked_found = node_along(marked, found)
             if real_node is not None and marked_node is not None and marked_found == found:
-                source = values.source(real_node, marked_node, _data_at(obj.data, found[len(prefix) :]))
+                source = values.source(real_node, marked_node, _data_at(obj.data, found[len(prefix) :]), marked_text)
                 if source is not None:
                     return SourcePoint(source.file, source.line, source.column)
         return point(*obj.locate(path))

@@ -102,11 +102,40 @@ def test_values_from_the_parent_override_a_vendored_subchart_and_point_there() -
     assert _line(SERVING / "values.yaml", 38) == "image: ghcr.io/acme/exporter:latest"
 
 
+def test_a_value_reached_through_a_yaml_merge_key_points_at_the_line_that_writes_it(tmp_path: Path) -> None:
+    chart = tmp_path / "merged"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: merged\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("defaults: &defaults\n  image: ghcr.io/acme/app:latest\napp:\n  <<: *defaults\n  replicas: 2\n")
+    (chart / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{ .Values.app.image }}\n"
+    )
+    values = str(chart / "values.yaml")
+    assert _at(_lint(chart), "image-tag-unpinned", "app") == [(values, 2)]
+
+
 def test_crds_in_the_chart_validate_its_custom_resources() -> None:
     findings = _lint(SERVING)
     template = str(SERVING / "templates" / "model-cache.yaml")
     assert _at(findings, "schema-invalid", "serving-cache") == [(template, 7)]
     assert not [f for f in findings if f.rule == "schema-unknown-kind"]
+
+
+def test_a_value_compared_in_a_template_that_writes_nothing_is_not_marked(tmp_path: Path) -> None:
+    # defs.yaml renders nothing (only the trace's written templates are instrumented), but its
+    # named template compares .Values.mode: marking mode would take the other branch in the trace.
+    chart = tmp_path / "gated"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: gated\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("mode: gpu\n")
+    (chart / "templates" / "defs.yaml").write_text(
+        '{{- define "gated.image" -}}\n{{- if eq .Values.mode "gpu" }}nvidia/cuda:latest{{ else }}busybox:1.36{{ end }}\n{{- end }}\n'
+    )
+    (chart / "templates" / "pod.yaml").write_text(
+        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{ include "gated.image" . }}\n'
+    )
+    findings = [f for f in _lint(chart) if f.rule == "image-tag-unpinned"]
+    assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "templates" / "pod.yaml"), 8, False)]
 
 
 def test_no_finding_is_approximate_on_the_fixture_charts() -> None:
