@@ -129,8 +129,11 @@ class KustomizeRoot:
 
 
 # Kustomizations already read in this process, by buildcache.settled_signature(): a walk reads
-# a base once for itself, once for each root above it and once for each build's cache key.
+# a base once for itself, once for each root above it and once for each build's cache key, all
+# close together. The most recent ones only, so that a lint's memory does not grow with the
+# number of kustomizations in a monorepo (dicts keep insertion order: the first is the oldest).
 _KUSTOMIZATIONS: dict[tuple, tuple[SourceFile, dict | None, yaml.Node | None]] = {}
+_KUSTOMIZATIONS_KEPT = 256
 
 
 def read_kustomization(path: str) -> tuple[SourceFile, dict | None, yaml.Node | None]:
@@ -147,6 +150,8 @@ def read_kustomization(path: str) -> tuple[SourceFile, dict | None, yaml.Node | 
     except InputError:
         document, node = None, None
     if signature is not None:
+        if len(_KUSTOMIZATIONS) >= _KUSTOMIZATIONS_KEPT:
+            del _KUSTOMIZATIONS[next(iter(_KUSTOMIZATIONS))]
         _KUSTOMIZATIONS[signature] = (source, document, node)
     return source, document, node
 
