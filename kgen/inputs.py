@@ -539,7 +539,7 @@ def _chart_units(chart: str, options: InputOptions, values_files: list[str] | No
 
     ``values_files``: a walk's per-environment values files, used when no matrix is given.
     """
-    from kgen.helmchart import ChartOptions, load_chart
+    from kgen.helmchart import ChartOptions
 
     base = _chart_values(options.values, options.set_values)
     for matrix_file in options.values_matrix or values_files or [None]:
