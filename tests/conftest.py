@@ -68,6 +68,18 @@ def run_kgen(*args: str, stdin: str | None = None, cwd: str | Path | None = None
     )
 
 
+def write_chart(folder: Path, templates: dict[str, str], values: str | None = None, chart_type: str | None = None) -> Path:
+    """A Helm chart named after ``folder``: Chart.yaml, values.yaml when given, and ``templates``
+    (file name -> text) under templates/."""
+    (folder / "templates").mkdir(parents=True, exist_ok=True)
+    (folder / "Chart.yaml").write_text(f"apiVersion: v2\nname: {folder.name}\nversion: 0.1.0\n" + (f"type: {chart_type}\n" if chart_type else ""))
+    if values is not None:
+        (folder / "values.yaml").write_text(values)
+    for name, text in templates.items():
+        (folder / "templates" / name).write_text(text)
+    return folder
+
+
 def needs_shared(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} is not present (the shared/ folder sits beside the repository)")

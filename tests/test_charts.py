@@ -19,7 +19,7 @@ from kgen.inputs import InputOptions, load_inputs
 from kgen.loader import load_text
 from kgen.policies.engine import lint
 from kgen.policies.policy import apply_lint_options, load_policy
-from tests.conftest import FIXTURES, run_kgen
+from tests.conftest import FIXTURES, run_kgen, write_chart
 
 helm_python = pytest.importorskip("helm_python")
 
@@ -103,12 +103,10 @@ def test_values_from_the_parent_override_a_vendored_subchart_and_point_there() -
 
 
 def test_a_value_reached_through_a_yaml_merge_key_points_at_the_line_that_writes_it(tmp_path: Path) -> None:
-    chart = tmp_path / "merged"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: merged\nversion: 0.1.0\n")
-    (chart / "values.yaml").write_text("defaults: &defaults\n  image: ghcr.io/acme/app:latest\napp:\n  <<: *defaults\n  replicas: 2\n")
-    (chart / "templates" / "pod.yaml").write_text(
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{ .Values.app.image }}\n"
+    chart = write_chart(
+        tmp_path / "merged",
+        {"pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{ .Values.app.image }}\n"},
+        values="defaults: &defaults\n  image: ghcr.io/acme/app:latest\napp:\n  <<: *defaults\n  replicas: 2\n",
     )
     values = str(chart / "values.yaml")
     assert _at(_lint(chart), "image-tag-unpinned", "app") == [(values, 2)]
@@ -124,15 +122,13 @@ def test_crds_in_the_chart_validate_its_custom_resources() -> None:
 def test_a_value_compared_in_a_template_that_writes_nothing_is_not_marked(tmp_path: Path) -> None:
     # defs.yaml renders nothing (only the trace's written templates are instrumented), but its
     # named template compares .Values.mode: marking mode would take the other branch in the trace.
-    chart = tmp_path / "gated"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: gated\nversion: 0.1.0\n")
-    (chart / "values.yaml").write_text("mode: gpu\n")
-    (chart / "templates" / "defs.yaml").write_text(
-        '{{- define "gated.image" -}}\n{{- if eq .Values.mode "gpu" }}nvidia/cuda:latest{{ else }}busybox:1.36{{ end }}\n{{- end }}\n'
-    )
-    (chart / "templates" / "pod.yaml").write_text(
-        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{ include "gated.image" . }}\n'
+    chart = write_chart(
+        tmp_path / "gated",
+        {
+            "defs.yaml": '{{- define "gated.image" -}}\n{{- if eq .Values.mode "gpu" }}nvidia/cuda:latest{{ else }}busybox:1.36{{ end }}\n{{- end }}\n',
+            "pod.yaml": 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{ include "gated.image" . }}\n',
+        },
+        values="mode: gpu\n",
     )
     findings = [f for f in _lint(chart) if f.rule == "image-tag-unpinned"]
     assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "templates" / "pod.yaml"), 8, False)]
@@ -144,13 +140,13 @@ def test_no_finding_is_approximate_on_the_fixture_charts() -> None:
 
 
 def test_objects_written_by_an_include_point_at_the_include_line(tmp_path: Path) -> None:
-    chart = tmp_path / "lib"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: lib\nversion: 0.1.0\n")
-    (chart / "templates" / "_pod.tpl").write_text(
-        '{{- define "lib.pod" -}}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: a:1\n      securityContext: {privileged: true}\n{{- end }}\n'
+    chart = write_chart(
+        tmp_path / "lib",
+        {
+            "_pod.tpl": '{{- define "lib.pod" -}}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: a:1\n      securityContext: {privileged: true}\n{{- end }}\n',
+            "pod.yaml": '# rendered by the library\n{{ include "lib.pod" . }}\n',
+        },
     )
-    (chart / "templates" / "pod.yaml").write_text('# rendered by the library\n{{ include "lib.pod" . }}\n')
     result = run_kgen("lint", str(chart), "--format", "json")
     privileged = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "security-privileged"]
     # Everything comes from one include: the include's line, the only line that wrote it.
@@ -245,13 +241,11 @@ def test_a_folder_without_objects_is_exit_2_with_the_reason(tmp_path: Path) -> N
     (tmp_path / "values.yaml").write_text("replicas: 2\n")
     result = run_kgen("lint", str(tmp_path))
     assert result.returncode == 2 and "nothing to lint: no Kubernetes object found" in result.stderr
-    chart = tmp_path / "empty"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: empty\nversion: 0.1.0\n")
-    (chart / "templates" / "x.yaml").write_text("{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n{{- end }}\n")
+    templates = {"x.yaml": "{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n{{- end }}\n"}
+    chart = write_chart(tmp_path / "empty", templates)
     result = run_kgen("lint", str(chart))
     assert result.returncode == 2 and "the chart rendered no Kubernetes object" in result.stderr
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: empty\nversion: 0.1.0\ntype: library\n")
+    write_chart(chart, templates, chart_type="library")
     result = run_kgen("lint", str(chart))
     assert result.returncode == 2 and "a library chart (type: library) renders nothing on its own" in result.stderr
 

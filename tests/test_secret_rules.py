@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import lint_yaml
+from tests.conftest import lint_yaml, write_chart
 
 GITHUB_TOKEN = "ghp_Kq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPo"
 
@@ -204,21 +204,22 @@ def test_serviceaccount_token_automount(text: str, flagged: bool) -> None:
 def _chart_with_secrets(root: Path) -> Path:
     """A chart modelled on admission-webhook and database charts: a CA and certificate generated at
     render time, a random password, and a user name written in values.yaml."""
-    chart = root / "chart"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
-    (chart / "values.yaml").write_text("db:\n  user: admin\n")
-    (chart / "templates" / "webhook-secret.yaml").write_text(
-        '{{- $ca := genCA "webhook-ca" 365 }}\n'
-        '{{- $cert := genSignedCert "webhook.default.svc" nil nil 365 $ca }}\n'
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: webhook-tls\ntype: kubernetes.io/tls\ndata:\n"
-        "  ca.crt: {{ $ca.Cert | b64enc }}\n  tls.crt: {{ $cert.Cert | b64enc }}\n  tls.key: {{ $cert.Key | b64enc }}\n"
+    return write_chart(
+        root / "chart",
+        {
+            "webhook-secret.yaml": (
+                '{{- $ca := genCA "webhook-ca" 365 }}\n'
+                '{{- $cert := genSignedCert "webhook.default.svc" nil nil 365 $ca }}\n'
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: webhook-tls\ntype: kubernetes.io/tls\ndata:\n"
+                "  ca.crt: {{ $ca.Cert | b64enc }}\n  tls.crt: {{ $cert.Cert | b64enc }}\n  tls.key: {{ $cert.Key | b64enc }}\n"
+            ),
+            "db-secret.yaml": (
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n"
+                "  password: {{ randAlphaNum 24 | b64enc | quote }}\n  username: {{ .Values.db.user | b64enc | quote }}\n"
+            ),
+        },
+        values="db:\n  user: admin\n",
     )
-    (chart / "templates" / "db-secret.yaml").write_text(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n"
-        "  password: {{ randAlphaNum 24 | b64enc | quote }}\n  username: {{ .Values.db.user | b64enc | quote }}\n"
-    )
-    return chart
 
 
 def test_secret_values_generated_at_render_time_are_not_committed(tmp_path: Path) -> None:
