@@ -94,7 +94,7 @@ def lint(
 
     gc.disable()  # Node trees have no reference cycles; collection passes only cost time here.
     from kgen.excludes import Excludes
-    from kgen.inputs import InputOptions, load_inputs, stream_inputs
+    from kgen.inputs import InputOptions, available_cpus, load_inputs, stream_inputs
     from kgen.policies.engine import fails, lint_stream
     from kgen.policies.policy import apply_lint_options, find_policy_file, load_policy, schema_version_warning
     from kgen.report import render_pieces
@@ -132,7 +132,7 @@ def lint(
     if apply_fixes:
         report = _fix_files(load_inputs(list(paths), options, notes=say), policy, paths, quiet)
     else:
-        from kgen.parallel import available_cpus, lint_in_processes
+        from kgen.parallel import lint_in_processes
 
         units = stream_inputs(list(paths), options, notes=say)
         quote = any(fmt == "text" for fmt, _ in destinations)

@@ -387,10 +387,18 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
         yield _file_unit(path, named=False)
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 @contextmanager
 def _side_by_side(tasks: int) -> Iterator[ThreadPoolExecutor | None]:
     """A thread pool for ``tasks`` external processes when there is more than one to run, else None."""
-    workers = min(tasks, os.cpu_count() or 1)
+    workers = min(tasks, available_cpus())
     if workers < 2:
         yield None
         return

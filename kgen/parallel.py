@@ -13,7 +13,6 @@ units are read here.
 
 from __future__ import annotations
 
-import os
 from typing import Callable, Iterator
 
 from kgen.findings import LintReport
@@ -30,14 +29,6 @@ MAX_PART_UNITS = 256
 
 # What the forked workers inherit: the units' loaders and how to start the run of a part.
 _work: tuple[list[UnitLoader], Callable[[int], LintRun]] | None = None
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quote: bool = True) -> LintReport:
