@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import marshal
+import pickle
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, overload
 
 from kgen.loader import JsonPath, KubeObject, SourceFile
 
@@ -106,6 +110,78 @@ class Finding:
         return out
 
 
+def encode_findings(findings: Sequence[Finding]) -> bytes:
+    """``findings`` as compressed bytes, some 30 bytes each: for findings of a streaming lint, which
+    refer to no object (``owner``, ``node_path`` are not kept). Values shared between findings
+    (the object reference, the file name) stay shared once decoded."""
+    rows = [(f.rule, f.category, f.severity, f.message, f.file, f.line, f.column, f.object, f.path, f.environment, f.approximate, f.subject) for f in findings]
+    # A verdict that waits (Violation.settle) is plain data but not marshal's: pickled, by place.
+    settles = [(index, f.settle) for index, f in enumerate(findings) if f.settle is not None]
+    return zlib.compress(marshal.dumps((rows, pickle.dumps(settles) if settles else b"")), 1)
+
+
+def decode_findings(data: bytes) -> list[Finding]:
+    """The findings :func:`encode_findings` encoded, in order."""
+    rows, settles = marshal.loads(zlib.decompress(data))
+    findings = [Finding(*row[:11], subject=row[11]) for row in rows]
+    if settles:
+        for index, settle in pickle.loads(settles):
+            object.__setattr__(findings[index], "settle", settle)
+    return findings
+
+
+class StoredFindings(Sequence[Finding]):
+    """A report's findings in order, kept encoded (:func:`encode_findings`) in blocks and decoded a
+    block at a time as they are read: a monorepo's report holds tens of thousands of findings,
+    which as objects would take some 600 bytes each."""
+
+    BLOCK = 2048
+
+    def __init__(self, findings: Iterable[Finding]) -> None:
+        self._blocks: list[bytes] = []
+        self._count = 0
+        block: list[Finding] = []
+        for finding in findings:
+            block.append(finding)
+            self._count += 1
+            if len(block) == self.BLOCK:
+                self._blocks.append(encode_findings(block))
+                block = []
+        if block:
+            self._blocks.append(encode_findings(block))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Finding]:
+        for data in self._blocks:
+            yield from decode_findings(data)
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Finding]: ...
+
+    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        if not -self._count <= index < self._count:
+            raise IndexError("finding index out of range")
+        index %= self._count
+        return decode_findings(self._blocks[index // self.BLOCK])[index % self.BLOCK]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StoredFindings({len(self)} findings)"
+
+
 def _object_key(ref: dict | None) -> tuple:
     if not ref:
         return ()
@@ -114,7 +190,7 @@ def _object_key(ref: dict | None) -> tuple:
 
 @dataclass
 class LintReport:
-    findings: list[Finding]
+    findings: list[Finding] | StoredFindings  # stored: a streaming lint's too many to hold as objects
     files: int
     objects: int
     rules: list[RuleMeta]
