@@ -110,20 +110,53 @@ class Finding:
         return out
 
 
-def encode_findings(findings: Sequence[Finding]) -> bytes:
-    """``findings`` as compressed bytes, some 30 bytes each: for findings of a streaming lint, which
-    refer to no object (``owner``, ``node_path`` are not kept). Values shared between findings
-    (the object reference, the file name) stay shared once decoded."""
-    rows = [(f.rule, f.category, f.severity, f.message, f.file, f.line, f.column, f.object, f.path, f.environment, f.approximate, f.subject) for f in findings]
-    # A verdict that waits (Violation.settle) is plain data but not marshal's: pickled, by place.
-    settles = [(index, f.settle) for index, f in enumerate(findings) if f.settle is not None]
+# A finding of a streaming lint as plain data (it refers to no object: no ``owner``, no
+# ``node_path``): rule, category, severity, message, file, line, column, object, path,
+# environment, approximate, subject.
+Row = tuple
+
+
+def finding_row(finding: Finding) -> Row:
+    f = finding
+    return (f.rule, f.category, f.severity, f.message, f.file, f.line, f.column, f.object, f.path, f.environment, f.approximate, f.subject)
+
+
+def row_finding(row: Row) -> Finding:
+    return Finding(*row[:11], subject=row[11])
+
+
+def row_sort_key(row: Row) -> tuple:
+    """``Finding.sort_key`` of the row's finding."""
+    return (row[4], row[5], row[6], row[0], row[3], row[8], _object_key(row[7]), row[9] or "")
+
+
+def row_identity(row: Row) -> tuple:
+    """``Finding.identity`` of the row's finding."""
+    where = row[11] if row[11] is not None else (row[4], row[5], row[6])
+    return (row[0], where, _object_key(row[7]), row[8], row[9], row[3])
+
+
+def encode_rows(rows: Sequence[Row], settles: Sequence[tuple[int, Any]] = ()) -> bytes:
+    """Rows (and the waiting verdicts of some, by place) as compressed bytes, some 30 bytes a row.
+    Values shared between rows (an object reference, a file name) stay shared once decoded."""
     return zlib.compress(marshal.dumps((rows, pickle.dumps(settles) if settles else b"")), 1)
 
 
+def encode_findings(findings: Sequence[Finding]) -> bytes:
+    """``findings`` (of a streaming lint) as :func:`encode_rows`; a verdict that waits
+    (Violation.settle) is plain data but not marshal's: pickled."""
+    settles = [(index, f.settle) for index, f in enumerate(findings) if f.settle is not None]
+    return encode_rows([finding_row(f) for f in findings], settles)
+
+
+def decode_rows(data: bytes) -> list[Row]:
+    return marshal.loads(zlib.decompress(data))[0]
+
+
 def decode_findings(data: bytes) -> list[Finding]:
-    """The findings :func:`encode_findings` encoded, in order."""
+    """The findings :func:`encode_findings` (or rows :func:`encode_rows`) encoded, in order."""
     rows, settles = marshal.loads(zlib.decompress(data))
-    findings = [Finding(*row[:11], subject=row[11]) for row in rows]
+    findings = [row_finding(row) for row in rows]
     if settles:
         for index, settle in pickle.loads(settles):
             object.__setattr__(findings[index], "settle", settle)
@@ -131,24 +164,26 @@ def decode_findings(data: bytes) -> list[Finding]:
 
 
 class StoredFindings(Sequence[Finding]):
-    """A report's findings in order, kept encoded (:func:`encode_findings`) in blocks and decoded a
-    block at a time as they are read: a monorepo's report holds tens of thousands of findings,
-    which as objects would take some 600 bytes each."""
+    """A report's findings in order, kept as encoded rows in blocks, decoded a block at a time
+    as they are read: a monorepo's report holds tens of thousands of findings, which as objects
+    would take some 600 bytes each."""
 
     BLOCK = 2048
 
-    def __init__(self, findings: Iterable[Finding]) -> None:
+    def __init__(self, rows: Iterable[Row]) -> None:
         self._blocks: list[bytes] = []
         self._count = 0
-        block: list[Finding] = []
-        for finding in findings:
-            block.append(finding)
-            self._count += 1
+        self.severities = {severity: 0 for severity in SEVERITIES}  # LintReport.counts, known without a read
+        block: list[Row] = []
+        for row in rows:
+            block.append(row)
+            self.severities[row[2]] += 1
             if len(block) == self.BLOCK:
-                self._blocks.append(encode_findings(block))
+                self._blocks.append(encode_rows(block))
                 block = []
         if block:
-            self._blocks.append(encode_findings(block))
+            self._blocks.append(encode_rows(block))
+        self._count = sum(self.severities.values())
 
     def __len__(self) -> int:
         return self._count
@@ -206,6 +241,8 @@ class LintReport:
     notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
+        if isinstance(self.findings, StoredFindings):
+            return dict(self.findings.severities)
         counts = {severity: 0 for severity in SEVERITIES}
         for finding in self.findings:
             counts[finding.severity] += 1

@@ -13,7 +13,20 @@ from operator import itemgetter
 from typing import Callable, Container, Iterable, Iterator, Optional
 
 from kgen.errors import RuleCrash
-from kgen.findings import Finding, LintReport, SEVERITY_RANK, StoredFindings, decode_findings, encode_findings
+from kgen.findings import (
+    SEVERITY_RANK,
+    Finding,
+    LintReport,
+    Row,
+    StoredFindings,
+    decode_findings,
+    decode_rows,
+    encode_findings,
+    encode_rows,
+    finding_row,
+    row_identity,
+    row_sort_key,
+)
 from kgen.loader import JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, drop_trees as drop_source_trees, format_path
 from kgen.policies.inventory import Consultation, Inventory
 from kgen.policies.cluster_policy import ClusterPolicy
@@ -152,9 +165,9 @@ class _ReportOrder:
             self._encode_run()
 
     def _encode_run(self) -> None:
-        self.held.sort(key=Finding.sort_key)  # stable: equal keys stay in input order
+        rows = sorted(map(finding_row, self.held), key=row_sort_key)  # stable: equal keys stay in input order
         block = FindingLog.BLOCK
-        self.runs.append([encode_findings(self.held[start : start + block]) for start in range(0, len(self.held), block)])
+        self.runs.append([encode_rows(rows[start : start + block]) for start in range(0, len(rows), block)])
         self.held = []
 
     def findings(self) -> list[Finding] | StoredFindings:
@@ -166,16 +179,16 @@ class _ReportOrder:
         # Runs are in input order and the merge keeps equal keys in run order: the order of one
         # sort of every finding. Two findings with one identity have one sort key (same rule,
         # object or place, path and message), so duplicates are neighbours.
-        keyed = [((f.sort_key(), f) for data in run for f in decode_findings(data)) for run in self.runs]
+        keyed = [((row_sort_key(row), row) for data in run for row in decode_rows(data)) for run in self.runs]
         merged = heapq.merge(*keyed, key=itemgetter(0))
-        return StoredFindings(f for _, group in groupby(merged, key=itemgetter(0)) for f in _unique([f for _, f in group]))
+        return StoredFindings(row for _, group in groupby(merged, key=itemgetter(0)) for row in _unique([row for _, row in group]))
 
 
-def _unique(findings: list[Finding]) -> Iterable[Finding]:
+def _unique(rows: list[Row]) -> Iterable[Row]:
     """One finding per identity, at the place of the first, as the last (what a dict by identity keeps)."""
-    if len(findings) == 1:
-        return findings
-    return {f.identity(): f for f in findings}.values()
+    if len(rows) == 1:
+        return rows
+    return {row_identity(row): row for row in rows}.values()
 
 
 class LintRun:
