@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 from kgen.findings import LintReport
-from kgen.inputs import InputStream, UnitLoader
+from kgen.inputs import InputStream, UnitLoader, available_cpus, read_units
 from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.engine import LintRun, RunPart
 
@@ -28,7 +28,7 @@ PARTS_PER_JOB = 4
 MAX_PART_UNITS = 256
 
 # What the forked workers inherit: the units' loaders and how to start the run of a part.
-_work: tuple[list[UnitLoader], Callable[[int], LintRun]] | None = None
+_work: tuple[list[UnitLoader], Callable[[int], LintRun], int] | None = None
 
 
 def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quote: bool = True) -> LintReport:
@@ -40,12 +40,12 @@ def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quot
 
     run = new_run(0)
     if jobs < 2 or len(loaders) < PARALLEL_MIN_UNITS or not run.parts_cross_processes:
-        _read_into(run, loaders, units.took)
+        _read_into(run, loaders, units.took, available_cpus())
         return run.report()
     parts = _ranges(len(loaders), jobs)
     for bounds, checked in zip(parts, _parts_in_processes(loaders, new_run, parts, jobs, units.forget_first_readings)):
         if checked is None:  # read here: one process, or a worker failed
-            part = _check_part(loaders, new_run, bounds, units.took)
+            part = _check_part(loaders, new_run, bounds, units.took, available_cpus())
         else:
             part, held = checked
             for unit_held in held:
@@ -73,7 +73,8 @@ def _parts_in_processes(
         yield from (None for _ in parts)
         return
     global _work
-    _work = (loaders, new_run)
+    # The workers build Kustomize roots as they read them: the CPUs shared between them.
+    _work = (loaders, new_run, max(1, available_cpus() // jobs))
     try:
         with context.Pool(jobs) as pool:
             forked()
@@ -83,20 +84,20 @@ def _parts_in_processes(
 
 
 def _check_part(
-    loaders: list[UnitLoader], new_run: Callable[[int], LintRun], bounds: tuple[int, int], took: Callable[[bool], None]
+    loaders: list[UnitLoader], new_run: Callable[[int], LintRun], bounds: tuple[int, int], took: Callable[[bool], None], builds_at_once: int
 ) -> RunPart:
     """The run of the units from ``bounds``' start to its end; ``took`` is told whether each held
     an object or a problem (InputStream.took)."""
     start, end = bounds
     run = new_run(start)
-    _read_into(run, loaders[start:end], took)
+    _read_into(run, loaders[start:end], took, builds_at_once)
     return run.part()
 
 
-def _read_into(run: LintRun, loaders: list[UnitLoader], took: Callable[[bool], None]) -> None:
-    """Read the units of ``loaders`` in turn into ``run``, telling ``took`` whether each held something."""
-    for load in loaders:
-        unit = load()
+def _read_into(run: LintRun, loaders: list[UnitLoader], took: Callable[[bool], None], builds_at_once: int) -> None:
+    """Read the units of ``loaders`` in turn into ``run`` (up to ``builds_at_once`` Kustomize
+    builds side by side), telling ``took`` whether each held something."""
+    for unit in read_units(loaders, builds_at_once):
         took(bool(unit.objects or unit.problems))
         run.add(unit)
 
@@ -107,6 +108,7 @@ def _check_part_in_worker(bounds: tuple[int, int]) -> tuple[RunPart, list[bool]]
     assert _work is not None, "a worker runs only when forked by lint_in_processes"
     held: list[bool] = []
     try:
-        return _check_part(*_work, bounds, held.append), held
+        loaders, new_run, builds_at_once = _work
+        return _check_part(loaders, new_run, bounds, held.append, builds_at_once), held
     except Exception:
         return None
