@@ -224,6 +224,7 @@ def _file_unit(path: str, named: bool) -> UnitLoader:
         _load_source(path, source, unit)
         return unit
 
+    load.place = path  # type: ignore[attr-defined]
     return load
 
 
@@ -249,6 +250,10 @@ class _Counted:
         self.required.found = self.required.found or bool(unit.objects or unit.problems)
         return unit
 
+    @property
+    def place(self) -> str:
+        return unit_place(self.load)
+
     def start_build(self, pool: ThreadPoolExecutor) -> None:
         start_build(self.load, pool)
 
@@ -259,7 +264,7 @@ class _KustomizeUnit:
     unit is read, or earlier when :func:`read_units` starts the build (nothing is kept in between)."""
 
     def __init__(self, directory: str, root: KustomizeRoot, first_readings: list[list]) -> None:
-        self.directory = directory
+        self.directory = self.place = directory
         self.first: list[KustomizeRoot] = [root]
         first_readings.append(self.first)
         self.build: Future[subprocess.CompletedProcess[str]] | None = None
@@ -274,6 +279,11 @@ class _KustomizeUnit:
         build, self.build = self.build, None
         load_kustomization(self.directory, root, unit, build)
         return unit
+
+
+def unit_place(load: UnitLoader) -> str:
+    """The path a unit comes from (a file, a chart, a Kustomize root; empty when none), as walked."""
+    return getattr(load, "place", "")
 
 
 def start_build(load: UnitLoader, pool: ThreadPoolExecutor) -> None:
@@ -597,7 +607,9 @@ def _chart_units(chart: str, options: InputOptions, values_files: list[str] | No
             kube_version=options.kube_version,
             skip_schema_validation=options.skip_schema_validation,
         )
-        yield partial(_chart_unit, chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None)
+        load = partial(_chart_unit, chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None)
+        load.place = chart  # type: ignore[attr-defined]
+        yield load
 
 
 def _chart_unit(chart: str, options: ChartOptions, values: dict, label: str | None) -> LoadResult:
