@@ -183,6 +183,21 @@ def read_kustomization(path: str) -> tuple[SourceFile, dict | None, yaml.Node | 
     return source, document, node
 
 
+# Folders (real paths) already searched for FIFOs and devices, their subfolders with them: a
+# walk reads a base once for itself and once more for every root above it.
+_SEARCHED_FOR_SPECIAL_FILES: set[str] = set()
+
+
+def _refuse_special_files_once(directory: str, real: str) -> None:
+    parent = real
+    while parent not in _SEARCHED_FOR_SPECIAL_FILES:
+        parent, below = os.path.dirname(parent), parent
+        if parent == below:
+            refuse_special_files(directory)
+            _SEARCHED_FOR_SPECIAL_FILES.add(real)
+            return
+
+
 def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
     """Follow resources, bases and components; the overlay's own patches come last (they win)."""
     seen = seen if seen is not None else set()
@@ -195,7 +210,7 @@ def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
     kustomization = kustomization_file(directory)
     if kustomization is None:
         return root
-    refuse_special_files(directory)  # kustomize would block reading a FIFO forever
+    _refuse_special_files_once(directory, real)  # kustomize would block reading a FIFO forever
     source, document, node = read_kustomization(kustomization)
     if document is None or node is None:
         return root
