@@ -260,9 +260,7 @@ class LintRun:
             self.inventory.consulted = None
         if notes:
             checked.notes = tuple(notes)
-        if asked:
-            # The workloads of a namespace, and the units of a monorepo, ask the same questions.
-            checked.asked = tuple(self._asked.setdefault(question, question) for question in dict.fromkeys(asked))
+        checked.asked = self._shared_questions(asked)
         suppressions = _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
         self.suppressions += suppressions
         if self.reread is not None:
@@ -271,6 +269,11 @@ class LintRun:
             _free(unit, keep_origins=self.inventory.keep_objects)
         self.checked.append(checked)
         self.findings.add(checked.unit, findings)
+
+    def _shared_questions(self, asked: list[Consultation]) -> tuple[Consultation, ...]:
+        """``asked`` once each (the workloads of a namespace ask the same), each question one
+        object for the whole run (so do the units of a monorepo)."""
+        return tuple(self._asked.setdefault(question, question) for question in dict.fromkeys(asked))
 
     @property
     def parts_cross_processes(self) -> bool:
@@ -282,13 +285,25 @@ class LintRun:
         plain data for the run of the whole input to :meth:`take`."""
         assert self.parts_cross_processes
         self.inventory.let_unit_go()  # its pod templates refer to its objects
-        return RunPart(self.inventory, self.checked, self.findings, self.problems, self.suppressions, self.quoted, self.file_count, self.quota_in_input)
+        # Units whose questions the rest of the part answers otherwise (a custom resource before its
+        # CRD) are checked again here, in the worker, not one after the other in the run of the whole.
+        unsettled = {checked.unit: checked for checked in self.checked if checked.asked and self.inventory.changed_answers(checked.asked)}
+        if unsettled:
+            for place, unit in enumerate(self.reread(unsettled)):  # type: ignore[misc]
+                if place in unsettled:
+                    self._check_again(unsettled[place], unit)
+                _free(unit)
+            self.inventory.let_unit_go()
+        return RunPart(
+            self.inventory, self.checked, self.findings, self.rechecked, self.problems, self.suppressions, self.quoted, self.file_count, self.quota_in_input
+        )
 
     def take(self, part: "RunPart") -> None:
         """The units of ``part`` (those right after the units of this run) as if added here."""
         self.inventory.merge(part.inventory)
         self.checked += part.checked
         self.findings.extend(part.findings)
+        self.rechecked.update(part.rechecked)
         self.problems += part.problems
         self.suppressions += part.suppressions
         self.file_count += part.file_count
@@ -372,8 +387,14 @@ class LintRun:
         """Check a unit read again, now that the whole input answers its questions."""
         self.inventory.readmit(unit.objects, checked.unit)
         notes: list[str] = []
-        findings = self.rechecked[checked.unit] = self.checks(unit.objects, notes)
+        asked: list[Consultation] = []
+        self.inventory.consulted = asked  # a part's run hands its questions on (see part)
+        try:
+            findings = self.rechecked[checked.unit] = self.checks(unit.objects, notes)
+        finally:
+            self.inventory.consulted = None
         checked.notes = tuple(notes)
+        checked.asked = self._shared_questions(asked)
         if self.quoting:
             self._quote(unit.files, findings)
 
@@ -412,6 +433,7 @@ class RunPart:
     inventory: Inventory
     checked: list[_Checked]
     findings: FindingLog
+    rechecked: dict[int, list[Finding]]
     problems: list[LoadProblem]
     suppressions: list[Finding]
     quoted: dict[str, bytes]
