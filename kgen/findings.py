@@ -149,8 +149,10 @@ def encode_findings(findings: Sequence[Finding]) -> bytes:
     return encode_rows([finding_row(f) for f in findings], settles)
 
 
-def decode_rows(data: bytes) -> list[Row]:
-    return marshal.loads(zlib.decompress(data))[0]
+def decode_rows(data: bytes) -> tuple[list[Row], dict[int, Any]]:
+    """The rows :func:`encode_rows` encoded, and the waiting verdicts by place."""
+    rows, settles = marshal.loads(zlib.decompress(data))
+    return rows, dict(pickle.loads(settles)) if settles else {}
 
 
 def decode_findings(data: bytes) -> list[Finding]:

@@ -155,3 +155,19 @@ def test_stored_findings_read_as_the_list_they_store(few_held: None) -> None:
     assert findings[3:30:2] == listed[3:30:2] and findings == listed and findings != listed[:-1]
     with pytest.raises(IndexError):
         findings[len(listed)]
+
+
+def test_findings_encoded_while_checked_but_few_once_settled_come_as_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More findings than HELD_FINDINGS wait (encoded), fewer remain once their verdicts are settled."""
+    policy = load_policy(None)
+    run = engine.LintRun(policy, reread=lambda only: _units(1))
+    for unit in _units(1):
+        run.add(unit)
+    waiting = run.findings.held_count
+    expected = run.report()
+    assert isinstance(expected.findings, list) and waiting > len(expected.findings) + 10
+    monkeypatch.setattr(engine, "HELD_FINDINGS", (waiting + len(expected.findings)) // 2)
+    monkeypatch.setattr(engine.FindingLog, "BLOCK", 7)
+    streamed = engine.lint_stream(iter(_units(1)), policy, reread=lambda only: _units(1))
+    assert isinstance(streamed.findings, list)
+    assert _rendered(streamed) == _rendered(expected)

@@ -19,11 +19,11 @@ from kgen.findings import (
     LintReport,
     Row,
     StoredFindings,
-    decode_findings,
     decode_rows,
     encode_findings,
     encode_rows,
     finding_row,
+    row_finding,
     row_identity,
     row_sort_key,
 )
@@ -138,15 +138,24 @@ class FindingLog:
             self.blocks.append((units, encode_findings(block)))
         self.held, self.held_count = [], 0
 
-    def units(self) -> Iterator[tuple[int, list[Finding]]]:
-        """(unit, its findings) for each unit with findings, in input order."""
+    def units(self) -> Iterator[tuple[int, list[Finding] | _Rows]]:
+        """(unit, its findings) for each unit with findings, in input order: those encoded as rows
+        (kgen.findings.Row) with their waiting verdicts by place."""
         for units, data in self.blocks:
-            findings = decode_findings(data)
+            rows, settles = decode_rows(data)
             start = 0
             for unit, count in units:
-                yield unit, findings[start : start + count]
+                yield unit, _Rows(rows[start : start + count], {place - start: settle for place, settle in settles.items() if start <= place < start + count})
                 start += count
         yield from self.held
+
+
+@dataclass
+class _Rows:
+    """Findings as rows, and the verdicts some wait for (Violation.settle), by place."""
+
+    rows: list[Row]
+    settles: dict[int, Callable]
 
 
 class _ReportOrder:
@@ -154,24 +163,36 @@ class _ReportOrder:
     run settles them. Beyond HELD_FINDINGS (a streaming run), they are sorted in runs kept
     encoded, merged at the end into StoredFindings."""
 
-    def __init__(self, encode: bool) -> None:
+    def __init__(self, encode: bool, as_rows: bool) -> None:
         self.encode = encode
-        self.held: list[Finding] = []
+        # Rows (what the runs hold) rather than findings: when many of them come as rows already.
+        self.as_rows = as_rows
+        self.held: list = []  # findings, or rows
         self.runs: list[list[bytes]] = []
 
     def add(self, findings: list[Finding]) -> None:
-        self.held += findings
+        self._add(list(map(finding_row, findings)) if self.as_rows else findings)
+
+    def add_rows(self, rows: list[Row]) -> None:
+        self._add(rows if self.as_rows else list(map(row_finding, rows)))
+
+    def _add(self, held: list) -> None:
+        self.held += held
         if self.encode and len(self.held) >= HELD_FINDINGS:
             self._encode_run()
 
     def _encode_run(self) -> None:
-        rows = sorted(map(finding_row, self.held), key=row_sort_key)  # stable: equal keys stay in input order
+        rows = self.held if self.as_rows else list(map(finding_row, self.held))
+        rows.sort(key=row_sort_key)  # stable: equal keys stay in input order
         block = FindingLog.BLOCK
         self.runs.append([encode_rows(rows[start : start + block]) for start in range(0, len(rows), block)])
         self.held = []
 
     def findings(self) -> list[Finding] | StoredFindings:
         if not self.runs:
+            if self.as_rows:
+                unique_rows = {row_identity(row): row for row in self.held}
+                return [row_finding(row) for row in sorted(unique_rows.values(), key=row_sort_key)]
             unique = {f.identity(): f for f in self.held}
             return sorted(unique.values(), key=Finding.sort_key)
         if self.held:
@@ -179,7 +200,7 @@ class _ReportOrder:
         # Runs are in input order and the merge keeps equal keys in run order: the order of one
         # sort of every finding. Two findings with one identity have one sort key (same rule,
         # object or place, path and message), so duplicates are neighbours.
-        keyed = [((row_sort_key(row), row) for data in run for row in decode_rows(data)) for run in self.runs]
+        keyed = [((row_sort_key(row), row) for data in run for row in decode_rows(data)[0]) for run in self.runs]
         merged = heapq.merge(*keyed, key=itemgetter(0))
         return StoredFindings(row for _, group in groupby(merged, key=itemgetter(0)) for row in _unique([row for _, row in group]))
 
@@ -333,9 +354,12 @@ class LintRun:
         fit_inventory = self.inventory
         if unsettled or (fit_needed and not self.inventory.keep_objects):
             fit_inventory = self._read_again(unsettled, whole=fit_needed and not self.inventory.keep_objects)
-        ordered = _ReportOrder(encode=self.reread is not None)
+        ordered = _ReportOrder(encode=self.reread is not None, as_rows=bool(self.findings.blocks))
         for findings in self._unit_findings():
-            ordered.add(_settled(findings, self.inventory, self.active))
+            if isinstance(findings, _Rows):
+                ordered.add_rows(_settled_rows(findings, self.inventory, self.active))
+            else:
+                ordered.add(_settled(findings, self.inventory, self.active))
         notes: list[str] = [note for checked in self.checked for note in checked.notes]
         if fit_needed:
             fit_findings = self._fit_findings(fit_inventory, notes)
@@ -360,7 +384,7 @@ class LintRun:
             policy=self.policy.source,
         )
 
-    def _unit_findings(self) -> Iterator[list[Finding]]:
+    def _unit_findings(self) -> Iterator[list[Finding] | _Rows]:
         """The findings of each unit, in input order: as checked when added, or checked again."""
         rechecked = sorted(self.rechecked.items())
         at = 0
@@ -527,6 +551,24 @@ def _settled(findings: list[Finding], inventory: Inventory, active: dict[str, _A
             entry = active[finding.rule]
             severity = entry.severity or violation.severity or entry.rule.severity
             out.append(dataclasses.replace(finding, message=violation.message, severity=severity, settle=None))  # type: ignore[arg-type]
+    return out
+
+
+def _settled_rows(found: _Rows, inventory: Inventory, active: dict[str, _Active]) -> list[Row]:
+    """:func:`_settled` of findings as rows."""
+    if not found.settles:
+        return found.rows
+    out = []
+    for place, row in enumerate(found.rows):
+        settle = found.settles.get(place)
+        if settle is None:
+            out.append(row)
+            continue
+        violation = settle(inventory)
+        if violation is not None:
+            entry = active[row[0]]
+            severity = entry.severity or violation.severity or entry.rule.severity
+            out.append((*row[:2], severity, violation.message, *row[4:]))
     return out
 
 
