@@ -143,10 +143,17 @@ class FindingLog:
         (kgen.findings.Row) with their waiting verdicts by place."""
         for units, data in self.blocks:
             rows, settles = decode_rows(data)
+            waiting = iter(sorted(settles.items()))
+            place, settle = next(waiting, (len(rows), None))
             start = 0
             for unit, count in units:
-                yield unit, _Rows(rows[start : start + count], {place - start: settle for place, settle in settles.items() if start <= place < start + count})
-                start += count
+                end = start + count
+                found = _Rows(rows[start:end], {})
+                while place < end:
+                    found.settles[place - start] = settle
+                    place, settle = next(waiting, (len(rows), None))
+                yield unit, found
+                start = end
         yield from self.held
 
 
