@@ -222,7 +222,8 @@ class StoredFindings(Sequence[Finding]):
 def _object_key(ref: dict | None) -> tuple:
     if not ref:
         return ()
-    return tuple(str(ref.get(key) or "") for key in ("apiVersion", "kind", "namespace", "name"))
+    get = ref.get  # spelt out, not a generator: sorting a monorepo's report asks for tens of thousands
+    return (str(get("apiVersion") or ""), str(get("kind") or ""), str(get("namespace") or ""), str(get("name") or ""))
 
 
 @dataclass
