@@ -137,7 +137,8 @@ def row_identity(row: Row) -> tuple:
 
 
 def encode_rows(rows: Sequence[Row], settles: Sequence[tuple[int, Any]] = ()) -> bytes:
-    """Rows (and the waiting verdicts of some, by place) as compressed bytes, some 30 bytes a row.
+    """Rows (or tuples of rows and their sort keys), and the waiting verdicts of some by place, as
+    compressed bytes, some 30 bytes a row.
     Values shared between rows (an object reference, a file name) stay shared once decoded."""
     return zlib.compress(marshal.dumps((rows, pickle.dumps(settles) if settles else b"")), 1)
 

@@ -190,9 +190,10 @@ class _ReportOrder:
 
     def _encode_run(self) -> None:
         rows = self.held if self.as_rows else list(map(finding_row, self.held))
-        rows.sort(key=row_sort_key)  # stable: equal keys stay in input order
+        # Each row with its sort key (stored: the merge compares them again), stable: equal keys stay in input order.
+        keyed = sorted(zip(map(row_sort_key, rows), rows), key=itemgetter(0))
         block = FindingLog.BLOCK
-        self.runs.append([encode_rows(rows[start : start + block]) for start in range(0, len(rows), block)])
+        self.runs.append([encode_rows(keyed[start : start + block]) for start in range(0, len(keyed), block)])
         self.held = []
 
     def findings(self) -> list[Finding] | StoredFindings:
@@ -207,7 +208,7 @@ class _ReportOrder:
         # Runs are in input order and the merge keeps equal keys in run order: the order of one
         # sort of every finding. Two findings with one identity have one sort key (same rule,
         # object or place, path and message), so duplicates are neighbours.
-        keyed = [((row_sort_key(row), row) for data in run for row in decode_rows(data)[0]) for run in self.runs]
+        keyed = [(pair for data in run for pair in decode_rows(data)[0]) for run in self.runs]
         merged = heapq.merge(*keyed, key=itemgetter(0))
         return StoredFindings(row for _, group in groupby(merged, key=itemgetter(0)) for row in _unique([row for _, row in group]))
 
