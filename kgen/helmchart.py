@@ -15,13 +15,13 @@ import os
 import re
 import tarfile
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import yaml
 
 from kgen.errors import InputError
 from kgen.helmtrace import LineTrace, ValuesTrace, compose_nodes, decisive_keys, instrument_template, node_along
-from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, locate_node, node_position, parse_source, read_source, refuse_special_files
+from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, list_files, locate_node, node_position, parse_source, read_source
 
 RENDER_FAILED = "render-failed"
 # Helm's document split (pkg/releaseutil): `---` after a newline, whatever follows it.
@@ -88,8 +88,7 @@ class _ChartTree:
         self._shown: dict[str, str] = {}  # relative directory -> how findings name files below it
         self._chart_yamls: dict[str, dict] = {}  # Chart.yaml path -> its data
         if os.path.isdir(chart):
-            refuse_special_files(chart)  # a FIFO would block the read forever
-            self._list_dir(chart)
+            self.files = dict.fromkeys(list_files(chart))  # refuses a FIFO: it would block the read forever
             self._shown[""] = chart
         else:
             with open(chart, "rb") as handle:
@@ -98,14 +97,6 @@ class _ChartTree:
         # Helm names rendered templates after the chart's name, whatever its folder is called.
         self.name = self.chart_name("") or os.path.basename(os.path.abspath(chart))
         self._unpack_dependencies("")
-
-    def _list_dir(self, root: str) -> None:
-        for current, dirs, names in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            directory = os.path.relpath(current, root).replace(os.sep, "/")  # once per folder: relpath is slow
-            prefix = "" if directory == "." else f"{directory}/"
-            for name in names:
-                self.files[prefix + name] = None
 
     def _read_archive(self, data: bytes, prefix: str, shown: str) -> str:
         """Unpack a chart archive below ``prefix``; returns its top directory (the chart's name)."""
@@ -164,8 +155,8 @@ class _ChartTree:
         name = self.chart_yaml(directory).get("name")
         return str(name) if name else None
 
-    def archive(self, replaced: dict[str, str] | None = None, rendering_only: bool = False) -> bytes:
-        """The chart as a .tgz in memory, without values schemas, with ``replaced`` files swapped in.
+    def archive(self, replaced: dict[str, str] | None = None, rendering_only: bool = False, left_out: Collection[str] = ()) -> bytes:
+        """The chart as a .tgz in memory, without values schemas and the ``left_out`` files, with ``replaced`` files swapped in.
 
         ``rendering_only`` keeps what rendering reads: no crds/ (never rendered, often megabytes),
         and only Chart.yaml, values and templates when no template reads files (.Files). A chart
@@ -176,7 +167,7 @@ class _ChartTree:
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=0) as archive:  # stored: Helm only unpacks it
             for path in self.files:
-                if path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and (_in_crds(path) or not reads_files and not _rendered_from(path)):
+                if path in left_out or path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and (_in_crds(path) or not reads_files and not _rendered_from(path)):
                     continue
                 data = replaced[path].encode("utf-8") if path in replaced else self.read(path)
                 info = tarfile.TarInfo(f"{self.name}/{path}")
@@ -222,9 +213,22 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
     written = {key: template for key, template in templates.items() if real.get(key, "").strip(_GO_SPACE)}
     instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in written.items()}
     files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
-    values = ValuesTrace(merged, files.locate, decisive_keys(_template_texts(tree, written)))
-    trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True), values, render_options)
+    texts = _template_texts(tree, written)
+    values = ValuesTrace(merged, files.locate, decisive_keys(texts))
+    idle = _idle_templates(templates, written, texts)
+    trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True, left_out=idle), values, render_options)
     return _ChartRender(tree, real, trace, crds, templates)
+
+
+def _idle_templates(templates: dict[str, SourceFile], written: dict[str, SourceFile], texts: list[str]) -> set[str]:
+    """Templates that wrote nothing, define nothing and that no template names (as an ``include``
+    of a file would): the tracing render leaves them out, as Helm runs every template it is given.
+    Were one needed after all, the tracing render fails or differs, and the line trace notices."""
+    idle = {key: template for key, template in templates.items() if key not in written and "define" not in template.text}
+    if not idle:
+        return set()
+    named = "\n".join(texts)
+    return {key.split("/", 1)[1] for key in idle if key.rsplit("/", 1)[-1] not in named}
 
 
 def _render_options(options: ChartOptions, metadata: dict) -> dict:

@@ -134,6 +134,25 @@ def test_a_value_compared_in_a_template_that_writes_nothing_is_not_marked(tmp_pa
     assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "templates" / "pod.yaml"), 8, False)]
 
 
+def test_a_template_that_writes_nothing_but_is_included_by_its_file_name_stays_traced(tmp_path: Path) -> None:
+    # config.yaml is gated off, yet the pod's checksum includes it by path (a common chart idiom):
+    # the tracing render, which leaves out templates that wrote nothing, must keep this one.
+    chart = write_chart(
+        tmp_path / "checksum",
+        {
+            "config.yaml": "{{- if .Values.config }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n{{- end }}\n",
+            "pod.yaml": (
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n  annotations:\n"
+                '    checksum: {{ include (print $.Template.BasePath "/config.yaml") . | sha256sum }}\n'
+                "spec:\n  containers:\n    - name: app\n      image: {{ .Values.image }}\n"
+            ),
+        },
+        values="config: false\nimage: ghcr.io/acme/app:latest\n",
+    )
+    findings = [f for f in _lint(chart) if f.rule == "image-tag-unpinned"]
+    assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "values.yaml"), 2, False)]
+
+
 def test_no_finding_is_approximate_on_the_fixture_charts() -> None:
     for chart in CHART_FIXTURES:
         assert not [f for f in _lint(chart) if f.approximate], chart
