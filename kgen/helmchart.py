@@ -121,9 +121,18 @@ class _ChartTree:
             name = self._read_archive(self.read(path), charts, shown)
             del self.files[path]
             self._shown[f"{charts}{name}"] = f"{shown}#{name}"
-        subcharts = {p[len(charts) :].split("/", 1)[0] for p in self.files if p.startswith(charts) and p[len(charts) :].count("/") == 1 and p.endswith("/Chart.yaml")}
-        for sub in sorted(subcharts):
-            self._unpack_dependencies(f"{charts}{sub}/")
+        for subchart in self._subcharts(relative):
+            self._unpack_dependencies(subchart)
+
+    def _subcharts(self, relative: str) -> list[str]:
+        """The folders of the subcharts in ``relative``charts/ ("/"-terminated), in order."""
+        charts = f"{relative}charts/"
+        names = {p[len(charts) :].split("/", 1)[0] for p in self.files if p.startswith(charts) and p[len(charts) :].count("/") == 1 and p.endswith("/Chart.yaml")}
+        return [f"{charts}{name}/" for name in sorted(names)]
+
+    def chart_dirs(self, relative: str = "") -> list[str]:
+        """The chart folder ``relative`` ("" or ending in "/") and its subcharts' folders, theirs too."""
+        return [relative] + [directory for subchart in self._subcharts(relative) for directory in self.chart_dirs(subchart)]
 
     def shown(self, relative: str) -> str:
         """How a file of the chart is named in findings: its path, or archive#path for packed files."""
@@ -215,8 +224,8 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
     files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
     texts = _template_texts(tree, written)
     values = ValuesTrace(merged, files.locate, decisive_keys(texts))
-    idle = _idle_templates(templates, written, texts)
-    trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True, left_out=idle), values, render_options)
+    left_out = _idle_templates(templates, written, texts) | _defaults_given_merged(tree)
+    trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True, left_out=left_out), values, render_options)
     return _ChartRender(tree, real, trace, crds, templates)
 
 
@@ -229,6 +238,18 @@ def _idle_templates(templates: dict[str, SourceFile], written: dict[str, SourceF
         return set()
     named = "\n".join(texts)
     return {key.split("/", 1)[1] for key in idle if key.rsplit("/", 1)[-1] not in named}
+
+
+def _defaults_given_merged(tree: _ChartTree) -> set[str]:
+    """The charts' values.yaml, which the tracing render can do without: it is given the merged
+    values whole (Helm's own merge, marked), so they would only cost Helm a parse of what is often
+    a chart's largest file. Kept when a dependency imports values: Helm reads those from them."""
+    directories = tree.chart_dirs()
+    for directory in directories:
+        for name in ("Chart.yaml", "requirements.yaml"):
+            if f"{directory}{name}" in tree.files and b"import-values" in tree.read(f"{directory}{name}"):
+                return set()
+    return {f"{directory}values.yaml" for directory in directories}
 
 
 def _render_options(options: ChartOptions, metadata: dict) -> dict:

@@ -153,6 +153,25 @@ def test_a_template_that_writes_nothing_but_is_included_by_its_file_name_stays_t
     assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "values.yaml"), 2, False)]
 
 
+def test_values_a_parent_imports_from_a_subchart_are_traced_without_helm_warnings(tmp_path: Path) -> None:
+    # The tracing render does without the charts' values.yaml (it is given the merged values),
+    # except where a dependency imports values: Helm reads those from the subchart's defaults.
+    parent = write_chart(
+        tmp_path / "parent",
+        {"pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{ .Values.imported.image }}\n"},
+        values="imported: {}\n",
+    )
+    (parent / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n  - name: sub\n    version: 0.1.0\n"
+        "    import-values:\n      - child: exported\n        parent: imported\n"
+    )
+    write_chart(parent / "charts" / "sub", {}, values="exported:\n  image: ghcr.io/acme/app:latest\n")
+    result = run_kgen("lint", str(parent), "--format", "json")
+    unpinned = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "image-tag-unpinned"]
+    assert [(f["file"], f["line"], f.get("approximate")) for f in unpinned] == [(str(parent / "templates" / "pod.yaml"), 8, None)]
+    assert "ImportValues" not in result.stderr, result.stderr
+
+
 def test_no_finding_is_approximate_on_the_fixture_charts() -> None:
     for chart in CHART_FIXTURES:
         assert not [f for f in _lint(chart) if f.approximate], chart
