@@ -9,6 +9,7 @@ render (kgen.helmtrace), with marked template lines and marked values.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -173,16 +174,29 @@ class _ChartTree:
         """
         replaced = replaced or {}
         reads_files = rendering_only and any(b".Files" in self.read(path) for path in self.files if "templates/" in path)
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=0) as archive:  # stored: Helm only unpacks it
-            for path in self.files:
-                if path in left_out or path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and (_in_crds(path) or not reads_files and not _rendered_from(path)):
-                    continue
-                data = replaced[path].encode("utf-8") if path in replaced else self.read(path)
-                info = tarfile.TarInfo(f"{self.name}/{path}")
-                info.size = len(data)
-                archive.addfile(info, io.BytesIO(data))
-        return buffer.getvalue()
+        blocks: list[bytes] = []
+        for path in self.files:
+            if path in left_out or path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and (_in_crds(path) or not reads_files and not _rendered_from(path)):
+                continue
+            data = replaced[path].encode("utf-8") if path in replaced else self.read(path)
+            name = f"{self.name}/{path}".encode("utf-8")
+            if len(name) > 100:  # the name field's size: a GNU long name before the file
+                blocks += _tar_entry(b"././@LongLink", b"L", name + b"\0")
+            blocks += _tar_entry(name[:100], b"0", data)
+        blocks.append(bytes(1024))  # the end of the archive
+        return gzip.compress(b"".join(blocks), compresslevel=0, mtime=0)  # stored: Helm only unpacks it
+
+
+def _tar_entry(name: bytes, kind: bytes, data: bytes) -> list[bytes]:
+    """One tar member as Go's archive/tar reads it (Helm's loader): header, data, padding.
+    Written here: tarfile's headers were most of the time of building a small chart's archive."""
+    header = bytearray(512)
+    header[: len(name)] = name
+    size = b"%011o\0" % len(data)
+    header[100:157] = b"0000644\0" + b"0000000\0" * 2 + size + b"00000000000\0" + b" " * 8 + kind  # mode, uid, gid, size, mtime, checksum, type
+    header[257:265] = b"ustar\x0000"
+    header[148:155] = b"%06o\0" % sum(header)
+    return [bytes(header), data, bytes(-len(data) % 512)]
 
 
 def _rendered_from(path: str) -> bool:

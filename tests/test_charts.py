@@ -172,6 +172,20 @@ def test_values_a_parent_imports_from_a_subchart_are_traced_without_helm_warning
     assert "ImportValues" not in result.stderr, result.stderr
 
 
+def test_a_file_read_by_a_long_path_reaches_the_tracing_render(tmp_path: Path) -> None:
+    # The tracing render loads the chart from an archive kgen writes: a path longer than a tar
+    # header's name field (100 bytes) must arrive whole, or the trace differs and turns approximate.
+    long_path = "files/" + "d" * 120 + "/image-é.txt"
+    chart = write_chart(
+        tmp_path / "files",
+        {"pod.yaml": f'apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{{{ .Files.Get "{long_path}" | trim }}}}\n'},
+    )
+    (chart / long_path).parent.mkdir(parents=True)
+    (chart / long_path).write_text("ghcr.io/acme/app:latest\n")
+    findings = [f for f in _lint(chart) if f.rule == "image-tag-unpinned"]
+    assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "templates" / "pod.yaml"), 8, False)]
+
+
 def test_no_finding_is_approximate_on_the_fixture_charts() -> None:
     for chart in CHART_FIXTURES:
         assert not [f for f in _lint(chart) if f.approximate], chart
