@@ -499,7 +499,11 @@ def list_files(directory: str) -> list[str]:
                 if not entry.name.startswith(".") and not entry.is_symlink():
                     folders.append(entry.name)
                 continue
-            if not entry.is_file():
+            try:
+                regular = entry.is_file()
+            except OSError:
+                regular = False
+            if not regular:
                 try:
                     mode = os.stat(entry.path).st_mode
                 except OSError:
