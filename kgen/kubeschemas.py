@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -97,6 +98,9 @@ class CompiledSchema:
     documents: dict[str, dict] = field(default_factory=dict)
     source: str = ""  # named in messages when not the built-in API
 
+    def is_valid(self, data: Any) -> bool:
+        return self.validator.is_valid(data)
+
     def node_at(self, error: Any) -> dict:
         """The schema object that holds the failing keyword of ``error``."""
         location = error.absolute_keyword_location
@@ -139,7 +143,7 @@ class BuiltinSchemas:
                 gvk = gvks[0]
                 self.index[(api_version_of(gvk["group"], gvk["version"]), gvk["kind"])] = name
         self.groups = {split_api_version(api)[0] for api, _ in self.index}
-        self._compiled: dict[tuple[str, str], CompiledSchema | None] = {}
+        self._compiled: dict[tuple[str, str], BuiltinKindSchema | None] = {}
 
     @cached_property
     def document(self) -> dict:
@@ -154,22 +158,135 @@ class BuiltinSchemas:
         found = [api for api, k in self.index if k == kind]
         return sorted(found, key=_stability)
 
-    def schema(self, api_version: str, kind: str) -> CompiledSchema | None:
+    def schema(self, api_version: str, kind: str) -> BuiltinKindSchema | None:
         key = (api_version, kind)
         if key not in self._compiled:
             name = self.index.get(key)
-            self._compiled[key] = self._compile(name) if name else None
+            self._compiled[key] = BuiltinKindSchema(self.definitions, name) if name else None
         return self._compiled[key]
 
-    def _compile(self, name: str) -> CompiledSchema:
-        """A validator over the definitions ``name`` reaches only: a Deployment needs 120 of 735."""
+
+class BuiltinKindSchema:
+    """The schema of one built-in kind, compiled only when a plain walk cannot vouch for an object.
+
+    Most objects are valid, and for those a walk of the object along the definitions it reaches
+    (``type``, ``properties``, ``additionalProperties``, ``required``, ``enum``, ``items``,
+    ``$ref``: all that kubernetes-validate's schemas assert) proves it, decoding only the
+    definitions the object uses. Compiling a validator costs more than a one-file lint's checks
+    (importing jsonschema-rs alone is ~8 ms), so the first objects of a kind are walked; errors,
+    anything the walk does not model, and the objects of a kind met often (where one compiled
+    validator is cheaper) go to the compiled validator. The walk never accepts what it rejects.
+    """
+
+    source = ""  # the built-in API: messages name no schema file
+    WALKED_BEFORE_COMPILING = 8
+
+    def __init__(self, definitions: DefinitionsFile, name: str) -> None:
+        self.definitions = definitions
+        self.name = name
+        self._walked = 0
+
+    def is_valid(self, data: Any) -> bool:
+        if "compiled" not in self.__dict__ and self._walked < self.WALKED_BEFORE_COMPILING:
+            self._walked += 1
+            try:
+                if _accepts(self.definitions.definition(self.name), data, self.definitions):
+                    return True
+            except RecursionError:  # nested deeper than the walk goes: the validator tells
+                pass
+        return self.compiled.validator.is_valid(data)
+
+    @cached_property
+    def compiled(self) -> CompiledSchema:
+        """A validator over the definitions the kind reaches only: a Deployment needs 120 of 735."""
         import jsonschema_rs
 
-        document = self.definitions.closure(name)
+        document = self.definitions.closure(self.name)
         registry = jsonschema_rs.Registry([(DEFINITIONS_URI, document)])
-        root = {"$ref": f"{DEFINITIONS_URI}#/$defs/{name}"}
+        root = {"$ref": f"{DEFINITIONS_URI}#/$defs/{self.name}"}
         validator = jsonschema_rs.validator_for(root, registry=registry)
         return CompiledSchema(validator, root, {DEFINITIONS_URI: document})
+
+    @property
+    def validator(self) -> Any:
+        return self.compiled.validator
+
+    def node_at(self, error: Any) -> dict:
+        return self.compiled.node_at(error)
+
+
+# What the plain walk models. Formats are annotations in draft 2020-12 (jsonschema-rs checks them
+# only when asked), descriptions and x-kubernetes-* extensions say nothing about validity.
+_ANNOTATIONS = frozenset({"description", "format"})
+_REF_PREFIX = "#/$defs/"
+
+
+def _accepts(schema: dict, value: Any, definitions: DefinitionsFile) -> bool:
+    """True when ``value`` certainly validates against ``schema`` (a built-in definition or part
+    of one); False when it does not, or when it takes more than this walk models to tell."""
+    for keyword, expected in schema.items():
+        if keyword == "type":
+            if not (_has_type(value, expected) if isinstance(expected, str) else any(_has_type(value, t) for t in expected)):
+                return False
+        elif keyword == "$ref":
+            if not expected.startswith(_REF_PREFIX) or not _accepts(definitions.definition(_unescape(expected[len(_REF_PREFIX) :])), value, definitions):
+                return False
+        elif keyword == "enum":
+            if not isinstance(value, str) or value not in expected:  # other values: JSON equality is not Python's
+                return False
+        elif keyword == "required":
+            if isinstance(value, dict) and not all(name in value for name in expected):
+                return False
+        elif keyword in ("properties", "additionalProperties", "items"):
+            pass  # below, once per value
+        elif keyword not in _ANNOTATIONS and not keyword.startswith("x-kubernetes-"):
+            return False
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        other = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return False  # jsonschema-rs refuses the whole object
+            below = properties.get(key, other)
+            if below is False or not (_plain(item) if below is True else _accepts(below, item, definitions)):
+                return False
+        return True
+    if isinstance(value, list):
+        below = schema.get("items", True)
+        return all(_plain(item) if below is True else _accepts(below, item, definitions) for item in value)
+    return _plain(value)
+
+
+def _has_type(value: Any, name: str) -> bool:
+    """JSON Schema's types of a decoded value (an integer-valued float is an integer)."""
+    if name == "string":
+        return isinstance(value, str)
+    if name == "object":
+        return isinstance(value, dict)
+    if name == "array":
+        return isinstance(value, list)
+    if name == "boolean":
+        return isinstance(value, bool)
+    if name == "null":
+        return value is None
+    if isinstance(value, bool):
+        return False
+    if name == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return name == "number" and isinstance(value, (int, float))
+
+
+def _plain(value: Any) -> bool:
+    """``value`` is JSON jsonschema-rs takes as it is: string keys, finite numbers, no other types."""
+    if isinstance(value, (str, bool, int)) or value is None:
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    return False
 
 
 def _indexed_definitions(text: str, info: os.stat_result) -> DefinitionsFile:

@@ -151,7 +151,7 @@ def fix_api_version(data: dict, path: JsonPath, ctx: RuleContext) -> bool:
         return False
     schemas = builtin_schemas(schema_version(target), SchemaSettings.from_policy(ctx.policy).strict)
     compiled = schemas.schema(replacement, str(data["kind"]))
-    if compiled is None or not compiled.validator.is_valid({**data, "apiVersion": replacement}):
+    if compiled is None or not compiled.is_valid({**data, "apiVersion": replacement}):
         return False
     data["apiVersion"] = replacement
     return True
