@@ -16,7 +16,6 @@ apply to all three; the CLI's ``--no-strict``, ``--schema-dir`` and ``--skip-kin
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -130,6 +129,8 @@ class _SchemaPass:
         if compiled.is_valid(obj.data):
             return
         validator = compiled.validator
+        import difflib  # for the hints of unknown fields: a valid input never needs it
+
         suffix = f" (per {compiled.source})" if compiled.source else ""
         for error in validator.iter_errors(obj.data):
             path: JsonPath = tuple(error.instance_path)
