@@ -144,6 +144,7 @@ class BuiltinSchemas:
                 self.index[(api_version_of(gvk["group"], gvk["version"]), gvk["kind"])] = name
         self.groups = {split_api_version(api)[0] for api, _ in self.index}
         self._compiled: dict[tuple[str, str], BuiltinKindSchema | None] = {}
+        self.walks_left = WALKED_BEFORE_COMPILING  # see BuiltinKindSchema
 
     @cached_property
     def document(self) -> dict:
@@ -162,7 +163,7 @@ class BuiltinSchemas:
         key = (api_version, kind)
         if key not in self._compiled:
             name = self.index.get(key)
-            self._compiled[key] = BuiltinKindSchema(self.definitions, name) if name else None
+            self._compiled[key] = BuiltinKindSchema(self, name) if name else None
         return self._compiled[key]
 
 
@@ -173,22 +174,22 @@ class BuiltinKindSchema:
     (``type``, ``properties``, ``additionalProperties``, ``required``, ``enum``, ``items``,
     ``$ref``: all that kubernetes-validate's schemas assert) proves it, decoding only the
     definitions the object uses. Compiling a validator costs more than a one-file lint's checks
-    (importing jsonschema-rs alone is ~8 ms), so the first objects of a kind are walked; errors,
-    anything the walk does not model, and the objects of a kind met often (where one compiled
-    validator is cheaper) go to the compiled validator. The walk never accepts what it rejects.
+    (importing jsonschema-rs alone is ~8 ms), so the first objects of a run are walked (the few
+    files of a pre-commit run); errors, anything the walk does not model and the objects of a
+    larger input (where compiled validators, paid once, are cheaper per object) go to the
+    compiled validator. The walk never accepts what the validator rejects.
     """
 
     source = ""  # the built-in API: messages name no schema file
-    WALKED_BEFORE_COMPILING = 8
 
-    def __init__(self, definitions: DefinitionsFile, name: str) -> None:
-        self.definitions = definitions
+    def __init__(self, schemas: BuiltinSchemas, name: str) -> None:
+        self.schemas = schemas
+        self.definitions = schemas.definitions
         self.name = name
-        self._walked = 0
 
     def is_valid(self, data: Any) -> bool:
-        if "compiled" not in self.__dict__ and self._walked < self.WALKED_BEFORE_COMPILING:
-            self._walked += 1
+        if "compiled" not in self.__dict__ and self.schemas.walks_left > 0:
+            self.schemas.walks_left -= 1
             try:
                 if _accepts(self.definitions.definition(self.name), data, self.definitions):
                     return True
@@ -215,6 +216,7 @@ class BuiltinKindSchema:
         return self.compiled.node_at(error)
 
 
+WALKED_BEFORE_COMPILING = 16  # objects per run and schema version
 # What the plain walk models. Formats are annotations in draft 2020-12 (jsonschema-rs checks them
 # only when asked), descriptions and x-kubernetes-* extensions say nothing about validity.
 _ANNOTATIONS = frozenset({"description", "format"})

@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kgen.kubeschemas import BuiltinKindSchema, _accepts, builtin_schemas, shipped_versions
+from kgen.kubeschemas import BuiltinKindSchema, BuiltinSchemas, _accepts, builtin_schemas, shipped_versions
 from kgen.loader import load_text
 from tests.conftest import ROOT
 
@@ -67,9 +67,20 @@ def _schema(strict: bool, version: tuple[int, int] = NEWEST) -> BuiltinKindSchem
 
 
 def test_the_walk_vouches_for_a_valid_deployment_without_compiling() -> None:
-    schema = BuiltinKindSchema(_schema(True).definitions, _schema(True).name)
-    assert schema.is_valid(DEPLOYMENT)
+    schemas = BuiltinSchemas(NEWEST, True)
+    schema = schemas.schema("apps/v1", "Deployment")
+    assert schema is not None and schema.is_valid(DEPLOYMENT)
     assert "compiled" not in schema.__dict__  # jsonschema-rs was not needed
+
+
+def test_a_larger_input_is_left_to_the_compiled_validator() -> None:
+    """Walking costs more per object than the compiled validator: only a run's first objects are walked."""
+    schemas = BuiltinSchemas(NEWEST, True)
+    schema = schemas.schema("apps/v1", "Deployment")
+    assert schema is not None
+    while schemas.walks_left:
+        assert schema.is_valid(DEPLOYMENT) and "compiled" not in schema.__dict__
+    assert schema.is_valid(DEPLOYMENT) and "compiled" in schema.__dict__
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
