@@ -95,7 +95,7 @@ def lint(
     gc.disable()  # Node trees have no reference cycles; collection passes only cost time here.
     from kgen.excludes import Excludes
     from kgen.inputs import InputOptions, available_cpus, load_inputs, stream_inputs
-    from kgen.policies.engine import fails, lint_stream
+    from kgen.policies.engine import fails
     from kgen.policies.policy import apply_lint_options, find_policy_file, load_policy, schema_version_warning
     from kgen.report import render_pieces
 
@@ -136,8 +136,7 @@ def lint(
 
         units = stream_inputs(list(paths), options, notes=say)
         quote = any(fmt == "text" for fmt, _ in destinations)
-        jobs = jobs or available_cpus()
-        report = lint_stream(units, policy, units.again, quote) if jobs == 1 else lint_in_processes(units, policy, jobs, quote)
+        report = lint_in_processes(units, policy, jobs or available_cpus(), quote)
     for note in report.notes:
         say(note)
     if write_baseline_file:

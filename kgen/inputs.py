@@ -188,7 +188,7 @@ def _unit_loaders(
             elif kustomization_file(path):
                 from kgen.kustomize import read_root  # Kustomize's code loads for Kustomize folders only
 
-                units = iter([_kustomize_loader(path, read_root(path), first_readings)])
+                units = iter([_KustomizeUnit(path, read_root(path), first_readings)])
             else:
                 units = _tree_units(path, options, say, first_readings)
             yield from _required(path, units, options)
@@ -226,6 +226,7 @@ def _file_unit(path: str, named: bool) -> UnitLoader:
         _load_source(path, source, unit)
         return unit
 
+    load.place = path  # type: ignore[attr-defined]
     return load
 
 
@@ -233,36 +234,81 @@ def _required(path: str, units: Iterator[UnitLoader], options: InputOptions) -> 
     """``units`` (loaded in turn by the caller), then their :class:`_Required` end: an InputError
     if none of them held an object or a problem."""
     required = _Required(path, options)
-
-    def loaded(load: UnitLoader) -> LoadResult:
-        unit = load()
-        required.found = required.found or bool(unit.objects or unit.problems)
-        return unit
-
     for load in units:
         required.count += 1
-        yield partial(loaded, load)
+        yield _Counted(load, required)
     yield required
 
 
-def _kustomize_loader(
-    directory: str, root: KustomizeRoot, first_readings: list[list], build: Future[subprocess.CompletedProcess[str]] | None = None
-) -> UnitLoader:
-    """A Kustomize root as a unit: the root as the walk read it and the build it started, the
-    first time (kept in ``first_readings`` too, so that the stream can let it go); read and built
-    again after (nothing of it is kept in between)."""
-    first: list[tuple[KustomizeRoot, Future[subprocess.CompletedProcess[str]] | None]] = [(root, build)]
-    first_readings.append(first)
+class _Counted:
+    """A unit loader that tells its path's :class:`_Required` whether the unit held something."""
 
-    def load() -> LoadResult:
+    def __init__(self, load: UnitLoader, required: _Required) -> None:
+        self.load = load
+        self.required = required
+
+    def __call__(self) -> LoadResult:
+        unit = self.load()
+        self.required.found = self.required.found or bool(unit.objects or unit.problems)
+        return unit
+
+    @property
+    def place(self) -> str:
+        return unit_place(self.load)
+
+    def start_build(self, pool: ThreadPoolExecutor) -> None:
+        start_build(self.load, pool)
+
+
+class _KustomizeUnit:
+    """A Kustomize root as a unit: the root as the walk read it, the first time (kept in
+    ``first_readings`` too, so that the stream can let it go), read again after; built when the
+    unit is read, or earlier when :func:`read_units` starts the build (nothing is kept in between)."""
+
+    def __init__(self, directory: str, root: KustomizeRoot, first_readings: list[list]) -> None:
+        self.directory = self.place = directory
+        self.first: list[KustomizeRoot] = [root]
+        first_readings.append(self.first)
+        self.build: Future[subprocess.CompletedProcess[str]] | None = None
+
+    def start_build(self, pool: ThreadPoolExecutor) -> None:
+        if self.build is None:
+            from kgen.kustomize import kustomize_build
+
+            self.build = pool.submit(kustomize_build, self.directory)
+
+    def __call__(self) -> LoadResult:
         from kgen.kustomize import load_kustomization, read_root
 
         unit = LoadResult()
-        kept, started = first.pop() if first else (read_root(directory), None)
-        load_kustomization(directory, kept, unit, started)
+        root = self.first.pop() if self.first else read_root(self.directory)
+        build, self.build = self.build, None
+        load_kustomization(self.directory, root, unit, build)
         return unit
 
-    return load
+
+def unit_place(load: UnitLoader) -> str:
+    """The path a unit comes from (a file, a chart, a Kustomize root; empty when none), as walked."""
+    return getattr(load, "place", "")
+
+
+def start_build(load: UnitLoader, pool: ThreadPoolExecutor) -> None:
+    """Start the external build the reading of a unit waits for (a Kustomize root's), if it has one."""
+    start = getattr(load, "start_build", None)
+    if start is not None:
+        start(pool)
+
+
+def read_units(loaders: list[UnitLoader], builds_at_once: int) -> Iterator[LoadResult]:
+    """The units of ``loaders`` read in turn, their Kustomize builds started first, up to
+    ``builds_at_once`` processes side by side: each builds while the units before it are checked."""
+    builds = sum(1 for load in loaders if getattr(load, "start_build", None) is not None)
+    with _side_by_side(min(builds, builds_at_once)) as pool:
+        if pool is not None:
+            for load in loaders:
+                start_build(load, pool)
+        for load in loaders:
+            yield load()
 
 
 def _nothing_to_lint(path: str, options: InputOptions) -> None:
@@ -336,13 +382,16 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
     patches) and the renditions `kgen build` wrote twice are not linted again. Without
     rendering (kgen fix) resources are plain files, and patches are still left alone.
     """
-    from kgen.kustomize import kustomize_build, read_root
-
     charts: list[str] = []
     roots: dict[str, KustomizeRoot] = {}
     files: list[str] = []
     walked = LoadResult()
+    # The walk does not enter linked folders: a folder's real path is the top's and the names below it.
+    real_top = os.path.realpath(top)
+    real_folders: dict[str, str] = {}
     for current, dirs, names in os.walk(top, onerror=lambda error: walked.problems.append(walk_problem(error))):
+        below = current[len(top) :].lstrip(os.sep)
+        real_folders[current] = os.path.join(real_top, below) if below else real_top
         dirs.sort()
         if is_chart(current):
             if options.render_roots:
@@ -352,6 +401,8 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
             dirs[:] = []
             continue
         if kustomization_file(current):
+            from kgen.kustomize import read_root
+
             roots[current] = read_root(current)
         duplicates = _build_duplicates(current, dirs)
         for name in duplicates:
@@ -362,7 +413,6 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
             for name in sorted(names)
             if (name.endswith(YAML_SUFFIXES) or name.endswith(".tgz")) and not options.exclude(os.path.join(current, name))
         ]
-    real_folders: dict[str, str] = {}
     read_by_roots = {real_path(path, real_folders) for root in roots.values() for path in root.patch_files}
     if options.render_roots:
         read_by_roots |= {real_path(path, real_folders) for root in roots.values() for path in root.resources}
@@ -372,16 +422,13 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
     to_build = [directory for directory, root in roots.items() if not root.component and os.path.realpath(directory) not in included]
     if walked.problems:
         yield lambda: walked
-    with _side_by_side(len(to_build)) as pool:
-        # Kustomize runs as a process per root: start them all, one per CPU, while charts render.
-        builds = {directory: pool.submit(kustomize_build, directory) for directory in to_build} if pool else {}
-        for chart in charts:
-            yield from _chart_units(chart, options, values_files=_environment_values(chart))
-        for directory, root in roots.items():
-            if root.component and os.path.realpath(directory) not in included:
-                say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
-            elif directory in to_build:
-                yield _kustomize_loader(directory, root, first_readings, builds.get(directory))
+    for chart in charts:
+        yield from _chart_units(chart, options, values_files=_environment_values(chart))
+    for directory, root in roots.items():
+        if root.component and os.path.realpath(directory) not in included:
+            say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
+        elif directory in to_build:
+            yield _KustomizeUnit(directory, root, first_readings)
     roots.clear()  # what the roots read (patches) is not kept while the files are read
     for path in files:
         real = real_path(path, real_folders)
@@ -404,9 +451,8 @@ def available_cpus() -> int:
 
 
 @contextmanager
-def _side_by_side(tasks: int) -> Iterator[ThreadPoolExecutor | None]:
-    """A thread pool for ``tasks`` external processes when there is more than one to run, else None."""
-    workers = min(tasks, available_cpus())
+def _side_by_side(workers: int) -> Iterator[ThreadPoolExecutor | None]:
+    """A thread pool of ``workers`` for external processes when that is more than one, else None."""
     if workers < 2:
         yield None
         return
@@ -571,7 +617,9 @@ def _chart_units(chart: str, options: InputOptions, values_files: list[str] | No
             kube_version=options.kube_version,
             skip_schema_validation=options.skip_schema_validation,
         )
-        yield partial(_chart_unit, chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None)
+        load = partial(_chart_unit, chart, chart_options, values, os.path.basename(matrix_file) if matrix_file else None)
+        load.place = chart  # type: ignore[attr-defined]
+        yield load
 
 
 def _chart_unit(chart: str, options: ChartOptions, values: dict, label: str | None) -> LoadResult:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Callable
 
 import yaml
@@ -108,15 +109,41 @@ class _Patch:
 
 
 @dataclass
+class _PatchText:
+    """A patch as a kustomization names it: a file, or text inline (below its `patch:` key)."""
+
+    target: dict
+    path: str | None = None
+    inline: str | None = None
+    kustomization: SourceFile | None = None  # of an inline patch: the file findings name
+    line_offset: int = 0
+
+    def patches(self) -> list[_Patch]:
+        if self.path is not None:
+            try:
+                patch_source = read_source(self.path)
+            except InputError:
+                return []
+            return _patches(patch_source, self.target, 0, patch_source)
+        assert self.inline is not None and self.kustomization is not None
+        return _patches(SourceFile(self.kustomization.name, self.inline), self.target, self.line_offset, self.kustomization)
+
+
+@dataclass
 class KustomizeRoot:
     """What one kustomization reads: resource files, patches, image entries (bases included)."""
 
     resources: list[str]
-    patches: list[_Patch]
+    patch_texts: list[_PatchText]
     patch_files: set[str]
     images: list[tuple[tuple[str, ...], SourcePoint]]  # image names (old, new) -> the `images:` entry
     includes: set[str]  # every directory this root reads, itself included
     component: bool = False  # a Kustomize Component: built only as part of the roots that use it
+
+    @cached_property
+    def patches(self) -> list[_Patch]:
+        """The patches, read when a build's objects are placed (a walk needs only their files)."""
+        return [patch for text in self.patch_texts for patch in text.patches()]
 
 
 # Kustomizations already read in this process, by buildcache.settled_signature(): a walk reads
@@ -147,6 +174,21 @@ def read_kustomization(path: str) -> tuple[SourceFile, dict | None, yaml.Node | 
     return source, document, node
 
 
+# Folders (real paths) already searched for FIFOs and devices, their subfolders with them: a
+# walk reads a base once for itself and once more for every root above it.
+_SEARCHED_FOR_SPECIAL_FILES: set[str] = set()
+
+
+def _refuse_special_files_once(directory: str, real: str) -> None:
+    parent = real
+    while parent not in _SEARCHED_FOR_SPECIAL_FILES:
+        parent, below = os.path.dirname(parent), parent
+        if parent == below:
+            refuse_special_files(directory)
+            _SEARCHED_FOR_SPECIAL_FILES.add(real)
+            return
+
+
 def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
     """Follow resources, bases and components; the overlay's own patches come last (they win)."""
     seen = seen if seen is not None else set()
@@ -159,7 +201,7 @@ def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
     kustomization = kustomization_file(directory)
     if kustomization is None:
         return root
-    refuse_special_files(directory)  # kustomize would block reading a FIFO forever
+    _refuse_special_files_once(directory, real)  # kustomize would block reading a FIFO forever
     source, document, node = read_kustomization(kustomization)
     if document is None or node is None:
         return root
@@ -171,7 +213,7 @@ def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
         if os.path.isdir(target):
             included = read_root(target, seen)
             root.resources += included.resources
-            root.patches += included.patches
+            root.patch_texts += included.patch_texts
             root.patch_files |= included.patch_files
             root.images += included.images
             root.includes |= included.includes
@@ -199,19 +241,11 @@ def _read_patches(directory: str, document: dict, source: SourceFile, node: yaml
         if isinstance(entry.get("path"), str):
             path = os.path.normpath(os.path.join(directory, entry["path"]))
             root.patch_files.add(os.path.realpath(path))
-            try:
-                patch_source = read_source(path)
-            except InputError:
-                continue
-            line_offset = 0
+            root.patch_texts.append(_PatchText(target, path=path))
         elif isinstance(entry.get("patch"), str):
             # An inline patch: positions inside the kustomization, below the `patch:` key.
             patch_line, _ = node_position(locate_node(node, (*where, "patch")))
-            patch_source = SourceFile(source.name, entry["patch"])
-            line_offset = patch_line
-        else:
-            continue
-        root.patches.extend(_patches(patch_source, target, line_offset, source if line_offset else patch_source))
+            root.patch_texts.append(_PatchText(target, inline=entry["patch"], kustomization=source, line_offset=patch_line))
 
 
 def _patches(patch_source: SourceFile, target: dict, line_offset: int, shown: SourceFile) -> list[_Patch]:

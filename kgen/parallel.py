@@ -13,10 +13,11 @@ units are read here.
 
 from __future__ import annotations
 
+import os
 from typing import Callable, Iterator
 
 from kgen.findings import LintReport
-from kgen.inputs import InputStream, UnitLoader
+from kgen.inputs import InputStream, UnitLoader, available_cpus, read_units, unit_place
 from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.engine import LintRun, RunPart
 
@@ -26,9 +27,11 @@ PARALLEL_MIN_UNITS = 64
 # enough that few questions cross parts (a unit whose answer lies in another part is read again).
 PARTS_PER_JOB = 4
 MAX_PART_UNITS = 256
+# What a chart or a Kustomize root is guessed to cost, as bytes of YAML, to give out the heaviest parts first.
+FOLDER_WEIGHT = 64 * 1024
 
 # What the forked workers inherit: the units' loaders and how to start the run of a part.
-_work: tuple[list[UnitLoader], Callable[[int], LintRun]] | None = None
+_work: tuple[list[UnitLoader], Callable[[int], LintRun], int] | None = None
 
 
 def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quote: bool = True) -> LintReport:
@@ -40,12 +43,13 @@ def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quot
 
     run = new_run(0)
     if jobs < 2 or len(loaders) < PARALLEL_MIN_UNITS or not run.parts_cross_processes:
-        _read_into(run, loaders, units.took)
+        _read_into(run, loaders, units.took, available_cpus())
         return run.report()
-    parts = _ranges(len(loaders), jobs)
-    for bounds, checked in zip(parts, _parts_in_processes(loaders, new_run, parts, jobs, units.forget_first_readings)):
+    places = [unit_place(load) for load in loaders]
+    parts = _ranges(places, jobs)
+    for bounds, checked in zip(parts, _parts_in_processes(loaders, new_run, parts, _weights(places, parts), jobs, units.forget_first_readings)):
         if checked is None:  # read here: one process, or a worker failed
-            part = _check_part(loaders, new_run, bounds, units.took)
+            part = _check_part(loaders, new_run, bounds, units.took, available_cpus())
         else:
             part, held = checked
             for unit_held in held:
@@ -54,16 +58,51 @@ def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quot
     return run.report()
 
 
-def _ranges(count: int, jobs: int) -> list[tuple[int, int]]:
-    """``count`` units cut into contiguous (start, end) parts, about PARTS_PER_JOB per job."""
+def _ranges(places: list[str], jobs: int) -> list[tuple[int, int]]:
+    """The units (from ``places``, their paths) cut into contiguous (start, end) parts, about
+    PARTS_PER_JOB per job, each cut moved (by up to half a part) to where the paths part
+    highest in the tree: a project's custom resources and their CRDs, its workloads and their
+    LimitRanges stay in one part, whose worker settles their questions (else the whole-input
+    run reads them again, one after the other)."""
+    count = len(places)
+    if not count:
+        return []
     size = min(MAX_PART_UNITS, max(1, -(-count // (jobs * PARTS_PER_JOB))))
-    return [(start, min(start + size, count)) for start in range(0, count, size)]
+    folders = [os.path.dirname(place).split(os.sep) for place in places]
+
+    def shared_depth(cut: int) -> int:  # how many folders the units on either side of ``cut`` share
+        return len(os.path.commonprefix([folders[cut - 1], folders[cut]]))
+
+    cuts = [0]
+    while count - cuts[-1] > size:
+        nominal = cuts[-1] + size
+        window = range(max(cuts[-1] + 1, nominal - size // 2), min(count - 1, nominal + size // 2, cuts[-1] + MAX_PART_UNITS) + 1)
+        cuts.append(min(window, key=lambda cut: (shared_depth(cut), abs(cut - nominal))))
+    return list(zip(cuts, [*cuts[1:], count]))
+
+
+def _weights(places: list[str], parts: list[tuple[int, int]]) -> list[int]:
+    """What each part is guessed to cost: the bytes of its files, a folder (chart, Kustomize root) as FOLDER_WEIGHT."""
+
+    def weight(place: str) -> int:
+        try:
+            return os.stat(place).st_size if os.path.isfile(place) else FOLDER_WEIGHT
+        except OSError:
+            return 0
+
+    return [sum(weight(place) for place in places[start:end]) for start, end in parts]
 
 
 def _parts_in_processes(
-    loaders: list[UnitLoader], new_run: Callable[[int], LintRun], parts: list[tuple[int, int]], jobs: int, forked: Callable[[], None]
+    loaders: list[UnitLoader],
+    new_run: Callable[[int], LintRun],
+    parts: list[tuple[int, int]],
+    weights: list[int],
+    jobs: int,
+    forked: Callable[[], None],
 ) -> Iterator[tuple[RunPart, list[bool]] | None]:
-    """The parts checked by ``jobs`` forked workers, in order (None: do it here); ``forked`` is
+    """The parts checked by ``jobs`` forked workers, given out heaviest first (``weights``) so that
+    no heavy part starts last, and yielded in input order (None: do it here); ``forked`` is
     called once the workers exist (what only they need can go)."""
     import multiprocessing
 
@@ -73,40 +112,50 @@ def _parts_in_processes(
         yield from (None for _ in parts)
         return
     global _work
-    _work = (loaders, new_run)
+    # The workers build Kustomize roots as they read them: the CPUs shared between them.
+    _work = (loaders, new_run, max(1, available_cpus() // jobs))
     try:
         with context.Pool(jobs) as pool:
             forked()
-            yield from pool.imap(_check_part_in_worker, parts)
+            heaviest_first = sorted(range(len(parts)), key=lambda index: -weights[index])
+            done: dict[int, tuple[RunPart, list[bool]] | None] = {}
+            next_part = 0
+            for index, checked in pool.imap_unordered(_check_part_in_worker, [(index, parts[index]) for index in heaviest_first]):
+                done[index] = checked
+                while next_part in done:
+                    yield done.pop(next_part)
+                    next_part += 1
     finally:
         _work = None
 
 
 def _check_part(
-    loaders: list[UnitLoader], new_run: Callable[[int], LintRun], bounds: tuple[int, int], took: Callable[[bool], None]
+    loaders: list[UnitLoader], new_run: Callable[[int], LintRun], bounds: tuple[int, int], took: Callable[[bool], None], builds_at_once: int
 ) -> RunPart:
     """The run of the units from ``bounds``' start to its end; ``took`` is told whether each held
     an object or a problem (InputStream.took)."""
     start, end = bounds
     run = new_run(start)
-    _read_into(run, loaders[start:end], took)
+    _read_into(run, loaders[start:end], took, builds_at_once)
     return run.part()
 
 
-def _read_into(run: LintRun, loaders: list[UnitLoader], took: Callable[[bool], None]) -> None:
-    """Read the units of ``loaders`` in turn into ``run``, telling ``took`` whether each held something."""
-    for load in loaders:
-        unit = load()
+def _read_into(run: LintRun, loaders: list[UnitLoader], took: Callable[[bool], None], builds_at_once: int) -> None:
+    """Read the units of ``loaders`` in turn into ``run`` (up to ``builds_at_once`` Kustomize
+    builds side by side), telling ``took`` whether each held something."""
+    for unit in read_units(loaders, builds_at_once):
         took(bool(unit.objects or unit.problems))
         run.add(unit)
 
 
-def _check_part_in_worker(bounds: tuple[int, int]) -> tuple[RunPart, list[bool]] | None:
-    """In a worker: :func:`_check_part`, and whether each unit held something; None when it raised
-    (exceptions do not all survive pickling, and a lost one hangs the pool)."""
+def _check_part_in_worker(indexed: tuple[int, tuple[int, int]]) -> tuple[int, tuple[RunPart, list[bool]] | None]:
+    """In a worker: the part's place and :func:`_check_part` of it, with whether each unit held
+    something; None when it raised (exceptions do not all survive pickling, and a lost one hangs the pool)."""
     assert _work is not None, "a worker runs only when forked by lint_in_processes"
+    index, bounds = indexed
     held: list[bool] = []
     try:
-        return _check_part(*_work, bounds, held.append), held
+        loaders, new_run, builds_at_once = _work
+        return index, (_check_part(loaders, new_run, bounds, held.append, builds_at_once), held)
     except Exception:
-        return None
+        return index, None

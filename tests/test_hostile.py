@@ -255,6 +255,26 @@ def test_fifos_and_devices_are_refused_by_name_without_blocking(tmp_path: Path) 
         assert "not a regular file" in result.stderr
 
 
+def test_a_fifo_below_a_kustomization_is_refused_for_every_root_that_reads_it(tmp_path: Path) -> None:
+    import os
+
+    from kgen.errors import InputError
+    from kgen.kustomize import read_root
+
+    base = tmp_path / "app" / "base"
+    base.mkdir(parents=True)
+    (base / "kustomization.yaml").write_text("resources: []\n")
+    (tmp_path / "app" / "kustomization.yaml").write_text("resources: [base]\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "kustomization.yaml").write_text("resources: [../app/base]\n")
+    (tmp_path / "clean").mkdir()
+    (tmp_path / "clean" / "kustomization.yaml").write_text("resources: [../app]\n")
+    os.mkfifo(base / "pipe")
+    for root in ("app", "other", "clean", "app"):  # a refusal is not remembered as a folder searched
+        with pytest.raises(InputError, match="not a regular file"):
+            read_root(str(tmp_path / root))
+
+
 def test_an_unreadable_directory_in_a_walk_is_a_finding_never_a_silent_pass(tmp_path: Path, monkeypatch) -> None:
     import os
 

@@ -107,10 +107,19 @@ def test_a_debug_crash_in_a_worker_is_raised_as_in_one_process(small_parts: None
 
 def test_parts_cover_every_unit_once_in_order() -> None:
     for count in (0, 1, 7, 8, 1001, 5000):
-        for jobs in (1, 2, 3, 8):
-            parts = _ranges(count, jobs)
-            assert all(end - start <= parallel.MAX_PART_UNITS for start, end in parts)
-            assert [i for start, end in parts for i in range(start, end)] == list(range(count))
+        for places in ([f"p/{i // 37}/f{i}.yaml" for i in range(count)], [f"f{i}.yaml" for i in range(count)], [""] * count):
+            for jobs in (1, 2, 3, 8):
+                parts = _ranges(places, jobs)
+                assert all(0 < end - start <= parallel.MAX_PART_UNITS for start, end in parts)
+                assert [i for start, end in parts for i in range(start, end)] == list(range(count))
+
+
+def test_parts_are_cut_where_projects_meet() -> None:
+    # Two projects of 60 and 100 units, parts of 40 asked: the first cut moves from 40 to 60, where
+    # the projects meet, not to 30, where two folders of the first one do (its CRDs and custom resources).
+    places = [f"corpus/a/{'crds' if i < 30 else 'x'}/f{i}.yaml" for i in range(60)] + [f"corpus/b/f{i}.yaml" for i in range(100)]
+    cuts = [start for start, _ in _ranges(places, 1)]
+    assert 60 in cuts
 
 
 def test_cli_jobs_flag_gives_the_same_report() -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from xml.etree import ElementTree as ET
 
 import jsonschema
 import pytest
+from hypothesis import given, seed, settings
+from hypothesis import strategies as st
 
-from kgen.findings import SEVERITY_RANK
+from kgen.findings import SEVERITY_RANK, Finding
 from kgen.report import render
 from kgen.report.paths import repository_path
 from tests.conftest import FIXTURES, lint_files
@@ -31,6 +34,23 @@ def test_json_has_the_design_shape() -> None:
     first = document["findings"][0]
     assert list(first) == ["rule", "category", "severity", "message", "file", "line", "column", "object", "path"]
     assert list(first["object"]) == ["apiVersion", "kind", "namespace", "name"]
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@seed(5)
+@given(st.lists(st.builds(
+    Finding, rule=_TEXT, category=_TEXT, severity=st.sampled_from(["error", "warning", "info"]), message=_TEXT, file=_TEXT,
+    line=st.integers(1, 10**6), column=st.integers(1, 999), path=_TEXT, environment=st.none() | _TEXT, approximate=st.booleans(),
+    object=st.none() | st.fixed_dictionaries({"apiVersion": _TEXT, "kind": _TEXT, "namespace": st.none() | _TEXT, "name": _TEXT}),
+), max_size=4))
+def test_json_findings_are_written_as_json_dumps_writes_them(findings: list[Finding]) -> None:
+    report = dataclasses.replace(_report(), findings=findings)
+    written = render(report, "json")
+    assert [json.dumps(finding.to_json()) for finding in findings] == [line.strip().rstrip(",") for line in written.splitlines()[2 : 2 + len(findings)]]
+    assert json.loads(written)["findings"] == [finding.to_json() for finding in findings]
 
 
 def test_sarif_validates_and_carries_regions_and_rule_metadata() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import string
 
 import pytest
@@ -214,6 +215,23 @@ def test_secret_assignments_skip_non_literals() -> None:
         "the password reset link expires",
     ])  # fmt: skip
     assert list(secret_assignments(text)) == []
+
+
+_CONFIG_LINES = [
+    "spring.datasource.password=Xy7!k2Lm", 'token: "somerandomtoken"', "  signing_key: CHANGEME00000000",
+    '"client_secret": "abc123",', "requirepass foobared", "DB_PASS=hunter22x", "aws.secret-access.KEY = AKIA1234",
+    '"datasource": "$datasource",', "[section]", "", "   ", "apiKey: Zx81Qw", "kEy: qualifier-less", "ConnectionString: srv=1",
+    "name: web", "password: ${DB_PASSWORD}", "BEARER x", "\u212aey: x",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@seed(17)
+@given(st.lists(st.sampled_from(_CONFIG_LINES) | st.text(max_size=30), max_size=12), st.sampled_from(["\n", "\r\n", "\n\n", "\x85"]))
+def test_secret_assignments_only_look_at_lines_naming_secrets_as_if_at_every_line(lines: list[str], newline: str) -> None:
+    # A policy name pattern that never matches makes secret_assignments read every line.
+    text = newline.join(lines)
+    assert list(secret_assignments(text)) == list(secret_assignments(text, [re.compile("(?!)")]))
 
 
 PASSWORD = "Xy7k2Lm9"

@@ -160,6 +160,15 @@ class LintRun:
         plain data for the run of the whole input to :meth:`take`."""
         assert self.parts_cross_processes
         self.inventory.let_unit_go()  # its pod templates refer to its objects
+        # Units whose questions the rest of the part answers otherwise (a custom resource before its
+        # CRD) are checked again here, in the worker, not one after the other in the run of the whole.
+        unsettled = {checked.unit: checked for checked in self.checked if checked.asked and self.inventory.changed_answers(checked.asked)}
+        if unsettled:
+            for place, unit in enumerate(self.reread(unsettled)):  # type: ignore[misc]
+                if place in unsettled:
+                    self._check_again(unsettled[place], unit)
+                _free(unit)
+            self.inventory.let_unit_go()
         return RunPart(self.inventory, self.checked, self.problems, self.suppressions, self.quoted, self.file_count, self.quota_in_input)
 
     def take(self, part: "RunPart") -> None:
@@ -234,7 +243,13 @@ class LintRun:
         """Check a unit read again, now that the whole input answers its questions."""
         self.inventory.readmit(unit.objects, checked.unit)
         checked.notes.clear()
-        checked.findings[:] = self.checks(unit.objects, checked.notes)
+        checked.asked.clear()
+        self.inventory.consulted = checked.asked  # a part's run hands its questions on (see part)
+        try:
+            checked.findings[:] = self.checks(unit.objects, checked.notes)
+        finally:
+            self.inventory.consulted = None
+        checked.asked[:] = dict.fromkeys(checked.asked)
         if self.quoting:
             self._quote(unit.files, checked.findings)
 

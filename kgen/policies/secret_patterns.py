@@ -409,7 +409,7 @@ def secret_assignments(text: str, extra: Iterable[Pattern[str]] = ()) -> Iterato
     paths, switches or empty are not literals.
     """
     patterns = tuple(extra)
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in _lines_naming_secrets(text, patterns):
         match = _ASSIGNMENT.match(line)
         if not match or not is_secret_name(match.group("key"), patterns):
             continue
@@ -421,6 +421,38 @@ def secret_assignments(text: str, extra: Iterable[Pattern[str]] = ()) -> Iterato
         if is_benign_value(value) or name_words(value) == name_words(match.group("key")):
             continue
         yield number, match.group("key")
+
+
+# A secret name's words hold one of these (SECRET_WORDS, SECRET_PAIRS, KEY_WORDS, the qualified and
+# trailing words): a line without any cannot set a secret by name (dashboards are ~1,000 lines of JSON).
+_NAME_HINTS = ("pass", "pwd", "secret", "token", "key", "cred", "bearer", "connection", "masterauth")
+_OTHER_LINE_BREAKS = _Lazy("[\r\x0b\x0c\x1c\x1d\x1e]")  # for str.splitlines, in ASCII
+
+
+def _lines_naming_secrets(text: str, patterns: tuple[Pattern[str], ...]) -> Iterator[tuple[int, str]]:
+    """(1-based number, line) of ``text.splitlines()`` that may name a secret setting: in ASCII text
+    broken at \\n only, those that hold a secret word in any case; else (or when the policy adds name
+    patterns) every line."""
+    if patterns or not text.isascii() or _OTHER_LINE_BREAKS.search(text):
+        yield from enumerate(text.splitlines(), start=1)
+        return
+    lowered = text.lower()
+    hits = []
+    for word in _NAME_HINTS:
+        at = lowered.find(word)
+        while at >= 0:
+            hits.append(at)
+            at = lowered.find(word, at + 1)
+    number, counted_to, end = 1, 0, -1
+    for at in sorted(hits):
+        if at < end:
+            continue  # on the line just given
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end
+        number += text.count("\n", counted_to, start)
+        counted_to = start
+        yield number, text[start:end]
 
 
 # --- command lines ----------------------------------------------------------------------------
