@@ -102,9 +102,12 @@ def _parts_in_processes(
     forked: Callable[[], None],
 ) -> Iterator[tuple[RunPart, list[bool]] | None]:
     """The parts checked by ``jobs`` forked workers, given out heaviest first (``weights``) so that
-    no heavy part starts last, and yielded in input order (None: do it here); ``forked`` is
-    called once the workers exist (what only they need can go)."""
+    no heavy part starts last, and yielded in input order (None: do it here, as for the parts
+    left when a worker dies: killed for memory, the pool is broken, never waited on forever);
+    ``forked`` is called once the workers exist (what only they need can go)."""
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     try:
         context = multiprocessing.get_context("fork")
@@ -115,16 +118,15 @@ def _parts_in_processes(
     # The workers build Kustomize roots as they read them: the CPUs shared between them.
     _work = (loaders, new_run, max(1, available_cpus() // jobs))
     try:
-        with context.Pool(jobs) as pool:
-            forked()
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
             heaviest_first = sorted(range(len(parts)), key=lambda index: -weights[index])
-            done: dict[int, tuple[RunPart, list[bool]] | None] = {}
-            next_part = 0
-            for index, checked in pool.imap_unordered(_check_part_in_worker, [(index, parts[index]) for index in heaviest_first]):
-                done[index] = checked
-                while next_part in done:
-                    yield done.pop(next_part)
-                    next_part += 1
+            checking = {index: pool.submit(_check_part_in_worker, parts[index]) for index in heaviest_first}
+            forked()
+            for index in range(len(parts)):
+                try:
+                    yield checking[index].result()
+                except BrokenProcessPool:
+                    yield None
     finally:
         _work = None
 
@@ -148,14 +150,13 @@ def _read_into(run: LintRun, loaders: list[UnitLoader], took: Callable[[bool], N
         run.add(unit)
 
 
-def _check_part_in_worker(indexed: tuple[int, tuple[int, int]]) -> tuple[int, tuple[RunPart, list[bool]] | None]:
-    """In a worker: the part's place and :func:`_check_part` of it, with whether each unit held
-    something; None when it raised (exceptions do not all survive pickling, and a lost one hangs the pool)."""
+def _check_part_in_worker(bounds: tuple[int, int]) -> tuple[RunPart, list[bool]] | None:
+    """In a worker: :func:`_check_part`, and whether each unit held something; None when it raised
+    (exceptions do not all survive pickling)."""
     assert _work is not None, "a worker runs only when forked by lint_in_processes"
-    index, bounds = indexed
     held: list[bool] = []
     try:
         loaders, new_run, builds_at_once = _work
-        return index, (_check_part(loaders, new_run, bounds, held.append, builds_at_once), held)
+        return _check_part(loaders, new_run, bounds, held.append, builds_at_once), held
     except Exception:
-        return index, None
+        return None

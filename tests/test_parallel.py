@@ -93,6 +93,35 @@ def test_a_rule_crash_in_a_worker_gives_one_process_notes(small_parts: None, mon
     assert _report(_processes(paths, 2)) == _report(one)
 
 
+def test_a_worker_killed_leaves_its_parts_to_the_parent_never_a_hang(small_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+
+    parent = os.getpid()
+
+    def killed_in_a_worker(*args: object) -> object:  # as the kernel's OOM killer would
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return check(*args)
+
+    rule = RULES["security-privileged"]
+    check = rule.check
+    paths = _shuffled(4)
+    one = _one_process(paths)
+    monkeypatch.setitem(RULES, rule.id, dataclasses.replace(rule, check=killed_in_a_worker))
+
+    def hung(*_: object) -> None:
+        raise TimeoutError("the lint waited for a dead worker")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(300)
+    try:
+        assert _report(_processes(paths, 2)) == _report(one)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def test_a_debug_crash_in_a_worker_is_raised_as_in_one_process(small_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:
     _crashing_rule(monkeypatch)
     monkeypatch.setenv("KGEN_DEBUG", "1")
