@@ -231,7 +231,7 @@ def _accepts(schema: dict, value: Any, definitions: DefinitionsFile) -> bool:
             if not (_has_type(value, expected) if isinstance(expected, str) else any(_has_type(value, t) for t in expected)):
                 return False
         elif keyword == "$ref":
-            if not expected.startswith(_REF_PREFIX) or not _accepts(definitions.definition(_unescape(expected[len(_REF_PREFIX) :])), value, definitions):
+            if not (isinstance(expected, str) and expected.startswith(_REF_PREFIX)) or not _accepts(definitions.definition(_unescape(expected[len(_REF_PREFIX) :])), value, definitions):
                 return False
         elif keyword == "enum":
             if not isinstance(value, str) or value not in expected:  # other values: JSON equality is not Python's
@@ -249,14 +249,20 @@ def _accepts(schema: dict, value: Any, definitions: DefinitionsFile) -> bool:
         for key, item in value.items():
             if not isinstance(key, str):
                 return False  # jsonschema-rs refuses the whole object
-            below = properties.get(key, other)
-            if below is False or not (_plain(item) if below is True else _accepts(below, item, definitions)):
+            if not _accepts_below(properties.get(key, other), item, definitions):
                 return False
         return True
     if isinstance(value, list):
         below = schema.get("items", True)
-        return all(_plain(item) if below is True else _accepts(below, item, definitions) for item in value)
+        return all(_accepts_below(below, item, definitions) for item in value)
     return _plain(value)
+
+
+def _accepts_below(schema: Any, value: Any, definitions: DefinitionsFile) -> bool:
+    """:func:`_accepts` for the schema of a member or item (``True``: anything; ``False``: nothing)."""
+    if schema is True:
+        return _plain(value)
+    return isinstance(schema, dict) and _accepts(schema, value, definitions)
 
 
 def _has_type(value: Any, name: str) -> bool:
