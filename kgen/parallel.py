@@ -117,16 +117,25 @@ def _parts_in_processes(
     global _work
     # The workers build Kustomize roots as they read them: the CPUs shared between them.
     _work = (loaders, new_run, max(1, available_cpus() // jobs))
+    pool = ProcessPoolExecutor(jobs, mp_context=context)
     try:
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            heaviest_first = sorted(range(len(parts)), key=lambda index: -weights[index])
-            checking = {index: pool.submit(_check_part_in_worker, parts[index]) for index in heaviest_first}
-            forked()
-            for index in range(len(parts)):
-                try:
-                    yield checking[index].result()
-                except BrokenProcessPool:
-                    yield None
+        heaviest_first = sorted(range(len(parts)), key=lambda index: -weights[index])
+        checking = {index: pool.submit(_check_part_in_worker, parts[index]) for index in heaviest_first}
+        forked()
+        for index in range(len(parts)):
+            try:
+                checked = checking[index].result()
+            except BrokenProcessPool:
+                checked = None
+            yield checked
+    except BaseException:  # Ctrl-C, or the lint ends early (a path with nothing to lint): stop now
+        workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        raise
+    else:
+        pool.shutdown()
     finally:
         _work = None
 
