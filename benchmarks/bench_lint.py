@@ -2,6 +2,7 @@
 linters, all in the same run.
 
 Usage: python benchmarks/bench_lint.py [CORPUS_DIR] [--runs N] [--scale K [--scale-runs M]]
+       python benchmarks/bench_lint.py --small DIR [DIR ...] [--runs N]
 
 Every figure is the median of N runs of a new process, start-up included, with its CPU time
 (user + system, children included) and peak RSS:
@@ -11,7 +12,10 @@ Every figure is the median of N runs of a new process, start-up included, with i
               process (--jobs 1) and with the default jobs (the CPUs available), Kustomize
               builds from kgen's build cache (warm); "cold": with that cache emptied first;
 - lint-noschema: the same with the schema rules switched off by a policy;
-- small file: `kgen lint` of a 60-line Deployment (the pre-commit case);
+- small file: `kgen lint` of a 60-line Deployment (the pre-commit case); with --small DIR...
+              only this, for kgen installs made with `pip install --target DIR` (a branch and
+              main, say), run in alternation with `python -c pass` (paired, as start-up figures
+              on a shared machine need);
 - peers:      kube-score, kubeconform, kube-linter, Polaris, Pluto and checkov on the same
               corpus and file when found on PATH (medians of N runs as for kgen, and kgen/peer
               ratios; skipped and said so otherwise). kubeconform gets offline schemas made from
@@ -77,6 +81,25 @@ def _time(cmd: list[str], runs: int, before_each: Callable[[], None] = lambda: N
         cpus.append(usage.ru_utime + usage.ru_stime)
         rss = max(rss, usage.ru_maxrss)
     return Measure(statistics.median(walls), statistics.median(cpus), rss / 1024)
+
+
+def _small_file_rounds(installs: list[str], runs: int) -> None:
+    """The one-file lint of each install (``pip install --target DIR``) and the bare interpreter,
+    one run of each in turn per round: load from other users then weighs on all alike."""
+    commands = {f"kgen lint, 60-line Deployment ({directory})": ([sys.executable, os.path.join(directory, "bin", "kgen"), "lint", str(SMALL_FILE)], directory) for directory in installs}
+    commands["python -c pass (interpreter start)"] = ([sys.executable, "-c", "pass"], "")
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (cmd, path) in commands.items():
+            start = time.perf_counter()
+            process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": path})
+            _, _, usage = os.wait4(process.pid, 0)
+            walls[name].append(time.perf_counter() - start)
+            cpus[name].append(usage.ru_utime + usage.ru_stime)
+    print(f"{runs} rounds; load average before: {os.getloadavg()[0]:.2f}")
+    for name in commands:
+        print(f"{name}: wall median {statistics.median(walls[name]) * 1000:.1f} ms (min {min(walls[name]) * 1000:.1f}), cpu median {statistics.median(cpus[name]) * 1000:.1f} ms")
 
 
 # name, how to print its version, how to lint a directory, how to lint one file.
@@ -170,7 +193,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scale", type=int, default=0, help="also lint this many copies of the corpus")
     parser.add_argument("--scale-runs", type=int, default=1, help="runs of the scaled lint (each takes K times the 1x)")
+    parser.add_argument("--small", nargs="+", metavar="DIR", help="only the one-file lint, of these kgen installs in alternation (pip install --target DIR)")
     args = parser.parse_args()
+    if args.small:
+        _small_file_rounds(args.small, max(args.runs, 21))
+        return
     kgen = _kgen()
     lint = [*kgen, "lint", "--format", "json", "-o", os.devnull]
     with tempfile.TemporaryDirectory() as tmp:

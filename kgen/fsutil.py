@@ -17,6 +17,19 @@ def read_at_most(handle: BinaryIO, size: int, limit: int) -> bytes:
     return data
 
 
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def kustomization_file(path: str) -> str | None:
+    """The kustomization of folder ``path``, if it has one (asked of every path a lint is given:
+    kgen.kustomize itself loads only for a Kustomize folder)."""
+    for name in KUSTOMIZATION_FILES:
+        candidate = os.path.join(path, name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
 def real_path(path: str, real_folders: dict[str, str]) -> str:
     """``os.path.realpath(path)``, the folder's part taken from (and kept in) ``real_folders``:
     realpath asks the system about every component of every path (ten calls for a file of a

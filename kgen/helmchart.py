@@ -9,19 +9,20 @@ render (kgen.helmtrace), with marked template lines and marked values.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
 import re
 import tarfile
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import yaml
 
 from kgen.errors import InputError
 from kgen.helmtrace import LineTrace, ValuesTrace, compose_nodes, decisive_keys, instrument_template, node_along
-from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, locate_node, node_position, parse_source, read_source, refuse_special_files
+from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, list_files, locate_node, node_position, parse_source, read_source
 
 RENDER_FAILED = "render-failed"
 # Helm's document split (pkg/releaseutil): `---` after a newline, whatever follows it.
@@ -88,8 +89,7 @@ class _ChartTree:
         self._shown: dict[str, str] = {}  # relative directory -> how findings name files below it
         self._chart_yamls: dict[str, dict] = {}  # Chart.yaml path -> its data
         if os.path.isdir(chart):
-            refuse_special_files(chart)  # a FIFO would block the read forever
-            self._list_dir(chart)
+            self.files = dict.fromkeys(list_files(chart))  # refuses a FIFO: it would block the read forever
             self._shown[""] = chart
         else:
             with open(chart, "rb") as handle:
@@ -98,14 +98,6 @@ class _ChartTree:
         # Helm names rendered templates after the chart's name, whatever its folder is called.
         self.name = self.chart_name("") or os.path.basename(os.path.abspath(chart))
         self._unpack_dependencies("")
-
-    def _list_dir(self, root: str) -> None:
-        for current, dirs, names in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            directory = os.path.relpath(current, root).replace(os.sep, "/")  # once per folder: relpath is slow
-            prefix = "" if directory == "." else f"{directory}/"
-            for name in names:
-                self.files[prefix + name] = None
 
     def _read_archive(self, data: bytes, prefix: str, shown: str) -> str:
         """Unpack a chart archive below ``prefix``; returns its top directory (the chart's name)."""
@@ -130,9 +122,18 @@ class _ChartTree:
             name = self._read_archive(self.read(path), charts, shown)
             del self.files[path]
             self._shown[f"{charts}{name}"] = f"{shown}#{name}"
-        subcharts = {p[len(charts) :].split("/", 1)[0] for p in self.files if p.startswith(charts) and p[len(charts) :].count("/") == 1 and p.endswith("/Chart.yaml")}
-        for sub in sorted(subcharts):
-            self._unpack_dependencies(f"{charts}{sub}/")
+        for subchart in self._subcharts(relative):
+            self._unpack_dependencies(subchart)
+
+    def _subcharts(self, relative: str) -> list[str]:
+        """The folders of the subcharts in ``relative``charts/ ("/"-terminated), in order."""
+        charts = f"{relative}charts/"
+        names = {p[len(charts) :].split("/", 1)[0] for p in self.files if p.startswith(charts) and p[len(charts) :].count("/") == 1 and p.endswith("/Chart.yaml")}
+        return [f"{charts}{name}/" for name in sorted(names)]
+
+    def chart_dirs(self, relative: str = "") -> list[str]:
+        """The chart folder ``relative`` ("" or ending in "/") and its subcharts' folders, theirs too."""
+        return [relative] + [directory for subchart in self._subcharts(relative) for directory in self.chart_dirs(subchart)]
 
     def shown(self, relative: str) -> str:
         """How a file of the chart is named in findings: its path, or archive#path for packed files."""
@@ -164,8 +165,8 @@ class _ChartTree:
         name = self.chart_yaml(directory).get("name")
         return str(name) if name else None
 
-    def archive(self, replaced: dict[str, str] | None = None, rendering_only: bool = False) -> bytes:
-        """The chart as a .tgz in memory, without values schemas, with ``replaced`` files swapped in.
+    def archive(self, replaced: dict[str, str] | None = None, rendering_only: bool = False, left_out: Collection[str] = ()) -> bytes:
+        """The chart as a .tgz in memory, without values schemas and the ``left_out`` files, with ``replaced`` files swapped in.
 
         ``rendering_only`` keeps what rendering reads: no crds/ (never rendered, often megabytes),
         and only Chart.yaml, values and templates when no template reads files (.Files). A chart
@@ -173,16 +174,29 @@ class _ChartTree:
         """
         replaced = replaced or {}
         reads_files = rendering_only and any(b".Files" in self.read(path) for path in self.files if "templates/" in path)
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=0) as archive:  # stored: Helm only unpacks it
-            for path in self.files:
-                if path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and (_in_crds(path) or not reads_files and not _rendered_from(path)):
-                    continue
-                data = replaced[path].encode("utf-8") if path in replaced else self.read(path)
-                info = tarfile.TarInfo(f"{self.name}/{path}")
-                info.size = len(data)
-                archive.addfile(info, io.BytesIO(data))
-        return buffer.getvalue()
+        blocks: list[bytes] = []
+        for path in self.files:
+            if path in left_out or path.rsplit("/", 1)[-1] == "values.schema.json" or rendering_only and (_in_crds(path) or not reads_files and not _rendered_from(path)):
+                continue
+            data = replaced[path].encode("utf-8") if path in replaced else self.read(path)
+            name = f"{self.name}/{path}".encode("utf-8")
+            if len(name) > 100:  # the name field's size: a GNU long name before the file
+                blocks += _tar_entry(b"././@LongLink", b"L", name + b"\0")
+            blocks += _tar_entry(name[:100], b"0", data)
+        blocks.append(bytes(1024))  # the end of the archive
+        return gzip.compress(b"".join(blocks), compresslevel=0, mtime=0)  # stored: Helm only unpacks it
+
+
+def _tar_entry(name: bytes, kind: bytes, data: bytes) -> list[bytes]:
+    """One tar member as Go's archive/tar reads it (Helm's loader): header, data, padding.
+    Written here: tarfile's headers were most of the time of building a small chart's archive."""
+    header = bytearray(512)
+    header[: len(name)] = name
+    size = b"%011o\0" % len(data)
+    header[100:157] = b"0000644\0" + b"0000000\0" * 2 + size + b"00000000000\0" + b" " * 8 + kind  # mode, uid, gid, size, mtime, checksum, type
+    header[257:265] = b"ustar\x0000"
+    header[148:155] = b"%06o\0" % sum(header)
+    return [bytes(header), data, bytes(-len(data) % 512)]
 
 
 def _rendered_from(path: str) -> bool:
@@ -222,9 +236,34 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
     written = {key: template for key, template in templates.items() if real.get(key, "").strip(_GO_SPACE)}
     instrumented = {key.split("/", 1)[1]: instrument_template(template.text) for key, template in written.items()}
     files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
-    values = ValuesTrace(merged, files.locate, decisive_keys(_template_texts(tree, written)))
-    trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True), values, render_options)
+    texts = _template_texts(tree, written)
+    values = ValuesTrace(merged, files.locate, decisive_keys(texts))
+    left_out = _idle_templates(templates, written, texts) | _defaults_given_merged(tree)
+    trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True, left_out=left_out), values, render_options)
     return _ChartRender(tree, real, trace, crds, templates)
+
+
+def _idle_templates(templates: dict[str, SourceFile], written: dict[str, SourceFile], texts: list[str]) -> set[str]:
+    """Templates that wrote nothing, define nothing and that no template names (as an ``include``
+    of a file would): the tracing render leaves them out, as Helm runs every template it is given.
+    Were one needed after all, the tracing render fails or differs, and the line trace notices."""
+    idle = {key: template for key, template in templates.items() if key not in written and "define" not in template.text}
+    if not idle:
+        return set()
+    named = "\n".join(texts)
+    return {key.split("/", 1)[1] for key in idle if key.rsplit("/", 1)[-1] not in named}
+
+
+def _defaults_given_merged(tree: _ChartTree) -> set[str]:
+    """The charts' values.yaml, which the tracing render can do without: it is given the merged
+    values whole (Helm's own merge, marked), so they would only cost Helm a parse of what is often
+    a chart's largest file. Kept when a dependency imports values: Helm reads those from them."""
+    directories = tree.chart_dirs()
+    for directory in directories:
+        for name in ("Chart.yaml", "requirements.yaml"):
+            if f"{directory}{name}" in tree.files and b"import-values" in tree.read(f"{directory}{name}"):
+                return set()
+    return {f"{directory}values.yaml" for directory in directories}
 
 
 def _render_options(options: ChartOptions, metadata: dict) -> dict:

@@ -261,13 +261,13 @@ def decisive_keys(templates: list[str]) -> set[str]:
     """
     keys: set[str] = set()
     for text in templates:
-        # The actions alone, one per line: a search of them all is one scan, not one per action.
-        actions = "\n".join(match.group().replace("\n", " ") for match in _ACTION.finditer(text))
+        # The actions alone, NUL-separated: a search of them all is one scan, not one per action.
+        actions = "\0".join(map(re.Match.group, _ACTION.finditer(text)))
         end = 0
         for word in _DECIDING.finditer(actions):
             if word.start() >= end:  # not in the action just read
-                start = actions.rfind("\n", 0, word.start()) + 1
-                end = actions.find("\n", word.end())
+                start = actions.rfind("\0", 0, word.start()) + 1
+                end = actions.find("\0", word.end())
                 end = len(actions) if end == -1 else end
                 keys.update(_FIELD.findall(actions, start, end))
     return keys

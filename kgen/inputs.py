@@ -16,8 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Callable, Container, Iterator
 
 from kgen.errors import InputError
-from kgen.fsutil import real_path
-from kgen.kustomize import KUSTOMIZATION_FILES, KustomizeRoot, kustomization_file, kustomize_build, load_kustomization, read_root
+from kgen.fsutil import KUSTOMIZATION_FILES, kustomization_file, real_path
 from kgen.loader import (
     YAML_SUFFIXES,
     JsonPath,
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from kgen.helmchart import ChartOptions
+    from kgen.kustomize import KustomizeRoot
 
 SPEC_API_VERSION = "kgen.dev/v1alpha1"
 # What `kgen build -o DIR` writes below DIR, in the order a walk prefers them: each holds every
@@ -186,6 +186,8 @@ def _unit_loaders(
             if is_chart(path):
                 units = _chart_units(path, options)
             elif kustomization_file(path):
+                from kgen.kustomize import read_root  # Kustomize's code loads for Kustomize folders only
+
                 units = iter([_KustomizeUnit(path, read_root(path), first_readings)])
             else:
                 units = _tree_units(path, options, say, first_readings)
@@ -271,9 +273,13 @@ class _KustomizeUnit:
 
     def start_build(self, pool: ThreadPoolExecutor) -> None:
         if self.build is None:
+            from kgen.kustomize import kustomize_build
+
             self.build = pool.submit(kustomize_build, self.directory)
 
     def __call__(self) -> LoadResult:
+        from kgen.kustomize import load_kustomization, read_root
+
         unit = LoadResult()
         root = self.first.pop() if self.first else read_root(self.directory)
         build, self.build = self.build, None
@@ -354,6 +360,8 @@ def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> 
         kustomization = kustomization_file(directory)
         if kustomization is not None:
             if directory not in roots:
+                from kgen.kustomize import read_root
+
                 try:
                     roots[directory] = read_root(directory)
                 except InputError:  # an unreadable kustomization: the file is judged on its own
@@ -393,6 +401,8 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
             dirs[:] = []
             continue
         if kustomization_file(current):
+            from kgen.kustomize import read_root
+
             roots[current] = read_root(current)
         duplicates = _build_duplicates(current, dirs)
         for name in duplicates:

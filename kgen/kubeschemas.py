@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 import importlib.util
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
 DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
@@ -97,6 +98,9 @@ class CompiledSchema:
     documents: dict[str, dict] = field(default_factory=dict)
     source: str = ""  # named in messages when not the built-in API
 
+    def is_valid(self, data: Any) -> bool:
+        return self.validator.is_valid(data)
+
     def node_at(self, error: Any) -> dict:
         """The schema object that holds the failing keyword of ``error``."""
         location = error.absolute_keyword_location
@@ -131,15 +135,16 @@ class BuiltinSchemas:
         self.strict = strict
         suffix = "-local-strict" if strict else "-local"
         path = os.path.join(_schema_root(), f"v{version[0]}.{version[1]}.0{suffix}", "_definitions.json")
-        with open(path, encoding="utf-8") as handle:
-            self.definitions = _indexed_definitions(handle.read(), os.fstat(handle.fileno()))
+        with open(path, "rb") as handle:
+            self.definitions = _indexed_definitions(handle)
         self.index: dict[tuple[str, str], str] = {}
         for name, gvks in self.definitions.group_version_kinds():
             if len(gvks) == 1:  # DeleteOptions/WatchEvent list every group: not objects one writes
                 gvk = gvks[0]
                 self.index[(api_version_of(gvk["group"], gvk["version"]), gvk["kind"])] = name
         self.groups = {split_api_version(api)[0] for api, _ in self.index}
-        self._compiled: dict[tuple[str, str], CompiledSchema | None] = {}
+        self._compiled: dict[tuple[str, str], BuiltinKindSchema | None] = {}
+        self.walks_left = WALKED_BEFORE_COMPILING  # see BuiltinKindSchema
 
     @cached_property
     def document(self) -> dict:
@@ -154,46 +159,167 @@ class BuiltinSchemas:
         found = [api for api, k in self.index if k == kind]
         return sorted(found, key=_stability)
 
-    def schema(self, api_version: str, kind: str) -> CompiledSchema | None:
+    def schema(self, api_version: str, kind: str) -> BuiltinKindSchema | None:
         key = (api_version, kind)
         if key not in self._compiled:
             name = self.index.get(key)
-            self._compiled[key] = self._compile(name) if name else None
+            self._compiled[key] = BuiltinKindSchema(self, name) if name else None
         return self._compiled[key]
 
-    def _compile(self, name: str) -> CompiledSchema:
-        """A validator over the definitions ``name`` reaches only: a Deployment needs 120 of 735."""
+
+class BuiltinKindSchema:
+    """The schema of one built-in kind, compiled only when a plain walk cannot vouch for an object.
+
+    Most objects are valid, and for those a walk of the object along the definitions it reaches
+    (``type``, ``properties``, ``additionalProperties``, ``required``, ``enum``, ``items``,
+    ``$ref``: all that kubernetes-validate's schemas assert) proves it, decoding only the
+    definitions the object uses. Compiling a validator costs more than a one-file lint's checks
+    (importing jsonschema-rs alone is ~8 ms), so the first objects of a run are walked (the few
+    files of a pre-commit run); errors, anything the walk does not model and the objects of a
+    larger input (where compiled validators, paid once, are cheaper per object) go to the
+    compiled validator. The walk never accepts what the validator rejects.
+    """
+
+    source = ""  # the built-in API: messages name no schema file
+
+    def __init__(self, schemas: BuiltinSchemas, name: str) -> None:
+        self.schemas = schemas
+        self.definitions = schemas.definitions
+        self.name = name
+
+    def is_valid(self, data: Any) -> bool:
+        if "compiled" not in self.__dict__ and self.schemas.walks_left > 0:
+            self.schemas.walks_left -= 1
+            try:
+                if _accepts(self.definitions.definition(self.name), data, self.definitions):
+                    return True
+            except RecursionError:  # nested deeper than the walk goes: the validator tells
+                pass
+        return self.compiled.validator.is_valid(data)
+
+    @cached_property
+    def compiled(self) -> CompiledSchema:
+        """A validator over the definitions the kind reaches only: a Deployment needs 120 of 735."""
         import jsonschema_rs
 
-        document = self.definitions.closure(name)
+        document = self.definitions.closure(self.name)
         registry = jsonschema_rs.Registry([(DEFINITIONS_URI, document)])
-        root = {"$ref": f"{DEFINITIONS_URI}#/$defs/{name}"}
+        root = {"$ref": f"{DEFINITIONS_URI}#/$defs/{self.name}"}
         validator = jsonschema_rs.validator_for(root, registry=registry)
         return CompiledSchema(validator, root, {DEFINITIONS_URI: document})
 
+    @property
+    def validator(self) -> Any:
+        return self.compiled.validator
 
-def _indexed_definitions(text: str, info: os.stat_result) -> DefinitionsFile:
+    def node_at(self, error: Any) -> dict:
+        return self.compiled.node_at(error)
+
+
+WALKED_BEFORE_COMPILING = 16  # objects per run and schema version
+# What the plain walk models. Formats are annotations in draft 2020-12 (jsonschema-rs checks them
+# only when asked), descriptions and x-kubernetes-* extensions say nothing about validity.
+_ANNOTATIONS = frozenset({"description", "format"})
+_REF_PREFIX = "#/$defs/"
+
+
+def _accepts(schema: dict, value: Any, definitions: DefinitionsFile) -> bool:
+    """True when ``value`` certainly validates against ``schema`` (a built-in definition or part
+    of one); False when it does not, or when it takes more than this walk models to tell."""
+    for keyword, expected in schema.items():
+        if keyword == "type":
+            if not (_has_type(value, expected) if isinstance(expected, str) else any(_has_type(value, t) for t in expected)):
+                return False
+        elif keyword == "$ref":
+            if not (isinstance(expected, str) and expected.startswith(_REF_PREFIX)) or not _accepts(definitions.definition(_unescape(expected[len(_REF_PREFIX) :])), value, definitions):
+                return False
+        elif keyword == "enum":
+            if not isinstance(value, str) or value not in expected:  # other values: JSON equality is not Python's
+                return False
+        elif keyword == "required":
+            if isinstance(value, dict) and not all(name in value for name in expected):
+                return False
+        elif keyword in ("properties", "additionalProperties", "items"):
+            pass  # below, once per value
+        elif keyword not in _ANNOTATIONS and not keyword.startswith("x-kubernetes-"):
+            return False
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        other = schema.get("additionalProperties", True)
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return False  # jsonschema-rs refuses the whole object
+            if not _accepts_below(properties.get(key, other), item, definitions):
+                return False
+        return True
+    if isinstance(value, list):
+        below = schema.get("items", True)
+        return all(_accepts_below(below, item, definitions) for item in value)
+    return _plain(value)
+
+
+def _accepts_below(schema: Any, value: Any, definitions: DefinitionsFile) -> bool:
+    """:func:`_accepts` for the schema of a member or item (``True``: anything; ``False``: nothing)."""
+    if schema is True:
+        return _plain(value)
+    return isinstance(schema, dict) and _accepts(schema, value, definitions)
+
+
+def _has_type(value: Any, name: str) -> bool:
+    """JSON Schema's types of a decoded value (an integer-valued float is an integer)."""
+    if name == "string":
+        return isinstance(value, str)
+    if name == "object":
+        return isinstance(value, dict)
+    if name == "array":
+        return isinstance(value, list)
+    if name == "boolean":
+        return isinstance(value, bool)
+    if name == "null":
+        return value is None
+    if isinstance(value, bool):
+        return False
+    if name == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return name == "number" and isinstance(value, (int, float))
+
+
+def _plain(value: Any) -> bool:
+    """``value`` is JSON jsonschema-rs takes as it is: string keys, finite numbers, no other types."""
+    if isinstance(value, (str, bool, int)) or value is None:
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    return False
+
+
+def _indexed_definitions(handle: BinaryIO) -> DefinitionsFile:
     """The definitions file, with its index from kgen's cache when this very file was indexed
     before (scanning 1.3 MB for it is ~5% of a one-file lint), else indexed and kept there."""
     from kgen import buildcache
 
     if buildcache.cache_dir() is None:
-        return DefinitionsFile(text)
+        return DefinitionsFile(handle.read().decode("utf-8"))
+    info = os.fstat(handle.fileno())
     key = f"definitions-{_INDEX_FORMAT}-{info.st_dev}-{info.st_ino}-{info.st_size}-{info.st_mtime_ns}"
     cached = buildcache.lookup("schemas", key)
     if cached is not None:
         try:
-            return DefinitionsFile(text, json.loads(cached))
-        except (ValueError, TypeError, KeyError, AttributeError):  # an entry not in this format: index again
+            return _MappedDefinitions(handle, json.loads(cached))
+        except (ValueError, TypeError, KeyError, AttributeError, OSError):  # an entry not in this format: index again
             pass
-    definitions = DefinitionsFile(text)
+    definitions = DefinitionsFile(handle.read().decode("utf-8"))
     index = definitions.index()
     if index is not None:
         buildcache.store("schemas", key, json.dumps(index))
     return definitions
 
 
-_INDEX_FORMAT = 1
+_INDEX_FORMAT = 2
 
 
 class DefinitionsFile:
@@ -212,18 +338,11 @@ class DefinitionsFile:
     def __init__(self, text: str, index: dict | None = None) -> None:
         """``index``: what :meth:`index` said of this text before (checked, never trusted blindly)."""
         self.text = text
-        self._decoder = json.JSONDecoder()
-        self.offsets: dict[str, int] = {}
-        self.header: dict[str, Any] = {}
-        self._whole: dict | None = None
-        self._cache: dict[str, dict] = {}
-        self._refs_of: dict[str, tuple[str, ...]] = {}
-        self._gvks: list[tuple[str, list[dict]]] | None = None
+        self._empty()
         if index is not None:
-            if index["length"] != len(text) or not isinstance(index["header"], dict) or not all(text.startswith("{", at) for at in index["offsets"].values()):
+            if index["length"] != len(text) or not all(text.startswith("{", at) for at in index["offsets"].values()):
                 raise ValueError("the index is not of this text")
-            self.offsets, self.header = index["offsets"], index["header"]
-            self._gvks = [(name, gvks) for name, gvks in index["gvks"]]
+            self._take(index)
             return
         top = {match.group(1): match.end() for match in self._TOP_LEVEL.finditer(text)}
         if text.startswith('{\n  "$defs": {\n') and "$defs" in top:
@@ -233,13 +352,28 @@ class DefinitionsFile:
             self._whole = json.loads(text)
             self.header = {key: value for key, value in self._whole.items() if key != "$defs"}
 
+    def _empty(self) -> None:
+        self._decoder = json.JSONDecoder()
+        self.offsets: dict[str, int] = {}
+        self.header: dict[str, Any] = {}
+        self._whole: dict | None = None
+        self._cache: dict[str, dict] = {}
+        self._refs_of: dict[str, tuple[str, ...]] = {}
+        self._gvks: list[tuple[str, list[dict]]] | None = None
+
+    def _take(self, index: dict) -> None:
+        if not isinstance(index["header"], dict):
+            raise ValueError("the index is not of this text")
+        self.offsets, self.header = index["offsets"], index["header"]
+        self._gvks = [(name, gvks) for name, gvks in index["gvks"]]
+
     def index(self) -> dict | None:
         """Where each definition starts, the top-level values and every group/version/kind: what
         reading this text again needs besides the text (None for a file decoded whole)."""
         if self._whole is not None:
             return None
         gvks = self._gvks = list(self.group_version_kinds())
-        return {"length": len(self.text), "offsets": self.offsets, "header": self.header, "gvks": gvks}
+        return {"length": len(self.text), "ascii": self.text.isascii(), "offsets": self.offsets, "header": self.header, "gvks": gvks}
 
     def _value(self, offset: int) -> Any:
         return self._decoder.raw_decode(self.text, offset)[0]
@@ -296,6 +430,30 @@ class DefinitionsFile:
         if name not in self._refs_of:
             self._refs_of[name] = tuple(_refs(self.definition(name)))
         return self._refs_of[name]
+
+
+class _MappedDefinitions(DefinitionsFile):
+    """A definitions file indexed before and all ASCII (as ``json.dump`` writes it), read through a
+    memory map: each definition is decoded from its own bytes, where decoding the whole 1.5 MB
+    as text cost a one-file lint ~2 ms."""
+
+    def __init__(self, handle: BinaryIO, index: dict) -> None:
+        import mmap
+
+        self._bytes = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        starts = sorted(index["offsets"].values())
+        if index["ascii"] is not True or index["length"] != len(self._bytes) or not all(self._bytes[at] == ord("{") for at in starts):
+            raise ValueError("the index is not of this file")
+        self._empty()
+        self._take(index)
+        self._ends = dict(zip(starts, [*starts[1:], len(self._bytes)]))
+
+    @cached_property
+    def text(self) -> str:  # type: ignore[override]  # only the whole document needs it
+        return self._bytes[:].decode("ascii")
+
+    def _value(self, offset: int) -> Any:
+        return self._decoder.raw_decode(self._bytes[offset : self._ends[offset]].decode("ascii"))[0]
 
 
 # IntOrString and Quantity are ``oneOf`` two nullable types, so ``null`` matches both and fails;

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable
 import yaml
 
 from kgen.errors import InputError
+from kgen.fsutil import kustomization_file
 from kgen.loader import (
     YAML_SUFFIXES,
     JsonPath,
@@ -34,19 +35,9 @@ from kgen.loader import (
 )
 from kgen.workloads import get_path
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-
 if TYPE_CHECKING:
     import subprocess
     from concurrent.futures import Future
-
-
-def kustomization_file(path: str) -> str | None:
-    for name in KUSTOMIZATION_FILES:
-        candidate = os.path.join(path, name)
-        if os.path.isfile(candidate):
-            return candidate
-    return None
 
 
 def kustomize_command() -> list[str] | None:

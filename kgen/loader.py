@@ -475,15 +475,46 @@ def _refuse_special(mode: int, path: str) -> None:
 def refuse_special_files(directory: str) -> None:
     """Refuse a directory holding a FIFO, device or socket (by name, unopened) before a tool such as
     kustomize reads it: the tool would block on it forever."""
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
-            path = os.path.join(root, name)
+    list_files(directory)
+
+
+def list_files(directory: str) -> list[str]:
+    """The files below ``directory``, "/"-separated and relative, as os.walk lists them (folders
+    starting with "." left out, links to folders not entered); a FIFO, device or socket is refused
+    (see refuse_special_files). One scan: a regular file costs no stat call."""
+    found: list[str] = []
+
+    def walk(path: str, prefix: str) -> None:
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            return  # unreadable: os.walk skips it too
+        folders = []
+        for entry in entries:
             try:
-                mode = os.stat(path).st_mode
+                is_dir = entry.is_dir()
             except OSError:
-                continue  # a dangling link: the tool reports it if it needs it
-            _refuse_special(mode, path)
+                is_dir = False
+            if is_dir:
+                if not entry.name.startswith(".") and not entry.is_symlink():
+                    folders.append(entry.name)
+                continue
+            try:
+                regular = entry.is_file()
+            except OSError:
+                regular = False
+            if not regular:
+                try:
+                    mode = os.stat(entry.path).st_mode
+                except OSError:
+                    mode = stat.S_IFREG  # a dangling link: the tool reports it if it needs it
+                _refuse_special(mode, entry.path)
+            found.append(prefix + entry.name)
+        for name in sorted(folders):
+            walk(os.path.join(path, name), f"{prefix}{name}/")
+
+    walk(directory, "")
+    return found
 
 
 def decode_source(name: str, raw: bytes) -> SourceFile:

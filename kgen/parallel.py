@@ -1,14 +1,16 @@
-"""``kgen lint --jobs N``: the units of the input read and checked by N processes, with one process's report.
+"""``kgen lint [--jobs N]``: the units of the input read and checked by N processes (one: here),
+with one process's report.
 
-The input is walked here, without reading any unit (kgen.inputs.InputStream.plan); forked
-workers read and check contiguous parts of the units, each a streaming LintRun of its own that
-knows only its part, and send back its facts, findings (verdicts that wait for the whole input
-still waiting: their settles are plain data), notes and the questions its checks asked. The
-parts are taken here in input order, so the run of the whole input is the one a single process
-would have made, then it settles as a single process does: a unit whose questions the whole
-input answers otherwise is read again here, and waiting verdicts are decided. Without fork, for
-small inputs, or when a worker fails (so that the error is raised as one process raises it), the
-units are read here.
+The input is walked here, without reading any unit (kgen.inputs.InputStream.plan), and cut into
+contiguous parts where projects meet; forked workers read and check the parts, heaviest first,
+each a streaming LintRun of its own that knows only its part (and checks again a unit whose
+questions a later unit of the part answers otherwise: a custom resource before its CRD), and
+send back its facts, findings (verdicts that wait for the whole input still waiting: their
+settles are plain data), notes and the questions its checks asked. The parts are taken here in
+input order, so the run of the whole input is the one a single process would have made, then
+it settles as a single process does: a unit whose questions another part answers otherwise is
+read again here, and waiting verdicts are decided. Without fork, for small inputs, or when a
+worker fails or dies (so that an error is raised as one process raises it), units are read here.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ _work: tuple[list[UnitLoader], Callable[[int], LintRun], int] | None = None
 
 
 def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quote: bool = True) -> LintReport:
-    """:func:`kgen.policies.engine.lint_stream` of ``units`` by ``jobs`` processes."""
+    """:func:`kgen.policies.engine.lint_stream` of ``units`` by ``jobs`` processes (one: this one)."""
     loaders = units.plan()
 
     def new_run(first_unit: int) -> LintRun:
@@ -117,16 +119,25 @@ def _parts_in_processes(
     global _work
     # The workers build Kustomize roots as they read them: the CPUs shared between them.
     _work = (loaders, new_run, max(1, available_cpus() // jobs))
+    pool = ProcessPoolExecutor(jobs, mp_context=context)
     try:
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            heaviest_first = sorted(range(len(parts)), key=lambda index: -weights[index])
-            checking = {index: pool.submit(_check_part_in_worker, parts[index]) for index in heaviest_first}
-            forked()
-            for index in range(len(parts)):
-                try:
-                    yield checking[index].result()
-                except BrokenProcessPool:
-                    yield None
+        heaviest_first = sorted(range(len(parts)), key=lambda index: -weights[index])
+        checking = {index: pool.submit(_check_part_in_worker, parts[index]) for index in heaviest_first}
+        forked()
+        for index in range(len(parts)):
+            try:
+                checked = checking[index].result()
+            except BrokenProcessPool:
+                checked = None
+            yield checked
+    except BaseException:  # Ctrl-C, or the lint ends early (a path with nothing to lint): stop now
+        workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        raise
+    else:
+        pool.shutdown()
     finally:
         _work = None
 

@@ -206,6 +206,8 @@ def test_the_schema_index_is_kept_and_read_back_for_the_same_file(cache: Path) -
     again = kubeschemas.BuiltinSchemas(version, True)  # from the entry
     assert again.index == fresh.index and again.definitions.offsets == fresh.definitions.offsets
     assert again.definitions.closure("io.k8s.api.apps.v1.Deployment") == fresh.definitions.closure("io.k8s.api.apps.v1.Deployment")
+    assert type(again.definitions) is not type(fresh.definitions)  # read one definition at a time through a memory map
+    assert again.document == fresh.document
     entry.write_text(entry.read_text().replace('"length": ', '"length": 1'))  # an index of another text
     assert kubeschemas.BuiltinSchemas(version, True).index == fresh.index
 

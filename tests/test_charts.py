@@ -134,6 +134,58 @@ def test_a_value_compared_in_a_template_that_writes_nothing_is_not_marked(tmp_pa
     assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "templates" / "pod.yaml"), 8, False)]
 
 
+def test_a_template_that_writes_nothing_but_is_included_by_its_file_name_stays_traced(tmp_path: Path) -> None:
+    # config.yaml is gated off, yet the pod's checksum includes it by path (a common chart idiom):
+    # the tracing render, which leaves out templates that wrote nothing, must keep this one.
+    chart = write_chart(
+        tmp_path / "checksum",
+        {
+            "config.yaml": "{{- if .Values.config }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n{{- end }}\n",
+            "pod.yaml": (
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n  annotations:\n"
+                '    checksum: {{ include (print $.Template.BasePath "/config.yaml") . | sha256sum }}\n'
+                "spec:\n  containers:\n    - name: app\n      image: {{ .Values.image }}\n"
+            ),
+        },
+        values="config: false\nimage: ghcr.io/acme/app:latest\n",
+    )
+    findings = [f for f in _lint(chart) if f.rule == "image-tag-unpinned"]
+    assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "values.yaml"), 2, False)]
+
+
+def test_values_a_parent_imports_from_a_subchart_are_traced_without_helm_warnings(tmp_path: Path) -> None:
+    # The tracing render does without the charts' values.yaml (it is given the merged values),
+    # except where a dependency imports values: Helm reads those from the subchart's defaults.
+    parent = write_chart(
+        tmp_path / "parent",
+        {"pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{ .Values.imported.image }}\n"},
+        values="imported: {}\n",
+    )
+    (parent / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: parent\nversion: 0.1.0\ndependencies:\n  - name: sub\n    version: 0.1.0\n"
+        "    import-values:\n      - child: exported\n        parent: imported\n"
+    )
+    write_chart(parent / "charts" / "sub", {}, values="exported:\n  image: ghcr.io/acme/app:latest\n")
+    result = run_kgen("lint", str(parent), "--format", "json")
+    unpinned = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "image-tag-unpinned"]
+    assert [(f["file"], f["line"], f.get("approximate")) for f in unpinned] == [(str(parent / "templates" / "pod.yaml"), 8, None)]
+    assert "ImportValues" not in result.stderr, result.stderr
+
+
+def test_a_file_read_by_a_long_path_reaches_the_tracing_render(tmp_path: Path) -> None:
+    # The tracing render loads the chart from an archive kgen writes: a path longer than a tar
+    # header's name field (100 bytes) must arrive whole, or the trace differs and turns approximate.
+    long_path = "files/" + "d" * 120 + "/image-é.txt"
+    chart = write_chart(
+        tmp_path / "files",
+        {"pod.yaml": f'apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{{{ .Files.Get "{long_path}" | trim }}}}\n'},
+    )
+    (chart / long_path).parent.mkdir(parents=True)
+    (chart / long_path).write_text("ghcr.io/acme/app:latest\n")
+    findings = [f for f in _lint(chart) if f.rule == "image-tag-unpinned"]
+    assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "templates" / "pod.yaml"), 8, False)]
+
+
 def test_no_finding_is_approximate_on_the_fixture_charts() -> None:
     for chart in CHART_FIXTURES:
         assert not [f for f in _lint(chart) if f.approximate], chart

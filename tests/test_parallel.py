@@ -132,6 +132,31 @@ def test_a_worker_killed_leaves_its_parts_to_the_parent_never_a_hang(small_parts
         signal.signal(signal.SIGALRM, previous)
 
 
+def test_ctrl_c_stops_the_workers_at_once() -> None:
+    """An interrupted lint stops its workers (an interrupt for the parent alone included): none
+    finishes its part, none is left behind holding the terminal's output open."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    needs_shared(CORPUS)
+    lint = subprocess.Popen(
+        [sys.executable, "-m", "kgen", "lint", str(CORPUS), "--jobs", "2", "--format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while subprocess.run(["pgrep", "-P", str(lint.pid)], capture_output=True).returncode != 0 and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the workers are forked, once the corpus is walked
+    os.kill(lint.pid, signal.SIGINT)
+    try:
+        _, err = lint.communicate(timeout=60)  # ends when every process holding the pipes has ended
+    finally:
+        if lint.poll() is None or subprocess.run(["pgrep", "-s", str(lint.pid)], capture_output=True).returncode == 0:
+            os.killpg(lint.pid, signal.SIGKILL)
+    assert lint.returncode == 2 and b"aborted" in err, err[-500:]
+
+
 def test_a_debug_crash_in_a_worker_is_raised_as_in_one_process(small_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:
     _crashing_rule(monkeypatch)
     monkeypatch.setenv("KGEN_DEBUG", "1")

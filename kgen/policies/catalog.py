@@ -3,9 +3,7 @@ and the catalog as people read it: `kgen rules` and `kgen explain`."""
 
 from __future__ import annotations
 
-import difflib
 import json
-import textwrap
 
 from kgen.errors import InputError
 # One module per category, in catalog order.
@@ -51,6 +49,9 @@ def catalog_json() -> str:
 
 
 def explain(rule_id: str) -> str:
+    import difflib
+    import textwrap
+
     rules = all_rules()
     rule = rules.get(rule_id)
     if rule is None:

@@ -715,14 +715,14 @@ _WILDCARDS = {"all", "*"}
 
 def _unknown_suppressions(files: list[SourceFile], objects: list[KubeObject], inventory: Inventory, policy: ClusterPolicy, known: set[str]) -> list[Finding]:
     """A misspelt id in ``# kgen:ignore`` or ``kgen.dev/ignore`` silences nothing: report it where it is written."""
-    import difflib
-
     if not policy.enabled(SUPPRESSION_UNKNOWN_RULE):
         return []
     rule = all_rules()[SUPPRESSION_UNKNOWN_RULE]
     severity = policy.rule_setting(rule.id).get("severity") or rule.severity
 
     def finding(rule_id: str, file: str, line: int, column: int, obj: KubeObject | None) -> Finding:
+        import difflib
+
         close = difflib.get_close_matches(rule_id, sorted(known), n=1)
         hint = f"did you mean {close[0]}?" if close else "see `kgen rules`"
         message = f"suppression names unknown rule {rule_id!r}, so it silences nothing ({hint})"

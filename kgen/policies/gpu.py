@@ -19,10 +19,9 @@ decided later by the tool that fills them in and are not judged as quantities.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from fractions import Fraction
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from kgen.gpus import is_gpu, is_known_gpu, tolerates
 from kgen.loader import JsonPath
@@ -100,9 +99,9 @@ def gpu_containers(template: PodTemplate, patterns: list[str] | None) -> list[tu
     return [(c, gpus) for c in template.containers if (gpus := container_gpus(c, patterns))]
 
 
-@dataclass
-class PodDemand:
-    """GPUs one pod holds at its peak, and the containers that make up that peak."""
+class PodDemand(NamedTuple):
+    """GPUs one pod holds at its peak, and the containers that make up that peak. (A named tuple:
+    defining a dataclass costs a one-file lint ~0.3 ms.)"""
 
     total: Fraction
     shares: list[tuple[Container, Fraction]]

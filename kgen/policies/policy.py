@@ -9,7 +9,6 @@ the rules, in :mod:`kgen.policies.cluster_policy`; this module sits above the ca
 
 from __future__ import annotations
 
-import difflib
 import os
 
 from kgen.errors import InputError
@@ -179,6 +178,8 @@ def _check_rule_settings(policy: ClusterPolicy, loaded: LoadResult, path: str) -
         if rule_id in custom_ids:
             continue
         if rule_id not in catalog:
+            import difflib
+
             close = difflib.get_close_matches(rule_id, list(catalog) + sorted(custom_ids), n=1)
             hint = f" (did you mean {close[0]}?)" if close else " (see `kgen rules`)"
             raise InputError(f"spec.rules: unknown rule {rule_id!r}{hint}", path, document.locate(where)[0])

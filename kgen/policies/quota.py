@@ -7,13 +7,15 @@ semantics chosen where Kubernetes leaves room.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from kgen.policies.fit import QuotaUsage, cluster_fit, missing_for_quota, quota_key
 from kgen.policies.inventory import Inventory, scope_of
 from kgen.policies.registry import RuleContext, Violation, rule
 from kgen.quantity import format_quantity
 from kgen.workloads import PodTemplate
+
+if TYPE_CHECKING:
+    from kgen.policies.fit import QuotaUsage
 
 _SHOWN = 3
 
@@ -24,6 +26,8 @@ def _tightest_exceeded(usages: list[QuotaUsage]) -> list[QuotaUsage]:
     Every quota is enforced on its own; when a ResourceQuota and the policy both cap a
     resource, the tighter one is the one to fix first, and one finding says enough.
     """
+    from kgen.policies.fit import quota_key
+
     groups: dict[tuple, QuotaUsage] = {}
     for usage in usages:
         if not usage.exceeded:
@@ -54,6 +58,8 @@ def _ref(obj: object) -> str:
     `namespaces.<ns>.quota` in the cluster policy) to cover the peak.""",
 )
 def quota_exceeded(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation]:
+    from kgen.policies.fit import cluster_fit  # the arithmetic loads only for inputs that have quotas
+
     fit = cluster_fit(inventory, ctx.policy)
     for usage in _tightest_exceeded(fit.usages):
         resource = usage.resource
@@ -86,6 +92,8 @@ def quota_exceeded(inventory: Inventory, ctx: RuleContext) -> Iterator[Violation
     LimitRange with `default` / `defaultRequest` for the namespace.""",
 )
 def quota_requests_required(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    from kgen.policies.fit import cluster_fit, missing_for_quota
+
     fit = cluster_fit(ctx.inventory, ctx.policy)
     quotas = fit.quotas_by_scope.get(scope_of(template.obj))
     if not quotas or not template.site.runs_pods:

@@ -6,12 +6,14 @@ effective request live in :mod:`kgen.policies.fit`; see its module notes for the
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from kgen.policies.fit import PoolVerdict, cluster_fit, describe, schedulable_requests
 from kgen.loader import JsonPath
 from kgen.policies.registry import RuleContext, Violation, rule
 from kgen.workloads import PodTemplate
+
+if TYPE_CHECKING:
+    from kgen.policies.fit import PoolVerdict
 
 def _explain(verdicts: list[PoolVerdict]) -> str:
     return "; ".join(f"{v.pool.name}: {', '.join(r.text for r in v.reasons)}" for v in verdicts)
@@ -46,6 +48,8 @@ def _what(template: PodTemplate) -> str:
     toleration for the pool's taint. If the cluster really has such nodes, add the pool to `nodePools`.""",
 )
 def no_fitting_pool(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
+    from kgen.policies.fit import cluster_fit, describe, schedulable_requests  # loads only for policies with node pools
+
     fit = cluster_fit(ctx.inventory, ctx.policy)
     if not fit.pools or not template.site.runs_pods or template.spec.get("nodeName"):
         return

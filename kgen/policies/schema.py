@@ -16,7 +16,6 @@ apply to all three; the CLI's ``--no-strict``, ``--schema-dir`` and ``--skip-kin
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any, Iterator
 import yaml
 
 from kgen.kubeschemas import (
+    BuiltinKindSchema,
     CompiledSchema,
     SchemaDirs,
     SchemaFileError,
@@ -83,7 +83,7 @@ class _SchemaPass:
 
     def _check(self, obj: KubeObject, results: SchemaResults) -> None:
         key = (obj.api_version, obj.kind)
-        compiled: CompiledSchema | str | None = self.builtin.schema(*key)
+        compiled: CompiledSchema | BuiltinKindSchema | str | None = self.builtin.schema(*key)
         if compiled is None:
             compiled = self._crd_schema(key, self.inventory.ask(Inventory.crd_schema, *key))
         if compiled is None and self.settings.schema_dirs:
@@ -125,10 +125,12 @@ class _SchemaPass:
             reason += ", nothing in --schema-dir" if self.settings.schema_dirs else "; add one with --schema-dir"
         results.unknown = reason
 
-    def _validate(self, obj: KubeObject, compiled: CompiledSchema, results: SchemaResults) -> None:
-        validator = compiled.validator
-        if validator.is_valid(obj.data):
+    def _validate(self, obj: KubeObject, compiled: CompiledSchema | BuiltinKindSchema, results: SchemaResults) -> None:
+        if compiled.is_valid(obj.data):
             return
+        validator = compiled.validator
+        import difflib  # for the hints of unknown fields: a valid input never needs it
+
         suffix = f" (per {compiled.source})" if compiled.source else ""
         for error in validator.iter_errors(obj.data):
             path: JsonPath = tuple(error.instance_path)

@@ -6,8 +6,7 @@ deprecation rules (which read them): none of those imports another to reach them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kgen.kubeschemas import Version, parse_version
 from kgen.loader import KubeObject
@@ -19,9 +18,9 @@ SETTINGS_RULE = "schema-invalid"
 SETTINGS_DEFAULTS: dict[str, Any] = {"strict": True, "schemaDirs": [], "skipKinds": []}
 
 
-@dataclass(frozen=True)
-class SchemaSettings:
-    """What the schema pass depends on; part of the memo key."""
+class SchemaSettings(NamedTuple):
+    """What the schema pass depends on; part of the memo key. (A named tuple: defining a
+    dataclass costs a one-file lint ~0.5 ms.)"""
 
     target: Version
     strict: bool

@@ -21,9 +21,22 @@ import os
 import re
 import shlex
 from collections import Counter
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from typing import Iterable, Iterator, Pattern, Sequence
+from functools import lru_cache
+from typing import Any, Iterable, Iterator, NamedTuple, Pattern, Sequence
+
+class LazyPattern:
+    """A regular expression compiled when first used, then as fast as the compiled one (its
+    methods are kept on the instance). Most runs use a few of the secret detectors' patterns
+    (these and the secrets rules'): compiling them all at import cost a one-file lint ~3 ms."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._source = (pattern, flags)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(re.compile(*self._source), name)
+        setattr(self, name, value)
+        return value
+
 
 # --- names -----------------------------------------------------------------------------------
 
@@ -68,10 +81,10 @@ SWITCH_WORDS = frozenset({
 })  # fmt: skip
 
 
-_LOWER_UPPER = re.compile(r"([a-z0-9])([A-Z])")
+_LOWER_UPPER = LazyPattern(r"([a-z0-9])([A-Z])")
 # The last capital of an acronym before a capitalised word (HTTPServer): a lookahead, not ``([A-Z]+)([A-Z][a-z])``,
 # which backtracks over the whole run of capitals at every position (quadratic in a long upper-case name).
-_ACRONYM_END = re.compile(r"([A-Z])(?=[A-Z][a-z])")
+_ACRONYM_END = LazyPattern(r"([A-Z])(?=[A-Z][a-z])")
 
 
 @lru_cache(maxsize=8192)
@@ -138,10 +151,10 @@ SWITCH_VALUES = frozenset({
     "true", "false", "yes", "no", "on", "off", "y", "n", "0", "1", "enabled", "disabled", "enable",
     "disable", "none", "null", "nil", "~", "undefined",
 })  # fmt: skip
-_VARIABLE = re.compile(r"\$\([A-Za-z_][\w.]*+\)|^\$[A-Za-z_]\w*+$")
-_PATH = re.compile(r"^(?:/|~/|\./|\.\./)\S*$")
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
-_RESOURCE_NAME = re.compile(r"^(?:arn:aws[\w-]*:|projects/[^/\s]+/)\S*$")
+_VARIABLE = LazyPattern(r"\$\([A-Za-z_][\w.]*+\)|^\$[A-Za-z_]\w*+$")
+_PATH = LazyPattern(r"^(?:/|~/|\./|\.\./)\S*$")
+_URL = LazyPattern(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
+_RESOURCE_NAME = LazyPattern(r"^(?:arn:aws[\w-]*:|projects/[^/\s]+/)\S*$")
 
 
 def is_reference(value: str) -> bool:
@@ -182,27 +195,23 @@ def is_benign_value(value: str) -> bool:
 # --- values that are secrets -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TokenFormat:
+class TokenFormat(NamedTuple):
     """A credential format recognisable from the value alone.
 
     ``hints`` are literal pieces every match contains: a substring test is far cheaper than a
     regex scan (patterns that start with ``\\b`` get no literal-prefix search in ``re``), and
     ConfigMaps hold megabytes of dashboards and rules. The pattern is compiled the first time a
-    hint is met (most runs never meet one; compiling them all cost a one-file lint ~2 ms).
+    hint is met, then found in ``re``'s cache (most runs never meet one; compiling them all cost
+    a one-file lint ~2 ms). A named tuple: a dataclass costs ~0.5 ms of start-up to define.
     """
 
     label: str
     source: str
     hints: tuple[str, ...]
 
-    @cached_property
-    def pattern(self) -> Pattern[str]:
-        return re.compile(self.source)
-
     def search(self, text: str) -> Iterator[re.Match[str]]:
         if any(hint in text for hint in self.hints):
-            yield from self.pattern.finditer(text)
+            yield from re.finditer(self.source, text)
 
 
 class PrivateJwkFormat:
@@ -214,10 +223,10 @@ class PrivateJwkFormat:
 
     label = "a private JSON Web Key"
     hints = ('"kty"',)
-    _KTY = re.compile(r'"kty"')
-    _D = re.compile(r'"d"\s*+:\s*+"[A-Za-z0-9_-]{16,}+"')
-    _BRACE = re.compile(r"[{}]")
-    pattern = re.compile(r'"kty"\s*:\s*"[^"]+"[^{}]*"d"\s*:\s*"[A-Za-z0-9_-]{16,}"|"d"\s*:\s*"[A-Za-z0-9_-]{16,}"[^{}]*"kty"\s*:')
+    _KTY = LazyPattern(r'"kty"')
+    _D = LazyPattern(r'"d"\s*+:\s*+"[A-Za-z0-9_-]{16,}+"')
+    _BRACE = LazyPattern(r"[{}]")
+    pattern = LazyPattern(r'"kty"\s*:\s*"[^"]+"[^{}]*"d"\s*:\s*"[A-Za-z0-9_-]{16,}"|"d"\s*:\s*"[A-Za-z0-9_-]{16,}"[^{}]*"kty"\s*:')
 
     def search(self, text: str) -> Iterator[re.Match[str]]:
         if '"kty"' not in text:
@@ -255,11 +264,11 @@ TOKEN_FORMATS: tuple[TokenFormat | PrivateJwkFormat, ...] = (
     PrivateJwkFormat(),
 )
 # Documented examples that every scanner ignores (AWS' own docs key).
-_EXAMPLE_MARKER = re.compile(r"EXAMPLE", re.IGNORECASE)
+_EXAMPLE_MARKER = LazyPattern(r"EXAMPLE", re.IGNORECASE)
 
 # Bounded scheme, user and password: an unbounded scheme rescans a long ``a.a.a.a`` run from every word start; an empty user
 # (redis://:pw@host) counts too.
-_URL_USERINFO = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,31}://([^\s:/@'\"]{0,256}):([^\s@/'\"]{1,256})@[^\s/@]")
+_URL_USERINFO = LazyPattern(r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,31}://([^\s:/@'\"]{0,256}):([^\s@/'\"]{1,256})@[^\s/@]")
 
 
 def url_has_password(text: str) -> bool:
@@ -271,8 +280,7 @@ def url_has_password(text: str) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """What was found (``label``, e.g. "a GitHub token") and where in the text (never the text itself)."""
 
     label: str
@@ -310,14 +318,14 @@ MIN_ENTROPY_LENGTH = 32
 MAX_ENTROPY_LENGTH = 256  # longer runs are payloads (images, model inputs), not credentials
 ENTROPY_THRESHOLD = 4.3
 MAX_SEPARATOR_SHARE = 0.1  # random base64url has about 5% of / - _; names and paths far more
-_SEPARATORS = re.compile(r"[/_-]")
+_SEPARATORS = LazyPattern(r"[/_-]")
 MAX_WORD_SHARE = 0.6  # share of the run in word-like letter runs; random base64 exceeds it 1 time in 1000
-_WORD = re.compile(r"[A-Z]?[a-z]{3,}")
-_CANDIDATE = re.compile(r"[A-Za-z0-9+/_-]{%d,}={0,2}" % MIN_ENTROPY_LENGTH)
-_PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,64})-----")
-_PEM_END = re.compile(r"-----END ([A-Z0-9 ]{1,64})-----")
+_WORD = LazyPattern(r"[A-Z]?[a-z]{3,}")
+_CANDIDATE = LazyPattern(r"[A-Za-z0-9+/_-]{%d,}={0,2}" % MIN_ENTROPY_LENGTH)
+_PEM_BEGIN = LazyPattern(r"-----BEGIN ([A-Z0-9 ]{1,64})-----")
+_PEM_END = LazyPattern(r"-----END ([A-Z0-9 ]{1,64})-----")
 # Context right before a run that says it is a digest, public key material or inline data.
-_PUBLIC_CONTEXT = re.compile(
+_PUBLIC_CONTEXT = LazyPattern(
     r"(?:sha\d*[:-]|md5[:-]|integrity\W*|checksum\W*|base64,|ssh-(?:rsa|ed25519|dss)\s|ecdsa-sha2-\S+\s"
     r"|[\"'](?:n|e|x|y|x5c|x5t|x5t#S256|kid)[\"']\s*:\s*\[?\s*[\"'])$",
     re.IGNORECASE,
@@ -380,11 +388,11 @@ def _without_public_pem_blocks(text: str) -> str:
 
 # --- settings inside config files --------------------------------------------------------------
 
-_ASSIGNMENT = re.compile(
+_ASSIGNMENT = LazyPattern(
     r"""^[\s\-]*["']?(?P<key>[A-Za-z_][\w.\-]*)["']?(?:\s*[:=]|(?<=requirepass)|(?<=masterauth))\s*(?P<value>"[^"]*"|'[^']*'|[^\s#;,]+)\s*[,;]?\s*(?:#.*)?$"""
 )
-_UNQUOTED_LITERAL = re.compile(r"^[^\s()\[\]{}<>$`'\"]+$")
-_DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+_UNQUOTED_LITERAL = LazyPattern(r"^[^\s()\[\]{}<>$`'\"]+$")
+_DOTTED_NAME = LazyPattern(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 
 
 def secret_assignments(text: str, extra: Iterable[Pattern[str]] = ()) -> Iterator[tuple[int, str]]:
@@ -412,7 +420,7 @@ def secret_assignments(text: str, extra: Iterable[Pattern[str]] = ()) -> Iterato
 # A secret name's words hold one of these (SECRET_WORDS, SECRET_PAIRS, KEY_WORDS, the qualified and
 # trailing words): a line without any cannot set a secret by name (dashboards are ~1,000 lines of JSON).
 _NAME_HINTS = ("pass", "pwd", "secret", "token", "key", "cred", "bearer", "connection", "masterauth")
-_OTHER_LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e]")  # for str.splitlines, in ASCII
+_OTHER_LINE_BREAKS = LazyPattern("[\r\x0b\x0c\x1c\x1d\x1e]")  # for str.splitlines, in ASCII
 
 
 def _lines_naming_secrets(text: str, patterns: tuple[Pattern[str], ...]) -> Iterator[tuple[int, str]]:
@@ -444,9 +452,9 @@ def _lines_naming_secrets(text: str, patterns: tuple[Pattern[str], ...]) -> Iter
 # --- command lines ----------------------------------------------------------------------------
 
 # ``--password=x``, ``-Djavax.net.ssl.keyStorePassword=x``, ``DB_PASSWORD=x`` (a shell prefix or export).
-_SETTING = re.compile(r"^(?:-D|-{0,2})(?P<name>[A-Za-z_][\w.\-]*)=(?P<value>.*)$", re.DOTALL)
+_SETTING = LazyPattern(r"^(?:-D|-{0,2})(?P<name>[A-Za-z_][\w.\-]*)=(?P<value>.*)$", re.DOTALL)
 # ``--api-key x``: double dash only, since ``-pSecret`` is an option with its value attached.
-_LONG_FLAG = re.compile(r"^--(?P<name>[A-Za-z][\w.\-]+)$")
+_LONG_FLAG = LazyPattern(r"^--(?P<name>[A-Za-z][\w.\-]+)$")
 # Short options that take a password in well-known clients, and whether the value may be the next
 # word: ``mysql -p x`` names a database (a bare -p prompts), ``redis-cli -a x`` is a password.
 PASSWORD_OPTIONS = {
@@ -465,7 +473,7 @@ def _literal(value: str, name: str) -> bool:
 
 # What makes shlex split otherwise than at spaces, tabs and line breaks: quotes, escapes,
 # comments, operators, and the other characters str.isspace() takes for whitespace.
-_SHELL_SYNTAX = re.compile(r"""['"\\#();<>|&\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]""")
+_SHELL_SYNTAX = LazyPattern(r"""['"\\#();<>|&\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]""")
 
 
 def _words(script: str) -> list[str]:

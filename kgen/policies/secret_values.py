@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from typing import Iterable, Pattern
 
-from kgen.policies.secret_patterns import find_token, high_entropy_runs, is_benign_value, is_secret_name, secret_assignments
+from kgen.policies.secret_patterns import LazyPattern, find_token, high_entropy_runs, is_benign_value, is_secret_name, secret_assignments
 
 # Numbers and durations say how long or how many, whatever the setting is called (TOKEN_TTL: 3600).
-_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w))+")
+_NUMBER = LazyPattern(r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_DURATION = LazyPattern(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|w))+")
 
 
 def is_plain_value(value: str) -> bool:
@@ -28,7 +28,7 @@ def is_plain_value(value: str) -> bool:
 # Values a chart ships for the user to replace: "<your-key>", "changeme", "REPLACE_ME". In a file's
 # content they name a setting without holding a credential (env literals are judged stricter). A mask
 # such as "xxxxx" is not one: it usually stands for a real value redacted from an example.
-_PLACEHOLDER = re.compile(
+_PLACEHOLDER = LazyPattern(
     r"<[^<>]*>|\[[^\[\]]*\]|(?:change|replace|fill|set|put)[-_ ]?(?:me|it|this|here)\b.*"
     r"|(?:your|my|some|example|sample|dummy|placeholder|todo|tbd|none|null|nil|undefined)\b.*",
     re.IGNORECASE,

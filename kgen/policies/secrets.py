@@ -17,7 +17,7 @@ from kgen.loader import JsonPath, KubeObject
 from kgen.policies.fixing import set_missing
 from kgen.policies.inventory import Inventory, namespace_of
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
-from kgen.policies.secret_patterns import compile_name_patterns, find_token, is_reference, is_secret_name, secret_arguments
+from kgen.policies.secret_patterns import LazyPattern, compile_name_patterns, find_token, is_reference, is_secret_name, secret_arguments
 from kgen.policies.secret_values import content_secret, setting_secret
 from kgen.workloads import PodTemplate, as_list, as_map, get_path
 
@@ -166,12 +166,12 @@ def object_committed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
 
 
 # Helm functions whose result is made at render time (or read from the cluster), not written in the repo.
-_GENERATORS = re.compile(
+_GENERATORS = LazyPattern(
     r"\b(?:randAlphaNum|randAlpha|randNumeric|randAscii|randBytes|uuidv4|genCA|genCAWithKey|genSelfSignedCert"
     r"|genSelfSignedCertWithKey|genSignedCert|genSignedCertWithKey|genPrivateKey|derivePassword|lookup)\b"
 )
-_ASSIGNMENT = re.compile(r"\$(\w+)\s*:?=([^}]*)")
-_DATA_KEY = re.compile(r"^\s*['\"]?([-._a-zA-Z0-9]+)['\"]?\s*:(.*)$")
+_ASSIGNMENT = LazyPattern(r"\$(\w+)\s*:?=([^}]*)")
+_DATA_KEY = LazyPattern(r"^\s*['\"]?([-._a-zA-Z0-9]+)['\"]?\s*:(.*)$")
 
 
 def _generated_keys(template: str) -> set[str]:
