@@ -90,8 +90,11 @@ def _tree(real: str, parents: frozenset[str]) -> tuple[bytes, int] | None:
     return b"d" + tree.digest(), size
 
 
-# File digests already computed in this process, by settled_signature().
+# File digests already computed in this process, by settled_signature(): the most recent ones
+# (Kustomize roots that share files are read close together), so that a monorepo's lint does
+# not hold one for every file it walks.
 _FILES: dict[tuple, tuple[bytes, int]] = {}
+_MAX_FILES = 4096
 _SETTLED_NS = 2_000_000_000
 
 
@@ -126,6 +129,8 @@ def _file(path: str, info: os.stat_result) -> tuple[bytes, int] | None:
 
     found = b"f" + hashlib.blake2b(content).digest(), len(content)
     if signature is not None:
+        if len(_FILES) >= _MAX_FILES:
+            del _FILES[next(iter(_FILES))]
         _FILES[signature] = found
     return found
 

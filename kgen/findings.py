@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import marshal
+import pickle
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, overload
 
 from kgen.loader import JsonPath, KubeObject, SourceFile
 
@@ -106,15 +110,126 @@ class Finding:
         return out
 
 
+# A finding of a streaming lint as plain data (it refers to no object: no ``owner``, no
+# ``node_path``): rule, category, severity, message, file, line, column, object, path,
+# environment, approximate, subject.
+Row = tuple
+
+
+def finding_row(finding: Finding) -> Row:
+    f = finding
+    return (f.rule, f.category, f.severity, f.message, f.file, f.line, f.column, f.object, f.path, f.environment, f.approximate, f.subject)
+
+
+def row_finding(row: Row) -> Finding:
+    return Finding(*row[:11], subject=row[11])
+
+
+def row_sort_key(row: Row) -> tuple:
+    """``Finding.sort_key`` of the row's finding."""
+    return (row[4], row[5], row[6], row[0], row[3], row[8], _object_key(row[7]), row[9] or "")
+
+
+def row_identity(row: Row) -> tuple:
+    """``Finding.identity`` of the row's finding."""
+    where = row[11] if row[11] is not None else (row[4], row[5], row[6])
+    return (row[0], where, _object_key(row[7]), row[8], row[9], row[3])
+
+
+def encode_rows(rows: Sequence[Row], settles: Sequence[tuple[int, Any]] = ()) -> bytes:
+    """Rows (or tuples of rows and their sort keys), and the waiting verdicts of some by place, as
+    compressed bytes, some 30 bytes a row.
+    Values shared between rows (an object reference, a file name) stay shared once decoded."""
+    return zlib.compress(marshal.dumps((rows, pickle.dumps(settles) if settles else b"")), 1)
+
+
+def encode_findings(findings: Sequence[Finding]) -> bytes:
+    """``findings`` (of a streaming lint) as :func:`encode_rows`; a verdict that waits
+    (Violation.settle) is plain data but not marshal's: pickled."""
+    settles = [(index, f.settle) for index, f in enumerate(findings) if f.settle is not None]
+    return encode_rows([finding_row(f) for f in findings], settles)
+
+
+def decode_rows(data: bytes) -> tuple[list[Row], dict[int, Any]]:
+    """The rows :func:`encode_rows` encoded, and the waiting verdicts by place."""
+    rows, settles = marshal.loads(zlib.decompress(data))
+    return rows, dict(pickle.loads(settles)) if settles else {}
+
+
+def decode_findings(data: bytes) -> list[Finding]:
+    """The findings :func:`encode_findings` (or rows :func:`encode_rows`) encoded, in order."""
+    rows, settles = marshal.loads(zlib.decompress(data))
+    findings = [row_finding(row) for row in rows]
+    if settles:
+        for index, settle in pickle.loads(settles):
+            object.__setattr__(findings[index], "settle", settle)
+    return findings
+
+
+class StoredFindings(Sequence[Finding]):
+    """A report's findings in order, kept as encoded rows in blocks, decoded a block at a time
+    as they are read: a monorepo's report holds tens of thousands of findings, which as objects
+    would take some 600 bytes each."""
+
+    BLOCK = 2048
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self._blocks: list[bytes] = []
+        self._count = 0
+        self.severities = {severity: 0 for severity in SEVERITIES}  # LintReport.counts, known without a read
+        block: list[Row] = []
+        for row in rows:
+            block.append(row)
+            self.severities[row[2]] += 1
+            if len(block) == self.BLOCK:
+                self._blocks.append(encode_rows(block))
+                block = []
+        if block:
+            self._blocks.append(encode_rows(block))
+        self._count = sum(self.severities.values())
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Finding]:
+        for data in self._blocks:
+            yield from decode_findings(data)
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Finding]: ...
+
+    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        if not -self._count <= index < self._count:
+            raise IndexError("finding index out of range")
+        index %= self._count
+        return decode_findings(self._blocks[index // self.BLOCK])[index % self.BLOCK]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StoredFindings({len(self)} findings)"
+
+
 def _object_key(ref: dict | None) -> tuple:
     if not ref:
         return ()
-    return tuple(str(ref.get(key) or "") for key in ("apiVersion", "kind", "namespace", "name"))
+    get = ref.get  # spelt out, not a generator: sorting a monorepo's report asks for tens of thousands
+    return (str(get("apiVersion") or ""), str(get("kind") or ""), str(get("namespace") or ""), str(get("name") or ""))
 
 
 @dataclass
 class LintReport:
-    findings: list[Finding]
+    findings: list[Finding] | StoredFindings  # stored: a streaming lint's too many to hold as objects
     files: int
     objects: int
     rules: list[RuleMeta]
@@ -130,6 +245,8 @@ class LintReport:
     notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
+        if isinstance(self.findings, StoredFindings):
+            return dict(self.findings.severities)
         counts = {severity: 0 for severity in SEVERITIES}
         for finding in self.findings:
             counts[finding.severity] += 1

@@ -245,3 +245,17 @@ def test_a_damaged_entry_is_built_again(cache: Path, tree: Path) -> None:
     entry.write_text(f"{key}\n{{not json")
     again = kustomize_build(overlay)
     assert (again.returncode, again.stdout) == (first.returncode, first.stdout)
+
+
+def test_file_digests_kept_in_memory_are_the_most_recent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A monorepo's lint does not hold a digest for every file it walks, and one read again is right."""
+    monkeypatch.setattr(buildcache, "_FILES", {})
+    monkeypatch.setattr(buildcache, "_MAX_FILES", 3)
+    monkeypatch.setattr(buildcache, "_SETTLED_NS", -(10**18))  # files just written count as settled
+    for index in range(5):
+        (tmp_path / f"f{index}.yaml").write_text(f"n: {index}\n")
+    first = buildcache.tree_digest(str(tmp_path))
+    assert [Path(signature[0]).name for signature in buildcache._FILES] == ["f2.yaml", "f3.yaml", "f4.yaml"]
+    assert buildcache.tree_digest(str(tmp_path)) == first
+    (tmp_path / "f0.yaml").write_text("n: changed\n")
+    assert buildcache.tree_digest(str(tmp_path)) != first

@@ -66,6 +66,16 @@ def test_processes_give_one_process_report(small_parts: None, seed: int, policy_
         assert _report(_processes(paths, jobs, policy_file)) == _report(one)
 
 
+def test_processes_holding_few_findings_give_one_process_report(small_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers send their findings encoded (engine.FindingLog past HELD_FINDINGS)."""
+    monkeypatch.setattr(engine, "HELD_FINDINGS", 40)
+    monkeypatch.setattr(engine.FindingLog, "BLOCK", 7)
+    paths = _shuffled(1)
+    one = _one_process(paths)
+    assert len(one.findings) > 200
+    assert _report(_processes(paths, 2)) == _report(one)
+
+
 def test_directories_in_processes_give_one_process_report(small_parts: None) -> None:
     """Walks with charts and Kustomize roots among the files."""
     paths = [str(path) for path in INPUTS]

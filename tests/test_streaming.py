@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from kgen.findings import LintReport
+from kgen.findings import LintReport, StoredFindings
 from kgen.inputs import stream_inputs
 from kgen.loader import LoadResult
 from kgen.policies import engine
 from kgen.policies.policy import load_policy
-from tests.conftest import FIXTURES, run_kgen
+from kgen.report import render_pieces
+from tests.conftest import CORPUS, FIXTURES, needs_shared, run_kgen
 
 # Rule fixtures (Services, bindings, LimitRanges, quotas, PDBs, autoscalers, CRDs and their
 # resources) and the capacity fixtures, whose policy has node pools and namespace quotas.
@@ -96,3 +97,77 @@ def test_a_lint_cut_into_parts_gives_the_findings_of_the_whole_input(seed: int) 
             part.add(unit)
         whole.take(pickle.loads(pickle.dumps(part.part())))
     assert _report(whole.report()) == _report(expected)
+
+
+@pytest.fixture
+def few_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A streaming run that holds a few dozen findings as objects: the others are encoded, in
+    blocks that cut units and runs apart, and the report is merged from many sorted runs."""
+    monkeypatch.setattr(engine, "HELD_FINDINGS", 40)
+    monkeypatch.setattr(engine.FindingLog, "BLOCK", 7)
+    monkeypatch.setattr(StoredFindings, "BLOCK", 11)
+
+
+def _rendered(report: LintReport) -> tuple:
+    return tuple("".join(render_pieces(report, fmt)) for fmt in ("json", "text", "sarif")) + (report.notes, report.summary())
+
+
+def _twice_problems(seed: int) -> list[LoadResult]:
+    """The units of ``_units``, then again those with problems (the same findings: one each in the report)."""
+    units = _units(seed)
+    return units + [unit for unit in _units(seed) if unit.problems]
+
+
+@pytest.mark.parametrize("policy_file", [None, FIXTURES / "capacity" / "policy.yaml"])
+def test_findings_kept_encoded_give_the_report_of_findings_held(few_held: None, policy_file: Path | None) -> None:
+    policy = load_policy(str(policy_file) if policy_file else None)
+    assert any(unit.problems for unit in _units(1))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "HELD_FINDINGS", 10**9)
+        expected = engine.lint_stream(iter(_units(1)), policy, reread=lambda only: _units(1))
+        held = engine.lint_stream(iter(_twice_problems(1)), policy, reread=lambda only: _twice_problems(1))
+    assert isinstance(expected.findings, list) and len(expected.findings) > 200
+    encoded = engine.lint_stream(iter(_twice_problems(1)), policy, reread=lambda only: _twice_problems(1))
+    assert isinstance(encoded.findings, StoredFindings)
+    assert _rendered(encoded) == _rendered(held)
+    assert encoded.findings == held.findings == expected.findings and list(encoded.findings) == expected.findings
+
+
+def test_findings_kept_encoded_give_the_corpus_report(few_held: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    needs_shared(CORPUS)
+    policy = load_policy(None)
+
+    def corpus_report() -> tuple:
+        units = stream_inputs([str(CORPUS)])
+        return _rendered(engine.lint_stream(units, policy, units.again))
+
+    encoded = corpus_report()
+    monkeypatch.setattr(engine, "HELD_FINDINGS", 10**9)
+    assert encoded == corpus_report()
+
+
+def test_stored_findings_read_as_the_list_they_store(few_held: None) -> None:
+    findings = engine.lint_stream(iter(_units(2)), load_policy(None), reread=lambda only: _units(2)).findings
+    assert isinstance(findings, StoredFindings)
+    listed = list(findings)
+    assert len(findings) == len(listed) > 2 * StoredFindings.BLOCK and list(findings) == listed
+    assert [findings[i] for i in (0, 11, 12, -1, -len(listed))] == [listed[i] for i in (0, 11, 12, -1, -len(listed))]
+    assert findings[3:30:2] == listed[3:30:2] and findings == listed and findings != listed[:-1]
+    with pytest.raises(IndexError):
+        findings[len(listed)]
+
+
+def test_findings_encoded_while_checked_but_few_once_settled_come_as_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More findings than HELD_FINDINGS wait (encoded), fewer remain once their verdicts are settled."""
+    policy = load_policy(None)
+    run = engine.LintRun(policy, reread=lambda only: _units(1))
+    for unit in _units(1):
+        run.add(unit)
+    waiting = run.findings.held_count
+    expected = run.report()
+    assert isinstance(expected.findings, list) and waiting > len(expected.findings) + 10
+    monkeypatch.setattr(engine, "HELD_FINDINGS", (waiting + len(expected.findings)) // 2)
+    monkeypatch.setattr(engine.FindingLog, "BLOCK", 7)
+    streamed = engine.lint_stream(iter(_units(1)), policy, reread=lambda only: _units(1))
+    assert isinstance(streamed.findings, list)
+    assert _rendered(streamed) == _rendered(expected)

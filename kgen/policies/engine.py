@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import os
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Callable, Container, Iterable, Optional
+from itertools import groupby
+from operator import itemgetter
+from typing import Callable, Container, Iterable, Iterator, Optional
 
 from kgen.errors import RuleCrash
-from kgen.findings import Finding, LintReport, SEVERITY_RANK
+from kgen.findings import (
+    SEVERITY_RANK,
+    Finding,
+    LintReport,
+    Row,
+    StoredFindings,
+    decode_rows,
+    encode_findings,
+    encode_rows,
+    finding_row,
+    row_finding,
+    row_identity,
+    row_sort_key,
+)
 from kgen.loader import JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, drop_trees as drop_source_trees, format_path
 from kgen.policies.inventory import Consultation, Inventory
 from kgen.policies.cluster_policy import ClusterPolicy
@@ -19,6 +35,10 @@ from kgen.policies.registry import Rule, RuleContext, Violation
 from kgen.workloads import PodTemplate, as_map
 
 IGNORE_ANNOTATION = "kgen.dev/ignore"
+# A streaming lint holds at most about this many findings as objects (some 600 bytes each); the
+# others wait encoded (some 30 bytes each: kgen.findings.encode_findings), so that its memory
+# does not grow with a monorepo's findings.
+HELD_FINDINGS = 16384
 _IGNORE_COMMENT = re.compile(r"#\s*kgen:ignore\b([^#]*)")
 
 
@@ -66,16 +86,138 @@ def lint_stream(units: Iterable[LoadResult], policy: ClusterPolicy, reread: Rere
     return run.report()
 
 
-@dataclass
+@dataclass(slots=True)  # slots: one per unit of a monorepo's input
 class _Checked:
-    """A unit of input as checked when it was added."""
+    """A unit of input as checked when it was added (its findings are in the run's FindingLog)."""
 
     unit: int  # its place in the input
-    findings: list[Finding]
-    notes: list[str]
+    notes: tuple[str, ...]
     # The questions its checks asked the inventory: if one gets another answer once the input
     # is complete, the unit is read again and checked anew.
-    asked: list[Consultation]
+    asked: tuple[Consultation, ...]
+
+
+class FindingLog:
+    """The findings of the units of a run, in input order, each with its unit's place. In a
+    streaming run, beyond HELD_FINDINGS they are encoded (kgen.findings.encode_findings, their
+    waiting verdicts included), in blocks decoded one at a time as the report reads them."""
+
+    BLOCK = 2048
+
+    def __init__(self, encode: bool) -> None:
+        self.encode = encode
+        self.blocks: list[tuple[list[tuple[int, int]], bytes]] = []  # (unit, count) pairs, findings
+        self.held: list[tuple[int, list[Finding]]] = []
+        self.held_count = 0
+
+    def add(self, unit: int, findings: list[Finding]) -> None:
+        if findings:
+            self.held.append((unit, findings))
+            self.held_count += len(findings)
+            if self.encode and self.held_count > HELD_FINDINGS:
+                self._encode_held()
+
+    def extend(self, later: "FindingLog") -> None:
+        """Take in the findings of the units that come after these."""
+        if later.blocks:
+            self._encode_held()
+            self.blocks += later.blocks
+        self.held += later.held
+        self.held_count += later.held_count
+
+    def _encode_held(self) -> None:
+        units: list[tuple[int, int]] = []
+        block: list[Finding] = []
+        for unit, findings in self.held:
+            units.append((unit, len(findings)))
+            block += findings
+            if len(block) >= self.BLOCK:
+                self.blocks.append((units, encode_findings(block)))
+                units, block = [], []
+        if block:
+            self.blocks.append((units, encode_findings(block)))
+        self.held, self.held_count = [], 0
+
+    def units(self) -> Iterator[tuple[int, list[Finding] | _Rows]]:
+        """(unit, its findings) for each unit with findings, in input order: those encoded as rows
+        (kgen.findings.Row) with their waiting verdicts by place."""
+        for units, data in self.blocks:
+            rows, settles = decode_rows(data)
+            waiting = iter(sorted(settles.items()))
+            place, settle = next(waiting, (len(rows), None))
+            start = 0
+            for unit, count in units:
+                end = start + count
+                found = _Rows(rows[start:end], {})
+                while place < end:
+                    found.settles[place - start] = settle
+                    place, settle = next(waiting, (len(rows), None))
+                yield unit, found
+                start = end
+        yield from self.held
+
+
+@dataclass
+class _Rows:
+    """Findings as rows, and the verdicts some wait for (Violation.settle), by place."""
+
+    rows: list[Row]
+    settles: dict[int, Callable]
+
+
+class _ReportOrder:
+    """The findings of a report, unique (Finding.identity) and sorted (Finding.sort_key), as the
+    run settles them. Beyond HELD_FINDINGS (a streaming run), they are sorted in runs kept
+    encoded, merged at the end into StoredFindings."""
+
+    def __init__(self, encode: bool, as_rows: bool) -> None:
+        self.encode = encode
+        # Rows (what the runs hold) rather than findings: when many of them come as rows already.
+        self.as_rows = as_rows
+        self.held: list = []  # findings, or rows
+        self.runs: list[list[bytes]] = []
+
+    def add(self, findings: list[Finding]) -> None:
+        self._add(list(map(finding_row, findings)) if self.as_rows else findings)
+
+    def add_rows(self, rows: list[Row]) -> None:
+        self._add(rows if self.as_rows else list(map(row_finding, rows)))
+
+    def _add(self, held: list) -> None:
+        self.held += held
+        if self.encode and len(self.held) >= HELD_FINDINGS:
+            self._encode_run()
+
+    def _encode_run(self) -> None:
+        rows = self.held if self.as_rows else list(map(finding_row, self.held))
+        # Each row with its sort key (stored: the merge compares them again), stable: equal keys stay in input order.
+        keyed = sorted(zip(map(row_sort_key, rows), rows), key=itemgetter(0))
+        block = FindingLog.BLOCK
+        self.runs.append([encode_rows(keyed[start : start + block]) for start in range(0, len(keyed), block)])
+        self.held = []
+
+    def findings(self) -> list[Finding] | StoredFindings:
+        if not self.runs:
+            if self.as_rows:
+                unique_rows = {row_identity(row): row for row in self.held}
+                return [row_finding(row) for row in sorted(unique_rows.values(), key=row_sort_key)]
+            unique = {f.identity(): f for f in self.held}
+            return sorted(unique.values(), key=Finding.sort_key)
+        if self.held:
+            self._encode_run()
+        # Runs are in input order and the merge keeps equal keys in run order: the order of one
+        # sort of every finding. Two findings with one identity have one sort key (same rule,
+        # object or place, path and message), so duplicates are neighbours.
+        keyed = [(pair for data in run for pair in decode_rows(data)[0]) for run in self.runs]
+        merged = heapq.merge(*keyed, key=itemgetter(0))
+        return StoredFindings(row for _, group in groupby(merged, key=itemgetter(0)) for row in _unique([row for _, row in group]))
+
+
+def _unique(rows: list[Row]) -> Iterable[Row]:
+    """One finding per identity, at the place of the first, as the last (what a dict by identity keeps)."""
+    if len(rows) == 1:
+        return rows
+    return {row_identity(row): row for row in rows}.values()
 
 
 class LintRun:
@@ -117,6 +259,8 @@ class LintRun:
         self.quota_in_input = False
         self.fit_files: list[SourceFile] = []  # read again for the cluster-fit analysis
         self.checked: list[_Checked] = []
+        self.findings = FindingLog(encode=reread is not None)
+        self.rechecked: dict[int, list[Finding]] = {}  # findings of units checked again, by place
         self.files: list[SourceFile] = []  # as read, unless only quoted lines are kept (see quoted)
         self.file_count = 0
         # A streaming run that keeps no object keeps the files its findings point at compressed
@@ -127,21 +271,25 @@ class LintRun:
         self.problems: list[LoadProblem] = []
         self.suppressions: list[Finding] = []
         self.known = {*all_rules(), *(str(rule.get("id")) for rule in policy.custom_rules)}  # disabled ones too
+        self._asked: dict[Consultation, Consultation] = {}
 
     def add(self, unit: LoadResult) -> None:
         """Check ``unit`` now (and free it, in a streaming run)."""
-        checked = _Checked(self.inventory.units, [], [], [])
-        findings, notes = checked.findings, checked.notes
+        checked = _Checked(self.inventory.units, (), ())
+        notes: list[str] = []
+        asked: list[Consultation] = []
         self.inventory.add(unit.objects)
         self._take(unit)
         self.quota_in_input = self.quota_in_input or any(obj.kind == "ResourceQuota" for obj in unit.objects)
         if self.reread is not None:
-            self.inventory.consulted = checked.asked
+            self.inventory.consulted = asked
         try:
-            findings += self.checks(unit.objects, notes)
+            findings = self.checks(unit.objects, notes)
         finally:
             self.inventory.consulted = None
-        checked.asked[:] = dict.fromkeys(checked.asked)  # the workloads of a namespace ask the same
+        if notes:
+            checked.notes = tuple(notes)
+        checked.asked = self._shared_questions(asked)
         suppressions = _unknown_suppressions(unit.files, unit.objects, self.inventory, self.policy, self.known)
         self.suppressions += suppressions
         if self.reread is not None:
@@ -149,6 +297,12 @@ class LintRun:
                 self._quote(unit.files, [*findings, *unit.problems, *suppressions])
             _free(unit, keep_origins=self.inventory.keep_objects)
         self.checked.append(checked)
+        self.findings.add(checked.unit, findings)
+
+    def _shared_questions(self, asked: list[Consultation]) -> tuple[Consultation, ...]:
+        """``asked`` once each (the workloads of a namespace ask the same), each question one
+        object for the whole run (so do the units of a monorepo)."""
+        return tuple(self._asked.setdefault(question, question) for question in dict.fromkeys(asked))
 
     @property
     def parts_cross_processes(self) -> bool:
@@ -169,12 +323,16 @@ class LintRun:
                     self._check_again(unsettled[place], unit)
                 _free(unit)
             self.inventory.let_unit_go()
-        return RunPart(self.inventory, self.checked, self.problems, self.suppressions, self.quoted, self.file_count, self.quota_in_input)
+        return RunPart(
+            self.inventory, self.checked, self.findings, self.rechecked, self.problems, self.suppressions, self.quoted, self.file_count, self.quota_in_input
+        )
 
     def take(self, part: "RunPart") -> None:
         """The units of ``part`` (those right after the units of this run) as if added here."""
         self.inventory.merge(part.inventory)
         self.checked += part.checked
+        self.findings.extend(part.findings)
+        self.rechecked.update(part.rechecked)
         self.problems += part.problems
         self.suppressions += part.suppressions
         self.file_count += part.file_count
@@ -204,26 +362,28 @@ class LintRun:
         fit_inventory = self.inventory
         if unsettled or (fit_needed and not self.inventory.keep_objects):
             fit_inventory = self._read_again(unsettled, whole=fit_needed and not self.inventory.keep_objects)
-        findings: list[Finding] = []
-        notes: list[str] = []
-        for checked in self.checked:
-            findings += checked.findings
-            notes += checked.notes
+        ordered = _ReportOrder(encode=self.reread is not None, as_rows=bool(self.findings.blocks))
+        for findings in self._unit_findings():
+            if isinstance(findings, _Rows):
+                ordered.add_rows(_settled_rows(findings, self.inventory, self.active))
+            else:
+                ordered.add(_settled(findings, self.inventory, self.active))
+        notes: list[str] = [note for checked in self.checked for note in checked.notes]
         if fit_needed:
             fit_findings = self._fit_findings(fit_inventory, notes)
             if self.quoting:
                 self._quote(self.fit_files, fit_findings)
-            findings += fit_findings
-        findings = _settled(findings, self.inventory, self.active)
+            ordered.add(_settled(fit_findings, self.inventory, self.active))
+        problems = []
         for problem in self.problems:
             input_rule = all_rules()[problem.rule]
-            findings.append(
+            problems.append(
                 Finding(problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
             )
-        findings += self.suppressions
-        unique = {f.identity(): f for f in findings}
+        ordered.add(problems)
+        ordered.add(self.suppressions)
         return LintReport(
-            findings=sorted(unique.values(), key=Finding.sort_key),
+            findings=ordered.findings(),
             files=self.file_count,
             objects=self.inventory.count,
             rules=sorted(self.rules, key=lambda r: r.id),
@@ -231,6 +391,22 @@ class LintRun:
             notes=notes,
             policy=self.policy.source,
         )
+
+    def _unit_findings(self) -> Iterator[list[Finding] | _Rows]:
+        """The findings of each unit, in input order: as checked when added, or checked again."""
+        rechecked = sorted(self.rechecked.items())
+        at = 0
+        for unit, findings in self.findings.units():
+            while at < len(rechecked) and rechecked[at][0] < unit:
+                yield rechecked[at][1]
+                at += 1
+            if at < len(rechecked) and rechecked[at][0] == unit:
+                yield rechecked[at][1]
+                at += 1
+            else:
+                yield findings
+        for _, findings in rechecked[at:]:
+            yield findings
 
     def _sources(self) -> dict[str, SourceFile]:
         """The files of the report by name: as read, or (streaming) the lines findings quote."""
@@ -242,16 +418,17 @@ class LintRun:
     def _check_again(self, checked: _Checked, unit: LoadResult) -> None:
         """Check a unit read again, now that the whole input answers its questions."""
         self.inventory.readmit(unit.objects, checked.unit)
-        checked.notes.clear()
-        checked.asked.clear()
-        self.inventory.consulted = checked.asked  # a part's run hands its questions on (see part)
+        notes: list[str] = []
+        asked: list[Consultation] = []
+        self.inventory.consulted = asked  # a part's run hands its questions on (see part)
         try:
-            checked.findings[:] = self.checks(unit.objects, checked.notes)
+            findings = self.rechecked[checked.unit] = self.checks(unit.objects, notes)
         finally:
             self.inventory.consulted = None
-        checked.asked[:] = dict.fromkeys(checked.asked)
+        checked.notes = tuple(notes)
+        checked.asked = self._shared_questions(asked)
         if self.quoting:
-            self._quote(unit.files, checked.findings)
+            self._quote(unit.files, findings)
 
     def _read_again(self, units: set[int], whole: bool) -> Inventory:
         """Read the input again: check ``units`` anew, and (``whole``) index every object for the
@@ -287,6 +464,8 @@ class RunPart:
 
     inventory: Inventory
     checked: list[_Checked]
+    findings: FindingLog
+    rechecked: dict[int, list[Finding]]
     problems: list[LoadProblem]
     suppressions: list[Finding]
     quoted: dict[str, bytes]
@@ -383,6 +562,24 @@ def _settled(findings: list[Finding], inventory: Inventory, active: dict[str, _A
     return out
 
 
+def _settled_rows(found: _Rows, inventory: Inventory, active: dict[str, _Active]) -> list[Row]:
+    """:func:`_settled` of findings as rows."""
+    if not found.settles:
+        return found.rows
+    out = []
+    for place, row in enumerate(found.rows):
+        settle = found.settles.get(place)
+        if settle is None:
+            out.append(row)
+            continue
+        violation = settle(inventory)
+        if violation is not None:
+            entry = active[row[0]]
+            severity = entry.severity or violation.severity or entry.rule.severity
+            out.append((*row[:2], severity, violation.message, *row[4:]))
+    return out
+
+
 def _where(obj: KubeObject | None) -> str:
     return f"{obj.source.name}:{obj.first_line()}: " if obj is not None else ""
 
@@ -396,19 +593,42 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         rule=entry.rule.id,
         category=entry.rule.category,
         severity=entry.severity or violation.severity or entry.rule.severity,  # type: ignore[arg-type]
-        message=violation.message,
+        message=_shared(violation.message),
         file=file,
         line=line,
         column=column,
         object=_ref(obj),
-        path=format_path(violation.path),
+        path=_formatted(violation.path),
         environment=obj.labels.get("environment"),
         owner=obj if keep_owner else None,
         subject=entry.context.inventory.ordinal(obj),
-        node_path=violation.path,
+        node_path=violation.path if keep_owner else (),
         approximate=approximate,
         settle=violation.settle,
     )
+
+
+# Messages and paths of findings, one string for each text: a monorepo's findings say the same
+# things of many objects. Bounded: emptied when full.
+_TEXTS: dict[str, str] = {}
+_PATHS: dict[JsonPath, str] = {}
+_MAX_TEXTS = 8192
+
+
+def _shared(text: str) -> str:
+    if len(_TEXTS) >= _MAX_TEXTS:
+        _TEXTS.clear()
+    return _TEXTS.setdefault(text, text)
+
+
+def _formatted(path: JsonPath) -> str:
+    """``format_path(path)``, one string for each path."""
+    text = _PATHS.get(path)
+    if text is None:
+        if len(_PATHS) >= _MAX_TEXTS:
+            _PATHS.clear()
+        text = _PATHS[path] = format_path(path)
+    return text
 
 
 _last_ref: tuple[KubeObject, dict[str, str | None]] | None = None
