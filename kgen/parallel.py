@@ -16,6 +16,7 @@ worker fails or dies (so that an error is raised as one process raises it), unit
 from __future__ import annotations
 
 import os
+import stat
 from typing import Callable, Iterator
 
 from kgen.findings import LintReport
@@ -84,13 +85,15 @@ def _ranges(places: list[str], jobs: int) -> list[tuple[int, int]]:
 
 
 def _weights(places: list[str], parts: list[tuple[int, int]]) -> list[int]:
-    """What each part is guessed to cost: the bytes of its files, a folder (chart, Kustomize root) as FOLDER_WEIGHT."""
+    """What each part is guessed to cost: the bytes of its files, a folder (chart, Kustomize root)
+    as FOLDER_WEIGHT, anything else (standard input, a walk's problems) nothing."""
 
     def weight(place: str) -> int:
         try:
-            return os.stat(place).st_size if os.path.isfile(place) else FOLDER_WEIGHT
+            info = os.stat(place)
         except OSError:
             return 0
+        return info.st_size if stat.S_ISREG(info.st_mode) else FOLDER_WEIGHT if stat.S_ISDIR(info.st_mode) else 0
 
     return [sum(weight(place) for place in places[start:end]) for start, end in parts]
 

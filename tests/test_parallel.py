@@ -178,6 +178,38 @@ def test_parts_cover_every_unit_once_in_order() -> None:
                 assert [i for start, end in parts for i in range(start, end)] == list(range(count))
 
 
+def test_parts_are_weighed_by_their_bytes_a_folder_as_a_fixed_guess(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("x" * 100)
+    (tmp_path / "b.yaml").write_text("x" * 20)
+    (tmp_path / "chart").mkdir()
+    places = [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), str(tmp_path / "chart"), str(tmp_path / "gone.yaml"), "-"]
+    assert parallel._weights(places, [(0, 2), (2, 5)]) == [120, parallel.FOLDER_WEIGHT]
+
+
+def test_reading_units_starts_their_builds_first_side_by_side() -> None:
+    from kgen.inputs import read_units
+    from kgen.loader import LoadResult
+
+    events: list[str] = []
+
+    class Unit:
+        def __init__(self, name: str, builds: bool) -> None:
+            self.name = name
+            if builds:
+                self.start_build = lambda pool: events.append(f"start {name}")
+
+        def __call__(self) -> LoadResult:
+            events.append(f"read {self.name}")
+            return LoadResult()
+
+    units = [Unit("file", False), Unit("root1", True), Unit("root2", True)]
+    assert len(list(read_units(units, builds_at_once=2))) == 3
+    assert events == ["start root1", "start root2", "read file", "read root1", "read root2"]
+    events.clear()
+    list(read_units(units, builds_at_once=1))  # one at a time: each root builds as it is read
+    assert events == ["read file", "read root1", "read root2"]
+
+
 def test_parts_are_cut_where_projects_meet() -> None:
     # Two projects of 60 and 100 units, parts of 40 asked: the first cut moves from 40 to 60, where
     # the projects meet, not to 30, where two folders of the first one do (its CRDs and custom resources).
