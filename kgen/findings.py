@@ -72,6 +72,9 @@ class Finding:
     subject: int | None = field(default=None, compare=False, repr=False)
     # Set while the verdict waits for the whole input (the engine settles it: Violation.settle).
     settle: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+    # About a secret value (a secrets rule, a spec holding a credential): a report that quotes
+    # the finding's source line must not show the value. Not part of the JSON report.
+    secret_value: bool = field(default=False, compare=False, repr=False)
 
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.column, self.rule, self.message, self.path, _object_key(self.object), self.environment or "")
@@ -112,17 +115,17 @@ class Finding:
 
 # A finding of a streaming lint as plain data (it refers to no object: no ``owner``, no
 # ``node_path``): rule, category, severity, message, file, line, column, object, path,
-# environment, approximate, subject.
+# environment, approximate, subject, secret_value.
 Row = tuple
 
 
 def finding_row(finding: Finding) -> Row:
     f = finding
-    return (f.rule, f.category, f.severity, f.message, f.file, f.line, f.column, f.object, f.path, f.environment, f.approximate, f.subject)
+    return (f.rule, f.category, f.severity, f.message, f.file, f.line, f.column, f.object, f.path, f.environment, f.approximate, f.subject, f.secret_value)
 
 
 def row_finding(row: Row) -> Finding:
-    return Finding(*row[:11], subject=row[11])
+    return Finding(*row[:11], subject=row[11], secret_value=row[12])
 
 
 def row_sort_key(row: Row) -> tuple:

@@ -529,7 +529,10 @@ def _load_spec(path: str, spec: KubeObject, result: LoadResult) -> None:
     try:
         environments = list(render_environments(path))
     except SpecError as exc:  # an invalid spec is a finding per problem; the other inputs are still linted
-        result.problems.extend(LoadProblem(path, problem.line, 1, f"invalid app spec: {format_path(problem.path) or '(document)'}: {problem.message}") for problem in exc.problems)
+        result.problems.extend(
+            LoadProblem(path, problem.line, 1, f"invalid app spec: {format_path(problem.path) or '(document)'}: {problem.message}", secret_value=problem.secret_value)
+            for problem in exc.problems
+        )
         return
     except InputError as exc:
         result.problems.append(LoadProblem(path, exc.line or 1, 1, f"invalid app spec: {exc.message}"))

@@ -121,6 +121,7 @@ class LoadProblem:
     column: int
     message: str
     rule: str = "yaml-invalid"
+    secret_value: bool = False  # the problem is a secret value (its line is not to be quoted)
 
 
 class SourcePoint(NamedTuple):

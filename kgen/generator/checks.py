@@ -21,6 +21,12 @@ from kgen.policies.secret_values import content_secret as _content_secret, setti
 from kgen.quantity import QuantityError, parse_quantity
 
 Problem = tuple[JsonPath, str]
+
+
+class RedactedMessage(str):
+    """A problem's message about a secret value it does not repeat: whoever quotes the spec line
+    the problem points at (kgen lint's text report) must not show the value either."""
+
 # Every environment repeats most values: judge each (name, value) once.
 setting_secret = lru_cache(maxsize=4096)(_setting_secret)
 content_secret = lru_cache(maxsize=1024)(_content_secret)
@@ -165,7 +171,7 @@ def _metadata_problems(c: dict) -> Iterator[Problem]:
                 yield (*path, key), (f"label value must be at most 63 characters (found {len(text)})" if len(text) > 63 else
                                      "label value must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
             elif found:
-                yield (*path, key), f"{found} (value redacted): labels are not secret; keep credentials in a Secret"
+                yield (*path, key), RedactedMessage(f"{found} (value redacted): labels are not secret; keep credentials in a Secret")
     for path in ANNOTATION_MAPS:
         annotations = _at(c, path)
         for key, value in annotations.items() if isinstance(annotations, dict) else ():
@@ -174,7 +180,7 @@ def _metadata_problems(c: dict) -> Iterator[Problem]:
                 yield (*path, key), f"annotation key {key!r} {problem}"
             found = text_secret(value) if isinstance(value, str) else None
             if found:
-                yield (*path, key), f"{found} (value redacted): annotations are not secret; keep credentials in a Secret"
+                yield (*path, key), RedactedMessage(f"{found} (value redacted): annotations are not secret; keep credentials in a Secret")
 
 
 def _key_problem(key: str) -> str | None:
@@ -235,12 +241,12 @@ def _secret_problems(c: dict) -> Iterator[Problem]:
     for key, value in ((c.get("config") or {}).get("data") or {}).items():
         reason = content_secret(str(key), str(value)) if not isinstance(value, bool) else None
         if reason:
-            yield ("config", "data", key), f"{reason} (value redacted): ConfigMaps are not secret; {_USE_SECRET_FILE}"
+            yield ("config", "data", key), RedactedMessage(f"{reason} (value redacted): ConfigMaps are not secret; {_USE_SECRET_FILE}")
     for file_path, body in (c.get("files") or {}).items():
         content = body.get("content") if isinstance(body, dict) else None
         reason = content_secret(str(file_path), content) if isinstance(content, str) else None
         if reason:
-            yield ("files", file_path, "content"), f"{reason} (value redacted): {_USE_SECRET_FILE}"
+            yield ("files", file_path, "content"), RedactedMessage(f"{reason} (value redacted): {_USE_SECRET_FILE}")
 
 
 _USE_SECRET_FILE = "put the file in a Secret and mount it (files: {PATH: {secret: NAME, key: KEY}})"
@@ -252,14 +258,14 @@ def _container_secrets(container: dict, at: JsonPath) -> Iterator[Problem]:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             reason = setting_secret(str(var), str(value))
             if reason:
-                yield (*at, "env", var), (f"{reason} (value redacted): a spec holds references only; put the value in a Secret "
-                                          f"and write {var}: {{secretRef: {{name: SECRET, key: KEY}}}}")
+                yield (*at, "env", var), RedactedMessage(f"{reason} (value redacted): a spec holds references only; put the value in a "
+                                                         f"Secret and write {var}: {{secretRef: {{name: SECRET, key: KEY}}}}")
     argv_at = [(key, index) for key in ("command", "args") for index, _ in enumerate(container.get(key) or [])]
     argv = [str(container[key][index]) for key, index in argv_at]
     for position, what in secret_arguments(argv):
         key, index = argv_at[position]
-        yield (*at, key, index), (f"{what} (redacted): put the value in a Secret, add env: {{VAR: {{secretRef: "
-                                  f"{{name: SECRET, key: KEY}}}}}} and pass $(VAR), or mount it and pass the file's path")
+        yield (*at, key, index), RedactedMessage(f"{what} (redacted): put the value in a Secret, add env: {{VAR: {{secretRef: "
+                                                 f"{{name: SECRET, key: KEY}}}}}} and pass $(VAR), or mount it and pass the file's path")
 
 
 def _at(data: dict, path: JsonPath) -> Any:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Iterable
 
 from kgen.errors import InputError
-from kgen.generator.checks import app_problems, component_problems, cron_problem
+from kgen.generator.checks import RedactedMessage, app_problems, component_problems, cron_problem
 from kgen.loader import JsonPath, KubeObject, SourceFile, format_path, parse_source, read_source
 from kgen.merge import deep_merge
 from kgen.quantity import QuantityError, parse_quantity
@@ -44,6 +44,11 @@ class SpecProblem:
     def format(self, file: str) -> str:
         where = format_path(self.path) or "(document)"
         return f"{file}:{self.line}: {where}: {self.message}"
+
+    @property
+    def secret_value(self) -> bool:
+        """The problem is a secret value written in the spec (its line must not be quoted)."""
+        return isinstance(self.message, RedactedMessage)
 
 
 class SpecError(InputError):

@@ -378,7 +378,10 @@ class LintRun:
         for problem in self.problems:
             input_rule = all_rules()[problem.rule]
             problems.append(
-                Finding(problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "")
+                Finding(
+                    problem.rule, input_rule.category, input_rule.severity, problem.message, problem.file, problem.line, problem.column, None, "",
+                    secret_value=problem.secret_value,
+                )
             )
         ordered.add(problems)
         ordered.add(self.suppressions)
@@ -605,6 +608,7 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         node_path=violation.path if keep_owner else (),
         approximate=approximate,
         settle=violation.settle,
+        secret_value=entry.rule.category == "secrets",  # what the secrets rules find is a secret value
     )
 
 

@@ -30,8 +30,7 @@ def render(report: LintReport, *, color: bool = False, quiet: bool = False) -> s
             )
             if 0 < f.line <= len(lines):
                 echoed = lines[f.line - 1]
-                hides_value = f.category == "secrets" or "redacted" in f.message
-                excerpt, caret = source_excerpt(redacted(echoed) if hides_value else echoed, f.column)
+                excerpt, caret = source_excerpt(redacted(echoed) if f.secret_value else echoed, f.column)
                 out.append(f"    {excerpt}")
                 out.append("    " + " " * caret + paint("^", f.severity))
         out.append("")
