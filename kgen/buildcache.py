@@ -145,6 +145,12 @@ def entry_key(parts: list[bytes]) -> str:
     return key.hexdigest()
 
 
+def has(kind: str, key: str) -> bool:
+    """Whether an entry is stored under ``key`` (:func:`lookup` reads it, and may still find it damaged)."""
+    directory = cache_dir()
+    return directory is not None and os.path.isfile(os.path.join(directory, kind, key[:2], key))
+
+
 def lookup(kind: str, key: str) -> str | None:
     """The text stored under ``key`` (a file name: a digest, or letters, digits, dots and
     dashes), or None: no entry, cache off or unreadable."""

