@@ -144,6 +144,8 @@ def test_ctrl_c_stops_the_workers_at_once() -> None:
     lint = subprocess.Popen(
         [sys.executable, "-m", "kgen", "lint", str(CORPUS), "--jobs", "2", "--format", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        # As from a terminal: a job a shell started in the background inherits SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while subprocess.run(["pgrep", "-P", str(lint.pid)], capture_output=True).returncode != 0 and time.monotonic() < deadline:
