@@ -7,7 +7,7 @@ import re
 import string
 
 import pytest
-from hypothesis import given, seed, settings
+from hypothesis import example, given, seed, settings
 from hypothesis import strategies as st
 
 from kgen.policies.secret_patterns import (
@@ -232,6 +232,23 @@ def test_secret_assignments_only_look_at_lines_naming_secrets_as_if_at_every_lin
     # A policy name pattern that never matches makes secret_assignments read every line.
     text = newline.join(lines)
     assert list(secret_assignments(text)) == list(secret_assignments(text, [re.compile("(?!)")]))
+
+
+_SCRIPT_WORDS = [
+    "sh", "-c", "mysql", "-pS3cr3tPw", "redis-cli", "-a", "hunter22", "export", "DB_PASSWORD=Xy7k2Lm9", "--api-key",
+    "k8Zq", "&&", ";", "|", "echo", "$(VAR)", "'", '"', "\\", "p\\ass", "pa'ss'word=x9Y", "TOKEN", "=", "MySQL", "--secret-name",
+    "x", "\n", "\t", "#", "CONN", "connectionString=Server=a;Pwd=b",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@seed(23)
+@given(st.lists(st.lists(st.sampled_from(_SCRIPT_WORDS) | st.text(max_size=8), max_size=10).map(" ".join), min_size=1, max_size=3))
+@example(["sh", "-c", "mysql -pS3cr3tPw db && redis-cli -a hunter22 ping"])
+@example(["sh", "-c", "export DB_PA'SS'WORD=Xy7k2Lm9; run"])
+def test_secret_arguments_split_only_scripts_that_can_pass_a_secret_as_if_every_one(argv: list[str]) -> None:
+    # A policy name pattern that never matches makes secret_arguments split every script.
+    assert list(secret_arguments(argv)) == list(secret_arguments(argv, [re.compile("(?!)")]))
 
 
 PASSWORD = "Xy7k2Lm9"
