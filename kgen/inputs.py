@@ -102,7 +102,7 @@ class InputStream:
     again, a chart rendered again, standard input as first read)."""
 
     def __init__(self, paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> None:
-        # The first readings of Kustomize roots (each root and the build the walk started), until read.
+        # The first readings of Kustomize roots (each root as the walk read it), until read.
         self._first_readings: list[list] = []
         self._units = _unit_loaders(paths, options or InputOptions(), notes, self._first_readings)
         self._loaders: list[UnitLoader] = []
@@ -256,8 +256,10 @@ class _Counted:
     def place(self) -> str:
         return unit_place(self.load)
 
-    def start_build(self, pool: ThreadPoolExecutor) -> None:
-        start_build(self.load, pool)
+    @property
+    def start_build(self) -> Callable[[ThreadPoolExecutor], None] | None:
+        """The unit's own (a Kustomize root's), so that read_units counts only units with a build."""
+        return getattr(self.load, "start_build", None)
 
 
 class _KustomizeUnit:
@@ -425,14 +427,14 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
         read_by_roots |= {real_path(path, real_folders) for root in roots.values() for path in root.resources}
     else:
         roots = {}
-    included = {real for directory, root in roots.items() for real in root.includes if real != os.path.realpath(directory)}
-    to_build = [directory for directory, root in roots.items() if not root.component and os.path.realpath(directory) not in included]
+    included = {real for directory, root in roots.items() for real in root.includes if real != real_folders[directory]}
+    to_build = [directory for directory, root in roots.items() if not root.component and real_folders[directory] not in included]
     if walked.problems:
         yield lambda: walked
     for chart in charts:
         yield from _chart_units(chart, options, values_files=_environment_values(chart))
     for directory, root in roots.items():
-        if root.component and os.path.realpath(directory) not in included:
+        if root.component and real_folders[directory] not in included:
             say(f"{directory}: a Kustomize Component no root in the walk uses, not built on its own")
         elif directory in to_build:
             yield _KustomizeUnit(directory, root, first_readings)

@@ -446,7 +446,8 @@ def load_kustomization(
 ) -> None:
     """``kustomize build DIR``, each object located in the file that set each of its values.
 
-    ``build``: that build already started (a walk runs its roots' builds side by side).
+    ``build``: that build, started already or its cache key computed (kgen.inputs.read_units runs
+    a walk's uncached builds side by side).
     """
     kustomization = kustomization_file(directory)
     assert kustomization is not None

@@ -316,12 +316,9 @@ class LintRun:
         self.inventory.let_unit_go()  # its pod templates refer to its objects
         # Units whose questions the rest of the part answers otherwise (a custom resource before its
         # CRD) are checked again here, in the worker, not one after the other in the run of the whole.
-        unsettled = {checked.unit: checked for checked in self.checked if checked.asked and self.inventory.changed_answers(checked.asked)}
+        unsettled = self._unsettled()
         if unsettled:
-            for place, unit in enumerate(self.reread(unsettled)):  # type: ignore[misc]
-                if place in unsettled:
-                    self._check_again(unsettled[place], unit)
-                _free(unit)
+            self._read_again(unsettled, whole=False)
             self.inventory.let_unit_go()
         return RunPart(
             self.inventory, self.checked, self.findings, self.rechecked, self.problems, self.suppressions, self.quoted, self.file_count, self.quota_in_input
@@ -357,7 +354,7 @@ class LintRun:
 
     def report(self) -> LintReport:
         """The findings of the whole input, once every unit is in."""
-        unsettled = {index for index, checked in enumerate(self.checked) if checked.asked and self.inventory.changed_answers(checked.asked)}
+        unsettled = self._unsettled()
         fit_needed = bool(self.fit_rules) and (self.fit_in_policy or self.quota_in_input)
         fit_inventory = self.inventory
         if unsettled or (fit_needed and not self.inventory.keep_objects):
@@ -418,8 +415,13 @@ class LintRun:
             sources[name] = SourceFile(name, zlib.decompress(text).decode("utf-8", "surrogatepass"))
         return sources
 
+    def _unsettled(self) -> dict[int, _Checked]:
+        """The units (by place) whose questions the input read so far answers otherwise than when
+        they were checked."""
+        return {checked.unit: checked for checked in self.checked if checked.asked and self.inventory.changed_answers(checked.asked)}
+
     def _check_again(self, checked: _Checked, unit: LoadResult) -> None:
-        """Check a unit read again, now that the whole input answers its questions."""
+        """Check a unit read again, now that the input read so far (the whole, or a part's) answers its questions."""
         self.inventory.readmit(unit.objects, checked.unit)
         notes: list[str] = []
         asked: list[Consultation] = []
@@ -433,17 +435,17 @@ class LintRun:
         if self.quoting:
             self._quote(unit.files, findings)
 
-    def _read_again(self, units: set[int], whole: bool) -> Inventory:
-        """Read the input again: check ``units`` anew, and (``whole``) index every object for the
-        cluster-fit analysis. Returns the inventory that analysis reads."""
+    def _read_again(self, units: dict[int, _Checked], whole: bool) -> Inventory:
+        """Read the input again: check ``units`` (by place) anew, and (``whole``) index every
+        object for the cluster-fit analysis. Returns the inventory that analysis reads."""
         assert self.reread is not None
         fit_inventory = Inventory() if whole else self.inventory
-        for index, unit in enumerate(self.reread(None if whole else units)):
+        for place, unit in enumerate(self.reread(None if whole else units)):
             if whole:
                 fit_inventory.add(unit.objects)
                 self.fit_files += unit.files
-            if index in units:
-                self._check_again(self.checked[index], unit)
+            if place in units:
+                self._check_again(units[place], unit)
             _free(unit, keep_origins=whole)
         return fit_inventory
 
