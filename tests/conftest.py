@@ -83,3 +83,15 @@ def write_chart(folder: Path, templates: dict[str, str], values: str | None = No
 def needs_shared(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} is not present (the shared/ folder sits beside the repository)")
+
+
+def document_paths(node: object, prefix: tuple = ()) -> list[tuple]:
+    """Every path into a document, the root first (where a property test's mutation may land)."""
+    out = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += document_paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out += document_paths(value, (*prefix, index))
+    return out

@@ -18,7 +18,7 @@ from kgen.errors import InputError
 from kgen.loader import SourceFile, parse_source
 from kgen.policies.engine import lint
 from kgen.policies.policy import ClusterPolicy
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, document_paths
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
@@ -38,18 +38,6 @@ POLICY["spec"]["customRules"] = [
 ]  # fmt: skip
 
 
-def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every path into a document (where a mutation may land)."""
-    out = [prefix]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
 def _replaced(document: Any, path: tuple, value: Any) -> Any:
     if not path:
         return value
@@ -63,7 +51,7 @@ def _replaced(document: Any, path: tuple, value: Any) -> Any:
 
 def _mutations(document: Any) -> st.SearchStrategy[Any]:
     """``document`` with one to three of its values (anywhere) replaced by junk."""
-    paths = _paths(document)
+    paths = document_paths(document)
 
     def apply(edits: list[tuple[int, Any]]) -> Any:
         mutated = document

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kgen.kubeschemas import BuiltinKindSchema, BuiltinSchemas, _accepts, builtin_schemas, shipped_versions
 from kgen.loader import load_text
-from tests.conftest import ROOT
+from tests.conftest import ROOT, document_paths
 
 DEPLOYMENT = load_text((ROOT / "benchmarks" / "deployment-60-lines.yaml").read_text(), "deployment.yaml").objects[0].data
 NEWEST = shipped_versions()[-1]
@@ -32,19 +32,7 @@ _VALUES = st.recursive(
 )
 
 
-def _paths(value: Any, path: tuple = ()) -> list[tuple]:
-    """Every place in ``value`` a mutation may replace or add to."""
-    found = [path]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*path, index))
-    return found
-
-
-_PLACES = _paths(DEPLOYMENT)[1:]
+_PLACES = document_paths(DEPLOYMENT)[1:]
 
 
 def _mutated(data: dict, path: tuple, new_key: str | None, value: Any) -> dict:
