@@ -209,7 +209,7 @@ def _rendered_from(path: str) -> bool:
 def _in_crds(path: str) -> bool:
     """A file in a chart's crds/ folder (the chart's own, or a subchart's)."""
     parts = path.split("/")
-    return len(parts) > 1 and parts[-2] == "crds" and (len(parts) == 2 or parts[-4] == "charts")
+    return len(parts) > 1 and parts[-2] == "crds" and (len(parts) == 2 or len(parts) >= 4 and parts[-4] == "charts")
 
 
 def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dict) -> "_ChartRender":

@@ -119,6 +119,30 @@ def test_crds_in_the_chart_validate_its_custom_resources() -> None:
     assert not [f for f in findings if f.rule == "schema-unknown-kind"]
 
 
+def test_crds_rendered_from_a_templates_subfolder_validate_custom_resources(tmp_path: Path) -> None:
+    # Argo's charts render their CRDs from templates/crds/ (gated by a value), not from crds/:
+    # such a path is a template like any other, and its CRD still knows the chart's custom kind.
+    crd = (
+        "{{- if .Values.crds.install }}\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata:\n  name: widgets.acme.io\nspec:\n  group: acme.io\n  scope: Namespaced\n"
+        "  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n"
+        "  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n"
+        "        openAPIV3Schema:\n          type: object\n          properties:\n"
+        "            spec:\n              type: object\n              properties:\n                replicas: {type: integer}\n"
+        "{{- end }}\n"
+    )
+    chart = write_chart(
+        tmp_path / "widgets",
+        {"widget.yaml": "apiVersion: acme.io/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  replicas: {{ .Values.replicas | quote }}\n"},
+        values="crds:\n  install: true\nreplicas: 2\n",
+    )
+    (chart / "templates" / "crds").mkdir()
+    (chart / "templates" / "crds" / "widgets.yaml").write_text(crd)
+    findings = _lint(chart)
+    assert not [f for f in findings if f.rule in ("schema-unknown-kind", "render-failed")]
+    assert _at(findings, "schema-invalid", "w") == [(str(chart / "templates" / "widget.yaml"), 6)]
+
+
 def test_a_value_compared_in_a_template_that_writes_nothing_is_not_marked(tmp_path: Path) -> None:
     # defs.yaml renders nothing (only the trace's written templates are instrumented), but its
     # named template compares .Values.mode: marking mode would take the other branch in the trace.
