@@ -590,7 +590,7 @@ class _DocumentTrees:
         if self._marked is None:
             document = self._document
             text = self._trace.lines.marked_text(document.line, document.text.count("\n") + 1, document.column)
-            self._marked = (compose_nodes(text), text)
+            self._marked = (compose_nodes(text), text) if text is not None else (None, "")
         return self._marked
 
 

@@ -116,9 +116,18 @@ class LineTrace:
         self._real = real.split("\n")
         self._traced = traced.split("\n") if traced is not None else []
         self._unmark = unmark
-        self._usable = len(self._real) == len(self._traced)
         # Per output line read so far: [(column in the real line, template line)], and whether it matches.
         self._lines: dict[int, tuple[list[tuple[int, int]], bool]] = {}
+        # The output lines the trace can speak for: all when it has as many as the real output, else
+        # those before the first that differs (a marked value took another branch further on: the
+        # lines after it no longer face the lines that wrote them).
+        self._proven = len(self._real) if len(self._real) == len(self._traced) else self._first_difference()
+
+    def _first_difference(self) -> int:
+        for index in range(min(len(self._real), len(self._traced))):
+            if not self._line(index)[1]:
+                return index
+        return min(len(self._real), len(self._traced))
 
     def _line(self, index: int) -> tuple[list[tuple[int, int]], bool]:
         if index not in self._lines:
@@ -135,7 +144,7 @@ class LineTrace:
 
     def template_line(self, line: int, column: int) -> int | None:
         """The template line that wrote the output at 0-based (line, column), or None if unproven."""
-        if not self._usable or not (0 <= line < len(self._real)):
+        if not (0 <= line < self._proven):
             return None
         marks, same = self._line(line)
         if not same:
@@ -143,7 +152,7 @@ class LineTrace:
         for mark_column, template_line in marks:
             if mark_column >= column:
                 return template_line
-        for traced_line in self._traced[line + 1 :]:  # the first marker after it: its line number only
+        for traced_line in self._traced[line + 1 : self._proven]:  # the first marker after it: its line number only
             later = _LINE_MARK.search(traced_line)
             if later:
                 return int(later.group(1))
@@ -153,8 +162,11 @@ class LineTrace:
         """Whether traced lines ``first`` to ``last`` (0-based) hold a value marker."""
         return any(_VALUE_MARK.search(text) for text in self._traced[first : last + 1])
 
-    def marked_text(self, line: int, count: int, column: int) -> str:
-        """``count`` traced lines from 0-based (line, column), without line markers: a document with marked values."""
+    def marked_text(self, line: int, count: int, column: int) -> str | None:
+        """``count`` traced lines from 0-based (line, column), without line markers: a document with
+        marked values; None when some of them are past the lines the trace speaks for."""
+        if line + count > self._proven:
+            return None
         lines = [_LINE_MARK.sub("", text) for text in self._traced[line : line + count]]
         if lines:
             lines[0] = lines[0][column:]
@@ -251,6 +263,9 @@ class ValuesTrace:
 _DECIDING = re.compile(r"\b(?:eq|ne|lt|le|gt|ge|hasPrefix|hasSuffix|contains|semverCompare|regexMatch|mustRegexMatch|regexFind|"
                        r"split|splitList|splitn|trunc|substr|int|int64|atoi|float64|until|index|get|dig|ternary|has|mustHas)\b")
 _FIELD = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
+# A named argument handed to a helper: `dict "type" .Values.master.podAntiAffinityPreset` (group 1:
+# the name the helper reads, group 2: the key of the value it is given).
+_NAMED_ARGUMENT = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s+\(?\$?[A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.([A-Za-z_][A-Za-z0-9_]*)\b(?![."])')
 
 
 def decisive_keys(templates: list[str]) -> set[str]:
@@ -260,6 +275,7 @@ def decisive_keys(templates: list[str]) -> set[str]:
     choice cannot misplace a finding, as every traced value is checked against the real render.
     """
     keys: set[str] = set()
+    arguments: list[tuple[str, str]] = []
     for text in templates:
         # The actions alone, NUL-separated: a search of them all is one scan, not one per action.
         actions = "\0".join(map(re.Match.group, _ACTION.finditer(text)))
@@ -270,7 +286,15 @@ def decisive_keys(templates: list[str]) -> set[str]:
                 end = actions.find("\0", word.end())
                 end = len(actions) if end == -1 else end
                 keys.update(_FIELD.findall(actions, start, end))
-    return keys
+        if "dict" in actions:
+            arguments += _NAMED_ARGUMENT.findall(actions)
+    # A helper that compares its argument `.type` decides on whatever value a caller hands it as "type"
+    # (Bitnami's common chart: `dict "type" .Values.master.podAntiAffinityPreset`).
+    while True:
+        handed = {key for name, key in arguments if name in keys} - keys
+        if not handed:
+            return keys
+        keys |= handed
 
 
 def _scalars(node: yaml.Node) -> Iterator[yaml.ScalarNode]:

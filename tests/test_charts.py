@@ -158,6 +158,54 @@ def test_a_value_compared_in_a_template_that_writes_nothing_is_not_marked(tmp_pa
     assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "templates" / "pod.yaml"), 8, False)]
 
 
+def test_a_value_a_helper_compares_under_another_name_is_not_marked(tmp_path: Path) -> None:
+    # Bitnami's common chart: `include "common.affinities.pods" (dict "type" .Values.preset)`, and
+    # the helper compares `.type`. Marking preset would take the other branch in the tracing render
+    # (no affinity lines), and every finding of the template would lose its line.
+    helpers = (
+        '{{- define "affinity.pods" -}}\n{{- if eq .type "soft" }}\npreferredDuringSchedulingIgnoredDuringExecution:\n'
+        "  - weight: 1\n    podAffinityTerm:\n      topologyKey: kubernetes.io/hostname\n{{- end }}\n{{- end -}}\n"
+    )
+    chart = write_chart(
+        tmp_path / "preset",
+        {
+            "_helpers.tpl": helpers,
+            "deploy.yaml": (
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  selector:\n    matchLabels: {app: a}\n"
+                "  template:\n    metadata:\n      labels: {app: a}\n    spec:\n      affinity:\n        podAntiAffinity:\n"
+                '          {{- include "affinity.pods" (dict "type" .Values.preset "context" $) | nindent 10 }}\n'
+                "      containers:\n        - name: app\n          image: {{ .Values.image }}\n"
+            ),
+        },
+        values="preset: soft\nimage: ghcr.io/acme/app:latest\n",
+    )
+    findings = _lint(chart)
+    unpinned = [(f.file, f.line, f.approximate) for f in findings if f.rule == "image-tag-unpinned"]
+    assert unpinned == [(str(chart / "values.yaml"), 2, False)]
+    assert not [f for f in findings if f.approximate]
+
+
+def test_lines_before_the_tracing_render_parts_from_helm_keep_their_sources(tmp_path: Path) -> None:
+    # `$mode` hides the compared value from the template scan, so the tracing render takes the other
+    # branch in the second document: its lines are unproven (approximate); the first document's,
+    # written before the render differs, keep their exact sources.
+    chart = write_chart(
+        tmp_path / "parted",
+        {
+            "both.yaml": (
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: first\nspec:\n  containers:\n    - name: app\n      image: {{ .Values.image }}\n"
+                "---\n{{- $mode := .Values.mode }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: second\n"
+                '{{- if eq $mode "gpu" }}\n  labels:\n    accelerator: gpu\n{{- end }}\n'
+                "spec:\n  containers:\n    - name: app\n      image: {{ .Values.image }}\n"
+            ),
+        },
+        values="mode: gpu\nimage: ghcr.io/acme/app:latest\n",
+    )
+    unpinned = {f.object["name"]: (f.file, f.line, f.approximate) for f in _lint(chart) if f.rule == "image-tag-unpinned" and f.object}
+    assert unpinned["first"] == (str(chart / "values.yaml"), 2, False)
+    assert unpinned["second"][2] is True
+
+
 def test_a_template_that_writes_nothing_but_is_included_by_its_file_name_stays_traced(tmp_path: Path) -> None:
     # config.yaml is gated off, yet the pod's checksum includes it by path (a common chart idiom):
     # the tracing render, which leaves out templates that wrote nothing, must keep this one.
