@@ -22,7 +22,7 @@ import yaml
 
 from kgen.errors import InputError
 from kgen.helmtrace import LineTrace, ValuesTrace, compose_nodes, decisive_keys, instrument_template, node_along
-from kgen.loader import RELEASE_NAMESPACE, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, list_files, locate_node, node_position, parse_source, read_source
+from kgen.loader import RELEASE_NAMESPACE, HelmTemplate, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, list_files, locate_node, node_position, parse_source, read_source
 
 RENDER_FAILED = "render-failed"
 # Helm's document split (pkg/releaseutil): `---` after a newline, whatever follows it.
@@ -240,7 +240,7 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
     values = ValuesTrace(merged, files.locate, decisive_keys(texts))
     left_out = _idle_templates(templates, written, texts) | _defaults_given_merged(tree)
     trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True, left_out=left_out), values, render_options)
-    return _ChartRender(tree, real, trace, crds, templates)
+    return _ChartRender(tree, real, trace, crds, templates, tuple(text for text in texts if "define" in text))
 
 
 def _idle_templates(templates: dict[str, SourceFile], written: dict[str, SourceFile], texts: list[str]) -> set[str]:
@@ -497,8 +497,11 @@ def split_documents(text: str) -> list[_Document]:
 class _ChartRender:
     """The real render, its traces, and how to turn them into located objects."""
 
-    def __init__(self, tree: _ChartTree, real: dict[str, str], trace: _Trace | None, crds: list[dict], templates: dict[str, SourceFile]) -> None:
-        self.tree, self.real, self.trace, self.crds, self.templates = tree, real, trace, crds, templates
+    def __init__(
+        self, tree: _ChartTree, real: dict[str, str], trace: _Trace | None, crds: list[dict], templates: dict[str, SourceFile], helpers: tuple[str, ...]
+    ) -> None:
+        """``helpers``: the files of the chart and its subcharts that define named templates."""
+        self.tree, self.real, self.trace, self.crds, self.templates, self.helpers = tree, real, trace, crds, templates, helpers
 
     def add_objects(self, label: str | None, namespace: str, result: LoadResult) -> None:
         first = len(result.objects)
@@ -519,10 +522,13 @@ class _ChartRender:
             template = self.templates.get(key) or SourceFile(self.tree.shown(key.split("/", 1)[1]), "")
             result.files.append(template)
             trace = _TemplateTrace(text, key, self.trace)
+            rendered_from = HelmTemplate(template.name, template.text, self.helpers)
             for document in split_documents(text):
-                self._add_document(document, template, trace, label, result)
+                self._add_document(document, template, trace, rendered_from, label, result)
 
-    def _add_document(self, document: _Document, template: SourceFile, trace: _TemplateTrace, label: str | None, result: LoadResult) -> None:
+    def _add_document(
+        self, document: _Document, template: SourceFile, trace: _TemplateTrace, rendered_from: HelmTemplate, label: str | None, result: LoadResult
+    ) -> None:
         parsed = parse_source(SourceFile(f"{template.name} (rendered)", document.text))
         result.documents += parsed.documents
 
@@ -544,7 +550,7 @@ class _ChartRender:
             if label:
                 obj.labels["environment"] = label
             obj.origin = _object_origin(obj, trees, trace, point)
-            obj.template_text = template.text
+            obj.rendered_from = rendered_from
             result.objects.append(obj)
 
 

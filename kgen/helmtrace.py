@@ -259,9 +259,12 @@ class ValuesTrace:
 
 
 # Template functions whose result depends on a string's content: a marked value there would
-# change what the chart renders (which branch, how many items), not only the text it writes.
+# change what the chart renders (which branch, how many items), not only the text it writes; and
+# those whose output hides their input (a digest, base64): a marker cannot be read back through
+# them, and marking the value would only make the traced line differ from Helm's.
 _DECIDING = re.compile(r"\b(?:eq|ne|lt|le|gt|ge|hasPrefix|hasSuffix|contains|semverCompare|regexMatch|mustRegexMatch|regexFind|"
-                       r"split|splitList|splitn|trunc|substr|int|int64|atoi|float64|until|index|get|dig|ternary|has|mustHas)\b")
+                       r"split|splitList|splitn|trunc|substr|int|int64|atoi|float64|until|index|get|dig|ternary|has|mustHas|"
+                       r"b64enc|b64dec|b32enc|b32dec|sha1sum|sha256sum|sha512sum|adler32sum|htpasswd|encryptAES|derivePassword)\b")
 _FIELD = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
 # A named argument handed to a helper: `dict "type" .Values.master.podAntiAffinityPreset` (group 1:
 # the name the helper reads, group 2: the key of the value it is given).

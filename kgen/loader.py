@@ -133,6 +133,16 @@ class SourcePoint(NamedTuple):
     approximate: bool = False
 
 
+class HelmTemplate(NamedTuple):
+    """The Helm template an object was rendered from, as written, with the chart's files that define
+    named templates (helpers) it may include: what rules read to tell a value generated at render
+    time from a value written in the repository."""
+
+    name: str
+    text: str
+    helpers: tuple[str, ...]
+
+
 # The label the input stage sets on chart objects: the namespace `helm install -n` puts them in.
 RELEASE_NAMESPACE = "release-namespace"
 
@@ -140,7 +150,7 @@ RELEASE_NAMESPACE = "release-namespace"
 class KubeObject:
     """One Kubernetes object: its data, its source and its node tree."""
 
-    __slots__ = ("data", "_node", "_tree_at", "source", "doc_index", "labels", "origin", "api_version", "kind", "template_text", "__weakref__")
+    __slots__ = ("data", "_node", "_tree_at", "source", "doc_index", "labels", "origin", "api_version", "kind", "rendered_from", "__weakref__")
 
     def __init__(self, data: dict, node: yaml.Node, source: SourceFile, doc_index: int) -> None:
         self.data = data
@@ -156,9 +166,8 @@ class KubeObject:
         # For rendered objects (Helm, Kustomize, app specs): maps a path to the
         # point the user wrote; None means ``source`` is that file.
         self.origin: Callable[[JsonPath], SourcePoint] | None = None
-        # For objects rendered from a Helm template: the template as written (what rules may read to tell
-        # values generated at render time from values written in the repository).
-        self.template_text: str | None = None
+        # For objects rendered from a Helm template: that template and the chart's helpers, as written.
+        self.rendered_from: HelmTemplate | None = None
 
     @property
     def node(self) -> yaml.Node:

@@ -231,3 +231,34 @@ def test_secret_values_generated_at_render_time_are_not_committed(tmp_path: Path
     hits = [f for f in report.findings if f.rule == "secret-object-committed"]
     # The generated CA, certificate and password are silent; the user name from values.yaml still fires.
     assert [(f.object["name"], f.message.split("(")[1].split(")")[0]) for f in hits] == [("db", "username")]
+
+
+def test_secret_values_a_helper_generates_are_not_committed(tmp_path: Path) -> None:
+    """Modelled on Bitnami's charts: passwords made by a helper of the common chart (which calls
+    randAlphaNum unless a value is given), one of them under a key the template computes; a
+    token written in values.yaml through b64enc still fires, at its exact template line."""
+    from kgen.inputs import load_inputs
+    from kgen.policies.engine import lint
+    from kgen.policies.policy import load_policy
+
+    chart = write_chart(
+        tmp_path / "db",
+        {
+            "_secrets.tpl": (
+                '{{- define "common.passwords.manage" -}}\n{{- if .provided -}}\n{{- .provided | b64enc | quote -}}\n'
+                '{{- else -}}\n{{- randAlphaNum 10 | b64enc | quote -}}\n{{- end -}}\n{{- end -}}\n'
+                '{{- define "db.password" -}}\n{{- include "common.passwords.manage" (dict "provided" "") -}}\n{{- end -}}\n'
+            ),
+            "secret.yaml": (
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n"
+                '  password: {{ include "db.password" . }}\n'
+                "  {{- range $i := until 2 }}\n  {{- $key := printf \"replica-%d-password\" $i }}\n"
+                '  {{ $key }}: {{ include "common.passwords.manage" (dict "provided" "") }}\n  {{- end }}\n'
+            ),
+            "token.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\ndata:\n  token: {{ .Values.token | b64enc | quote }}\n",
+        },
+        values="token: s3cr3t-t0ken\n",
+    )
+    report = lint(load_inputs([str(chart)]), load_policy(None))
+    hits = [(f.object["name"], f.file, f.line, f.approximate) for f in report.findings if f.rule == "secret-object-committed"]
+    assert hits == [("api", str(chart / "templates" / "token.yaml"), 5, False)]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from functools import partial
-from typing import Iterator, Pattern
+from functools import lru_cache, partial
+from typing import Iterator, NamedTuple, Pattern
 
-from kgen.loader import JsonPath, KubeObject
+from kgen.loader import HelmTemplate, JsonPath, KubeObject
 from kgen.policies.fixing import set_missing
 from kgen.policies.inventory import Inventory, namespace_of
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
@@ -149,17 +149,20 @@ def in_configmap(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     SOPS-encrypted file, or create the Secret out of band. Rotate any credential that was committed. Set
     `secrets.allowSecretObjects: true` in the policy for repositories where this is intended (e.g. test
     fixtures).""",
-    silent_when="""a Helm chart generates the value at render time (its template line calls randAlphaNum,
-    genCA, genSelfSignedCert, genSignedCert, lookup... directly or through a variable); values written in
-    the template text or a values file are reported. Generation inside an included helper template is
-    not followed.""",
+    silent_when="""a Helm chart generates the value at render time: the template line that wrote it (from
+    the chart's source map) calls randAlphaNum, genCA, genSelfSignedCert, genSignedCert, lookup...
+    directly, through a variable, or through a helper it includes that may call one (Bitnami's
+    `common.secrets.passwords.manage`). Values written in the template text or a values file are reported.""",
 )
 def object_committed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     if ctx.policy.secrets.get("allowSecretObjects") is True or obj.group != "":
         return
-    generated = _generated_keys(obj.template_text) if obj.template_text else set()
     for field in ("data", "stringData"):
-        keys = [str(key) for key, value in as_map(obj.data.get(field)).items() if _has_content(value) and str(key) not in generated]
+        keys = [
+            str(key)
+            for key, value in as_map(obj.data.get(field)).items()
+            if _has_content(value) and not (obj.rendered_from and _generated(obj, obj.rendered_from, field, str(key)))
+        ]
         if keys:
             shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
             yield Violation((field,), f"Secret {obj.name!r} carries {field} values ({shown}) in the files; use an ExternalSecret or SealedSecret")
@@ -171,29 +174,84 @@ _GENERATORS = LazyPattern(
     r"|genSelfSignedCertWithKey|genSignedCert|genSignedCertWithKey|genPrivateKey|derivePassword|lookup)\b"
 )
 _ASSIGNMENT = LazyPattern(r"\$(\w+)\s*:?=([^}]*)")
-_DATA_KEY = LazyPattern(r"^\s*['\"]?([-._a-zA-Z0-9]+)['\"]?\s*:(.*)$")
+# A `key: value` line of a template; group 1 is None where the key is an action (`{{ $key }}: ...`).
+_DATA_KEY = LazyPattern(r"^\s*(?:['\"]?([-._a-zA-Z0-9]+)['\"]?|\{\{[^}]*\}\})\s*:(.*)$")
+_DEFINE = LazyPattern(r'\{\{-?\s*define\s+"([^"]+)"')
+_BLOCK = LazyPattern(r"\{\{-?\s*(if|range|with|define|block|end)\b")
+_INCLUDE = LazyPattern(r'\b(?:include|template)\s+"([^"]+)"')
 
 
-def _generated_keys(template: str) -> set[str]:
-    """Keys a Helm template fills with a value generated at render time: the key's line calls a
-    generator (``randAlphaNum``, ``genCA``, ``lookup``...) or uses a variable assigned from one."""
-    assigned = [(name, expression) for name, expression in _ASSIGNMENT.findall(template)]
-    generated: set[str] = set()
+class _Generation(NamedTuple):
+    """What a template may generate: its variables assigned from a generator, and the chart's helpers
+    whose body (or a helper it includes) calls one."""
+
+    variables: frozenset[str]
+    helpers: frozenset[str]
+
+    def makes(self, text: str) -> bool:
+        """Whether template ``text`` (an expression, a line) calls a generator, directly or not."""
+        return bool(
+            _GENERATORS.search(text)
+            or any(re.search(rf"\${re.escape(var)}\b", text) for var in self.variables)
+            or any(name in self.helpers for name in _INCLUDE.findall(text))
+        )
+
+
+def _generated(obj: KubeObject, template: HelmTemplate, field: str, key: str) -> bool:
+    """Whether the chart makes the value of ``field.key`` at render time. The chart's source map names
+    the template line that wrote it (a value placed in a values file was written there); where it
+    proves no line, the template's lines that write ``key:`` are read instead."""
+    generation = _generation(template)
+    point = obj.origin((field, key)) if obj.origin is not None else None
+    if point is not None and not point.approximate:
+        lines = template.text.splitlines()
+        return point.file == template.name and 0 < point.line <= len(lines) and generation.makes(lines[point.line - 1])
+    written = [(match.group(1), match.group(2)) for match in map(_DATA_KEY.match, template.text.splitlines()) if match]
+    if any(name == key for name, _ in written):
+        return any(name == key and "{{" in value and generation.makes(value) for name, value in written)
+    # No line writes the key as text: a key the template computes (`{{ $key }}: ...`) that generates.
+    return any(name is None and generation.makes(value) for name, value in written)
+
+
+@lru_cache(maxsize=64)
+def _generation(template: HelmTemplate) -> _Generation:
+    helpers = _generating_helpers(template.helpers)
+    assigned = _ASSIGNMENT.findall(template.text)
+    variables: set[str] = set()
     changed = True
     while changed:  # $cert := genSignedCert ... $ca makes $cert generated once $ca is
         changed = False
         for name, expression in assigned:
-            if name not in generated and (_GENERATORS.search(expression) or any(f"${var}" in expression for var in generated)):
-                generated.add(name)
+            if name not in variables and _Generation(frozenset(variables), helpers).makes(expression):
+                variables.add(name)
                 changed = True
-    keys = set()
-    for line in template.splitlines():
-        match = _DATA_KEY.match(line)
-        if match and "{{" in match.group(2):
-            value = match.group(2)
-            if _GENERATORS.search(value) or any(re.search(rf"\${re.escape(var)}\b", value) for var in generated):
-                keys.add(match.group(1))
-    return keys
+    return _Generation(frozenset(variables), helpers)
+
+
+@lru_cache(maxsize=16)
+def _generating_helpers(files: tuple[str, ...]) -> frozenset[str]:
+    """The named templates of ``files`` that call a generator, or include one that does."""
+    bodies = {name: body for text in files for name, body in _defines(text)}
+    generating = {name for name, body in bodies.items() if _GENERATORS.search(body)}
+    changed = True
+    while changed:
+        changed = False
+        for name, body in bodies.items():
+            if name not in generating and any(included in generating for included in _INCLUDE.findall(body)):
+                generating.add(name)
+                changed = True
+    return frozenset(generating)
+
+
+def _defines(text: str) -> Iterator[tuple[str, str]]:
+    """(name, body) of each ``define`` in a template file, the body up to its own ``end``."""
+    for define in _DEFINE.finditer(text):
+        depth = 1
+        for block in _BLOCK.finditer(text, define.end()):
+            depth += -1 if block.group(1) == "end" else 1
+            if depth == 0:
+                yield define.group(1), text[define.end() : block.start()]
+                break
 
 
 def _has_content(value: object) -> bool:
