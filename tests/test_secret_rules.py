@@ -130,6 +130,19 @@ def test_configmap_embedded_file_reports_line() -> None:
     assert "line 3" in hit.message and "Xy7" not in hit.message
 
 
+def test_configmap_documents_are_judged_by_content_not_by_their_key() -> None:
+    # KServe's inferenceservice-config: `credentials` is a JSON document naming Secrets and their keys,
+    # and an `_example` file shows it as a block (`credentials: |-`), the JSON below the header.
+    naming = '{\n  "storageSpecSecretName": "storage-config",\n  "s3": {"s3SecretAccessKeyName": "AWS_SECRET_ACCESS_KEY"}\n}'
+    data = f"  credentials: |-\n" + "".join(f"    {line}\n" for line in naming.splitlines())
+    data += "  _example: |-\n    credentials: |-\n      {\n        \"s3Endpoint\": \"\"\n      }\n"
+    assert not _hits(_configmap(data), "secret-in-configmap")
+    # A block whose first line is the value still sets it; a credentials file still shows its key.
+    leaked = "  config.yaml: |\n    db:\n      password: |-\n        hunter2\n  credentials: |\n    [default]\n    aws_secret_access_key = wJalrXUtnFEMIK7MDENGbPxRfiCY\n"
+    hits = _hits(_configmap(leaked), "secret-in-configmap")
+    assert [(h.path, "line" in h.message) for h in hits] == [("data['config.yaml']", True), ("data.credentials", True)]
+
+
 def test_configmap_templates_and_ordinary_config_pass() -> None:
     data = (
         "  values.yaml: |\n    password: {{ .Values.password | quote }}\n    tokenSecretName: api-token\n"

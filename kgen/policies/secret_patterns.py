@@ -393,6 +393,8 @@ _ASSIGNMENT = LazyPattern(
 )
 _UNQUOTED_LITERAL = LazyPattern(r"^[^\s()\[\]{}<>$`'\"]+$")
 _DOTTED_NAME = LazyPattern(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+# A YAML block scalar's header (`credentials: |-`): the value is on the lines below.
+_BLOCK_HEADER = LazyPattern(r"^[|>][-+0-9]*$")
 
 
 def secret_assignments(text: str, extra: Iterable[Pattern[str]] = ()) -> Iterator[tuple[int, str]]:
@@ -408,9 +410,12 @@ def secret_assignments(text: str, extra: Iterable[Pattern[str]] = ()) -> Iterato
         if not match or not is_secret_name(match.group("key"), patterns):
             continue
         raw = match.group("value")
+        if _BLOCK_HEADER.match(raw):  # `password: |-`: the value is the block's first line
+            lines = text.splitlines()
+            raw = lines[number].strip() if number < len(lines) else ""
         quoted = raw[:1] in "\"'" and len(raw) >= 2
         value = raw[1:-1] if quoted else raw
-        if not quoted and (not _UNQUOTED_LITERAL.match(value) or _DOTTED_NAME.match(value) or value in "|>"):
+        if not quoted and (not _UNQUOTED_LITERAL.match(value) or _DOTTED_NAME.match(value)):
             continue
         if is_benign_value(value) or name_words(value) == name_words(match.group("key")):
             continue
