@@ -205,11 +205,17 @@ class ValuesTrace:
         if isinstance(value, list):
             return [self._mark(item, (*path, str(index))) for index, item in enumerate(value)]
         # Multi-line strings stay as they are: a marker must not change the output's lines.
-        if isinstance(value, str) and value and "\n" not in value and not (path and path[-1] in self._decisive):
+        if isinstance(value, str) and value and "\n" not in value and not self._decides(path):
             self._paths.append(path)
             self._originals.append(value)
             return f"kgm{len(self._paths) - 1}x"
         return value
+
+    def _decides(self, path: tuple[str, ...]) -> bool:
+        """Whether a template decides on the string at ``path``: its key, or for a list item the list's, is decisive."""
+        if not path:
+            return False
+        return path[-1] in self._decisive or len(path) > 1 and path[-1].isdigit() and path[-2] in self._decisive
 
     def source(self, real: yaml.Node, marked: yaml.Node, real_data: Any, marked_text: str) -> ValuePoint | None:
         """The values entry the real node came from, when the marked node proves it.
@@ -266,19 +272,27 @@ _DECIDING = re.compile(r"\b(?:eq|ne|lt|le|gt|ge|hasPrefix|hasSuffix|contains|sem
                        r"split|splitList|splitn|trunc|substr|int|int64|atoi|float64|until|index|get|dig|ternary|has|mustHas|"
                        r"b64enc|b64dec|b32enc|b32dec|sha1sum|sha256sum|sha512sum|adler32sum|htpasswd|encryptAES|derivePassword)\b")
 _FIELD = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
+_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+# `$name := expression` or `$name = expression`, within one action (actions are NUL-separated).
+_ASSIGNED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\s*:?=([^\0]*)")
+_INCLUDED = re.compile(r'\b(?:include|template)\s+"([^"]+)"')
+_BLOCK_KEYWORD = re.compile(r"\{\{-?\s*(if|range|with|define|block|end)\b")
 # A named argument handed to a helper: `dict "type" .Values.master.podAntiAffinityPreset` (group 1:
 # the name the helper reads, group 2: the key of the value it is given).
 _NAMED_ARGUMENT = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s+\(?\$?[A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.([A-Za-z_][A-Za-z0-9_]*)\b(?![."])')
 
 
 def decisive_keys(templates: list[str]) -> set[str]:
-    """Value keys the templates compare, split or count: their values are never marked.
+    """Value keys the templates compare, split or count: their values are never marked (nor the
+    strings of a list under such a key).
 
     Read from the template sources (helpers included) only to choose what to mark; a wrong
     choice cannot misplace a finding, as every traced value is checked against the real render.
     """
     keys: set[str] = set()
+    variables: set[str] = set()
     arguments: list[tuple[str, str]] = []
+    assignments: dict[str, list[str]] = {}
     for text in templates:
         # The actions alone, NUL-separated: a search of them all is one scan, not one per action.
         actions = "\0".join(map(re.Match.group, _ACTION.finditer(text)))
@@ -289,8 +303,12 @@ def decisive_keys(templates: list[str]) -> set[str]:
                 end = actions.find("\0", word.end())
                 end = len(actions) if end == -1 else end
                 keys.update(_FIELD.findall(actions, start, end))
+                variables.update(_VARIABLE.findall(actions, start, end))
         if "dict" in actions:
             arguments += _NAMED_ARGUMENT.findall(actions)
+        for name, expression in _ASSIGNED.findall(actions):
+            assignments.setdefault(name, []).append(expression)
+    _keys_behind(variables, assignments, templates, keys)
     # A helper that compares its argument `.type` decides on whatever value a caller hands it as "type"
     # (Bitnami's common chart: `dict "type" .Values.master.podAntiAffinityPreset`).
     while True:
@@ -298,6 +316,36 @@ def decisive_keys(templates: list[str]) -> set[str]:
         if not handed:
             return keys
         keys |= handed
+
+
+def _keys_behind(variables: set[str], assignments: dict[str, list[str]], templates: list[str], keys: set[str]) -> None:
+    """Add to ``keys`` the value keys behind compared ``variables``: those their assignments read,
+    directly or through a helper they include (kube-state-metrics: `$collectors := include
+    "kube-state-metrics.collectors" $ | fromYamlArray`, then `has "configmaps" $collectors`)."""
+    pending, seen, helpers = set(variables), set(), set()
+    while pending:
+        variable = pending.pop()
+        seen.add(variable)
+        for expression in assignments.get(variable, ()):
+            keys.update(_FIELD.findall(expression))
+            pending.update(set(_VARIABLE.findall(expression)) - seen)
+            for helper in set(_INCLUDED.findall(expression)) - helpers:
+                helpers.add(helper)
+                for body in _helper_bodies(templates, helper):
+                    keys.update(_FIELD.findall(body))
+
+
+def _helper_bodies(templates: list[str], name: str) -> Iterator[str]:
+    """The text of each ``define`` of ``name``, up to its own ``end``."""
+    opening = re.compile(r"\{\{-?\s*define\s+\"" + re.escape(name) + '"')
+    for text in templates:
+        for define in opening.finditer(text):
+            depth = 1
+            for block in _BLOCK_KEYWORD.finditer(text, define.end()):
+                depth += -1 if block.group(1) == "end" else 1
+                if depth == 0:
+                    yield text[define.end() : block.start()]
+                    break
 
 
 def _scalars(node: yaml.Node) -> Iterator[yaml.ScalarNode]:

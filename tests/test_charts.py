@@ -186,16 +186,16 @@ def test_a_value_a_helper_compares_under_another_name_is_not_marked(tmp_path: Pa
 
 
 def test_lines_before_the_tracing_render_parts_from_helm_keep_their_sources(tmp_path: Path) -> None:
-    # `$mode` hides the compared value from the template scan, so the tracing render takes the other
-    # branch in the second document: its lines are unproven (approximate); the first document's,
-    # written before the render differs, keep their exact sources.
+    # `with` hides the compared value from the template scan (`eq .` names no key), so the tracing
+    # render takes the other branch in the second document: its lines are unproven (approximate);
+    # the first document's, written before the render differs, keep their exact sources.
     chart = write_chart(
         tmp_path / "parted",
         {
             "both.yaml": (
                 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: first\nspec:\n  containers:\n    - name: app\n      image: {{ .Values.image }}\n"
-                "---\n{{- $mode := .Values.mode }}\napiVersion: v1\nkind: Pod\nmetadata:\n  name: second\n"
-                '{{- if eq $mode "gpu" }}\n  labels:\n    accelerator: gpu\n{{- end }}\n'
+                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: second\n"
+                '{{- with .Values.mode }}{{- if eq . "gpu" }}\n  labels:\n    accelerator: gpu\n{{- end }}{{- end }}\n'
                 "spec:\n  containers:\n    - name: app\n      image: {{ .Values.image }}\n"
             ),
         },
@@ -204,6 +204,28 @@ def test_lines_before_the_tracing_render_parts_from_helm_keep_their_sources(tmp_
     unpinned = {f.object["name"]: (f.file, f.line, f.approximate) for f in _lint(chart) if f.rule == "image-tag-unpinned" and f.object}
     assert unpinned["first"] == (str(chart / "values.yaml"), 2, False)
     assert unpinned["second"][2] is True
+
+
+def test_values_a_template_compares_through_a_variable_and_a_helper_are_not_marked(tmp_path: Path) -> None:
+    # kube-state-metrics: `$active := include "ksm.collectors" $ | fromYamlArray`, then
+    # `has "secrets" $active` writes each rule. Marking the collectors would drop every rule in
+    # the tracing render, and the Role's findings would lose their lines.
+    chart = write_chart(
+        tmp_path / "ksm",
+        {
+            "_helpers.tpl": '{{- define "ksm.collectors" -}}\n{{- $collectors := .Values.collectors | default (list) }}\n{{- toYaml $collectors }}\n{{- end -}}\n',
+            "role.yaml": (
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: ksm\n"
+                '{{- $active := include "ksm.collectors" $ | fromYamlArray }}\nrules:\n'
+                '{{- if has "pods" $active }}\n- apiGroups: [""]\n  resources: [pods]\n  verbs: ["list", "watch"]\n{{- end }}\n'
+                '{{- if has "secrets" $active }}\n- apiGroups: [""]\n  resources: [secrets]\n  verbs: ["list", "watch"]\n{{- end }}\n'
+            ),
+        },
+        values="collectors:\n  - pods\n  - secrets\n",
+    )
+    findings = [f for f in _lint(chart) if f.rule == "rbac-secrets-access"]
+    assert [(f.file, f.line, f.approximate) for f in findings] == [(str(chart / "templates" / "role.yaml"), 15, False)]
+    assert _line(chart / "templates" / "role.yaml", 15) == 'verbs: ["list", "watch"]'
 
 
 def test_a_template_that_writes_nothing_but_is_included_by_its_file_name_stays_traced(tmp_path: Path) -> None:
