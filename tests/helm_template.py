@@ -20,7 +20,7 @@ def helm_template(chart: str, kube_version: str) -> str:
     out = []
     with helm_python.Chart.load(chart) as loaded:
         for crd in loaded.crds:
-            out.append(f"---\n# Source: {crd['filename']}\n{crd['data']}")
+            out.append(f"---\n# Source: {crd['filename']}\n{crd['data']}\n")  # Helm's "%s\n": a CRD file may not end its last line
         options = json.dumps({"name": loaded.metadata["name"], "kube_version": f"v{kube_version}.0"})
         rendered = json.loads(helm_python._native.call_string("helm_render", loaded._raw(), "{}", options))
     for key, text in sorted(rendered.items()):
