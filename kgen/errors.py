@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_LINE_BREAKS = re.compile(r"[ \t]*(?:\r?\n[ \t]*)+")
+
 
 class InputError(Exception):
     """Bad or unreadable input: printed as ``file:line: message`` without a traceback."""
@@ -25,3 +29,9 @@ class RuleCrash(Exception):
     def __init__(self, rule_id: str, where: str) -> None:
         super().__init__(f"{where}internal error in rule {rule_id} (a kgen bug; please report it)")
         self.rule_id = rule_id
+
+
+def tool_message(text: str) -> str:
+    """A message from Helm or Kustomize on one line: a chart's `fail` text and Kustomize's quoted
+    configs break lines, which a one-line report would otherwise show as escapes."""
+    return _LINE_BREAKS.sub(" ", text.strip())

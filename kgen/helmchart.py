@@ -20,7 +20,7 @@ from typing import Any, Callable, Collection
 
 import yaml
 
-from kgen.errors import InputError
+from kgen.errors import InputError, tool_message
 from kgen.helmtrace import LineTrace, ValuesTrace, compose_nodes, decisive_keys, instrument_template, node_along
 from kgen.loader import RELEASE_NAMESPACE, HelmTemplate, JsonPath, KubeObject, LoadProblem, LoadResult, SourceFile, SourcePoint, list_files, locate_node, node_position, parse_source, read_source
 
@@ -217,7 +217,7 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
     try:
         chart = helm.Chart.load(tree.chart)
     except helm.HelmError as exc:
-        raise _RenderFailed(f"Helm could not load the chart: {exc}", tree.shown("Chart.yaml")) from None
+        raise _RenderFailed(f"Helm could not load the chart: {tool_message(str(exc))}", tree.shown("Chart.yaml")) from None
     with chart:
         metadata = chart.metadata
         _check_dependencies(chart, metadata, tree)
@@ -344,7 +344,7 @@ def _render_with(helm: Any, chart: Any, values: dict, render_options: dict, tree
     try:
         return _helm_render(chart, values, render_options)
     except helm.HelmError as exc:
-        message = str(exc).strip()
+        message = tool_message(str(exc))
         where = _TEMPLATE_ERROR.search(message)
         if where:
             relative = where.group(1).split("/", 1)[1] if "/" in where.group(1) else where.group(1)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 import yaml
 
-from kgen.errors import InputError
+from kgen.errors import InputError, tool_message
 from kgen.fsutil import kustomization_file
 from kgen.loader import (
     YAML_SUFFIXES,
@@ -455,7 +455,7 @@ def load_kustomization(
     result.files.append(kustomization_source)
     proc = build.result() if build is not None else kustomize_build(directory)
     if proc.returncode != 0:
-        message = proc.stderr.strip() or f"exit status {proc.returncode}"
+        message = tool_message(proc.stderr) or f"exit status {proc.returncode}"
         if any(marker in message for marker in _REFUSED_REMOTE):
             message += " (kgen builds Kustomize offline: remote resources are not fetched; vendor them to lint them)"
         result.problems.append(LoadProblem(kustomization, 1, 1, f"kustomize build failed: {message}", "render-failed"))

@@ -348,6 +348,14 @@ def test_a_template_error_is_a_render_failed_finding_at_the_template_line(tmp_pa
     assert "set name" in failed[0]["message"]
 
 
+def test_a_fail_message_of_several_lines_is_reported_on_one_line(tmp_path: Path) -> None:
+    # NVIDIA's device plugin refuses the default namespace with a `fail` text of four lines.
+    chart = write_chart(tmp_path / "guarded", {"guard.yaml": '{{- if eq .Release.Namespace "default" }}\n{{- fail "\\nNot in default.\\nUse --namespace." }}\n{{- end }}\n'})
+    result = run_kgen("lint", str(chart))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Not in default. Use --namespace.  render-failed" in result.stdout and "\\x0a" not in result.stdout
+
+
 def test_a_chart_archive_and_an_archived_dependency(tmp_path: Path) -> None:
     chart = tmp_path / "serving"
     shutil.copytree(SERVING, chart)
