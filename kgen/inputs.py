@@ -359,6 +359,12 @@ def _as_named(directory: str, path: str) -> str:
     return directory if os.path.isabs(path) else os.path.relpath(directory)
 
 
+def _read_not_as_object(root: KustomizeRoot, real: str) -> bool:
+    """Whether ``root`` reads the file at ``real`` as no object: a patch or a config, or a patch its
+    kustomization names in a comment (switched off) and does not read as a resource."""
+    return real in root.non_object_files or real in root.disabled_files and real not in {os.path.realpath(path) for path in root.resources}
+
+
 def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> str | None:
     """The Kustomize folder (this file's or an ancestor) whose kustomization this file is, or which
     reads it as a patch: a patch is part of an object, neither valid nor fixable on its own. The
@@ -376,7 +382,7 @@ def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> 
                 except InputError:  # an unreadable kustomization: the file is judged on its own
                     roots[directory] = None
             root = roots[directory]
-            if real == os.path.realpath(kustomization) or (root is not None and real in root.patch_files):
+            if real == os.path.realpath(kustomization) or (root is not None and _read_not_as_object(root, real)):
                 return _as_named(directory, path)
         parent = os.path.dirname(directory)
         if parent == directory:
@@ -422,9 +428,11 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
             for name in sorted(names)
             if (name.endswith(YAML_SUFFIXES) or name.endswith(".tgz")) and not options.exclude(os.path.join(current, name))
         ]
-    read_by_roots = {real_path(path, real_folders) for root in roots.values() for path in root.patch_files}
+    read_by_roots = {real_path(path, real_folders) for root in roots.values() for path in root.non_object_files}
+    resources = {real_path(path, real_folders) for root in roots.values() for path in root.resources}
+    disabled = {real_path(path, real_folders) for root in roots.values() for path in root.disabled_files} - read_by_roots - resources
     if options.render_roots:
-        read_by_roots |= {real_path(path, real_folders) for root in roots.values() for path in root.resources}
+        read_by_roots |= resources
     else:
         roots = {}
     included = {real for directory, root in roots.items() for real in root.includes if real != real_folders[directory]}
@@ -443,6 +451,9 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
         real = real_path(path, real_folders)
         is_kustomization = os.path.basename(path) in KUSTOMIZATION_FILES and kustomization_file(os.path.dirname(path)) == path
         if real in read_by_roots or os.path.dirname(real) in included or is_kustomization:
+            continue
+        if real in disabled:
+            say(f"{path}: a patch a kustomization names in a comment (switched off, as kubebuilder scaffolds them), not linted on its own")
             continue
         if path.endswith(".tgz"):
             if is_chart_archive(path):

@@ -9,7 +9,8 @@ points at the object's first line in its resource file, marked approximate.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable
 
@@ -135,10 +136,15 @@ class KustomizeRoot:
 
     resources: list[str]
     patch_texts: list[_PatchText]
-    patch_files: set[str]
+    # Files it reads that are no object of its build (real paths): patches, and the configs of its
+    # transformers, generators, validators, name references, CRD schemas and replacements.
+    non_object_files: set[str]
     images: list[tuple[tuple[str, ...], SourcePoint]]  # image names (old, new) -> the `images:` entry
     includes: set[str]  # every directory this root reads, itself included
     component: bool = False  # a Kustomize Component: built only as part of the roots that use it
+    # Patches its kustomization names in comments (`#- path: cert_patch.yaml`, as kubebuilder
+    # scaffolds optional ones): switched off, and never objects of their own.
+    disabled_files: set[str] = field(default_factory=set)
 
     @cached_property
     def patches(self) -> list[_Patch]:
@@ -214,18 +220,59 @@ def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
             included = read_root(target, seen)
             root.resources += included.resources
             root.patch_texts += included.patch_texts
-            root.patch_files |= included.patch_files
+            root.non_object_files |= included.non_object_files
+            root.disabled_files |= included.disabled_files
             root.images += included.images
             root.includes |= included.includes
         elif os.path.isfile(target) and target.endswith(YAML_SUFFIXES):
             root.resources.append(target)
     _read_patches(directory, document, source, node, root)
+    root.non_object_files |= _config_files(directory, document)
+    root.disabled_files |= _patches_switched_off(directory, source.text)
     for index, image in enumerate(document.get("images") or []):
         if isinstance(image, dict) and image.get("name"):
             line, column = node_position(locate_node(node, ("images", index)))
             names = tuple(str(image[key]) for key in ("name", "newName") if image.get(key))
             root.images.append((names, SourcePoint(source.name, line, column)))
     return root
+
+
+# Kustomization fields that name files of configuration, not of objects: a list of paths (or of
+# inline configs), or `openapi: {path: ...}`, `replacements: [{path: ...}]`.
+_CONFIG_LISTS = ("transformers", "generators", "validators", "configurations", "crds")
+# A YAML file named in a comment line of a kustomization (`#- path: patch.yaml`, `#ENABLE_X - path:
+# patch.yaml`, `#- manager_webhook_patch.yaml`), and a top-level key (the section a line is in).
+_COMMENTED_FILE = re.compile(r"^\s*#[^\n]*?([\w.][\w./-]*\.ya?ml)\b")
+_TOP_LEVEL_KEY = re.compile(r"^([A-Za-z]\w*)\s*:")
+_PATCH_FIELDS = ("patches", "patchesStrategicMerge", "patchesJson6902")
+
+
+def _config_files(directory: str, document: dict) -> set[str]:
+    """Real paths of the files ``document`` reads as configuration (see ``non_object_files``)."""
+    paths = [entry for name in _CONFIG_LISTS for entry in (document.get(name) or []) if isinstance(entry, str)]
+    openapi = document.get("openapi")
+    if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
+        paths.append(openapi["path"])
+    paths += [entry["path"] for entry in document.get("replacements") or [] if isinstance(entry, dict) and isinstance(entry.get("path"), str)]
+    return {os.path.realpath(os.path.join(directory, path)) for path in paths if "\n" not in path and "://" not in path}
+
+
+def _patches_switched_off(directory: str, text: str) -> set[str]:
+    """Real paths of the existing files the kustomization ``text`` names as patches in comments: a
+    commented entry with `path:`, or in a patches section. A resource commented out stays a file to
+    lint (microservices-demo deploys `# - loadgenerator.yaml` with skaffold instead)."""
+    if "#" not in text:
+        return set()
+    named, section = set(), ""
+    for line in text.splitlines():
+        key = _TOP_LEVEL_KEY.match(line)
+        if key:
+            section = key.group(1)
+            continue
+        commented = _COMMENTED_FILE.match(line)
+        if commented and (section in _PATCH_FIELDS or "path:" in line):
+            named.add(os.path.realpath(os.path.join(directory, commented.group(1))))
+    return {path for path in named if os.path.isfile(path)}
 
 
 def _read_patches(directory: str, document: dict, source: SourceFile, node: yaml.Node, root: KustomizeRoot) -> None:
@@ -240,7 +287,7 @@ def _read_patches(directory: str, document: dict, source: SourceFile, node: yaml
         target = entry.get("target") if isinstance(entry.get("target"), dict) else {}
         if isinstance(entry.get("path"), str):
             path = os.path.normpath(os.path.join(directory, entry["path"]))
-            root.patch_files.add(os.path.realpath(path))
+            root.non_object_files.add(os.path.realpath(path))
             root.patch_texts.append(_PatchText(target, path=path))
         elif isinstance(entry.get("patch"), str):
             # An inline patch: positions inside the kustomization, below the `patch:` key.

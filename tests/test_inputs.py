@@ -166,3 +166,49 @@ def test_fix_leaves_patches_alone_named_or_walked(tmp_path: Path) -> None:
     walked = run_kgen("fix", str(copy))  # the base's resource is a plain file and is fixed
     assert walked.returncode == 0 and "base/deployment.yaml" in walked.stderr and "tolerations.yaml" not in walked.stderr, walked.stderr
     assert patch.read_text() == before
+
+
+def _kubebuilder_config(root: Path) -> Path:
+    """A kubebuilder `config/` tree, as kueue, JobSet and LeaderWorkerSet ship it: optional patches
+    switched off in comments, cert-manager names set by transformer configs, and a resource
+    commented out because another tool deploys it."""
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: controller\nspec:\n  selector:\n    matchLabels: {app: c}\n"
+        "  template:\n    metadata:\n      labels: {app: c}\n    spec:\n      containers:\n        - name: manager\n          image: ghcr.io/acme/manager:v1.2.3\n"
+    )
+    files = {
+        "crd/kustomization.yaml": "resources:\n- bases/widgets.yaml\npatches:\n#- path: patches/cainjection_in_widgets.yaml\n",
+        "crd/bases/widgets.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: widgets\n",
+        "crd/patches/cainjection_in_widgets.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.acme.io\n",
+        "default/kustomization.yaml": (
+            "resources:\n- ../crd\n- manager.yaml\n# - loadgenerator.yaml  # deployed by skaffold during development\n"
+            "patchesStrategicMerge:\n#- manager_webhook_patch.yaml\ntransformers:\n- name_transformer.yaml\n"
+        ),
+        "default/manager.yaml": deployment,
+        "default/loadgenerator.yaml": deployment.replace("controller", "loadgenerator").replace(":v1.2.3", ":latest"),
+        "default/manager_webhook_patch.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: controller\n",
+        "default/name_transformer.yaml": "apiVersion: builtin\nkind: PrefixSuffixTransformer\nmetadata:\n  name: prefix\nprefix: acme-\nfieldSpecs:\n- path: metadata/name\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_a_walk_skips_switched_off_patches_and_transformer_configs(tmp_path: Path) -> None:
+    config = _kubebuilder_config(tmp_path / "config")
+    result = run_kgen("lint", str(config), "--format", "json")
+    findings = json.loads(result.stdout)["findings"]
+    assert {f["rule"] for f in findings if f["rule"].startswith("schema")} == set(), findings
+    # The resource commented out is still a file to lint; the patches switched off are said to be skipped.
+    assert any(f["file"] == str(config / "default" / "loadgenerator.yaml") and f["rule"] == "image-tag-unpinned" for f in findings)
+    skipped = [line.split(": a patch a kustomization names in a comment")[0].removeprefix("kgen: note: ") for line in result.stderr.splitlines() if ": a patch a kustomization names" in line]
+    assert sorted(skipped) == [str(config / "crd" / "patches" / "cainjection_in_widgets.yaml"), str(config / "default" / "manager_webhook_patch.yaml")]
+
+
+def test_a_switched_off_patch_named_alone_is_skipped_as_a_patch(tmp_path: Path) -> None:
+    config = _kubebuilder_config(tmp_path / "config")
+    patch = config / "crd" / "patches" / "cainjection_in_widgets.yaml"
+    result = run_kgen("lint", str(patch), str(config / "default" / "name_transformer.yaml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skipped; lint the folder: kgen lint" in result.stderr
