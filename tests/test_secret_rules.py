@@ -134,7 +134,7 @@ def test_configmap_documents_are_judged_by_content_not_by_their_key() -> None:
     # KServe's inferenceservice-config: `credentials` is a JSON document naming Secrets and their keys,
     # and an `_example` file shows it as a block (`credentials: |-`), the JSON below the header.
     naming = '{\n  "storageSpecSecretName": "storage-config",\n  "s3": {"s3SecretAccessKeyName": "AWS_SECRET_ACCESS_KEY"}\n}'
-    data = f"  credentials: |-\n" + "".join(f"    {line}\n" for line in naming.splitlines())
+    data = "  credentials: |-\n" + "".join(f"    {line}\n" for line in naming.splitlines())
     data += "  _example: |-\n    credentials: |-\n      {\n        \"s3Endpoint\": \"\"\n      }\n"
     assert not _hits(_configmap(data), "secret-in-configmap")
     # A block whose first line is the value still sets it; a credentials file still shows its key.
