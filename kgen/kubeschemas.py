@@ -190,11 +190,8 @@ class BuiltinKindSchema:
     def is_valid(self, data: Any) -> bool:
         if "compiled" not in self.__dict__ and self.schemas.walks_left > 0:
             self.schemas.walks_left -= 1
-            try:
-                if _accepts(self.definitions.definition(self.name), data, self.definitions):
-                    return True
-            except RecursionError:  # nested deeper than the walk goes: the validator tells
-                pass
+            if walk_accepts(self.definitions.definition(self.name), data, self.definitions):
+                return True
         return self.compiled.validator.is_valid(data)
 
     @cached_property
@@ -217,10 +214,34 @@ class BuiltinKindSchema:
 
 
 WALKED_BEFORE_COMPILING = 16  # objects per run and schema version
+# Mappings and lists a walk visits before it leaves an object to the validator: a Deployment has
+# ~100, a CRD of Argo Workflows ~90,000 (walking it took longer than compiling and validating).
+WALK_BUDGET = 4096
+_walk_budget = [WALK_BUDGET]
+
+
+class _TooLarge(Exception):
+    """The object is larger than a walk is worth."""
+
+
+def _spend() -> None:
+    _walk_budget[0] -= 1
+    if _walk_budget[0] < 0:
+        raise _TooLarge
 # What the plain walk models. Formats are annotations in draft 2020-12 (jsonschema-rs checks them
 # only when asked), descriptions and x-kubernetes-* extensions say nothing about validity.
 _ANNOTATIONS = frozenset({"description", "format"})
 _REF_PREFIX = "#/$defs/"
+
+
+def walk_accepts(schema: dict, value: Any, definitions: DefinitionsFile) -> bool:
+    """True when the walk proves ``value`` valid against ``schema``; False when it is invalid, or
+    nested deeper or larger than a walk is worth (the validator tells)."""
+    _walk_budget[0] = WALK_BUDGET
+    try:
+        return _accepts(schema, value, definitions)
+    except (RecursionError, _TooLarge):
+        return False
 
 
 def _accepts(schema: dict, value: Any, definitions: DefinitionsFile) -> bool:
@@ -244,6 +265,7 @@ def _accepts(schema: dict, value: Any, definitions: DefinitionsFile) -> bool:
         elif keyword not in _ANNOTATIONS and not keyword.startswith("x-kubernetes-"):
             return False
     if isinstance(value, dict):
+        _spend()
         properties = schema.get("properties", {})
         other = schema.get("additionalProperties", True)
         for key, item in value.items():
@@ -253,6 +275,7 @@ def _accepts(schema: dict, value: Any, definitions: DefinitionsFile) -> bool:
                 return False
         return True
     if isinstance(value, list):
+        _spend()
         below = schema.get("items", True)
         return all(_accepts_below(below, item, definitions) for item in value)
     return _plain(value)
@@ -291,8 +314,10 @@ def _plain(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, dict):
+        _spend()
         return all(isinstance(key, str) and _plain(item) for key, item in value.items())
     if isinstance(value, list):
+        _spend()
         return all(_plain(item) for item in value)
     return False
 
