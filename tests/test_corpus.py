@@ -50,7 +50,7 @@ FINDINGS_BY_RULE = {
     "schema-unknown-kind": 118,
     "secret-env-literal": 41,
     "secret-in-configmap": 2,
-    "secret-object-committed": 28,
+    "secret-object-committed": 27,
     "security-capabilities": 821,
     "security-host-namespaces": 25,
     "security-host-path": 58,

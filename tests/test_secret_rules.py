@@ -166,8 +166,8 @@ SECRET = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
 
 
 def test_secret_object_committed(tmp_path: Path) -> None:
-    [hit] = _hits(SECRET + "data:\n  password: aHVudGVyMg==\n  user: ''\n", "secret-object-committed")
-    assert hit.path == "data" and "password" in hit.message and "user" not in hit.message and "aHVu" not in hit.message
+    [hit] = _hits(SECRET + "data:\n  password: aHVudGVyMg==\n  user: ''\n  token: PHlvdXItdG9rZW4+\n", "secret-object-committed")
+    assert hit.path == "data" and "password" in hit.message and "user" not in hit.message and "token" not in hit.message and "aHVu" not in hit.message
     allow = _policy(tmp_path, "    allowSecretObjects: true")
     assert not _hits(SECRET + "data:\n  password: aHVudGVyMg==\n", "secret-object-committed", allow)
 
@@ -177,6 +177,8 @@ def test_secret_object_committed(tmp_path: Path) -> None:
     "data: {}\nstringData: null\n",
     "stringData:\n  password: '${DB_PASSWORD}'\n",
     "data: [1, 2]\n",
+    "stringData:\n  hf_token: <your-hf-access-token-value>\n",  # KubeRay's LLM serving sample
+    "data:\n  password: Y2hhbmdlbWU=\n",  # changeme
 ])  # fmt: skip
 def test_secret_object_without_values(body: str) -> None:
     assert not _hits(SECRET + body, "secret-object-committed")

@@ -18,7 +18,7 @@ from kgen.policies.fixing import set_missing
 from kgen.policies.inventory import Inventory, namespace_of
 from kgen.policies.registry import RuleContext, Violation, fixer, rule
 from kgen.policies.secret_patterns import LazyPattern, compile_name_patterns, find_token, is_reference, is_secret_name, secret_arguments
-from kgen.policies.secret_values import content_secret, setting_secret
+from kgen.policies.secret_values import content_secret, is_placeholder, setting_secret
 from kgen.workloads import PodTemplate, as_list, as_map, get_path
 
 
@@ -152,7 +152,8 @@ def in_configmap(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     silent_when="""a Helm chart generates the value at render time: the template line that wrote it (from
     the chart's source map) calls randAlphaNum, genCA, genSelfSignedCert, genSignedCert, lookup...
     directly, through a variable, or through a helper it includes that may call one (Bitnami's
-    `common.secrets.passwords.manage`). Values written in the template text or a values file are reported.""",
+    `common.secrets.passwords.manage`); every value is a placeholder to fill in (`<your-token>`,
+    `changeme`, `REPLACE_ME`). Values written in the template text or a values file are reported.""",
 )
 def object_committed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
     if ctx.policy.secrets.get("allowSecretObjects") is True or obj.group != "":
@@ -161,7 +162,7 @@ def object_committed(obj: KubeObject, ctx: RuleContext) -> Iterator[Violation]:
         keys = [
             str(key)
             for key, value in as_map(obj.data.get(field)).items()
-            if _has_content(value) and not (obj.rendered_from and _generated(obj, obj.rendered_from, field, str(key)))
+            if _has_content(value, field) and not (obj.rendered_from and _generated(obj, obj.rendered_from, field, str(key)))
         ]
         if keys:
             shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
@@ -254,10 +255,12 @@ def _defines(text: str) -> Iterator[tuple[str, str]]:
                 break
 
 
-def _has_content(value: object) -> bool:
-    """A Secret entry with an actual value (empty strings and pure ``${VAR}`` templates are not)."""
+def _has_content(value: object, field: str) -> bool:
+    """A Secret entry with an actual value: not empty, not a pure ``${VAR}`` template, not a
+    placeholder left to fill in (``<your-hf-access-token-value>``; in ``data``, once decoded)."""
     if isinstance(value, str):
-        return bool(value.strip()) and not is_reference(value)
+        text = _decoded(value) if field == "data" else value
+        return bool(value.strip()) and not is_reference(value) and not (text is not None and is_placeholder(text))
     return value is not None
 
 
