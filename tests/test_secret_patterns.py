@@ -117,6 +117,7 @@ NOT_SECRET_NAMES = [
     "MAX_TOTAL_TOKENS", "MAX_BATCH_PREFILL_TOKENS", "max_tokens", "MAX_TOKEN", "TOKENIZERS_PARALLELISM",
     # other meanings of key and pass
     "key", "a_key", "PUBLIC_KEY", "CACHE_KEY_PREFIX", "SORT_KEY", "partitionKey", "idempotency-key",
+    "timeKey", "levelKey", "messageKey", "stacktraceKey",  # zap encoder fields (Knative config-logging)
     "PASS_DEVICE_SPECS", "passwd", "BYPASS_CACHE", "KEYCLOAK_URL", "monkey", "SECRETARY",
 ]  # fmt: skip
 

@@ -55,6 +55,8 @@ PUBLIC_KEY_QUALIFIERS = frozenset({
     "public", "pub", "sort", "cache", "partition", "primary", "foreign", "routing", "idempotency",
     "range", "row", "map", "lookup", "shard", "index", "unique", "composite", "object", "hash",
     "dedup", "deduplication", "group", "label", "annotation", "metadata", "redis", "s3", "gcs",
+    # log encoders name their fields so (zap's timeKey, levelKey, messageKey, stacktraceKey...)
+    "time", "timestamp", "level", "message", "msg", "name", "caller", "function", "stacktrace", "logger",
 })  # fmt: skip
 # "passwd" needs a qualifier (DB_PASSWD): alone it is the nsswitch/getent database of that name.
 QUALIFIED_ONLY_WORDS = frozenset({"passwd"})
