@@ -204,8 +204,9 @@ class ValuesTrace:
             return {key: self._mark(item, (*path, str(key))) for key, item in value.items()}
         if isinstance(value, list):
             return [self._mark(item, (*path, str(index))) for index, item in enumerate(value)]
-        # Multi-line strings stay as they are: a marker must not change the output's lines.
-        if isinstance(value, str) and value and "\n" not in value and not self._decides(path):
+        # Multi-line strings stay as they are: a marker must not change the output's lines; so do
+        # strings holding template actions, which `tpl` would render.
+        if isinstance(value, str) and value and "\n" not in value and "{{" not in value and not self._decides(path):
             self._paths.append(path)
             self._originals.append(value)
             return f"kgm{len(self._paths) - 1}x"
@@ -270,7 +271,8 @@ class ValuesTrace:
 # them, and marking the value would only make the traced line differ from Helm's.
 _DECIDING = re.compile(r"\b(?:eq|ne|lt|le|gt|ge|hasPrefix|hasSuffix|contains|semverCompare|regexMatch|mustRegexMatch|regexFind|"
                        r"split|splitList|splitn|trunc|substr|int|int64|atoi|float64|until|index|get|dig|ternary|has|mustHas|"
-                       r"b64enc|b64dec|b32enc|b32dec|sha1sum|sha256sum|sha512sum|adler32sum|htpasswd|encryptAES|derivePassword)\b")
+                       r"b64enc|b64dec|b32enc|b32dec|sha1sum|sha256sum|sha512sum|adler32sum|htpasswd|encryptAES|derivePassword|"
+                       r"Glob|Get|GetBytes|Lines|AsConfig|AsSecrets)\b")  # .Files: a marked path reads another file
 _FIELD = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
 _VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 # `$name := expression` or `$name = expression`, within one action (actions are NUL-separated).

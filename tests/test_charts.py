@@ -228,6 +228,30 @@ def test_values_a_template_compares_through_a_variable_and_a_helper_are_not_mark
     assert _line(chart / "templates" / "role.yaml", 15) == 'verbs: ["list", "watch"]'
 
 
+def test_a_file_a_value_names_is_read_in_the_tracing_render_too(tmp_path: Path) -> None:
+    # Volcano: `(.Files.Glob .Values.basic.admission_config_file).AsConfig`. Marking the path made the
+    # glob match nothing: the tracing render lost the ConfigMap's lines and every later finding of
+    # the template fell back to line 1. A value holding template actions (rendered by `tpl`) neither.
+    chart = write_chart(
+        tmp_path / "globbed",
+        {
+            "admission.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: admission\ndata:\n"
+                "  {{- (.Files.Glob .Values.configFile).AsConfig | nindent 2 }}\n"
+                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: {{ .Values.image }}\n"
+                "    - name: sidecar\n      image: {{ tpl .Values.sidecar . }}\n"
+            ),
+        },
+        values='configFile: config/admission.conf\nimage: ghcr.io/acme/app:latest\nsidecar: "ghcr.io/acme/{{ .Release.Name }}:latest"\n',
+    )
+    (chart / "config").mkdir()
+    (chart / "config" / "admission.conf").write_text("resourceGroups:\n- name: gpu\n  labels:\n    pool: gpu\n")
+    findings = _lint(chart)
+    unpinned = sorted((f.file, f.line, f.approximate) for f in findings if f.rule == "image-tag-unpinned")
+    assert unpinned == [(str(chart / "templates" / "admission.yaml"), 17, False), (str(chart / "values.yaml"), 2, False)]
+    assert not [f for f in findings if f.approximate]
+
+
 def test_a_template_that_writes_nothing_but_is_included_by_its_file_name_stays_traced(tmp_path: Path) -> None:
     # config.yaml is gated off, yet the pod's checksum includes it by path (a common chart idiom):
     # the tracing render, which leaves out templates that wrote nothing, must keep this one.
