@@ -279,6 +279,7 @@ _VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _ASSIGNED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\s*:?=([^\0]*)")
 _INCLUDED = re.compile(r'\b(?:include|template)\s+"([^"]+)"')
 _BLOCK_KEYWORD = re.compile(r"\{\{-?\s*(if|range|with|define|block|end)\b")
+_DEFINE = re.compile(r'\{\{-?\s*define\s+"([^"]+)"')
 # A named argument handed to a helper: `dict "type" .Values.master.podAntiAffinityPreset` (group 1:
 # the name the helper reads, group 2: the key of the value it is given).
 _NAMED_ARGUMENT = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)"\s+\(?\$?[A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\.([A-Za-z_][A-Za-z0-9_]*)\b(?![."])')
@@ -337,17 +338,20 @@ def _keys_behind(variables: set[str], assignments: dict[str, list[str]], templat
                     keys.update(_FIELD.findall(body))
 
 
+def named_templates(text: str) -> Iterator[tuple[str, str]]:
+    """(name, body) of each ``define`` in a template file, the body up to its own ``end``."""
+    for define in _DEFINE.finditer(text):
+        depth = 1
+        for block in _BLOCK_KEYWORD.finditer(text, define.end()):
+            depth += -1 if block.group(1) == "end" else 1
+            if depth == 0:
+                yield define.group(1), text[define.end() : block.start()]
+                break
+
+
 def _helper_bodies(templates: list[str], name: str) -> Iterator[str]:
-    """The text of each ``define`` of ``name``, up to its own ``end``."""
-    opening = re.compile(r"\{\{-?\s*define\s+\"" + re.escape(name) + '"')
-    for text in templates:
-        for define in opening.finditer(text):
-            depth = 1
-            for block in _BLOCK_KEYWORD.finditer(text, define.end()):
-                depth += -1 if block.group(1) == "end" else 1
-                if depth == 0:
-                    yield text[define.end() : block.start()]
-                    break
+    """The text of each ``define`` of ``name``."""
+    return (body for text in templates if name in text for defined, body in named_templates(text) if defined == name)
 
 
 def _scalars(node: yaml.Node) -> Iterator[yaml.ScalarNode]:

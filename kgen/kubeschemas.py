@@ -228,6 +228,8 @@ def _spend() -> None:
     _walk_budget[0] -= 1
     if _walk_budget[0] < 0:
         raise _TooLarge
+
+
 # What the plain walk models. Formats are annotations in draft 2020-12 (jsonschema-rs checks them
 # only when asked), descriptions and x-kubernetes-* extensions say nothing about validity.
 _ANNOTATIONS = frozenset({"description", "format"})

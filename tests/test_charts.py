@@ -231,7 +231,7 @@ def test_values_a_template_compares_through_a_variable_and_a_helper_are_not_mark
 def test_a_file_a_value_names_is_read_in_the_tracing_render_too(tmp_path: Path) -> None:
     # Volcano: `(.Files.Glob .Values.basic.admission_config_file).AsConfig`. Marking the path made the
     # glob match nothing: the tracing render lost the ConfigMap's lines and every later finding of
-    # the template fell back to line 1. A value holding template actions (rendered by `tpl`) neither.
+    # the template fell back to line 1. Nor is a value holding template actions marked: `tpl` renders it.
     chart = write_chart(
         tmp_path / "globbed",
         {

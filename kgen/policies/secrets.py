@@ -177,8 +177,6 @@ _GENERATORS = LazyPattern(
 _ASSIGNMENT = LazyPattern(r"\$(\w+)\s*:?=([^}]*)")
 # A `key: value` line of a template; group 1 is None where the key is an action (`{{ $key }}: ...`).
 _DATA_KEY = LazyPattern(r"^\s*(?:['\"]?([-._a-zA-Z0-9]+)['\"]?|\{\{[^}]*\}\})\s*:(.*)$")
-_DEFINE = LazyPattern(r'\{\{-?\s*define\s+"([^"]+)"')
-_BLOCK = LazyPattern(r"\{\{-?\s*(if|range|with|define|block|end)\b")
 _INCLUDE = LazyPattern(r'\b(?:include|template)\s+"([^"]+)"')
 
 
@@ -232,7 +230,9 @@ def _generation(template: HelmTemplate) -> _Generation:
 @lru_cache(maxsize=16)
 def _generating_helpers(files: tuple[str, ...]) -> frozenset[str]:
     """The named templates of ``files`` that call a generator, or include one that does."""
-    bodies = {name: body for text in files for name, body in _defines(text)}
+    from kgen.helmtrace import named_templates  # chart objects only: a one-file lint does without it
+
+    bodies = {name: body for text in files for name, body in named_templates(text)}
     generating = {name for name, body in bodies.items() if _GENERATORS.search(body)}
     changed = True
     while changed:
@@ -242,17 +242,6 @@ def _generating_helpers(files: tuple[str, ...]) -> frozenset[str]:
                 generating.add(name)
                 changed = True
     return frozenset(generating)
-
-
-def _defines(text: str) -> Iterator[tuple[str, str]]:
-    """(name, body) of each ``define`` in a template file, the body up to its own ``end``."""
-    for define in _DEFINE.finditer(text):
-        depth = 1
-        for block in _BLOCK.finditer(text, define.end()):
-            depth += -1 if block.group(1) == "end" else 1
-            if depth == 0:
-                yield define.group(1), text[define.end() : block.start()]
-                break
 
 
 def _has_content(value: object, field: str) -> bool:
