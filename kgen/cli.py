@@ -439,14 +439,18 @@ def _emit(text: str | Iterable[str], output: str | None) -> None:
 
 def main() -> None:
     """Entry point: every failure becomes one line on stderr and exit 2, never a traceback."""
-    code = _invoke()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        code = code or EXIT_INVALID
-    except OSError as exc:  # e.g. stdout on a full disk: the report is incomplete
-        _say_os_error(exc, "standard output")
+        code = _invoke()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            code = code or EXIT_INVALID
+        except OSError as exc:  # e.g. stdout on a full disk: the report is incomplete
+            _say_os_error(exc, "standard output")
+            code = EXIT_INVALID
+    except KeyboardInterrupt:  # Ctrl-C once the command has returned (click turns one before into Abort)
+        _say_aborted()
         code = EXIT_INVALID
     # Skip interpreter teardown: everything is written, and finalising millions of YAML nodes
     # (a full garbage collection, even with gc disabled) can take longer than the lint itself.
@@ -464,7 +468,7 @@ def _invoke() -> int:
         exc.show()
         return EXIT_INVALID
     except click.exceptions.Abort:
-        click.echo("kgen: aborted", err=True)
+        _say_aborted()
         return EXIT_INVALID
     except InputError as exc:
         from kgen.report.escape import text_line
@@ -485,6 +489,10 @@ def _invoke() -> int:
     except KeyboardInterrupt:
         return 130
     return EXIT_OK
+
+
+def _say_aborted() -> None:
+    click.echo("kgen: aborted", err=True)
 
 
 def _say_os_error(exc: OSError, default: str) -> None:

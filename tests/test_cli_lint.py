@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from kgen.report.paths import repository_path
-from tests.conftest import FIXTURES, run_kgen
+from tests.conftest import FIXTURES, ROOT, run_kgen
 
 FAIL = str(FIXTURES / "rules" / "security-privileged" / "fail.yaml")
 CLEAN = """\
@@ -137,3 +139,14 @@ def test_github_format_annotates_each_finding_for_actions() -> None:
         f"::error file={repository_path(FAIL) or FAIL},line=16,col=13,title=kgen security-privileged::container 'agent' runs privileged; remove securityContext.privileged"
     ]
     assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
+
+
+def test_ctrl_c_after_the_report_is_aborted_without_a_traceback(tmp_path: Path) -> None:
+    """An interrupt that lands while the output is flushed (the lint has returned) is still one line, exit 2."""
+    script = (
+        "import sys\nimport kgen.cli as cli\n"
+        "def flush():\n    raise KeyboardInterrupt\n"
+        f"sys.stdout.flush = flush\nsys.argv = ['kgen', 'lint', {str(FIXTURES / 'examples')!r}]\ncli.main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and result.stderr.endswith("kgen: aborted\n") and "Traceback" not in result.stderr, result.stderr
