@@ -238,19 +238,23 @@ def _render(helm: Any, tree: _ChartTree, options: ChartOptions, user_values: dic
     files = _ValuesFiles(tree, options.values, _set_paths(options.set_values))
     texts = _template_texts(tree, written)
     values = ValuesTrace(merged, files.locate, decisive_keys(texts))
-    left_out = _idle_templates(templates, written, texts) | _defaults_given_merged(tree)
+    left_out = _idle_templates(templates, written, texts, merged) | _defaults_given_merged(tree)
     trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True, left_out=left_out), values, render_options)
+    if trace is None and left_out:  # a file left out was needed after all: trace the whole chart
+        trace = _traced_render(helm, tree.archive(instrumented, rendering_only=True), values, render_options)
     return _ChartRender(tree, real, trace, crds, templates, tuple(text for text in texts if "define" in text))
 
 
-def _idle_templates(templates: dict[str, SourceFile], written: dict[str, SourceFile], texts: list[str]) -> set[str]:
-    """Templates that wrote nothing, define nothing and that no template names (as an ``include``
-    of a file would): the tracing render leaves them out, as Helm runs every template it is given.
-    Were one needed after all, the tracing render fails or differs, and the line trace notices."""
+def _idle_templates(templates: dict[str, SourceFile], written: dict[str, SourceFile], texts: list[str], values: dict) -> set[str]:
+    """Templates that wrote nothing, define nothing and that neither a template nor a value names (as
+    an ``include`` of a file would: NVIDIA's VSS blueprint includes `$.Template.BasePath` joined to a
+    file name from its values): the tracing render leaves them out, as Helm runs every template it is
+    given. Were one needed after all, the tracing render fails (it is made again with every file) or
+    differs, and the line trace notices."""
     idle = {key: template for key, template in templates.items() if key not in written and "define" not in template.text}
     if not idle:
         return set()
-    named = "\n".join(texts)
+    named = "\n".join(texts) + json.dumps(values, default=str)
     return {key.split("/", 1)[1] for key in idle if key.rsplit("/", 1)[-1] not in named}
 
 

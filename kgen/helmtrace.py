@@ -205,8 +205,9 @@ class ValuesTrace:
         if isinstance(value, list):
             return [self._mark(item, (*path, str(index))) for index, item in enumerate(value)]
         # Multi-line strings stay as they are: a marker must not change the output's lines; so do
-        # strings holding template actions, which `tpl` would render.
-        if isinstance(value, str) and value and "\n" not in value and "{{" not in value and not self._decides(path):
+        # strings `toYaml` may fold (go-yaml breaks a line at a space past column 80, and a marker
+        # has no space) and strings holding template actions, which `tpl` would render.
+        if isinstance(value, str) and value and "\n" not in value and not _foldable(value) and "{{" not in value and not self._decides(path):
             self._paths.append(path)
             self._originals.append(value)
             return f"kgm{len(self._paths) - 1}x"
@@ -352,6 +353,16 @@ def named_templates(text: str) -> Iterator[tuple[str, str]]:
 def _helper_bodies(templates: list[str], name: str) -> Iterator[str]:
     """The text of each ``define`` of ``name``."""
     return (body for text in templates if name in text for defined, body in named_templates(text) if defined == name)
+
+
+# Past this length a string with a space may reach column 80 where `toYaml` writes it, nested.
+FOLDABLE_LENGTH = 24
+
+
+def _foldable(value: str) -> bool:
+    """Whether ``toYaml`` may break ``value`` over lines (NVIDIA's VSS blueprint: a long `until ...;
+    do ...; done` init command in values wrapped in two, and every later line of the template moved)."""
+    return len(value) > FOLDABLE_LENGTH and (" " in value or "\t" in value)
 
 
 def _scalars(node: yaml.Node) -> Iterator[yaml.ScalarNode]:

@@ -252,6 +252,46 @@ def test_a_file_a_value_names_is_read_in_the_tracing_render_too(tmp_path: Path) 
     assert not [f for f in findings if f.approximate]
 
 
+def test_a_template_a_value_names_for_an_include_stays_in_the_tracing_render(tmp_path: Path) -> None:
+    # NVIDIA's VSS blueprint: `include (print $.Template.BasePath "/" $item.templateFile) $` with the
+    # file name in values. The file writes nothing itself; left out of the tracing render, the render
+    # failed and all the chart's findings were approximate.
+    chart = write_chart(
+        tmp_path / "restarts",
+        {
+            "external_files.yaml": "{{- if .Values.neverTrue }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n{{- end }}\n",
+            "pod.yaml": (
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n  annotations:\n"
+                '    checksum: {{ include (print $.Template.BasePath "/" .Values.watched) $ | sha256sum }}\n'
+                "spec:\n  containers:\n    - name: app\n      image: {{ .Values.image }}\n"
+            ),
+        },
+        values="watched: external_files.yaml\nimage: ghcr.io/acme/app:latest\n",
+    )
+    unpinned = [(f.file, f.line, f.approximate) for f in _lint(chart) if f.rule == "image-tag-unpinned"]
+    assert unpinned == [(str(chart / "values.yaml"), 2, False)]
+
+
+def test_a_long_value_toyaml_folds_keeps_the_lines_after_it(tmp_path: Path) -> None:
+    # go-yaml (toYaml) breaks a string at a space past column 80; a marker has no space, so marking
+    # the long init command put every later line of the template one line off (approximate).
+    command = "until nc -z -w 2 milvus-milvus-deployment-milvus-service 19530; do echo waiting for milvus; sleep 2; done"
+    chart = write_chart(
+        tmp_path / "folded",
+        {
+            "pod.yaml": (
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  initContainers:\n    - name: wait\n      image: busybox:1.37\n"
+                "      command:\n        {{- toYaml .Values.waitCommand | nindent 8 }}\n"
+                "  containers:\n    - name: app\n      image: {{ .Values.image }}\n"
+            ),
+        },
+        values=f"waitCommand:\n  - sh\n  - -c\n  - {command}\nimage: ghcr.io/acme/app:latest\n",
+    )
+    findings = _lint(chart)
+    assert [(f.file, f.line) for f in findings if f.rule == "image-tag-unpinned"] == [(str(chart / "values.yaml"), 5)]
+    assert not [f for f in findings if f.approximate]
+
+
 def test_a_template_that_writes_nothing_but_is_included_by_its_file_name_stays_traced(tmp_path: Path) -> None:
     # config.yaml is gated off, yet the pod's checksum includes it by path (a common chart idiom):
     # the tracing render, which leaves out templates that wrote nothing, must keep this one.
