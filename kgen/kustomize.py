@@ -170,7 +170,7 @@ def read_kustomization(path: str) -> tuple[SourceFile, dict | None, yaml.Node | 
         return _KUSTOMIZATIONS[signature]
     source = read_source(path)
     try:
-        document, node = compose_mapping(source)
+        document, node = compose_mapping(source, duplicate_keys=True)  # Kustomize builds such a file (aibrix)
     except InputError:
         document, node = None, None
     if signature is not None:

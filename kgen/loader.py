@@ -335,6 +335,7 @@ class _Builder:
 
     def __init__(self) -> None:
         self.problems: list[tuple[yaml.Node, str]] = []
+        self.duplicate_keys: list[yaml.Node] = []  # also in problems; the last value written is kept
         self._done: dict[int, Any] = {}
         self._sizes: dict[int, int] = {}
         self.expanded = 0
@@ -393,6 +394,7 @@ class _Builder:
             key = key_node.value if key_tag == _STR else _key_text(key_node)
             if key in value:
                 self.problems.append((key_node, f"duplicate key {key!r}"))
+                self.duplicate_keys.append(key_node)
             if value_node.__class__ is yaml.ScalarNode:
                 self.expanded += 1
                 value[key] = value_node.value if value_node.tag == _STR else _scalar(value_node)
@@ -583,8 +585,11 @@ def load_mapping(source: SourceFile) -> dict:
     return compose_mapping(source)[0]
 
 
-def compose_mapping(source: SourceFile) -> tuple[dict, yaml.Node | None]:
-    """:func:`load_mapping` and the node tree it was built from (None for an empty file)."""
+def compose_mapping(source: SourceFile, duplicate_keys: bool = False) -> tuple[dict, yaml.Node | None]:
+    """:func:`load_mapping` and the node tree it was built from (None for an empty file).
+
+    ``duplicate_keys``: a key written twice keeps its last value (as Kustomize reads a
+    kustomization) instead of being an error."""
     loader = _Loader(source.text)
     try:
         node = loader.get_node() if loader.check_node() else None
@@ -601,7 +606,8 @@ def compose_mapping(source: SourceFile) -> tuple[dict, yaml.Node | None]:
     except _AliasBomb as bomb:
         raise InputError("YAML aliases expand to too many nodes (an alias bomb?)", source.name, node_position(bomb.node)[0]) from None
     for bad, message in builder.problems:
-        raise InputError(message, source.name, node_position(bad)[0])
+        if not (duplicate_keys and bad in builder.duplicate_keys):
+            raise InputError(message, source.name, node_position(bad)[0])
     if data is None:
         return {}, node
     if not isinstance(data, dict):

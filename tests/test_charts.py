@@ -491,6 +491,26 @@ def test_kustomize_overlay_retags_and_patches_point_at_what_set_the_value() -> N
     assert _at(findings, "security-readonly-rootfs", "prod-api") == [(str(patch), 14)]
 
 
+def test_a_kustomization_with_a_duplicate_key_still_maps_findings_to_their_sources(tmp_path: Path) -> None:
+    # aibrix's gpu-optimizer overlay writes `apiVersion:` twice; Kustomize builds it, and kgen's own
+    # reading of it (resources, patches) refused it: every finding fell to the kustomization's 1:1.
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
+    (base / "deployment.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector:\n    matchLabels: {app: api}\n"
+        "  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      containers:\n        - name: api\n          image: busybox\n"
+    )
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamePrefix: acme-\nresources:\n- ../base\n"
+        "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+    )
+    findings = [f for f in _lint(overlay) if f.rule == "image-tag-unpinned"]
+    assert [(f.file, f.line, f.approximate) for f in findings] == [(str(base / "deployment.yaml"), 14, False)]
+
+
 def test_kgen_build_output_lints_each_environment_once_and_passes(tmp_path: Path) -> None:
     spec = tmp_path / "kgen.yaml"
     assert run_kgen("init", str(spec)).returncode == 0
