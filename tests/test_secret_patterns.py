@@ -118,6 +118,8 @@ NOT_SECRET_NAMES = [
     # other meanings of key and pass
     "key", "a_key", "PUBLIC_KEY", "CACHE_KEY_PREFIX", "SORT_KEY", "partitionKey", "idempotency-key",
     "timeKey", "levelKey", "messageKey", "stacktraceKey",  # zap encoder fields (Knative config-logging)
+    "TOKEN_LIMIT", "OUTPUT_TOKEN_LIMIT", "TOKEN_BUDGET", "AIBRIX_ROUTER_VTC_TOKEN_TRACKER_TIME_UNIT",  # LLM token counting
+    "AIBRIX_KV_CACHE_OL_META_SERVICE_CLUSTER_META_KEY",
     "PASS_DEVICE_SPECS", "passwd", "BYPASS_CACHE", "KEYCLOAK_URL", "monkey", "SECRETARY",
 ]  # fmt: skip
 

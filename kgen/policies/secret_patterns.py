@@ -57,6 +57,7 @@ PUBLIC_KEY_QUALIFIERS = frozenset({
     "dedup", "deduplication", "group", "label", "annotation", "metadata", "redis", "s3", "gcs",
     # log encoders name their fields so (zap's timeKey, levelKey, messageKey, stacktraceKey...)
     "time", "timestamp", "level", "message", "msg", "name", "caller", "function", "stacktrace", "logger",
+    "meta",  # a metadata store's key (aibrix's KV cache: CLUSTER_META_KEY=kvcache_nodes)
 })  # fmt: skip
 # "passwd" needs a qualifier (DB_PASSWD): alone it is the nsswitch/getent database of that name.
 QUALIFIED_ONLY_WORDS = frozenset({"passwd"})
@@ -74,6 +75,8 @@ METADATA_WORDS = frozenset({
     "issuer", "scope", "scopes", "provider", "store", "backend", "engine", "manager", "namespace",
     "selector", "hint", "description", "strategy", "rotation", "source", "key", "keys", "template",
     "class", "label", "annotation", "stdin", "prompt",
+    # LLM serving counts tokens: TOKEN_LIMIT, TOKEN_BUDGET, VTC_TOKEN_TRACKER_TIME_UNIT (aibrix)
+    "limit", "limits", "budget", "rate", "tracker", "threshold", "window", "unit", "units", "quota", "usage", "counter",
 })  # fmt: skip
 # A word before the secret word that turns the name into a switch or a number (ALLOW_EMPTY_PASSWORD,
 # MAX_TOKEN_LENGTH): the value is not the secret.
