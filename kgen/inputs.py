@@ -10,6 +10,7 @@ rendered text nobody sees.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -428,6 +429,7 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
             for name in sorted(names)
             if (name.endswith(YAML_SUFFIXES) or name.endswith(".tgz")) and not options.exclude(os.path.join(current, name))
         ]
+    kustomize_folders = {real_folders[directory] for directory in roots}
     read_by_roots = {real_path(path, real_folders) for root in roots.values() for path in root.non_object_files}
     resources = {real_path(path, real_folders) for root in roots.values() for path in root.resources}
     disabled = {real_path(path, real_folders) for root in roots.values() for path in root.disabled_files} - read_by_roots - resources
@@ -455,11 +457,26 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
         if real in disabled:
             say(f"{path}: a patch a kustomization names in a comment (switched off, as kubebuilder scaffolds them), not linted on its own")
             continue
+        if real not in resources and _patch_by_its_name(real, kustomize_folders):
+            say(f"{path}: named as a patch, in a Kustomize folder that does not read it (as kubebuilder scaffolds them), not linted on its own")
+            continue
         if path.endswith(".tgz"):
             if is_chart_archive(path):
                 yield from _chart_units(path, options)
             continue
         yield _file_unit(path, named=False)
+
+
+_PATCH_NAME = re.compile(r"(?:^|[_.-])patch(?:es)?(?:[_.-]|$)", re.IGNORECASE)
+
+
+def _patch_by_its_name(real: str, kustomize_folders: set[str]) -> bool:
+    """A file named as a patch (`manager_config_patch.yaml`, or in a `patches/` folder) in a
+    Kustomize folder: kubebuilder scaffolds such patches, unused, where no comment names them."""
+    folder, name = os.path.split(real)
+    if os.path.basename(folder) == "patches":
+        return os.path.dirname(folder) in kustomize_folders
+    return _PATCH_NAME.search(os.path.splitext(name)[0]) is not None and folder in kustomize_folders
 
 
 def available_cpus() -> int:

@@ -188,6 +188,9 @@ def _kubebuilder_config(root: Path) -> Path:
         "default/loadgenerator.yaml": deployment.replace("controller", "loadgenerator").replace(":v1.2.3", ":latest"),
         "default/manager_webhook_patch.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: controller\n",
         "default/name_transformer.yaml": "apiVersion: builtin\nkind: PrefixSuffixTransformer\nmetadata:\n  name: prefix\nprefix: acme-\nfieldSpecs:\n- path: metadata/name\n",
+        # Scaffolded patches no comment names (kaito's manager_config_patch.yaml, kueue's cainjection_in_localqueues.yaml).
+        "default/manager_config_patch.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: controller\n",
+        "crd/patches/cainjection_in_orphans.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: orphans.acme.io\n",
     }
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -195,7 +198,7 @@ def _kubebuilder_config(root: Path) -> Path:
     return root
 
 
-def test_a_walk_skips_switched_off_patches_and_transformer_configs(tmp_path: Path) -> None:
+def test_a_walk_skips_switched_off_and_scaffolded_patches_and_transformer_configs(tmp_path: Path) -> None:
     config = _kubebuilder_config(tmp_path / "config")
     result = run_kgen("lint", str(config), "--format", "json")
     findings = json.loads(result.stdout)["findings"]
@@ -204,6 +207,8 @@ def test_a_walk_skips_switched_off_patches_and_transformer_configs(tmp_path: Pat
     assert any(f["file"] == str(config / "default" / "loadgenerator.yaml") and f["rule"] == "image-tag-unpinned" for f in findings)
     skipped = [line.split(": a patch a kustomization names in a comment")[0].removeprefix("kgen: note: ") for line in result.stderr.splitlines() if ": a patch a kustomization names" in line]
     assert sorted(skipped) == [str(config / "crd" / "patches" / "cainjection_in_widgets.yaml"), str(config / "default" / "manager_webhook_patch.yaml")]
+    by_name = [line.split(": named as a patch")[0].removeprefix("kgen: note: ") for line in result.stderr.splitlines() if ": named as a patch" in line]
+    assert sorted(by_name) == [str(config / "crd" / "patches" / "cainjection_in_orphans.yaml"), str(config / "default" / "manager_config_patch.yaml")]
 
 
 def test_a_switched_off_patch_named_alone_is_skipped_as_a_patch(tmp_path: Path) -> None:

@@ -324,6 +324,8 @@ MAX_ENTROPY_LENGTH = 256  # longer runs are payloads (images, model inputs), not
 ENTROPY_THRESHOLD = 4.3
 MAX_SEPARATOR_SHARE = 0.1  # random base64url has about 5% of / - _; names and paths far more
 _SEPARATORS = LazyPattern(r"[/_-]")
+# A digest as one segment of a path (`Llama-3.1-8B-Instruct/commit/0e9e39f2...`, kaito's model list).
+_DIGEST_SEGMENT = LazyPattern(r"(?:^|[/_-])[0-9a-f]{32,}(?:[/_-]|=*$)")
 MAX_WORD_SHARE = 0.6  # share of the run in word-like letter runs; random base64 exceeds it 1 time in 1000
 _WORD = LazyPattern(r"[A-Z]?[a-z]{3,}")
 _CANDIDATE = LazyPattern(r"[A-Za-z0-9+/_-]{%d,}={0,2}" % MIN_ENTROPY_LENGTH)
@@ -356,6 +358,8 @@ def high_entropy_runs(text: str) -> Iterator[tuple[int, float]]:
             continue
         if len(_SEPARATORS.findall(run)) > MAX_SEPARATOR_SHARE * len(run):
             continue  # words joined by / - _: a path, model or metric name
+        if _DIGEST_SEGMENT.search(run):
+            continue  # a path to a digest: a model revision URL (.../commit/<40 hex>), an image digest
         if sum(len(word) for word in _WORD.findall(run)) > MAX_WORD_SHARE * len(run):
             continue  # mostly camel-case words: an identifier
         if _PUBLIC_CONTEXT.search(text[max(0, match.start() - 24) : match.start()]):

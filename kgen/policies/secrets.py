@@ -246,10 +246,12 @@ def _generating_helpers(files: tuple[str, ...]) -> frozenset[str]:
 
 def _has_content(value: object, field: str) -> bool:
     """A Secret entry with an actual value: not empty, not a pure ``${VAR}`` template, not a
-    placeholder left to fill in (``<your-hf-access-token-value>``; in ``data``, once decoded)."""
+    placeholder left to fill in (``<your-hf-access-token-value>``; in ``data``, as written
+    (kaito's ``<your_base64_encoded_huggingface_token>``) or once decoded)."""
     if isinstance(value, str):
-        text = _decoded(value) if field == "data" else value
-        return bool(value.strip()) and not is_reference(value) and not (text is not None and is_placeholder(text))
+        decoded = _decoded(value) if field == "data" else None
+        placeholder = is_placeholder(value) or (decoded is not None and is_placeholder(decoded))
+        return bool(value.strip()) and not is_reference(value) and not placeholder
     return value is not None
 
 
