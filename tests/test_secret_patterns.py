@@ -183,6 +183,8 @@ def test_random_tokens_are_high_entropy() -> None:
     "integrity: sha512-Kq7Zr2mX9vB4nL8wT1yH6cJ3dF5gA0sE2uPoQwErTyUiOp",
     "logo: data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg",
     "payload: " + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0123456789" * 10,  # inline data, not a credential
+    # a model revision (kaito's supported models): the random part is a commit digest
+    "version: https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct/commit/0e9e39f249a16976918f6564b8830bc894c89659",
 ])  # fmt: skip
 def test_not_high_entropy(text: str) -> None:
     assert not list(high_entropy_runs(text))

@@ -178,6 +178,7 @@ def test_secret_object_committed(tmp_path: Path) -> None:
     "stringData:\n  password: '${DB_PASSWORD}'\n",
     "data: [1, 2]\n",
     "stringData:\n  hf_token: <your-hf-access-token-value>\n",  # KubeRay's LLM serving sample
+    "data:\n  HF_TOKEN: <your_base64_encoded_huggingface_token>\n",  # kaito's examples: not base64 at all
     "data:\n  password: Y2hhbmdlbWU=\n",  # changeme
 ])  # fmt: skip
 def test_secret_object_without_values(body: str) -> None:
