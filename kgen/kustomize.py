@@ -537,14 +537,15 @@ def _origin(obj: KubeObject, source: KubeObject | None, root: KustomizeRoot, kus
     patches = [patch for patch in root.patches if patch.applies_to(obj) or (source is not None and patch.applies_to(source))]
 
     def origin(path: JsonPath) -> SourcePoint:
-        if source is not None and _same_along(obj.data, source.data, path):
-            return SourcePoint(source.source.name, *source.locate(path))
+        in_source = _in_source(obj.data, source.data, path) if source is not None else path
+        if source is not None and _same_along(obj.data, source.data, path, in_source):
+            return SourcePoint(source.source.name, *source.locate(in_source))
         for patch in reversed(patches):
             point = patch.point(path)
-            if point is not None and not (patch.merges_at(path, source) and source is not None and source.node_at(path) is not None):
+            if point is not None and not (patch.merges_at(path, source) and source is not None and source.node_at(in_source) is not None):
                 return point
         existing = _existing_prefix(obj.data, path)
-        if existing != path and (source is None or source.node_at(existing) is None):
+        if existing != path and (source is None or source.node_at(in_source[: len(existing)]) is None):
             # The nearest node that exists came from a patch (a finding about a missing child).
             for patch in reversed(patches):
                 point = patch.writes(existing)
@@ -558,8 +559,8 @@ def _origin(obj: KubeObject, source: KubeObject | None, root: KustomizeRoot, kus
         if source is not None:
             # Where the resource writes it: exact when that node is still the resource's (kept its
             # keys), else changed by a transformer kgen does not follow (replacements, ...).
-            kept = _shallow_same(get_path(obj.data, existing), get_path(source.data, existing))
-            return SourcePoint(source.source.name, *source.locate(path), approximate=not kept)
+            kept = _shallow_same(get_path(obj.data, existing), get_path(source.data, in_source[: len(existing)]))
+            return SourcePoint(source.source.name, *source.locate(in_source), approximate=not kept)
         return SourcePoint(kustomization.name, 1, 1, True)
 
     return origin
@@ -572,11 +573,30 @@ def _existing_prefix(data: dict, path: JsonPath) -> JsonPath:
     return ()
 
 
-def _same_along(rendered: dict, source: dict, path: JsonPath) -> bool:
-    """The value at ``path`` (or, when absent in both, at its nearest parent) came through unchanged."""
+def _in_source(rendered: dict, source: dict, path: JsonPath) -> JsonPath:
+    """``path`` of the rendered object in its source: a named list item (a container, a volume) that
+    a strategic merge moved is found by its name, as Kustomize merges it (kaito's kube-rbac-proxy
+    patch puts a sidecar before the manager, the source's first container)."""
+    found: list = []
+    here, there = rendered, source
+    for part in path:
+        at = part
+        if isinstance(part, int) and isinstance(here, list) and isinstance(there, list) and 0 <= part < len(here):
+            name = here[part].get("name") if isinstance(here[part], dict) else None
+            same = part < len(there) and isinstance(there[part], dict) and there[part].get("name") == name
+            if name is not None and not same:  # elsewhere in the source, or not there at all (a patch adds it)
+                at = next((index for index, item in enumerate(there) if isinstance(item, dict) and item.get("name") == name), len(there))
+        found.append(at)
+        here, there = get_path(here, (part,)), get_path(there, (at,))
+    return tuple(found)
+
+
+def _same_along(rendered: dict, source: dict, path: JsonPath, in_source: JsonPath) -> bool:
+    """The value at ``path`` (``in_source`` in the source; or, when absent in both, at its nearest
+    parent) came through unchanged."""
     for depth in range(len(path), -1, -1):
         prefix = path[:depth]
-        here, there = get_path(rendered, prefix), get_path(source, prefix)
+        here, there = get_path(rendered, prefix), get_path(source, in_source[:depth])
         if here is None and there is None:
             continue
         return here == there or depth < len(path) and _shallow_same(here, there)

@@ -511,6 +511,36 @@ def test_a_kustomization_with_a_duplicate_key_still_maps_findings_to_their_sourc
     assert [(f.file, f.line, f.approximate) for f in findings] == [(str(base / "deployment.yaml"), 14, False)]
 
 
+def test_a_sidecar_a_patch_puts_first_moves_no_finding_of_the_container_after_it(tmp_path: Path) -> None:
+    # kubebuilder's kube-rbac-proxy patch (kaito): a strategic merge puts a sidecar before the
+    # manager, the base's first container. Each finding stays with its own container: the
+    # manager's at the base's lines (were approximate), the sidecar's at the patch's (were the manager's).
+    base = tmp_path / "manager"
+    base.mkdir()
+    (base / "kustomization.yaml").write_text("resources:\n- manager.yaml\n")
+    (base / "manager.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: controller\nspec:\n  selector:\n    matchLabels: {app: c}\n"
+        "  template:\n    metadata:\n      labels: {app: c}\n    spec:\n      containers:\n      - name: manager\n"
+        "        image: ghcr.io/acme/manager:v1.0.0\n        securityContext:\n          allowPrivilegeEscalation: false\n"
+        "        livenessProbe:\n          httpGet:\n            path: /healthz\n            port: 8081\n"
+    )
+    overlay = tmp_path / "default"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("resources:\n- ../manager\npatches:\n- path: proxy_patch.yaml\n")
+    (overlay / "proxy_patch.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: controller\nspec:\n  template:\n    spec:\n      containers:\n"
+        "      - name: proxy\n        image: ghcr.io/acme/proxy:v0.14.1\n        securityContext:\n          allowPrivilegeEscalation: false\n"
+    )
+    findings = _lint(overlay)
+    readonly = sorted((f.path, Path(f.file).name, f.line, f.approximate) for f in findings if f.rule == "security-readonly-rootfs")
+    assert readonly == [
+        ("spec.template.spec.containers[0].securityContext", "proxy_patch.yaml", 11, False),
+        ("spec.template.spec.containers[1].securityContext", "manager.yaml", 15, False),
+    ]
+    port = [(Path(f.file).name, f.line, f.approximate) for f in findings if f.rule == "probe-port-undeclared"]
+    assert port == [("manager.yaml", 20, False)]
+
+
 def test_kgen_build_output_lints_each_environment_once_and_passes(tmp_path: Path) -> None:
     spec = tmp_path / "kgen.yaml"
     assert run_kgen("init", str(spec)).returncode == 0
