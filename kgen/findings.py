@@ -68,8 +68,6 @@ class Finding:
     # Not part of the JSON report, nor of equality.
     owner: KubeObject | None = field(default=None, compare=False, repr=False)
     node_path: JsonPath = field(default=(), compare=False, repr=False)
-    # The object's place in the input (its identity once the object itself is freed).
-    subject: int | None = field(default=None, compare=False, repr=False)
     # Set while the verdict waits for the whole input (the engine settles it: Violation.settle).
     settle: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
     # About a secret value (a secrets rule, a spec holding a credential): a report that quotes
@@ -80,19 +78,15 @@ class Finding:
         return (self.file, self.line, self.column, self.rule, self.message, self.path, _object_key(self.object), self.environment or "")
 
     def identity(self) -> tuple:
-        """What makes two findings the same: rule, object, path, environment (and message).
+        """What makes two findings the same: rule, object, path, environment (and message), where
+        the user wrote it.
 
-        Never the line: a chart template stamps many objects, a values line feeds many paths,
-        and each of them is its own finding. The object is the loaded object itself, by its place
-        in the input (two copies of one name in two files are two objects); findings about no
-        object are told apart by where they are.
+        A chart template stamps many objects and a values line feeds many paths: each of them is
+        its own finding (another object or path). Two copies of one name in two files are two
+        objects (two places); one base object that several Kustomize roots of a walk build is one,
+        and its finding at the base's line is reported once, not once per root.
         """
-        where: object = (self.file, self.line, self.column)
-        if self.subject is not None:
-            where = self.subject
-        elif self.owner is not None:
-            where = id(self.owner)
-        return (self.rule, where, _object_key(self.object), self.path, self.environment, self.message)
+        return (self.rule, (self.file, self.line, self.column), _object_key(self.object), self.path, self.environment, self.message)
 
     def to_json(self) -> dict:
         out = {
@@ -115,17 +109,17 @@ class Finding:
 
 # A finding of a streaming lint as plain data (it refers to no object: no ``owner``, no
 # ``node_path``): rule, category, severity, message, file, line, column, object, path,
-# environment, approximate, subject, secret_value.
+# environment, approximate, secret_value.
 Row = tuple
 
 
 def finding_row(finding: Finding) -> Row:
     f = finding
-    return (f.rule, f.category, f.severity, f.message, f.file, f.line, f.column, f.object, f.path, f.environment, f.approximate, f.subject, f.secret_value)
+    return (f.rule, f.category, f.severity, f.message, f.file, f.line, f.column, f.object, f.path, f.environment, f.approximate, f.secret_value)
 
 
 def row_finding(row: Row) -> Finding:
-    return Finding(*row[:11], subject=row[11], secret_value=row[12])
+    return Finding(*row[:11], secret_value=row[11])
 
 
 def row_sort_key(row: Row) -> tuple:
@@ -135,8 +129,7 @@ def row_sort_key(row: Row) -> tuple:
 
 def row_identity(row: Row) -> tuple:
     """``Finding.identity`` of the row's finding."""
-    where = row[11] if row[11] is not None else (row[4], row[5], row[6])
-    return (row[0], where, _object_key(row[7]), row[8], row[9], row[3])
+    return (row[0], (row[4], row[5], row[6]), _object_key(row[7]), row[8], row[9], row[3])
 
 
 def encode_rows(rows: Sequence[Row], settles: Sequence[tuple[int, Any]] = ()) -> bytes:

@@ -541,6 +541,20 @@ def test_a_sidecar_a_patch_puts_first_moves_no_finding_of_the_container_after_it
     assert port == [("manager.yaml", 20, False)]
 
 
+def test_a_base_two_roots_build_reports_its_finding_once(tmp_path: Path) -> None:
+    # Argo Workflows' quick-start base is built by five roots of the manifests tree: one finding at
+    # the base's line, for one object and path, is one finding (it was reported five times).
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "kustomization.yaml").write_text("resources:\n- secret.yaml\n")
+    (base / "secret.yaml").write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: minio-cred\nstringData:\n  secretkey: hunter2hunter2\n")
+    for name in ("minimal", "postgres"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "kustomization.yaml").write_text("resources:\n- ../base\n")
+    committed = [(f.file, f.line) for f in _lint(tmp_path) if f.rule == "secret-object-committed"]
+    assert committed == [(str(base / "secret.yaml"), 5)]
+
+
 def test_kgen_build_output_lints_each_environment_once_and_passes(tmp_path: Path) -> None:
     spec = tmp_path / "kgen.yaml"
     assert run_kgen("init", str(spec)).returncode == 0

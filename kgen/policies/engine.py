@@ -606,7 +606,6 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
         path=_formatted(violation.path),
         environment=obj.labels.get("environment"),
         owner=obj if keep_owner else None,
-        subject=entry.context.inventory.ordinal(obj),
         node_path=violation.path if keep_owner else (),
         approximate=approximate,
         settle=violation.settle,
