@@ -154,11 +154,10 @@ def decode_rows(data: bytes) -> tuple[list[Row], dict[int, Any]]:
 
 def decode_findings(data: bytes) -> list[Finding]:
     """The findings :func:`encode_findings` (or rows :func:`encode_rows`) encoded, in order."""
-    rows, settles = marshal.loads(zlib.decompress(data))
+    rows, settles = decode_rows(data)
     findings = [row_finding(row) for row in rows]
-    if settles:
-        for index, settle in pickle.loads(settles):
-            object.__setattr__(findings[index], "settle", settle)
+    for index, settle in settles.items():
+        object.__setattr__(findings[index], "settle", settle)
     return findings
 
 
