@@ -561,8 +561,7 @@ def _settled(findings: list[Finding], inventory: Inventory, active: dict[str, _A
             continue
         violation = finding.settle(inventory)
         if violation is not None:
-            entry = active[finding.rule]
-            severity = entry.severity or violation.severity or entry.rule.severity
+            severity = _severity(active[finding.rule], violation)
             out.append(dataclasses.replace(finding, message=violation.message, severity=severity, settle=None))  # type: ignore[arg-type]
     return out
 
@@ -579,10 +578,13 @@ def _settled_rows(found: _Rows, inventory: Inventory, active: dict[str, _Active]
             continue
         violation = settle(inventory)
         if violation is not None:
-            entry = active[row[0]]
-            severity = entry.severity or violation.severity or entry.rule.severity
-            out.append((*row[:2], severity, violation.message, *row[4:]))
+            out.append((*row[:2], _severity(active[row[0]], violation), violation.message, *row[4:]))
     return out
+
+
+def _severity(entry: _Active, violation: Violation) -> str:
+    """A finding's severity: the policy's for the rule, else the violation's own, else the rule's."""
+    return entry.severity or violation.severity or entry.rule.severity
 
 
 def _where(obj: KubeObject | None) -> str:
@@ -597,7 +599,7 @@ def _finding(entry: _Active, violation: Violation, obj: KubeObject, line: int, c
     return Finding(
         rule=entry.rule.id,
         category=entry.rule.category,
-        severity=entry.severity or violation.severity or entry.rule.severity,  # type: ignore[arg-type]
+        severity=_severity(entry, violation),  # type: ignore[arg-type]
         message=_shared(violation.message),
         file=file,
         line=line,
