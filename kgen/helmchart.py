@@ -122,10 +122,10 @@ class _ChartTree:
             name = self._read_archive(self.read(path), charts, shown)
             del self.files[path]
             self._shown[f"{charts}{name}"] = f"{shown}#{name}"
-        for subchart in self._subcharts(relative):
+        for subchart in self.subcharts(relative):
             self._unpack_dependencies(subchart)
 
-    def _subcharts(self, relative: str) -> list[str]:
+    def subcharts(self, relative: str) -> list[str]:
         """The folders of the subcharts in ``relative``charts/ ("/"-terminated), in order."""
         charts = f"{relative}charts/"
         names = {p[len(charts) :].split("/", 1)[0] for p in self.files if p.startswith(charts) and p[len(charts) :].count("/") == 1 and p.endswith("/Chart.yaml")}
@@ -133,7 +133,7 @@ class _ChartTree:
 
     def chart_dirs(self, relative: str = "") -> list[str]:
         """The chart folder ``relative`` ("" or ending in "/") and its subcharts' folders, theirs too."""
-        return [relative] + [directory for subchart in self._subcharts(relative) for directory in self.chart_dirs(subchart)]
+        return [relative] + [directory for subchart in self.subcharts(relative) for directory in self.chart_dirs(subchart)]
 
     def shown(self, relative: str) -> str:
         """How a file of the chart is named in findings: its path, or archive#path for packed files."""
@@ -397,13 +397,11 @@ class _ValuesFiles:
         if f"{relative}values.yaml" in tree.files:
             self._add(prefix, tree.shown(f"{relative}values.yaml"), tree.source(f"{relative}values.yaml").text)
         aliases = _aliases(tree.chart_yaml(relative))
-        charts = f"{relative}charts/"
-        subcharts = sorted({path[len(charts) :].split("/", 1)[0] for path in tree.files if path.startswith(charts) and path.endswith("/Chart.yaml")})
-        for entry in subcharts:
-            name = tree.chart_name(f"{charts}{entry}/")
+        for subchart in tree.subcharts(relative):
+            name = tree.chart_name(subchart)
             if name:
                 for key in aliases.get(name, [name]):
-                    self._add_chart(tree, f"{charts}{entry}/", (*prefix, key))
+                    self._add_chart(tree, subchart, (*prefix, key))
 
     def locate(self, path: tuple[str, ...]) -> tuple[str, int, int] | None:
         if any(path[: len(written)] == written for written in self._set_paths):
