@@ -333,10 +333,15 @@ def _keys_behind(variables: set[str], assignments: dict[str, list[str]], templat
         for expression in assignments.get(variable, ()):
             keys.update(_FIELD.findall(expression))
             pending.update(set(_VARIABLE.findall(expression)) - seen)
-            for helper in set(_INCLUDED.findall(expression)) - helpers:
+            for helper in set(included_templates(expression)) - helpers:
                 helpers.add(helper)
                 for body in _helper_bodies(templates, helper):
                     keys.update(_FIELD.findall(body))
+
+
+def included_templates(text: str) -> list[str]:
+    """The named templates ``text`` (a template, an action) includes or calls by name."""
+    return _INCLUDED.findall(text)
 
 
 def named_templates(text: str) -> Iterator[tuple[str, str]]:

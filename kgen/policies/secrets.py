@@ -177,7 +177,6 @@ _GENERATORS = LazyPattern(
 _ASSIGNMENT = LazyPattern(r"\$(\w+)\s*:?=([^}]*)")
 # A `key: value` line of a template; group 1 is None where the key is an action (`{{ $key }}: ...`).
 _DATA_KEY = LazyPattern(r"^\s*(?:['\"]?([-._a-zA-Z0-9]+)['\"]?|\{\{[^}]*\}\})\s*:(.*)$")
-_INCLUDE = LazyPattern(r'\b(?:include|template)\s+"([^"]+)"')
 
 
 class _Generation(NamedTuple):
@@ -192,7 +191,7 @@ class _Generation(NamedTuple):
         return bool(
             _GENERATORS.search(text)
             or any(re.search(rf"\${re.escape(var)}\b", text) for var in self.variables)
-            or any(name in self.helpers for name in _INCLUDE.findall(text))
+            or any(name in self.helpers for name in _included(text))
         )
 
 
@@ -230,7 +229,7 @@ def _generation(template: HelmTemplate) -> _Generation:
 @lru_cache(maxsize=16)
 def _generating_helpers(files: tuple[str, ...]) -> frozenset[str]:
     """The named templates of ``files`` that call a generator, or include one that does."""
-    from kgen.helmtrace import named_templates  # chart objects only: a one-file lint does without it
+    from kgen.helmtrace import named_templates  # chart objects only, as _included
 
     bodies = {name: body for text in files for name, body in named_templates(text)}
     generating = {name for name, body in bodies.items() if _GENERATORS.search(body)}
@@ -238,10 +237,17 @@ def _generating_helpers(files: tuple[str, ...]) -> frozenset[str]:
     while changed:
         changed = False
         for name, body in bodies.items():
-            if name not in generating and any(included in generating for included in _INCLUDE.findall(body)):
+            if name not in generating and any(included in generating for included in _included(body)):
                 generating.add(name)
                 changed = True
     return frozenset(generating)
+
+
+def _included(text: str) -> list[str]:
+    """The named templates a template line or helper body includes (kgen.helmtrace reads them)."""
+    from kgen.helmtrace import included_templates  # chart objects only: a one-file lint does without it
+
+    return included_templates(text)
 
 
 def _has_content(value: object, field: str) -> bool:
