@@ -7,7 +7,10 @@ The files are read first; each measure is the median of N passes over their text
 kgen runs). A parser that is not installed is skipped and said so:
 - pyyaml-load:     yaml.load_all with CSafeLoader (plain values, no positions);
 - pyyaml-compose:  CSafeLoader compose_all (the node tree with marks kgen keeps);
-- kgen-load:       kgen.loader.parse_source (compose, then values, duplicate keys, bombs);
+- kgen-load:       kgen.loader.parse_source as kgen runs: its C reader (_kgen_yaml: libyaml's
+                   events to values and a position table) where built, PyYAML for the files
+                   it leaves (anchors, tags, merge keys, errors...);
+- kgen-load-pyyaml: the same with PyYAML only (compose, then values, duplicate keys, bombs);
 - rapidyaml-parse: ryml.parse_in_arena (the C++ tree; no Python values yet);
 - rapidyaml-walk:  the same plus a walk building Python values through its bindings, the least
                    a loader on it would do (no YAML 1.1 typing, no positions);
@@ -55,12 +58,20 @@ def pyyaml_measures() -> dict[str, Callable[[str], object]]:
     def compose(text: str) -> object:
         return list(yaml.compose_all(text, Loader=Loader))
 
-    from kgen.loader import SourceFile, parse_source
+    from kgen import loader
 
     def kgen_load(text: str) -> object:
-        return parse_source(SourceFile("f", text))
+        return loader.parse_source(loader.SourceFile("f", text))
 
-    return {"pyyaml-load": load, "pyyaml-compose": compose, "kgen-load": kgen_load}
+    def kgen_load_pyyaml(text: str) -> object:
+        return loader.parse_source(loader.SourceFile("f", text), trees=True)
+
+    measures = {"pyyaml-load": load, "pyyaml-compose": compose, "kgen-load-pyyaml": kgen_load_pyyaml}
+    if loader._fast is not None:
+        measures["kgen-load"] = kgen_load
+    else:
+        print("kgen-load: skipped, kgen's C reader (_kgen_yaml) is not built", file=sys.stderr)
+    return measures
 
 
 def rapidyaml_measures() -> dict[str, Callable[[str], object]]:
