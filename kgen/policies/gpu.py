@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from fractions import Fraction
 from typing import Any, Iterable, Iterator, NamedTuple
 
@@ -111,6 +112,9 @@ class PodDemand(NamedTuple):
         return " + ".join(f"{c.name!r}: {format_quantity(amount, 'gpu')}" for c, amount in self.shares)
 
 
+_NONE = Fraction(0)
+
+
 def pod_gpu_demand(template: PodTemplate, patterns: list[str] | None) -> PodDemand:
     """The effective pod GPU request, as the scheduler computes it.
 
@@ -118,8 +122,12 @@ def pod_gpu_demand(template: PodTemplate, patterns: list[str] | None) -> PodDema
     started before them; the pod needs max(any init step, app containers + sidecars).
     """
 
+    amounts = {id(c): sum(gpus.values(), _NONE) for c, gpus in gpu_containers(template, patterns)}
+    if not amounts:
+        return PodDemand(_NONE, [])  # most pods: no Fraction arithmetic (a third of the GPU rules' time)
+
     def share(c: Container) -> Fraction:
-        return sum(container_gpus(c, patterns).values(), Fraction(0))
+        return amounts.get(id(c), _NONE)
 
     steps: list[list[tuple[Container, Fraction]]] = []
     sidecars: list[tuple[Container, Fraction]] = []
@@ -468,6 +476,12 @@ def _has_memory_shm(container: Container, memory_volumes: set[str]) -> bool:
     return any(str(m.get("mountPath", "")).rstrip("/") == SHM_PATH and str(m.get("name")) in memory_volumes for m in mounts)
 
 
+@lru_cache(maxsize=8)
+def _image_patterns(sources: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """The rule's image patterns, compiled once per policy (not once per pod template)."""
+    return tuple(re.compile(source) for source in sources)
+
+
 def _repository(image: object) -> str:
     return image.split("@", 1)[0].rsplit(":", 1)[0].lower() if isinstance(image, str) else ""
 
@@ -496,9 +510,9 @@ def shm_missing(template: PodTemplate, ctx: RuleContext) -> Iterator[Violation]:
     if template.spec.get("hostIPC") is True or template.site.shm_injected:
         return
     patterns = gpu_patterns(ctx)
-    images = [re.compile(p) for p in as_list(ctx.params["images"]) if isinstance(p, str)]
+    images = _image_patterns(tuple(p for p in as_list(ctx.params["images"]) if isinstance(p, str)))
     gpus = {id(c): amount for c, amount in pod_gpu_demand(template, patterns).shares}
-    many_gpus = sum(gpus.values(), Fraction(0)) >= 2
+    many_gpus = bool(gpus) and sum(gpus.values(), _NONE) >= 2
     memory_volumes = _memory_volumes(template)
     for c in template.main_containers():
         image = _repository(c.data.get("image"))
