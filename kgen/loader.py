@@ -99,7 +99,7 @@ try:
     import _kgen_yaml as _fast
 except ImportError:  # not built (no C compiler or libyaml headers): PyYAML reads everything
     _fast = None
-if _fast is not None and getattr(_fast, "ABI", None) != 1:  # built for another kgen
+if _fast is not None and getattr(_fast, "ABI", None) != 2:  # built for another kgen
     _fast = None
 
 # What a plain scalar means, by text, for the C reader: (value, key text), the key text None
@@ -121,8 +121,24 @@ def _plain_meaning(text: str) -> tuple[Any, str | None]:
     return meaning
 
 
+def _longest_typed() -> dict[str, int]:
+    """For each first character some implicit resolver is registered for, the longest plain scalar
+    its expressions can match (-1: any length), read from PyYAML's expressions themselves: a longer
+    one is a string at once (the descriptions in CRDs start with T, N, O...)."""
+    try:
+        from re import _parser as regex_parser  # type: ignore[attr-defined]  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse as regex_parser  # type: ignore[no-redef]
+    longest: dict[str, int] = {}
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items():
+        if first:
+            widths = [regex_parser.parse(regexp.pattern, regexp.flags).getwidth()[1] for _, regexp in resolvers]
+            longest[first] = max(widths) if max(widths) < 4096 else -1  # unbounded: MAXREPEAT
+    return longest
+
+
 if _fast is not None:
-    _fast.configure("".join(sorted(_RESOLVED_FIRST)), _PLAIN_MEANINGS, _plain_meaning)
+    _fast.configure(_longest_typed(), _PLAIN_MEANINGS, _plain_meaning)
 # Where a document's node was written: PyYAML's node (the composer's), or the C reader's table.
 Where = Union[yaml.Node, "_kgen_yaml.Positions"]
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ABI_VERSION 1
+#define ABI_VERSION 2
 #define MAX_DEPTH 256
 
 enum { KIND_SCALAR = 0, KIND_SEQUENCE = 1, KIND_MAPPING = 2 };
@@ -48,6 +48,7 @@ static PyObject *Fallback;
 static PyObject *plain_cache; /* text -> (value, key text or None for a merge key) */
 static PyObject *plain_resolver; /* text -> the same tuple, on a cache miss */
 static char needs_resolving[256]; /* first bytes of plain scalars that may not be strings */
+static Py_ssize_t longest[256]; /* and the longest such a scalar can be (characters), -1: any */
 
 static void tree_release(Tree *tree) {
     if (tree == NULL || --tree->refs > 0)
@@ -339,8 +340,9 @@ static int on_scalar(Reader *reader) {
     PyObject *text = PyUnicode_DecodeUTF8(bytes, (Py_ssize_t)event->data.scalar.length, "strict");
     if (text == NULL)
         return -1;
+    unsigned char first = event->data.scalar.length ? (unsigned char)bytes[0] : 0;
     int resolve = event->data.scalar.plain_implicit &&
-                  (event->data.scalar.length == 0 || needs_resolving[(unsigned char)bytes[0]]);
+                  (first == 0 || (needs_resolving[first] && (longest[first] < 0 || PyUnicode_GET_LENGTH(text) <= longest[first])));
     Frame *frame = reader->depth ? &reader->frames[reader->depth - 1] : NULL;
     if (frame != NULL && frame->is_mapping && frame->key == NULL) { /* a key */
         if (resolve) {
@@ -561,26 +563,36 @@ static PyObject *load(PyObject *module, PyObject *text) {
     return documents;
 }
 
-/* configure(first_characters, cache, resolver): how plain scalars are typed (kgen.loader). */
+/* configure(longest, cache, resolver): how plain scalars are typed (kgen.loader).  ``longest`` maps
+ * each first character of a plain scalar that may not be a string to the longest text that can
+ * be something else (-1: any length). */
 static PyObject *configure(PyObject *module, PyObject *args) {
-    PyObject *first, *cache, *resolver;
-    if (!PyArg_ParseTuple(args, "UO!O:configure", &first, &PyDict_Type, &cache, &resolver))
+    PyObject *bounds, *cache, *resolver;
+    if (!PyArg_ParseTuple(args, "O!O!O:configure", &PyDict_Type, &bounds, &PyDict_Type, &cache, &resolver))
         return NULL;
     if (!PyCallable_Check(resolver)) {
         PyErr_SetString(PyExc_TypeError, "the resolver must be callable");
         return NULL;
     }
-    Py_ssize_t size;
-    const char *bytes = PyUnicode_AsUTF8AndSize(first, &size);
-    if (bytes == NULL)
-        return NULL;
-    memset(needs_resolving, 0, sizeof needs_resolving);
-    for (Py_ssize_t i = 0; i < size; i++) {
-        if ((unsigned char)bytes[i] >= 0x80) {
-            PyErr_SetString(PyExc_ValueError, "first characters must be ASCII");
+    char first_set[256] = {0};
+    Py_ssize_t first_longest[256];
+    PyObject *key, *value;
+    Py_ssize_t position = 0;
+    while (PyDict_Next(bounds, &position, &key, &value)) {
+        if (!PyUnicode_Check(key) || PyUnicode_GET_LENGTH(key) != 1 || PyUnicode_READ_CHAR(key, 0) >= 0x80 || !PyLong_Check(value)) {
+            PyErr_SetString(PyExc_ValueError, "longest maps ASCII characters to lengths");
             return NULL;
         }
-        needs_resolving[(unsigned char)bytes[i]] = 1;
+        Py_ssize_t length = PyLong_AsSsize_t(value);
+        if (length == -1 && PyErr_Occurred())
+            return NULL;
+        unsigned char c = (unsigned char)PyUnicode_READ_CHAR(key, 0);
+        first_set[c] = 1;
+        first_longest[c] = length < 0 ? -1 : length;
+    }
+    for (int c = 0; c < 256; c++) {
+        needs_resolving[c] = first_set[c];
+        longest[c] = first_set[c] ? first_longest[c] : -1;
     }
     Py_INCREF(cache);
     Py_XSETREF(plain_cache, cache);
@@ -591,7 +603,7 @@ static PyObject *configure(PyObject *module, PyObject *args) {
 
 static PyMethodDef module_methods[] = {
     {"load", (PyCFunction)load, METH_O, "Every document of a text as [(value, Positions)]; raises Fallback where PyYAML must read it."},
-    {"configure", (PyCFunction)configure, METH_VARARGS, "configure(first_characters, cache, resolver): how plain scalars are typed."},
+    {"configure", (PyCFunction)configure, METH_VARARGS, "configure(longest, cache, resolver): how plain scalars are typed."},
     {NULL},
 };
 
