@@ -121,19 +121,20 @@ def _plain_meaning(text: str) -> tuple[Any, str | None]:
     return meaning
 
 
+# An implicit resolver's expression that is a list of words (booleans, null, merge, value): its
+# matches are no longer than its longest word.
+_WORD_LIST = re.compile(r"\^\(\?:((?:\s*[A-Za-z~=<]*\s*\|)*\s*[A-Za-z~=<]*\s*)\)\$")
+
+
 def _longest_typed() -> dict[str, int]:
     """For each first character some implicit resolver is registered for, the longest plain scalar
     its expressions can match (-1: any length), read from PyYAML's expressions themselves: a longer
     one is a string at once (the descriptions in CRDs start with T, N, O...)."""
-    try:
-        from re import _parser as regex_parser  # type: ignore[attr-defined]  # Python 3.11+
-    except ImportError:  # pragma: no cover - Python 3.10
-        import sre_parse as regex_parser  # type: ignore[no-redef]
     longest: dict[str, int] = {}
     for first, resolvers in _Loader.yaml_implicit_resolvers.items():
         if first:
-            widths = [regex_parser.parse(regexp.pattern, regexp.flags).getwidth()[1] for _, regexp in resolvers]
-            longest[first] = max(widths) if max(widths) < 4096 else -1  # unbounded: MAXREPEAT
+            words = [_WORD_LIST.fullmatch(regexp.pattern.strip()) for _, regexp in resolvers]
+            longest[first] = -1 if not all(words) else max(len(word.strip()) for match in words for word in match.group(1).split("|"))  # type: ignore[union-attr]
     return longest
 
 

@@ -213,3 +213,18 @@ def test_ci_builds_the_c_reader() -> None:
     above would skip)."""
     if os.environ.get("CI") and loader._fast is None:
         pytest.fail("the C reader (_kgen_yaml) was not built: install libyaml's headers (Debian: libyaml-dev) and a C compiler")
+
+
+def test_the_longest_typed_words_are_what_the_regex_engine_says() -> None:
+    """The C reader takes a plain scalar longer than these for a string without asking the
+    resolver: each bound must be the widest match of the expressions registered for it."""
+    try:
+        from re import _parser as regex_parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_parse as regex_parser  # type: ignore[no-redef]
+
+    bounds = loader._longest_typed()
+    assert bounds["t"] == bounds["N"] == 5 and bounds["~"] == 4 and bounds["1"] == -1
+    for first, resolvers in loader._Loader.yaml_implicit_resolvers.items():
+        if first and bounds[first] >= 0:
+            assert bounds[first] == max(regex_parser.parse(regexp.pattern, regexp.flags).getwidth()[1] for _, regexp in resolvers), first
