@@ -482,6 +482,15 @@ class _AliasBomb(Exception):
         self.node = node
 
 
+class _BadScalar(Exception):
+    """A scalar tagged !!int or !!float whose text is no such number (``!!int abc``): kubectl
+    refuses the document."""
+
+    def __init__(self, node: yaml.ScalarNode, what: str) -> None:
+        self.node = node
+        self.message = f"invalid YAML: !!{node.tag.rpartition(':')[2]} value {node.value[:60]!r} is not {what}"
+
+
 def _scalar(node: yaml.ScalarNode) -> Any:
     tag = node.tag
     if (tag == _INT or tag == _FLOAT) and ":" in node.value:
@@ -490,9 +499,15 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         value = node.value
         if value.isdigit() and (value[0] != "0" or value == "0"):
             return int(value)  # plain decimal, most of them; PyYAML's reads signs, _, 0x, 0b and octal 0755
-        return _SAFE.construct_yaml_int(node)
+        try:
+            return _SAFE.construct_yaml_int(node)
+        except (ValueError, IndexError):  # only an explicit tag reaches here with such text
+            raise _BadScalar(node, "an integer") from None
     if tag == _FLOAT:
-        return _SAFE.construct_yaml_float(node)
+        try:
+            return _SAFE.construct_yaml_float(node)
+        except (ValueError, IndexError):
+            raise _BadScalar(node, "a number") from None
     if tag == _BOOL:
         return _bool(node)
     if tag == _NULL:
@@ -508,7 +523,10 @@ def _bool(node: yaml.ScalarNode) -> bool:
 def read_plain(text: str) -> Any:
     """What ``text`` means written unquoted, as kubectl reads it (``1`` a number, ``y`` a boolean)."""
     node = yaml.compose(text, Loader=_Loader)
-    return None if node is None else _Builder().build(node)
+    try:
+        return None if node is None else _Builder().build(node)
+    except _BadScalar:
+        return text  # `!!int abc`: no value kubectl reads; not the plain string either
 
 
 @dataclass
@@ -690,6 +708,8 @@ def compose_mapping(source: SourceFile, duplicate_keys: bool = False) -> tuple[d
         data = builder.build(node)
     except _AliasBomb as bomb:
         raise InputError("YAML aliases expand to too many nodes (an alias bomb?)", source.name, node_position(bomb.node)[0]) from None
+    except _BadScalar as bad:
+        raise InputError(bad.message, source.name, node_position(bad.node)[0]) from None
     for bad, message in builder.problems:
         if not (duplicate_keys and bad in builder.duplicate_keys):
             raise InputError(message, source.name, node_position(bad)[0])
@@ -711,6 +731,9 @@ def _add_document(node: yaml.Node | None, source: SourceFile, doc_index: int, re
         result.problems.append(
             LoadProblem(source.name, line, column, "YAML aliases expand to too many nodes (an alias bomb?)")
         )
+        return
+    except _BadScalar as bad:
+        result.problems.append(LoadProblem(source.name, *node_position(bad.node), bad.message))
         return
     for bad, message in builder.problems:
         line, column = node_position(bad)

@@ -132,6 +132,7 @@ def test_documents_lists_and_odd_documents() -> None:
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {[a]: b}\n",  # complex keys
         "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: [x}\n",  # errors
         "a: b\n\tc: d\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: !!int abc, b: !!float '', c: 1}\n",  # no such number
         "apiVersion: v1\nkind: ConfigMap\ndata: " + "[" * 300 + "]" * 300 + "\n",  # nesting deeper than the C reader goes
     ],
 )

@@ -633,3 +633,16 @@ def test_custom_rule_refs_never_reach_a_listening_server() -> None:
             server.accept()
     finally:
         server.close()
+
+
+def test_a_number_tag_on_other_text_is_a_finding_not_a_traceback(tmp_path: Path) -> None:
+    """`!!int abc` (kubectl: cannot decode as !!int) crashed the loader with PyYAML's ValueError."""
+    (tmp_path / "tagged.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: !!int abc\n  b: !!float ''\n")
+    (tmp_path / "values.yaml").write_text("replicas: !!int ''\n")
+    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: 'nginx:1.2'}\n")
+    result = run_kgen("lint", str(tmp_path), "--format", "json")
+    assert_clean_failure(result, 1)
+    findings = json.loads(result.stdout)["findings"]
+    tagged = [f for f in findings if f["file"].endswith("tagged.yaml")]
+    assert [(f["rule"], f["line"], f["message"]) for f in tagged] == [("yaml-invalid", 5, "invalid YAML: !!int value 'abc' is not an integer")]
+    assert any(f["file"].endswith("pod.yaml") for f in findings)
