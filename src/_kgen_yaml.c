@@ -537,7 +537,6 @@ static PyObject *load(PyObject *module, PyObject *text) {
         PyErr_NoMemory();
     } else {
         yaml_parser_set_input_string(&reader->parser, (const unsigned char *)utf8, (size_t)size);
-        yaml_parser_set_encoding(&reader->parser, YAML_UTF8_ENCODING);
         while (!failed) {
             if (next_event(reader) < 0) {
                 failed = 1;

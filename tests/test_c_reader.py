@@ -142,6 +142,13 @@ def test_what_the_c_reader_leaves_to_pyyaml(text: str) -> None:
 
 
 @needs_c
+@pytest.mark.parametrize("text", ["\ufeffb", "\ufeffapiVersion: v1\nkind: Pod\nmetadata: {name: x}\n", "a: 1\n---\n\ufeffb: 2\n"])
+def test_a_byte_order_mark_moves_no_column(text: str) -> None:
+    """libyaml skips a BOM it detects, but counts one it meets after being told the encoding."""
+    _assert_same(text)
+
+
+@needs_c
 def test_a_merge_key_word_as_a_value_is_a_string() -> None:
     assert _read_by_c("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: <<, b: =}\n")
     assert _assert_same("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: <<, b: =}\n").objects[0].data["data"] == {"a": "<<", "b": "="}
