@@ -419,9 +419,11 @@ class _Builder:
             return _scalar(node)
         key = id(node)
         if key in self._done:
+            if key not in self._sizes:  # `&x [*x]`: go-yaml refuses it ("value contains itself")
+                raise _Refused(node, "invalid YAML: this anchored value contains an alias to itself")
             self.expanded += self._sizes[key]
             if self.expanded > MAX_EXPANDED_NODES:
-                raise _AliasBomb(node)
+                raise _Refused(node, "YAML aliases expand to too many nodes (an alias bomb?)")
             return self._done[key]
         before = self.expanded
         if node.__class__ is yaml.SequenceNode:
@@ -477,18 +479,17 @@ class _Builder:
             value.setdefault(key, merged_value)
 
 
-class _AliasBomb(Exception):
-    def __init__(self, node: yaml.Node) -> None:
+class _Refused(Exception):
+    """A document kubectl refuses though it parses: an alias bomb, an alias inside its own anchor,
+    a scalar tagged !!int or !!float whose text is no such number (``!!int abc``)."""
+
+    def __init__(self, node: yaml.Node, message: str) -> None:
         self.node = node
+        self.message = message
 
 
-class _BadScalar(Exception):
-    """A scalar tagged !!int or !!float whose text is no such number (``!!int abc``): kubectl
-    refuses the document."""
-
-    def __init__(self, node: yaml.ScalarNode, what: str) -> None:
-        self.node = node
-        self.message = f"invalid YAML: !!{node.tag.rpartition(':')[2]} value {node.value[:60]!r} is not {what}"
+def _not_a(node: yaml.ScalarNode, what: str) -> _Refused:
+    return _Refused(node, f"invalid YAML: !!{node.tag.rpartition(':')[2]} value {node.value[:60]!r} is not {what}")
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
@@ -502,12 +503,12 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         try:
             return _SAFE.construct_yaml_int(node)
         except (ValueError, IndexError):  # only an explicit tag reaches here with such text
-            raise _BadScalar(node, "an integer") from None
+            raise _not_a(node, "an integer") from None
     if tag == _FLOAT:
         try:
             return _SAFE.construct_yaml_float(node)
         except (ValueError, IndexError):
-            raise _BadScalar(node, "a number") from None
+            raise _not_a(node, "a number") from None
     if tag == _BOOL:
         return _bool(node)
     if tag == _NULL:
@@ -525,8 +526,8 @@ def read_plain(text: str) -> Any:
     node = yaml.compose(text, Loader=_Loader)
     try:
         return None if node is None else _Builder().build(node)
-    except _BadScalar:
-        return text  # `!!int abc`: no value kubectl reads; not the plain string either
+    except _Refused:
+        return text  # `!!int abc`, `&x [*x]`: no value kubectl reads; not the plain string either
 
 
 @dataclass
@@ -706,10 +707,8 @@ def compose_mapping(source: SourceFile, duplicate_keys: bool = False) -> tuple[d
     builder = _Builder()
     try:
         data = builder.build(node)
-    except _AliasBomb as bomb:
-        raise InputError("YAML aliases expand to too many nodes (an alias bomb?)", source.name, node_position(bomb.node)[0]) from None
-    except _BadScalar as bad:
-        raise InputError(bad.message, source.name, node_position(bad.node)[0]) from None
+    except _Refused as refused:
+        raise InputError(refused.message, source.name, node_position(refused.node)[0]) from None
     for bad, message in builder.problems:
         if not (duplicate_keys and bad in builder.duplicate_keys):
             raise InputError(message, source.name, node_position(bad)[0])
@@ -726,14 +725,8 @@ def _add_document(node: yaml.Node | None, source: SourceFile, doc_index: int, re
     builder = _Builder()
     try:
         data = builder.build(node)
-    except _AliasBomb as bomb:
-        line, column = node_position(bomb.node)
-        result.problems.append(
-            LoadProblem(source.name, line, column, "YAML aliases expand to too many nodes (an alias bomb?)")
-        )
-        return
-    except _BadScalar as bad:
-        result.problems.append(LoadProblem(source.name, *node_position(bad.node), bad.message))
+    except _Refused as refused:
+        result.problems.append(LoadProblem(source.name, *node_position(refused.node), refused.message))
         return
     for bad, message in builder.problems:
         line, column = node_position(bad)

@@ -124,6 +124,8 @@ def test_documents_lists_and_odd_documents() -> None:
     "text",
     [
         "a: &x {b: 1}\nc: *x\n",  # anchors and aliases
+        "a: &x [*x]\n",  # an alias inside its own anchor
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: x, labels: {<<: *m}}\n",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: !!map {a: b}\n",  # tags
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: ! 1}\n",
         "base: &b {x: 1}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, <<: *b}\n",  # merge keys

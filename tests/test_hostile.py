@@ -635,9 +635,11 @@ def test_custom_rule_refs_never_reach_a_listening_server() -> None:
         server.close()
 
 
-def test_a_number_tag_on_other_text_is_a_finding_not_a_traceback(tmp_path: Path) -> None:
-    """`!!int abc` (kubectl: cannot decode as !!int) crashed the loader with PyYAML's ValueError."""
+def test_a_number_tag_on_other_text_or_a_recursive_alias_is_a_finding_not_a_traceback(tmp_path: Path) -> None:
+    """`!!int abc` (kubectl: cannot decode as !!int) crashed the loader with PyYAML's ValueError,
+    `&x [*x]` (go-yaml: the anchor's value contains itself) with a KeyError."""
     (tmp_path / "tagged.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: !!int abc\n  b: !!float ''\n")
+    (tmp_path / "recursive.yaml").write_text("apiVersion: v1\nkind: List\nitems: &x\n- *x\n")
     (tmp_path / "values.yaml").write_text("replicas: !!int ''\n")
     (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: 'nginx:1.2'}\n")
     result = run_kgen("lint", str(tmp_path), "--format", "json")
@@ -645,4 +647,6 @@ def test_a_number_tag_on_other_text_is_a_finding_not_a_traceback(tmp_path: Path)
     findings = json.loads(result.stdout)["findings"]
     tagged = [f for f in findings if f["file"].endswith("tagged.yaml")]
     assert [(f["rule"], f["line"], f["message"]) for f in tagged] == [("yaml-invalid", 5, "invalid YAML: !!int value 'abc' is not an integer")]
+    recursive = [(f["rule"], f["line"], f["message"]) for f in findings if f["file"].endswith("recursive.yaml")]
+    assert recursive == [("yaml-invalid", 3, "invalid YAML: this anchored value contains an alias to itself")]
     assert any(f["file"].endswith("pod.yaml") for f in findings)
