@@ -238,3 +238,29 @@ def test_the_longest_typed_words_are_what_the_regex_engine_says() -> None:
     for first, resolvers in loader._Loader.yaml_implicit_resolvers.items():
         if first and bounds[first] >= 0:
             assert bounds[first] == max(regex_parser.parse(regexp.pattern, regexp.flags).getwidth()[1] for _, regexp in resolvers), first
+
+
+_PIECES = ["a", ":", " ", "\n", "- ", "{", "}", "[", "]", ",", "&x ", "*x", "!t ", "|", ">", "'", '"', "#", "<<", "~", "1.5", "yes", "y", "\t", "---\n", "é", "\ufeff", "key: ", "  ", "!!int ", "0x1f", "1:30", "=", "\r\n", "\n\ufeff", "&x [*x]"]
+
+
+@needs_c
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not beside the project")
+def test_mutated_corpus_files_are_read_alike() -> None:
+    """Real files with a few random edits (pieces of YAML syntax inserted, spans deleted or
+    repeated): how the BOM column and the recursive-alias crash were found."""
+    import random
+
+    rng = random.Random(5)
+    texts = [read_source(path).text for path in _corpus_files()[::7]]
+    for _ in range(3000):
+        chars = list(rng.choice(texts)[:3000])
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randint(0, len(chars))
+            edit = rng.random()
+            if edit < 0.5:
+                chars[at:at] = rng.choice(_PIECES)
+            elif edit < 0.8:
+                del chars[at : at + rng.randint(1, 20)]
+            else:
+                chars[at:at] = chars[max(0, at - 40) : at]
+        _assert_same("".join(chars))
