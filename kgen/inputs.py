@@ -391,6 +391,9 @@ def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> 
         directory = parent
 
 
+_KUSTOMIZATION_NAMES = frozenset(name.lower() for name in KUSTOMIZATION_FILES)
+
+
 def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], first_readings: list[list]) -> Iterator[UnitLoader]:
     """A walk: each chart folder is one chart, each kustomization folder one Kustomize root.
 
@@ -409,14 +412,17 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
         below = current[len(top) :].lstrip(os.sep)
         real_folders[current] = os.path.join(real_top, below) if below else real_top
         dirs.sort()
-        if is_chart(current):
+        # The listing says which folders may be charts or kustomizations (names compared without
+        # case, as a case-insensitive file system would): no system call for the others.
+        listed = {name.lower() for name in names}
+        if "chart.yaml" in listed and is_chart(current):
             if options.render_roots:
                 charts.append(current)
             else:
                 say(f"{current}: Helm chart skipped; its templates are not YAML until rendered")
             dirs[:] = []
             continue
-        if kustomization_file(current):
+        if not listed.isdisjoint(_KUSTOMIZATION_NAMES) and kustomization_file(current):
             from kgen.kustomize import read_root
 
             roots[current] = read_root(current)
