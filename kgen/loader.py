@@ -20,7 +20,7 @@ import stat
 import sys
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, TypeVar, Union
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Protocol, TypeVar, Union
 
 import yaml
 
@@ -140,8 +140,20 @@ def _longest_typed() -> dict[str, int]:
 
 if _fast is not None:
     _fast.configure(_longest_typed(), _PLAIN_MEANINGS, _plain_meaning)
+class PositionTable(Protocol):
+    """The C reader's positions of one node and what is below it (``_kgen_yaml.Positions``)."""
+
+    start: int  # offset of the node in the text, in characters
+    line: int  # 1-based
+    column: int  # 1-based
+
+    def locate(self, path: Iterable[PathPart]) -> tuple[int, int]: ...
+
+    def at(self, path: Iterable[PathPart]) -> "PositionTable | None": ...
+
+
 # Where a document's node was written: PyYAML's node (the composer's), or the C reader's table.
-Where = Union[yaml.Node, "_kgen_yaml.Positions"]
+Where = Union[yaml.Node, PositionTable]
 
 
 @dataclass

@@ -31,8 +31,7 @@ typedef struct {
 
 typedef struct {
     PyObject *key; /* owned; NULL for a sequence item */
-    Py_ssize_t index; /* the key's position (a map entry); unused for items */
-    int32_t line, column;
+    int32_t line, column; /* the key's (a map entry), 0-based; unused for items */
     int32_t child; /* the value's node */
 } Entry;
 
@@ -183,17 +182,6 @@ static PyObject *positions_at(Positions *self, PyObject *path) {
     return positions_new(self->tree, at);
 }
 
-/* kind_at(path): "scalar", "sequence" or "mapping" for the node at exactly `path`, or None. */
-static PyObject *positions_kind_at(Positions *self, PyObject *path) {
-    static const char *names[] = {"scalar", "sequence", "mapping"};
-    int32_t at = find(self->tree, self->root, path);
-    if (at == -2)
-        return NULL;
-    if (at < 0)
-        Py_RETURN_NONE;
-    return PyUnicode_InternFromString(names[self->tree->nodes[at].kind]);
-}
-
 static PyObject *positions_start(Positions *self, void *closure) {
     return PyLong_FromSsize_t(self->tree->nodes[self->root].index);
 }
@@ -209,7 +197,6 @@ static PyObject *positions_column(Positions *self, void *closure) {
 static PyMethodDef positions_methods[] = {
     {"locate", (PyCFunction)positions_locate, METH_O, "1-based (line, column) of the key or item a path ends at, or of its nearest existing parent."},
     {"at", (PyCFunction)positions_at, METH_O, "The positions of the node at exactly a path, or None."},
-    {"kind_at", (PyCFunction)positions_kind_at, METH_O, "'scalar', 'sequence' or 'mapping' for the node at exactly a path, or None."},
     {NULL},
 };
 
@@ -239,7 +226,6 @@ typedef struct {
     int is_mapping;
     Py_ssize_t pending_base; /* where this collection's entries start on the pending stack */
     PyObject *key; /* owned: a mapping's key waiting for its value */
-    Py_ssize_t key_index;
     int32_t key_line, key_column;
 } Frame;
 
@@ -294,6 +280,19 @@ static PyObject *resolve_plain(PyObject *text) {
     return known;
 }
 
+/* What the plain scalar ``text`` means as a value (0) or as a key (1): a new reference, and
+ * ``text``'s is released, as kgen's resolver says (resolve_plain). */
+static PyObject *meaning_of(PyObject *text, Py_ssize_t as) {
+    PyObject *meaning = resolve_plain(text);
+    Py_DECREF(text);
+    if (meaning == NULL)
+        return NULL;
+    PyObject *part = PyTuple_GET_ITEM(meaning, as);
+    Py_INCREF(part);
+    Py_DECREF(meaning);
+    return part;
+}
+
 /* Attach a finished value (and its node) to the open collection, or make it the document. */
 static int attach(Reader *reader, PyObject *value, int32_t node) {
     if (reader->depth == 0) {
@@ -314,7 +313,6 @@ static int attach(Reader *reader, PyObject *value, int32_t node) {
             return present > 0 ? fallback() : -1; /* a duplicate key: PyYAML's reader says so */
         }
         entry->key = frame->key; /* the frame's reference passes to the entry */
-        entry->index = frame->key_index;
         entry->line = frame->key_line;
         entry->column = frame->key_column;
         frame->key = NULL;
@@ -324,7 +322,6 @@ static int attach(Reader *reader, PyObject *value, int32_t node) {
             return -1;
         }
         entry->key = NULL;
-        entry->index = 0;
         entry->line = entry->column = 0;
     }
     reader->n_pending++;
@@ -345,35 +342,20 @@ static int on_scalar(Reader *reader) {
                   (first == 0 || (needs_resolving[first] && (longest[first] < 0 || PyUnicode_GET_LENGTH(text) <= longest[first])));
     Frame *frame = reader->depth ? &reader->frames[reader->depth - 1] : NULL;
     if (frame != NULL && frame->is_mapping && frame->key == NULL) { /* a key */
-        if (resolve) {
-            PyObject *meaning = resolve_plain(text);
+        if (resolve && (text = meaning_of(text, 1)) == NULL)
+            return -1;
+        if (text == Py_None) { /* a merge key (<<) */
             Py_DECREF(text);
-            if (meaning == NULL)
-                return -1;
-            text = PyTuple_GET_ITEM(meaning, 1);
-            Py_INCREF(text);
-            Py_DECREF(meaning);
-            if (text == Py_None) { /* a merge key (<<) */
-                Py_DECREF(text);
-                return fallback();
-            }
+            return fallback();
         }
         frame->key = text;
-        frame->key_index = (Py_ssize_t)event->start_mark.index;
         frame->key_line = (int32_t)event->start_mark.line;
         frame->key_column = (int32_t)event->start_mark.column;
         return 0;
     }
-    PyObject *value = text;
-    if (resolve) {
-        PyObject *meaning = resolve_plain(text);
-        Py_DECREF(text);
-        if (meaning == NULL)
-            return -1;
-        value = PyTuple_GET_ITEM(meaning, 0);
-        Py_INCREF(value);
-        Py_DECREF(meaning);
-    }
+    PyObject *value = resolve ? meaning_of(text, 0) : text;
+    if (value == NULL)
+        return -1;
     int32_t node = add_node(reader, KIND_SCALAR, &event->start_mark);
     if (node < 0) {
         Py_DECREF(value);
