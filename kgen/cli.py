@@ -127,6 +127,7 @@ def lint(
         kube_version=policy.kubernetes_version,
         skip_schema_validation=skip_schema_validation,
         exclude=excluded,
+        resources_as_built=not apply_fixes,
     )
     say = (lambda note: None) if quiet else _note
     if apply_fixes:

@@ -63,6 +63,9 @@ class InputOptions:
     render_roots: bool = True
     # Paths to leave out (--exclude, the policy's spec.lint.exclude), named or met in a walk.
     exclude: Callable[[str], bool] = lambda path: False
+    # `kgen lint` (not --fix): a named file a kustomization reads as a resource (pre-commit's
+    # changed files) is checked as the topmost Kustomize roots that include it build it.
+    resources_as_built: bool = False
 
 
 def is_chart_archive(path: str) -> bool:
@@ -105,7 +108,10 @@ class InputStream:
     def __init__(self, paths: list[str], options: InputOptions | None = None, notes: Callable[[str], None] | None = None) -> None:
         # The first readings of Kustomize roots (each root as the walk read it), until read.
         self._first_readings: list[list] = []
-        self._units = _unit_loaders(paths, options or InputOptions(), notes, self._first_readings)
+        # Real paths of files whose findings are not reported: the other files of the Kustomize
+        # roots that build named resources (see _NamedResources).
+        self.unreported: set[str] = set()
+        self._units = _unit_loaders(paths, options or InputOptions(), notes, self._first_readings, self.unreported)
         self._loaders: list[UnitLoader] = []
         # After plan(): the paths that must yield something, each with the places of its units.
         self._required: list[tuple[range, _Required]] = []
@@ -174,14 +180,18 @@ class _Required:
 
 
 def _unit_loaders(
-    paths: list[str], options: InputOptions, notes: Callable[[str], None] | None, first_readings: list[list]
+    paths: list[str], options: InputOptions, notes: Callable[[str], None] | None, first_readings: list[list], unreported: set[str]
 ) -> Iterator[UnitLoader | _Required]:
     say = notes or (lambda message: None)
     noted_charts: set[str] = set()
     noted_folders: set[str] = set()
     kustomize_roots: dict[str, KustomizeRoot | None] = {}
+    built = _named_resources(paths, options, kustomize_roots, say, unreported) if options.resources_as_built else {}
     for path in paths:
         if options.exclude(path):
+            continue
+        if path in built:
+            yield from built.pop(path)
             continue
         if path != "-" and os.path.isdir(path):
             if is_chart(path):
@@ -205,6 +215,150 @@ def _unit_loaders(
                 say(f"{path}: a kustomization or patch of the Kustomize folder {folder}, skipped; lint the folder: kgen lint {folder}")
         else:
             yield _file_unit(path, named=True)
+
+
+def _named_resources(
+    paths: list[str], options: InputOptions, roots: dict[str, KustomizeRoot | None], say: Callable[[str], None], unreported: set[str]
+) -> dict[str, list[UnitLoader]]:
+    """For each named file that a kustomization reads as a resource, the units that check it as
+    the topmost roots including that kustomization build it (each root's unit at the first named
+    file it builds, nothing at the others), and the other files of those roots in ``unreported``."""
+    search = _KustomizeSearch(roots)
+    by_root: dict[str, list[str]] = {}
+    for path in paths:
+        if path == "-" or options.exclude(path) or not path.endswith(YAML_SUFFIXES) or not os.path.isfile(path):
+            continue
+        tops = search.roots_building(path)
+        for top in tops:
+            by_root.setdefault(top, []).append(path)
+        if tops:
+            shown = ", ".join(_as_named(top, path) for top in tops[:3]) + (f" and {len(tops) - 3} more" if len(tops) > 3 else "")
+            say(f"{path}: a resource of the Kustomize root{'s' if len(tops) > 1 else ''} {shown}: checked as built; their other files are not reported (lint a root for them)")
+    units: dict[str, list[UnitLoader]] = {}
+    named = {os.path.realpath(path) for path in paths if path != "-"}
+    for top, files in by_root.items():
+        root = roots[top]
+        assert root is not None
+        read = search.resources(top) | root.non_object_files
+        read |= {os.path.realpath(file) for folder in root.includes if (file := kustomization_file(folder))}
+        unreported |= read - named
+        units.setdefault(files[0], []).append(_NamedResources(_as_named(top, files[0]), files, say))
+        for path in files[1:]:
+            units.setdefault(path, [])
+    return units
+
+
+class _KustomizeSearch:
+    """Which Kustomize roots of a repository build a file as a resource; what it reads on the way
+    (kustomizations, the folders that have one, a repository's search) is kept for the next file."""
+
+    # Folders a repository's search walks at most (a monorepo's): beyond, no includer is looked for.
+    MAX_FOLDERS = 20_000
+
+    def __init__(self, roots: dict[str, KustomizeRoot | None]) -> None:
+        self.roots = roots  # by absolute folder; None: unreadable
+        self._has_kustomization: dict[str, bool] = {}
+        self._resources: dict[str, set[str]] = {}
+        self._searched: dict[str, list[str]] = {}
+
+    def roots_building(self, path: str) -> list[str]:
+        """The topmost roots of the file's repository that include the kustomization reading
+        ``path`` as a resource (that kustomization's folder if none does); none if none reads it."""
+        real = os.path.realpath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        while self.root(directory) is None or real not in self.resources(directory):
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                return []
+            directory = parent
+        reader = os.path.realpath(directory)
+        including = [folder for folder in self.folders(_repository_top(directory)) if (root := self.root(folder)) is not None and not root.component and reader in root.includes]
+        including = including or [directory]
+        return sorted(folder for folder in including if not any(os.path.realpath(folder) in self.roots[other].includes for other in including if other != folder))  # type: ignore[union-attr]
+
+    def root(self, directory: str) -> KustomizeRoot | None:
+        """The root of ``directory`` if it has a readable kustomization."""
+        if directory not in self._has_kustomization:
+            self._has_kustomization[directory] = kustomization_file(directory) is not None
+        if not self._has_kustomization[directory]:
+            return None
+        if directory not in self.roots:
+            from kgen.kustomize import read_root
+
+            try:
+                self.roots[directory] = read_root(directory)
+            except InputError:
+                self.roots[directory] = None
+        return self.roots[directory]
+
+    def resources(self, directory: str) -> set[str]:
+        """The real paths of the files the root of ``directory`` reads as resources."""
+        if directory not in self._resources:
+            root = self.root(directory)
+            self._resources[directory] = {os.path.realpath(resource) for resource in root.resources} if root is not None else set()
+        return self._resources[directory]
+
+    def folders(self, top: str) -> list[str]:
+        """Every folder below ``top`` (hidden ones left out) that has a kustomization."""
+        if top not in self._searched:
+            found: list[str] = []
+            for searched, (current, dirs, names) in enumerate(os.walk(top)):
+                if searched >= self.MAX_FOLDERS:
+                    found = []
+                    break
+                dirs[:] = sorted(name for name in dirs if not name.startswith("."))
+                if not {name.lower() for name in names}.isdisjoint(_KUSTOMIZATION_NAMES) and kustomization_file(current):
+                    found.append(current)
+            self._searched[top] = found
+        return self._searched[top]
+
+
+def _repository_top(directory: str) -> str:
+    """Where the roots that include a folder are looked for: the top of the git repository holding
+    ``directory``, else the working directory if it holds it (pre-commit runs at the top), else
+    ``directory`` itself."""
+    current = directory
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    here = os.getcwd()
+    return here if os.path.commonpath([here, directory]) == here else directory
+
+
+class _NamedResources:
+    """Named files that a Kustomize root builds as resources, checked as it builds them: an
+    overlay may add what a resource lacks on its own (the selector `labels: includeSelectors`
+    writes in kubebuilder's config/default), and the root's other objects inform the checks that
+    look across objects. Where the root does not build (no Kustomize, a failed build), the files
+    are checked as written."""
+
+    def __init__(self, directory: str, named: list[str], say: Callable[[str], None]) -> None:
+        self.directory = self.place = directory
+        self.named = named
+        self.say = say
+
+    def __call__(self) -> LoadResult:
+        from kgen.kustomize import load_kustomization, read_root
+
+        unit = LoadResult()
+        try:
+            load_kustomization(self.directory, read_root(self.directory), unit)
+        except InputError as exc:
+            unit.problems.append(LoadProblem(self.directory, 1, 1, exc.message, "render-failed"))
+        if unit.objects:
+            return unit
+        why = next((problem.message for problem in unit.problems if problem.rule == "render-failed"), "no objects")
+        why = why[why.find("error:") :] if "error:" in why else why  # past Kustomize's deprecation warnings
+        files = ", ".join(self.named) if len(self.named) <= 3 else f"{', '.join(self.named[:3])} and {len(self.named) - 3} more"
+        self.say(f"{self.directory} does not build ({why[:200]}{'...' if len(why) > 200 else ''}): {files} checked as written")
+        alone = LoadResult()
+        for path in self.named:
+            _merge(alone, _file_unit(path, named=True)())
+        return alone
 
 
 def _file_unit(path: str, named: bool) -> UnitLoader:

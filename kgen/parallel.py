@@ -47,7 +47,7 @@ def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quot
     run = new_run(0)
     if jobs < 2 or len(loaders) < PARALLEL_MIN_UNITS or not run.parts_cross_processes:
         _read_into(run, loaders, units.took, available_cpus())
-        return run.report()
+        return _reported(run.report(), units.unreported)
     places = [unit_place(load) for load in loaders]
     parts = _ranges(places, jobs)
     for bounds, checked in zip(parts, _parts_in_processes(loaders, new_run, parts, _weights(places, parts), jobs, units.forget_first_readings)):
@@ -58,7 +58,15 @@ def lint_in_processes(units: InputStream, policy: ClusterPolicy, jobs: int, quot
             for unit_held in held:
                 units.took(unit_held)
         run.take(part)
-    return run.report()
+    return _reported(run.report(), units.unreported)
+
+
+def _reported(report: LintReport, unreported: set[str]) -> LintReport:
+    """``report`` without the findings located in files the input only informs (the other files of
+    a Kustomize root that builds a named resource: kgen.inputs.InputStream.unreported)."""
+    if unreported:
+        report.findings = [finding for finding in report.findings if os.path.realpath(finding.file) not in unreported]
+    return report
 
 
 def _ranges(places: list[str], jobs: int) -> list[tuple[int, int]]:

@@ -143,15 +143,21 @@ GPU_API = FIXTURES / "kustomize" / "gpu-api"
 
 
 def test_files_named_one_by_one_skip_a_kustomization_and_its_patches() -> None:
-    """pre-commit names every file of an overlay: a patch is part of an object, not one."""
+    """pre-commit names every file of an overlay: a patch is part of an object, not one, and the
+    resource is checked as the overlay builds it (its tolerations come from the patch)."""
     kustomization = GPU_API / "overlays" / "prod" / "kustomization.yaml"
     patch = GPU_API / "overlays" / "prod" / "patches" / "tolerations.yaml"
     resource = GPU_API / "base" / "deployment.yaml"
     result = run_kgen("lint", str(kustomization), str(patch), str(resource), "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert {f["file"] for f in json.loads(result.stdout)["findings"]} == {str(resource)}  # a resource is a whole object
+    found = sorted((f["file"], f["line"], f["rule"]) for f in json.loads(result.stdout)["findings"])
+    assert found == [(str(kustomization), 8, "image-tag-unpinned"), (str(patch), 8, "gpu-toleration-missing"), (str(patch), 14, "security-readonly-rootfs")]
     assert result.stderr.count("skipped; lint the folder: kgen lint") == 1  # one note per folder
     assert f"lint the folder: kgen lint {GPU_API / 'overlays' / 'prod'}\n" in result.stderr  # named as the paths were
+    assert f"{resource}: a resource of the Kustomize root {GPU_API / 'overlays' / 'prod'}: checked as built" in result.stderr
+    # Named alone, the resource has no finding of its own lines once built (its file has none).
+    alone = run_kgen("lint", str(resource), "--format", "json")
+    assert json.loads(alone.stdout)["findings"] == [], alone.stdout
 
 
 def test_fix_leaves_patches_alone_named_or_walked(tmp_path: Path) -> None:
