@@ -140,6 +140,8 @@ def _longest_typed() -> dict[str, int]:
 
 if _fast is not None:
     _fast.configure(_longest_typed(), _PLAIN_MEANINGS, _plain_meaning)
+
+
 class PositionTable(Protocol):
     """The C reader's positions of one node and what is below it (``_kgen_yaml.Positions``)."""
 
@@ -249,7 +251,7 @@ class KubeObject:
             self._node = trees[self._start]
         return self._node
 
-    def _table(self) -> Any:
+    def _table(self) -> PositionTable | None:
         """The C reader's positions of this object, read again if dropped; None where PyYAML
         reads the file."""
         if self._positions is None and _fast is not None:
