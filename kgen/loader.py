@@ -99,7 +99,7 @@ try:
     import _kgen_yaml as _fast
 except ImportError:  # not built (no C compiler or libyaml headers): PyYAML reads everything
     _fast = None
-if _fast is not None and getattr(_fast, "ABI", None) != 2:  # built for another kgen
+if _fast is not None and getattr(_fast, "ABI", None) != 3:  # built for another kgen
     _fast = None
 
 # What a plain scalar means, by text, for the C reader: (value, key text), the key text None
@@ -146,8 +146,6 @@ class PositionTable(Protocol):
     """The C reader's positions of one node and what is below it (``_kgen_yaml.Positions``)."""
 
     start: int  # offset of the node in the text, in characters
-    line: int  # 1-based
-    column: int  # 1-based
 
     def locate(self, path: Iterable[PathPart]) -> tuple[int, int]: ...
 
@@ -251,15 +249,20 @@ class KubeObject:
             self._node = trees[self._start]
         return self._node
 
-    def _table(self) -> PositionTable | None:
-        """The C reader's positions of this object, read again if dropped; None where PyYAML
-        reads the file."""
-        if self._positions is None and _fast is not None:
-            tables = self.source.memo.get(_TABLES)
-            if tables is None:
-                tables = self.source.memo[_TABLES] = {obj._start: obj._positions for obj in parse_source(self.source).objects}
-            self._positions = tables.get(self._start)
-        return self._positions
+    def _where(self) -> Where:
+        """What answers positions: the node tree if the object holds one, else the C reader's
+        table; after a drop, read again from ``source`` once for all its objects (a table, or
+        PyYAML's tree for a file the C reader leaves to PyYAML)."""
+        if self._node is None and self._positions is None:
+            found = self.source.memo.get(_REREAD)
+            if found is None:
+                found = self.source.memo[_REREAD] = {obj._start: obj._node if obj._node is not None else obj._positions for obj in parse_source(self.source).objects}
+            where = found[self._start]
+            if isinstance(where, yaml.Node):
+                self._node = where
+            else:
+                self._positions = where
+        return self._node if self._node is not None else self._positions  # type: ignore[return-value]
 
     def drop_tree(self) -> None:
         """Free the positions (a node tree is most of an object's memory) once its checks are
@@ -267,7 +270,7 @@ class KubeObject:
         self._node = None
         self._positions = None
         self.source.memo.pop(_TREES, None)
-        self.source.memo.pop(_TABLES, None)
+        self.source.memo.pop(_REREAD, None)
 
     @property
     def group(self) -> str:
@@ -303,10 +306,7 @@ class KubeObject:
 
     def locate(self, path: Iterable[PathPart]) -> tuple[int, int]:
         """1-based line and column of ``path`` in ``source``, or of its nearest existing parent."""
-        table = self._table() if self._node is None else None
-        if table is not None:
-            return table.locate(path)
-        return node_position(locate_node(self.node, path))
+        return _locate(self._where(), path)
 
     def node_at(self, path: Iterable[PathPart]) -> yaml.Node | None:
         """The exact node at ``path`` (the value, not the key), or None if absent."""
@@ -319,17 +319,17 @@ class KubeObject:
         return node
 
     def first_line(self) -> int:
-        table = self._table() if self._node is None else None
-        return table.line if table is not None else self.node.start_mark.line + 1
+        return self.locate(())[0]
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self.namespace or ''}/{self.name} {self.source.name}:{self.first_line()}>"
 
 
-# SourceFile.memo keys: the trees and C reader's tables of a source read again for objects that
-# dropped theirs (or never had a tree), and (weakly) the objects parsed from it.
+# SourceFile.memo keys: what a source's objects that dropped their positions (or never had a
+# tree) read again: their node trees, their positions (tables or trees); and (weakly) the
+# objects parsed from it.
 _TREES = "node trees"
-_TABLES = "position tables"
+_REREAD = "positions"
 _PARSED = "parsed objects"
 
 

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ABI_VERSION 2
+#define ABI_VERSION 3
 #define MAX_DEPTH 256
 
 enum { KIND_SCALAR = 0, KIND_SEQUENCE = 1, KIND_MAPPING = 2 };
@@ -186,14 +186,6 @@ static PyObject *positions_start(Positions *self, void *closure) {
     return PyLong_FromSsize_t(self->tree->nodes[self->root].index);
 }
 
-static PyObject *positions_line(Positions *self, void *closure) {
-    return PyLong_FromLong(self->tree->nodes[self->root].line + 1);
-}
-
-static PyObject *positions_column(Positions *self, void *closure) {
-    return PyLong_FromLong(self->tree->nodes[self->root].column + 1);
-}
-
 static PyMethodDef positions_methods[] = {
     {"locate", (PyCFunction)positions_locate, METH_O, "1-based (line, column) of the key or item a path ends at, or of its nearest existing parent."},
     {"at", (PyCFunction)positions_at, METH_O, "The positions of the node at exactly a path, or None."},
@@ -202,8 +194,6 @@ static PyMethodDef positions_methods[] = {
 
 static PyGetSetDef positions_getset[] = {
     {"start", (getter)positions_start, NULL, "The node's offset in the text, in characters.", NULL},
-    {"line", (getter)positions_line, NULL, "The node's 1-based line.", NULL},
-    {"column", (getter)positions_column, NULL, "The node's 1-based column.", NULL},
     {NULL},
 };
 
