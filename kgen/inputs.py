@@ -185,8 +185,8 @@ def _unit_loaders(
     say = notes or (lambda message: None)
     noted_charts: set[str] = set()
     noted_folders: set[str] = set()
-    kustomize_roots: dict[str, KustomizeRoot | None] = {}
-    built = _named_resources(paths, options, kustomize_roots, say, unreported) if options.resources_as_built else {}
+    search = _KustomizeSearch()
+    built = _named_resources(paths, options, search, say, first_readings, unreported) if options.resources_as_built else {}
     for path in paths:
         if options.exclude(path):
             continue
@@ -209,7 +209,7 @@ def _unit_loaders(
             if chart not in noted_charts:  # pre-commit passes every file of a chart: one note per chart
                 noted_charts.add(chart)
                 say(f"{path}: part of the Helm chart {chart}, skipped; lint the chart: kgen lint {chart}")
-        elif path != "-" and (folder := kustomization_reading(path, kustomize_roots)) is not None:
+        elif path != "-" and (folder := kustomization_reading(path, search)) is not None:
             if folder not in noted_folders:  # pre-commit passes an overlay's kustomization and patches
                 noted_folders.add(folder)
                 say(f"{path}: a kustomization or patch of the Kustomize folder {folder}, skipped; lint the folder: kgen lint {folder}")
@@ -218,12 +218,11 @@ def _unit_loaders(
 
 
 def _named_resources(
-    paths: list[str], options: InputOptions, roots: dict[str, KustomizeRoot | None], say: Callable[[str], None], unreported: set[str]
+    paths: list[str], options: InputOptions, search: "_KustomizeSearch", say: Callable[[str], None], first_readings: list[list], unreported: set[str]
 ) -> dict[str, list[UnitLoader]]:
     """For each named file that a kustomization reads as a resource, the units that check it as
     the topmost roots including that kustomization build it (each root's unit at the first named
     file it builds, nothing at the others), and the other files of those roots in ``unreported``."""
-    search = _KustomizeSearch(roots)
     by_root: dict[str, list[str]] = {}
     for path in paths:
         if path == "-" or options.exclude(path) or not path.endswith(YAML_SUFFIXES) or not os.path.isfile(path):
@@ -237,59 +236,48 @@ def _named_resources(
     units: dict[str, list[UnitLoader]] = {}
     named = {os.path.realpath(path) for path in paths if path != "-"}
     for top, files in by_root.items():
-        root = roots[top]
+        root = search.root(top)
         assert root is not None
         read = search.resources(top) | root.non_object_files
         read |= {os.path.realpath(file) for folder in root.includes if (file := kustomization_file(folder))}
         unreported |= read - named
-        units.setdefault(files[0], []).append(_NamedResources(_as_named(top, files[0]), files, say))
+        # Read again as the user named the file (absolute or relative), as findings name its files.
+        units.setdefault(files[0], []).append(_NamedResources(_KustomizeUnit(_as_named(top, files[0]), None, first_readings), files, say))
         for path in files[1:]:
             units.setdefault(path, [])
     return units
 
 
 class _KustomizeSearch:
-    """Which Kustomize roots of a repository build a file as a resource; what it reads on the way
-    (kustomizations, the folders that have one, a repository's search) is kept for the next file."""
+    """Kustomize folders as a search for the roots of a file meets them: each folder's
+    kustomization and root read once (None: none, or unreadable), each repository searched once."""
 
     # Folders a repository's search walks at most (a monorepo's): beyond, no includer is looked for.
     MAX_FOLDERS = 20_000
 
-    def __init__(self, roots: dict[str, KustomizeRoot | None]) -> None:
-        self.roots = roots  # by absolute folder; None: unreadable
-        self._has_kustomization: dict[str, bool] = {}
+    def __init__(self) -> None:
+        self._kustomizations: dict[str, str | None] = {}  # by absolute folder
+        self._roots: dict[str, KustomizeRoot | None] = {}
         self._resources: dict[str, set[str]] = {}
         self._searched: dict[str, list[str]] = {}
 
-    def roots_building(self, path: str) -> list[str]:
-        """The topmost roots of the file's repository that include the kustomization reading
-        ``path`` as a resource (that kustomization's folder if none does); none if none reads it."""
-        real = os.path.realpath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        while self.root(directory) is None or real not in self.resources(directory):
-            parent = os.path.dirname(directory)
-            if parent == directory:
-                return []
-            directory = parent
-        reader = os.path.realpath(directory)
-        including = [folder for folder in self.folders(_repository_top(directory)) if (root := self.root(folder)) is not None and not root.component and reader in root.includes]
-        including = including or [directory]
-        return sorted(folder for folder in including if not any(os.path.realpath(folder) in self.roots[other].includes for other in including if other != folder))  # type: ignore[union-attr]
+    def kustomization(self, directory: str) -> str | None:
+        if directory not in self._kustomizations:
+            self._kustomizations[directory] = kustomization_file(directory)
+        return self._kustomizations[directory]
 
     def root(self, directory: str) -> KustomizeRoot | None:
         """The root of ``directory`` if it has a readable kustomization."""
-        if directory not in self._has_kustomization:
-            self._has_kustomization[directory] = kustomization_file(directory) is not None
-        if not self._has_kustomization[directory]:
-            return None
-        if directory not in self.roots:
-            from kgen.kustomize import read_root
+        if directory not in self._roots:
+            self._roots[directory] = None
+            if self.kustomization(directory) is not None:
+                from kgen.kustomize import read_root  # Kustomize's code loads for Kustomize folders only
 
-            try:
-                self.roots[directory] = read_root(directory)
-            except InputError:
-                self.roots[directory] = None
-        return self.roots[directory]
+                try:
+                    self._roots[directory] = read_root(directory)
+                except InputError:  # an unreadable kustomization: its files are judged on their own
+                    pass
+        return self._roots[directory]
 
     def resources(self, directory: str) -> set[str]:
         """The real paths of the files the root of ``directory`` reads as resources."""
@@ -297,6 +285,21 @@ class _KustomizeSearch:
             root = self.root(directory)
             self._resources[directory] = {os.path.realpath(resource) for resource in root.resources} if root is not None else set()
         return self._resources[directory]
+
+    def roots_building(self, path: str) -> list[str]:
+        """The topmost roots of the file's repository that include the kustomization reading
+        ``path`` as a resource (that kustomization's folder if none does); none if none reads it."""
+        real = os.path.realpath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        while real not in self.resources(directory):
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                return []
+            directory = parent
+        reader = os.path.realpath(directory)
+        including = [folder for folder in self.folders(_repository_top(directory)) if (root := self.root(folder)) is not None and not root.component and reader in root.includes]
+        including = including or [directory]
+        return sorted(folder for folder in including if not any(os.path.realpath(folder) in self._roots[other].includes for other in including if other != folder))  # type: ignore[union-attr]
 
     def folders(self, top: str) -> list[str]:
         """Every folder below ``top`` (hidden ones left out) that has a kustomization."""
@@ -307,7 +310,7 @@ class _KustomizeSearch:
                     found = []
                     break
                 dirs[:] = sorted(name for name in dirs if not name.startswith("."))
-                if not {name.lower() for name in names}.isdisjoint(_KUSTOMIZATION_NAMES) and kustomization_file(current):
+                if not {name.lower() for name in names}.isdisjoint(_KUSTOMIZATION_NAMES) and self.kustomization(current):
                     found.append(current)
             self._searched[top] = found
         return self._searched[top]
@@ -330,31 +333,32 @@ def _repository_top(directory: str) -> str:
 
 
 class _NamedResources:
-    """Named files that a Kustomize root builds as resources, checked as it builds them: an
-    overlay may add what a resource lacks on its own (the selector `labels: includeSelectors`
-    writes in kubebuilder's config/default), and the root's other objects inform the checks that
-    look across objects. Where the root does not build (no Kustomize, a failed build), the files
-    are checked as written."""
+    """Named files that a Kustomize root builds as resources, checked as it builds them (the
+    root's unit): an overlay may add what a resource lacks on its own (the selector `labels:
+    includeSelectors` writes in kubebuilder's config/default), and the root's other objects
+    inform the checks that look across objects. Where the root does not build (no Kustomize, a
+    failed build), the files are checked as written."""
 
-    def __init__(self, directory: str, named: list[str], say: Callable[[str], None]) -> None:
-        self.directory = self.place = directory
+    def __init__(self, root: "_KustomizeUnit", named: list[str], say: Callable[[str], None]) -> None:
+        self.root = root
+        self.place = root.place
         self.named = named
         self.say = say
 
-    def __call__(self) -> LoadResult:
-        from kgen.kustomize import load_kustomization, read_root
+    def start_build(self, pool: ThreadPoolExecutor) -> None:
+        self.root.start_build(pool)
 
-        unit = LoadResult()
+    def __call__(self) -> LoadResult:
         try:
-            load_kustomization(self.directory, read_root(self.directory), unit)
-        except InputError as exc:
-            unit.problems.append(LoadProblem(self.directory, 1, 1, exc.message, "render-failed"))
+            unit = self.root()
+        except InputError as exc:  # no Kustomize
+            unit = LoadResult(problems=[LoadProblem(self.place, 1, 1, exc.message, "render-failed")])
         if unit.objects:
             return unit
         why = next((problem.message for problem in unit.problems if problem.rule == "render-failed"), "no objects")
         why = why[why.find("error:") :] if "error:" in why else why  # past Kustomize's deprecation warnings
         files = ", ".join(self.named) if len(self.named) <= 3 else f"{', '.join(self.named[:3])} and {len(self.named) - 3} more"
-        self.say(f"{self.directory} does not build ({why[:200]}{'...' if len(why) > 200 else ''}): {files} checked as written")
+        self.say(f"{self.place} does not build ({why[:200]}{'...' if len(why) > 200 else ''}): {files} checked as written")
         alone = LoadResult()
         for path in self.named:
             _merge(alone, _file_unit(path, named=True)())
@@ -420,11 +424,12 @@ class _Counted:
 class _KustomizeUnit:
     """A Kustomize root as a unit: the root as the walk read it, the first time (kept in
     ``first_readings`` too, so that the stream can let it go), read again after; built when the
-    unit is read, or earlier when :func:`read_units` starts the build (nothing is kept in between)."""
+    unit is read, or earlier when :func:`read_units` starts the build (nothing is kept in between).
+    ``root`` None: read when the unit is (the search that found it read it under another name)."""
 
-    def __init__(self, directory: str, root: KustomizeRoot, first_readings: list[list]) -> None:
+    def __init__(self, directory: str, root: KustomizeRoot | None, first_readings: list[list]) -> None:
         self.directory = self.place = directory
-        self.first: list[KustomizeRoot] = [root]
+        self.first: list[KustomizeRoot] = [root] if root is not None else []
         first_readings.append(self.first)
         self.build: Future[subprocess.CompletedProcess[str]] | KustomizeBuild | None = None
 
@@ -520,23 +525,16 @@ def _read_not_as_object(root: KustomizeRoot, real: str) -> bool:
     return real in root.non_object_files or real in root.disabled_files and real not in {os.path.realpath(path) for path in root.resources}
 
 
-def kustomization_reading(path: str, roots: dict[str, KustomizeRoot | None]) -> str | None:
+def kustomization_reading(path: str, search: _KustomizeSearch) -> str | None:
     """The Kustomize folder (this file's or an ancestor) whose kustomization this file is, or which
-    reads it as a patch: a patch is part of an object, neither valid nor fixable on its own. The
-    folders' kustomizations are read once into ``roots``; a resource file stays a whole object."""
+    reads it as a patch: a patch is part of an object, neither valid nor fixable on its own. A
+    resource file stays a whole object."""
     real = os.path.realpath(path)
     directory = os.path.dirname(os.path.abspath(path))
     while True:
-        kustomization = kustomization_file(directory)
+        kustomization = search.kustomization(directory)
         if kustomization is not None:
-            if directory not in roots:
-                from kgen.kustomize import read_root
-
-                try:
-                    roots[directory] = read_root(directory)
-                except InputError:  # an unreadable kustomization: the file is judged on its own
-                    roots[directory] = None
-            root = roots[directory]
+            root = search.root(directory)
             if real == os.path.realpath(kustomization) or (root is not None and _read_not_as_object(root, real)):
                 return _as_named(directory, path)
         parent = os.path.dirname(directory)
