@@ -2,27 +2,33 @@
 with one process's report.
 
 The input is walked here, without reading any unit (kgen.inputs.InputStream.plan), and cut into
-contiguous parts where projects meet; forked workers read and check the parts, heaviest first,
-each a streaming LintRun of its own that knows only its part (and checks again a unit whose
-questions a later unit of the part answers otherwise: a custom resource before its CRD), and
-send back its facts, findings (verdicts that wait for the whole input still waiting: their
+contiguous parts where projects meet; this process and N - 1 forked workers read and check the
+parts, each taking the heaviest part left, each part a streaming LintRun of its own that knows
+only its part (and checks again a unit whose questions a later unit of the part answers
+otherwise: a custom resource before its CRD); a worker sends back its facts, findings (verdicts that wait for the whole input still waiting: their
 settles are plain data), notes and the questions its checks asked. The parts are taken here in
 input order, so the run of the whole input is the one a single process would have made, then
 it settles as a single process does: a unit whose questions another part answers otherwise is
 read again here, and waiting verdicts are decided. Without fork, for small inputs, or when a
-worker fails or dies (so that an error is raised as one process raises it), units are read here.
+part's checks fail or its worker dies (so that an error is raised as one process raises it, in
+input order), units are read here in turn.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from kgen.findings import LintReport
 from kgen.inputs import InputStream, UnitLoader, available_cpus, read_units, unit_place
 from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.engine import LintRun, RunPart
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import ForkContext
 
 # Below this many units a lint is done before worker processes would have started.
 PARALLEL_MIN_UNITS = 64
@@ -114,13 +120,16 @@ def _parts_in_processes(
     jobs: int,
     forked: Callable[[], None],
 ) -> Iterator[tuple[RunPart, list[bool]] | None]:
-    """The parts checked by ``jobs`` forked workers, given out heaviest first (``weights``) so that
-    no heavy part starts last, and yielded in input order (None: do it here, as for the parts
-    left when a worker dies: killed for memory, the pool is broken, never waited on forever);
-    ``forked`` is called once the workers exist (what only they need can go)."""
+    """The parts checked by this process and ``jobs - 1`` forked workers, each taking the heaviest
+    part left (``weights``) so that no heavy part starts last, and yielded in input order (None:
+    do it here, as for a part whose checks raised, or that a worker took and died with: killed for
+    memory, it is never waited on forever); ``forked`` is called once this process takes no more
+    parts (what only the workers still need can go).
+
+    This process checks parts too: a part checked here is neither pickled nor read back, and what
+    the report does after the parts (checks again, settled verdicts) finds its modules imported
+    and its validators compiled."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     try:
         context = multiprocessing.get_context("fork")
@@ -128,29 +137,102 @@ def _parts_in_processes(
         yield from (None for _ in parts)
         return
     global _work
-    # The workers build Kustomize roots as they read them: the CPUs shared between them.
+    # Each process builds Kustomize roots as it reads them: the CPUs shared between them.
     _work = (loaders, new_run, max(1, available_cpus() // jobs))
-    pool = ProcessPoolExecutor(jobs, mp_context=context)
+    heaviest_first = sorted(range(len(parts)), key=lambda index: -weights[index])
+    handed_out = context.Value("i", 0)  # how many of heaviest_first are taken
+    taken_by = context.RawArray("i", [-1] * len(parts))  # by this process (0) or worker n (n)
+
+    def next_part(taker: int) -> int | None:
+        with handed_out.get_lock():
+            if handed_out.value == len(parts):
+                return None
+            index = heaviest_first[handed_out.value]
+            handed_out.value += 1
+            taken_by[index] = taker
+        return index
+
+    workers = [_Worker(context, parts, functools.partial(next_part, number)) for number in range(1, jobs)]
     try:
-        heaviest_first = sorted(range(len(parts)), key=lambda index: -weights[index])
-        checking = {index: pool.submit(_check_part_in_worker, parts[index]) for index in heaviest_first}
+        here: dict[int, tuple[RunPart, list[bool]] | None] = {}
+        while (index := next_part(0)) is not None:
+            here[index] = _part_checked(parts[index])
         forked()
         for index in range(len(parts)):
-            try:
-                checked = checking[index].result()
-            except BrokenProcessPool:
-                checked = None
-            yield checked
+            yield here.pop(index) if index in here else workers[taken_by[index] - 1].result(index) if taken_by[index] > 0 else None
     except BaseException:  # Ctrl-C, or the lint ends early (a path with nothing to lint): stop now
-        workers = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
-        pool.shutdown(wait=False, cancel_futures=True)
         for worker in workers:
-            worker.terminate()
+            worker.stop()
         raise
     else:
-        pool.shutdown()
+        for worker in workers:
+            worker.process.join()
     finally:
         _work = None
+
+
+class _Worker:
+    """A forked process that checks the parts ``next_part`` gives it and sends each back as it is
+    done (pickled); a thread here receives them, so that the worker never waits for this process."""
+
+    def __init__(self, context: ForkContext, parts: list[tuple[int, int]], next_part: Callable[[], int | None]) -> None:
+        import threading
+
+        receiving, sending = context.Pipe(duplex=False)
+        self.process = context.Process(target=_work_on_parts, args=(sending, parts, next_part), daemon=True)
+        self.process.start()
+        sending.close()
+        self.sent: dict[int, bytes] = {}
+        self.ended = threading.Condition()
+        self.done = False
+        threading.Thread(target=self._receive, args=(receiving,), daemon=True).start()
+
+    def _receive(self, receiving: Connection) -> None:
+        """Each part as sent (index, then the pickled part), until the worker ends or dies."""
+        try:
+            while True:
+                index = receiving.recv()
+                data = receiving.recv_bytes()
+                with self.ended:
+                    self.sent[index] = data
+                    self.ended.notify_all()
+        except (EOFError, OSError):
+            pass
+        finally:
+            receiving.close()
+            with self.ended:
+                self.done = True
+                self.ended.notify_all()
+
+    def result(self, index: int) -> tuple[RunPart, list[bool]] | None:
+        """Part ``index`` as this worker sent it (None: it died first, or its checks raised)."""
+        import pickle
+
+        with self.ended:
+            self.ended.wait_for(lambda: index in self.sent or self.done)
+            data = self.sent.pop(index, None)
+        return pickle.loads(data) if data is not None else None
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+
+
+def _work_on_parts(sending: Connection, parts: list[tuple[int, int]], next_part: Callable[[], int | None]) -> None:
+    """In a worker: the parts ``next_part`` gives, each sent back as soon as it is checked."""
+    import pickle
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # an interrupt ends it at once, without a traceback
+    while (index := next_part()) is not None:
+        checked = _part_checked(parts[index])
+        try:
+            data = pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # a part that does not pickle is done again in the parent
+            data = pickle.dumps(None)
+        sending.send(index)
+        sending.send_bytes(data)
+    sending.close()
 
 
 def _check_part(
@@ -172,10 +254,11 @@ def _read_into(run: LintRun, loaders: list[UnitLoader], took: Callable[[bool], N
         run.add(unit)
 
 
-def _check_part_in_worker(bounds: tuple[int, int]) -> tuple[RunPart, list[bool]] | None:
-    """In a worker: :func:`_check_part`, and whether each unit held something; None when it raised
-    (exceptions do not all survive pickling)."""
-    assert _work is not None, "a worker runs only when forked by lint_in_processes"
+def _part_checked(bounds: tuple[int, int]) -> tuple[RunPart, list[bool]] | None:
+    """:func:`_check_part` in any process of a run with workers, and whether each unit held
+    something; None when it raised (raised again when the part is done again in input order:
+    exceptions do not all survive pickling)."""
+    assert _work is not None, "parts are checked so only while lint_in_processes hands them out"
     held: list[bool] = []
     try:
         loaders, new_run, builds_at_once = _work

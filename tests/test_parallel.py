@@ -253,3 +253,22 @@ def test_standard_input_read_in_a_worker_is_read_again_here(small_parts: None, t
         reports.append(lint(paths))
     assert any(f.rule == "schema-invalid" and f.file == "<stdin>" for f in reports[0].findings)
     assert _report(reports[1]) == _report(reports[0])
+
+
+def test_the_parent_checks_parts_beside_its_workers(small_parts: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """--jobs 2 is this process and one worker: each checks parts, none is pickled here."""
+    import os
+
+    checked = parallel._part_checked
+
+    def noted(bounds: tuple[int, int]) -> object:
+        with open(tmp_path / str(os.getpid()), "a") as log:
+            log.write(f"{bounds}\n")
+        return checked(bounds)
+
+    monkeypatch.setattr(parallel, "_part_checked", noted)
+    paths = _shuffled(5)
+    assert _report(_processes(paths, 2)) == _report(_one_process(paths))
+    by_process = {log.name: log.read_text().splitlines() for log in tmp_path.iterdir()}
+    assert str(os.getpid()) in by_process and len(by_process) == 2, by_process
+    assert all(by_process.values())
