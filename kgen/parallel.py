@@ -152,8 +152,11 @@ def _parts_in_processes(
             taken_by[index] = taker
         return index
 
-    workers = [_Worker(context, parts, functools.partial(next_part, number)) for number in range(1, jobs)]
+    workers: list[_Worker] = []
     try:
+        for number in range(1, jobs):
+            workers.append(_Worker(context, parts, functools.partial(next_part, number)))
+            workers[-1].start()
         here: dict[int, tuple[RunPart, list[bool]] | None] = {}
         while (index := next_part(0)) is not None:
             here[index] = _part_checked(parts[index])
@@ -178,14 +181,18 @@ class _Worker:
     def __init__(self, context: ForkContext, parts: list[tuple[int, int]], next_part: Callable[[], int | None]) -> None:
         import threading
 
-        receiving, sending = context.Pipe(duplex=False)
-        self.process = context.Process(target=_work_on_parts, args=(sending, parts, next_part), daemon=True)
-        self.process.start()
-        sending.close()
+        self.receiving, self.sending = context.Pipe(duplex=False)
+        self.process = context.Process(target=_work_on_parts, args=(self.receiving, self.sending, parts, next_part), daemon=True)
         self.sent: dict[int, bytes] = {}
         self.ended = threading.Condition()
         self.done = False
-        threading.Thread(target=self._receive, args=(receiving,), daemon=True).start()
+
+    def start(self) -> None:
+        import threading
+
+        self.process.start()
+        self.sending.close()
+        threading.Thread(target=self._receive, args=(self.receiving,), daemon=True).start()
 
     def _receive(self, receiving: Connection) -> None:
         """Each part as sent (index, then the pickled part), until the worker ends or dies."""
@@ -214,24 +221,29 @@ class _Worker:
         return pickle.loads(data) if data is not None else None
 
     def stop(self) -> None:
-        if self.process.is_alive():
+        if self.process.pid is not None and self.process.is_alive():
             self.process.terminate()
 
 
-def _work_on_parts(sending: Connection, parts: list[tuple[int, int]], next_part: Callable[[], int | None]) -> None:
-    """In a worker: the parts ``next_part`` gives, each sent back as soon as it is checked."""
+def _work_on_parts(receiving: Connection, sending: Connection, parts: list[tuple[int, int]], next_part: Callable[[], int | None]) -> None:
+    """In a worker: the parts ``next_part`` gives, each sent back as soon as it is checked; it
+    ends when the parent has gone (its end of the pipe closed), never waiting for a reader."""
     import pickle
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # an interrupt ends it at once, without a traceback
+    receiving.close()
     while (index := next_part()) is not None:
         checked = _part_checked(parts[index])
         try:
             data = pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # a part that does not pickle is done again in the parent
             data = pickle.dumps(None)
-        sending.send(index)
-        sending.send_bytes(data)
+        try:
+            sending.send(index)
+            sending.send_bytes(data)
+        except OSError:  # the parent has gone
+            return
     sending.close()
 
 

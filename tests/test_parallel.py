@@ -272,3 +272,24 @@ def test_the_parent_checks_parts_beside_its_workers(small_parts: None, monkeypat
     by_process = {log.name: log.read_text().splitlines() for log in tmp_path.iterdir()}
     assert str(os.getpid()) in by_process and len(by_process) == 2, by_process
     assert all(by_process.values())
+
+
+def test_an_interrupt_as_a_worker_starts_leaves_no_worker_behind(small_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C the moment a worker is forked: the worker is stopped, not left checking its parts
+    (nor blocked for ever on a pipe no one reads, holding the terminal's output open)."""
+    import signal
+
+    start = parallel._Worker.start
+    started: list[parallel._Worker] = []
+
+    def interrupted(worker: parallel._Worker) -> None:
+        start(worker)
+        started.append(worker)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parallel._Worker, "start", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _processes(_shuffled(6), 2)
+    [worker] = started
+    worker.process.join(10)
+    assert worker.process.exitcode == -signal.SIGTERM
