@@ -4,7 +4,7 @@ failure never leaves half-done."""
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 
 def read_at_most(handle: BinaryIO, size: int, limit: int) -> bytes:
@@ -30,12 +30,43 @@ def kustomization_file(path: str) -> str | None:
     return None
 
 
-def real_path(path: str, real_folders: dict[str, str]) -> str:
+def walk(top: str, onerror: Callable[[OSError], None]) -> Iterator[tuple[str, list[str], list[str], frozenset[str]]]:
+    """``os.walk(top, onerror=onerror)`` (top down, into the folders the caller leaves in the
+    list, not into linked ones), with the names of each folder's entries that are links: the
+    listing says so already (:func:`real_path` of a file that is not one asks the system nothing)."""
+    folders = [top]
+    while folders:
+        current = folders.pop()
+        try:
+            with os.scandir(current) as listing:
+                entries = list(listing)
+        except OSError as error:
+            onerror(error)
+            continue
+        dirs: list[str] = []
+        names: list[str] = []
+        links: set[str] = set()
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            (dirs if is_dir else names).append(entry.name)
+            if entry.is_symlink():
+                links.add(entry.name)
+        yield current, dirs, names, frozenset(links) if links else _NO_LINKS
+        folders += [os.path.join(current, name) for name in reversed(dirs) if name not in links]
+
+
+_NO_LINKS: frozenset[str] = frozenset()
+
+
+def real_path(path: str, real_folders: dict[str, str], links: dict[str, frozenset[str]] | None = None) -> str:
     """``os.path.realpath(path)``, the folder's part taken from (and kept in) ``real_folders``:
     realpath asks the system about every component of every path (ten calls for a file of a
-    corpus); a file that is not a link costs one."""
+    corpus); a file that is not a link costs one, none in a folder ``links`` lists (a walk's)."""
     folder, name = os.path.split(path)
-    if name in ("", ".", "..") or os.path.islink(path):
+    if name in ("", ".", "..") or (name in links[folder] if links is not None and folder in links else os.path.islink(path)):
         return os.path.realpath(path)
     if folder not in real_folders:
         real_folders[folder] = os.path.realpath(folder)

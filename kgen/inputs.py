@@ -17,7 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Callable, Container, Iterator
 
 from kgen.errors import InputError
-from kgen.fsutil import KUSTOMIZATION_FILES, kustomization_file, real_path
+from kgen.fsutil import KUSTOMIZATION_FILES, kustomization_file, real_path, walk
 from kgen.loader import (
     YAML_SUFFIXES,
     JsonPath,
@@ -260,6 +260,7 @@ class _KustomizeSearch:
         self._roots: dict[str, KustomizeRoot | None] = {}
         self._resources: dict[str, set[str]] = {}
         self._searched: dict[str, list[str]] = {}
+        self._readings: dict = {}  # kgen.kustomize.Readings: each folder's kustomization read once
 
     def kustomization(self, directory: str) -> str | None:
         if directory not in self._kustomizations:
@@ -274,7 +275,7 @@ class _KustomizeSearch:
                 from kgen.kustomize import read_root  # Kustomize's code loads for Kustomize folders only
 
                 try:
-                    self._roots[directory] = read_root(directory)
+                    self._roots[directory] = read_root(directory, readings=self._readings)
                 except InputError:  # an unreadable kustomization: its files are judged on their own
                     pass
         return self._roots[directory]
@@ -560,7 +561,10 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
     # The walk does not enter linked folders: a folder's real path is the top's and the names below it.
     real_top = os.path.realpath(top)
     real_folders: dict[str, str] = {}
-    for current, dirs, names in os.walk(top, onerror=lambda error: walked.problems.append(walk_problem(error))):
+    links: dict[str, frozenset[str]] = {}  # each folder's entries that are links
+    readings: dict = {}  # of kustomizations (kgen.kustomize.Readings): a base is read once
+    for current, dirs, names, linked in walk(top, onerror=lambda error: walked.problems.append(walk_problem(error))):
+        links[current] = linked
         below = current[len(top) :].lstrip(os.sep)
         real_folders[current] = os.path.join(real_top, below) if below else real_top
         dirs.sort()
@@ -577,7 +581,7 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
         if not listed.isdisjoint(_KUSTOMIZATION_NAMES) and kustomization_file(current):
             from kgen.kustomize import read_root
 
-            roots[current] = read_root(current)
+            roots[current] = read_root(current, readings=readings)
         duplicates = _build_duplicates(current, dirs)
         for name in duplicates:
             say(f"{os.path.join(current, name)}: the same environments as {os.path.join(current, _kept_target(dirs))} (kgen build output), not linted twice")
@@ -588,9 +592,9 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
             if (name.endswith(YAML_SUFFIXES) or name.endswith(".tgz")) and not options.exclude(os.path.join(current, name))
         ]
     kustomize_folders = {real_folders[directory] for directory in roots}
-    read_by_roots = {real_path(path, real_folders) for root in roots.values() for path in root.non_object_files}
-    resources = {real_path(path, real_folders) for root in roots.values() for path in root.resources}
-    disabled = {real_path(path, real_folders) for root in roots.values() for path in root.disabled_files} - read_by_roots - resources
+    read_by_roots = {real_path(path, real_folders, links) for root in roots.values() for path in root.non_object_files}
+    resources = {real_path(path, real_folders, links) for root in roots.values() for path in root.resources}
+    disabled = {real_path(path, real_folders, links) for root in roots.values() for path in root.disabled_files} - read_by_roots - resources
     if options.render_roots:
         read_by_roots |= resources
     else:
@@ -608,7 +612,7 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
             yield _KustomizeUnit(directory, root, first_readings)
     roots.clear()  # what the roots read (patches) is not kept while the files are read
     for path in files:
-        real = real_path(path, real_folders)
+        real = real_path(path, real_folders, links)
         is_kustomization = os.path.basename(path) in KUSTOMIZATION_FILES and kustomization_file(os.path.dirname(path)) == path
         if real in read_by_roots or os.path.dirname(real) in included or is_kustomization:
             continue
@@ -659,9 +663,12 @@ def _side_by_side(workers: int) -> Iterator[ThreadPoolExecutor | None]:
 
 def _build_duplicates(directory: str, subdirs: list[str]) -> list[str]:
     """The `kgen build` targets below ``directory`` beyond the first: the same environments again."""
+    targets = [name for name in BUILD_TARGETS if name in subdirs]
+    if len(targets) < 2:  # none beyond the first (a project's own `manifests/`): none to read
+        return []
     from kgen.generator.text import GENERATED_MARK
 
-    present = [name for name in BUILD_TARGETS if name in subdirs and _generated(os.path.join(directory, name), GENERATED_MARK)]
+    present = [name for name in targets if _generated(os.path.join(directory, name), GENERATED_MARK)]
     return present[1:]
 
 

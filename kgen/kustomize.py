@@ -203,46 +203,84 @@ def _refuse_special_files_once(directory: str, real: str) -> None:
             return
 
 
-def read_root(directory: str, seen: set[str] | None = None) -> KustomizeRoot:
-    """Follow resources, bases and components; the overlay's own patches come last (they win)."""
+@dataclass
+class _OwnReading:
+    """What one kustomization reads itself, its bases not followed (read_root adds theirs first)."""
+
+    component: bool
+    entries: list[tuple[str, bool]]  # its resources, bases and components, in order: (path, is a folder)
+    patch_texts: list[_PatchText]
+    non_object_files: set[str]
+    disabled_files: set[str]
+    images: list[tuple[tuple[str, ...], SourcePoint]]
+
+
+# What a walk has read of each folder: its real path and own reading (None: no readable kustomization).
+Readings = dict[str, tuple[str, "_OwnReading | None"]]
+
+
+def read_root(directory: str, seen: set[str] | None = None, readings: Readings | None = None) -> KustomizeRoot:
+    """Follow resources, bases and components; the overlay's own patches come last (they win).
+
+    ``readings`` (kept by a caller that reads many roots at one time: a walk) holds each folder's
+    own reading once: a base is read once for itself and once for every root above it."""
     seen = seen if seen is not None else set()
+    readings = readings if readings is not None else {}
     root = KustomizeRoot([], [], set(), [], set())
-    real = os.path.realpath(directory)
+    real, own = readings[directory] if directory in readings else (os.path.realpath(directory), None)
     if real in seen:
         return root
     seen.add(real)
     root.includes.add(real)
-    kustomization = kustomization_file(directory)
-    if kustomization is None:
+    if directory not in readings:
+        readings[directory] = (real, own := _own_reading(directory, real))
+    if own is None:
         return root
-    _refuse_special_files_once(directory, real)  # kustomize would block reading a FIFO forever
-    source, document, node = read_kustomization(kustomization)
-    if document is None or node is None:
-        return root
-    root.component = document.get("kind") == "Component"
-    for entry in [*(document.get("resources") or []), *(document.get("bases") or []), *(document.get("components") or [])]:
-        if not isinstance(entry, str) or "://" in entry:
-            continue
-        target = os.path.normpath(os.path.join(directory, entry))
-        if os.path.isdir(target):
-            included = read_root(target, seen)
+    root.component = own.component
+    for target, is_folder in own.entries:
+        if is_folder:
+            included = read_root(target, seen, readings)
             root.resources += included.resources
             root.patch_texts += included.patch_texts
             root.non_object_files |= included.non_object_files
             root.disabled_files |= included.disabled_files
             root.images += included.images
             root.includes |= included.includes
-        elif os.path.isfile(target) and target.endswith(YAML_SUFFIXES):
+        else:
             root.resources.append(target)
-    _read_patches(directory, document, source, node, root)
-    root.non_object_files |= _config_files(directory, document)
-    root.disabled_files |= _patches_switched_off(directory, source.text)
+    root.patch_texts += own.patch_texts
+    root.non_object_files |= own.non_object_files
+    root.disabled_files |= own.disabled_files
+    root.images += own.images
+    return root
+
+
+def _own_reading(directory: str, real: str) -> _OwnReading | None:
+    kustomization = kustomization_file(directory)
+    if kustomization is None:
+        return None
+    _refuse_special_files_once(directory, real)  # kustomize would block reading a FIFO forever
+    source, document, node = read_kustomization(kustomization)
+    if document is None or node is None:
+        return None
+    own = _OwnReading(document.get("kind") == "Component", [], [], set(), set(), [])
+    for entry in [*(document.get("resources") or []), *(document.get("bases") or []), *(document.get("components") or [])]:
+        if not isinstance(entry, str) or "://" in entry:
+            continue
+        target = os.path.normpath(os.path.join(directory, entry))
+        if os.path.isdir(target):
+            own.entries.append((target, True))
+        elif os.path.isfile(target) and target.endswith(YAML_SUFFIXES):
+            own.entries.append((target, False))
+    _read_patches(directory, document, source, node, own)
+    own.non_object_files |= _config_files(directory, document)
+    own.disabled_files |= _patches_switched_off(directory, source.text)
     for index, image in enumerate(document.get("images") or []):
         if isinstance(image, dict) and image.get("name"):
             line, column = node_position(locate_node(node, ("images", index)))
             names = tuple(str(image[key]) for key in ("name", "newName") if image.get(key))
-            root.images.append((names, SourcePoint(source.name, line, column)))
-    return root
+            own.images.append((names, SourcePoint(source.name, line, column)))
+    return own
 
 
 # Kustomization fields that name files of configuration, not of objects: a list of paths (or of
@@ -252,6 +290,7 @@ _CONFIG_LISTS = ("transformers", "generators", "validators", "configurations", "
 # patch.yaml`, `#- manager_webhook_patch.yaml`), and a top-level key (the section a line is in).
 _COMMENTED_FILE = re.compile(r"^\s*#[^\n]*?([\w.][\w./-]*\.ya?ml)\b")
 _TOP_LEVEL_KEY = re.compile(r"^([A-Za-z]\w*)\s*:")
+_COMMENTED_YAML_NAME = re.compile(r"#[^\n]*\.ya?ml")  # what every _COMMENTED_FILE line holds
 _PATCH_FIELDS = ("patches", "patchesStrategicMerge", "patchesJson6902")
 
 
@@ -269,7 +308,7 @@ def _patches_switched_off(directory: str, text: str) -> set[str]:
     """Real paths of the existing files the kustomization ``text`` names as patches in comments: a
     commented entry with `path:`, or in a patches section. A resource commented out stays a file to
     lint (microservices-demo deploys `# - loadgenerator.yaml` with skaffold instead)."""
-    if "#" not in text:
+    if not _COMMENTED_YAML_NAME.search(text):  # most kustomizations (118 of the corpus' 130)
         return set()
     named, section = set(), ""
     for line in text.splitlines():
@@ -283,7 +322,7 @@ def _patches_switched_off(directory: str, text: str) -> set[str]:
     return {path for path in named if os.path.isfile(path)}
 
 
-def _read_patches(directory: str, document: dict, source: SourceFile, node: yaml.Node, root: KustomizeRoot) -> None:
+def _read_patches(directory: str, document: dict, source: SourceFile, node: yaml.Node, root: _OwnReading) -> None:
     entries: list[tuple[dict, JsonPath]] = []
     for field_name in ("patches", "patchesJson6902"):
         for index, entry in enumerate(document.get(field_name) or []):
