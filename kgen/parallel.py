@@ -16,19 +16,16 @@ input order), units are read here in turn.
 
 from __future__ import annotations
 
-import functools
 import os
+import signal
 import stat
-from typing import TYPE_CHECKING, Callable, Iterator
+import struct
+from typing import Callable, Iterator
 
 from kgen.findings import LintReport
 from kgen.inputs import InputStream, UnitLoader, available_cpus, read_units, unit_place
 from kgen.policies.cluster_policy import ClusterPolicy
 from kgen.policies.engine import LintRun, RunPart
-
-if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-    from multiprocessing.context import ForkContext
 
 # Below this many units a lint is done before worker processes would have started.
 PARALLEL_MIN_UNITS = 64
@@ -128,85 +125,130 @@ def _parts_in_processes(
 
     This process checks parts too: a part checked here is neither pickled nor read back, and what
     the report does after the parts (checks again, settled verdicts) finds its modules imported
-    and its validators compiled."""
-    import multiprocessing
-
-    try:
-        context = multiprocessing.get_context("fork")
-    except ValueError:
+    and its validators compiled. Plain fork and pipes: multiprocessing costs 8 ms to import."""
+    if not hasattr(os, "fork"):
         yield from (None for _ in parts)
         return
     global _work
     # Each process builds Kustomize roots as it reads them: the CPUs shared between them.
     _work = (loaders, new_run, max(1, available_cpus() // jobs))
-    heaviest_first = sorted(range(len(parts)), key=lambda index: -weights[index])
-    handed_out = context.Value("i", 0)  # how many of heaviest_first are taken
-    taken_by = context.RawArray("i", [-1] * len(parts))  # by this process (0) or worker n (n)
-
-    def next_part(taker: int) -> int | None:
-        with handed_out.get_lock():
-            if handed_out.value == len(parts):
-                return None
-            index = heaviest_first[handed_out.value]
-            handed_out.value += 1
-            taken_by[index] = taker
-        return index
-
+    hand_out = _HandOut(sorted(range(len(parts)), key=lambda index: -weights[index]))
     workers: list[_Worker] = []
     try:
-        for number in range(1, jobs):
-            workers.append(_Worker(context, parts, functools.partial(next_part, number)))
-            workers[-1].start()
+        for _ in range(jobs - 1):
+            workers.append(_Worker(parts, hand_out))
+            workers[-1].start([fd for worker in workers[:-1] for fd in worker.fds])
+        for worker in workers:  # threads only once every worker is forked
+            worker.receive()
         here: dict[int, tuple[RunPart, list[bool]] | None] = {}
-        while (index := next_part(0)) is not None:
+        while (index := hand_out.next(_THIS_PROCESS)) is not None:
             here[index] = _part_checked(parts[index])
         forked()
         for index in range(len(parts)):
-            yield here.pop(index) if index in here else workers[taken_by[index] - 1].result(index) if taken_by[index] > 0 else None
+            if index in here:
+                yield here.pop(index)
+            else:
+                taker = hand_out.taken_by.get(index)
+                yield taker.result(index) if isinstance(taker, _Worker) else None
     except BaseException:  # Ctrl-C, or the lint ends early (a path with nothing to lint): stop now
         for worker in workers:
             worker.stop()
         raise
     else:
         for worker in workers:
-            worker.process.join()
+            worker.wait()
     finally:
         _work = None
 
 
-class _Worker:
-    """A forked process that checks the parts ``next_part`` gives it and sends each back as it is
-    done (pickled); a thread here receives them, so that the worker never waits for this process."""
+class _HandOut:
+    """The parts not yet taken, heaviest first: taken here, by this process and for its workers
+    (whose requests its threads answer), each part by one taker."""
 
-    def __init__(self, context: ForkContext, parts: list[tuple[int, int]], next_part: Callable[[], int | None]) -> None:
+    def __init__(self, order: list[int]) -> None:
         import threading
 
-        self.receiving, self.sending = context.Pipe(duplex=False)
-        self.process = context.Process(target=_work_on_parts, args=(self.receiving, self.sending, parts, next_part), daemon=True)
+        self.order = order
+        self.taken_by: dict[int, object] = {}
+        self.lock = threading.Lock()
+
+    def next(self, taker: object) -> int | None:
+        with self.lock:
+            if len(self.taken_by) == len(self.order):
+                return None
+            index = self.order[len(self.taken_by)]
+            self.taken_by[index] = taker
+            return index
+
+
+_THIS_PROCESS = "this process"
+# A worker's message: the part's index (-1: asking for a part) and the size of the pickled part that follows.
+_HEADER = struct.Struct("<iQ")
+_NO_PART = -1
+
+
+class _Worker:
+    """A forked process that asks this one for parts and sends each back as it is done (pickled);
+    a thread here answers and receives, so that the worker never waits for this process."""
+
+    def __init__(self, parts: list[tuple[int, int]], hand_out: _HandOut) -> None:
+        self.parts = parts
+        self.hand_out = hand_out
+        self.results, self.sending = os.pipe()  # worker -> here
+        self.orders, self.ordering = os.pipe()  # here -> worker
+        self.pid: int | None = None
+        self.status: int | None = None
         self.sent: dict[int, bytes] = {}
+        import threading
+
         self.ended = threading.Condition()
         self.done = False
 
-    def start(self) -> None:
+    @property
+    def fds(self) -> tuple[int, int]:
+        """This process's ends of the worker's pipes."""
+        return self.results, self.ordering
+
+    def start(self, others: list[int]) -> None:
+        """Fork the worker; ``others``: this process's ends of earlier workers' pipes (closed in
+        this one, so that each worker alone holds its own)."""
+        pid = os.fork()
+        if pid == 0:
+            try:
+                for fd in (*self.fds, *others):
+                    os.close(fd)
+                _work_on_parts(self.orders, self.sending, self.parts)
+            finally:
+                os._exit(0)
+        self.pid = pid
+        os.close(self.sending)
+        os.close(self.orders)
+
+    def receive(self) -> None:
         import threading
 
-        self.process.start()
-        self.sending.close()
-        threading.Thread(target=self._receive, args=(self.receiving,), daemon=True).start()
+        threading.Thread(target=self._serve, daemon=True).start()
 
-    def _receive(self, receiving: Connection) -> None:
-        """Each part as sent (index, then the pickled part), until the worker ends or dies."""
+    def _serve(self) -> None:
+        """Answer each request for a part, keep each part sent, until the worker ends or dies."""
         try:
-            while True:
-                index = receiving.recv()
-                data = receiving.recv_bytes()
-                with self.ended:
-                    self.sent[index] = data
-                    self.ended.notify_all()
-        except (EOFError, OSError):
+            with open(self.results, "rb") as results, open(self.ordering, "wb") as orders:
+                while len(header := results.read(_HEADER.size)) == _HEADER.size:
+                    index, size = _HEADER.unpack(header)
+                    if index == _NO_PART:
+                        given = self.hand_out.next(self)
+                        orders.write(_HEADER.pack(_NO_PART if given is None else given, 0))
+                        orders.flush()
+                        continue
+                    data = results.read(size)
+                    if len(data) < size:
+                        break
+                    with self.ended:
+                        self.sent[index] = data
+                        self.ended.notify_all()
+        except OSError:
             pass
         finally:
-            receiving.close()
             with self.ended:
                 self.done = True
                 self.ended.notify_all()
@@ -221,30 +263,38 @@ class _Worker:
         return pickle.loads(data) if data is not None else None
 
     def stop(self) -> None:
-        if self.process.pid is not None and self.process.is_alive():
-            self.process.terminate()
+        if self.pid is not None and self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            self.wait()
+
+    def wait(self) -> None:
+        if self.pid is not None and self.status is None:
+            self.status = os.waitpid(self.pid, 0)[1]
 
 
-def _work_on_parts(receiving: Connection, sending: Connection, parts: list[tuple[int, int]], next_part: Callable[[], int | None]) -> None:
-    """In a worker: the parts ``next_part`` gives, each sent back as soon as it is checked; it
-    ends when the parent has gone (its end of the pipe closed), never waiting for a reader."""
+def _work_on_parts(orders: int, sending: int, parts: list[tuple[int, int]]) -> None:
+    """In a worker: ask for a part, check it, send it back, until none is left; it ends when the
+    parent has gone (its ends of the pipes closed), never waiting for a reader."""
     import pickle
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # an interrupt ends it at once, without a traceback
-    receiving.close()
-    while (index := next_part()) is not None:
-        checked = _part_checked(parts[index])
-        try:
-            data = pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # a part that does not pickle is done again in the parent
-            data = pickle.dumps(None)
-        try:
-            sending.send(index)
-            sending.send_bytes(data)
-        except OSError:  # the parent has gone
-            return
-    sending.close()
+    with open(orders, "rb") as given, open(sending, "wb") as results:
+        while True:
+            results.write(_HEADER.pack(_NO_PART, 0))
+            results.flush()
+            answer = given.read(_HEADER.size)
+            if len(answer) < _HEADER.size or (index := _HEADER.unpack(answer)[0]) == _NO_PART:
+                return
+            checked = _part_checked(parts[index])
+            try:
+                data = pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # a part that does not pickle is done again in the parent
+                data = pickle.dumps(None)
+            results.write(_HEADER.pack(index, len(data)))
+            results.write(data)
 
 
 def _check_part(
