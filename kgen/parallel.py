@@ -33,7 +33,10 @@ PARALLEL_MIN_UNITS = 64
 # enough that few questions cross parts (a unit whose answer lies in another part is read again).
 PARTS_PER_JOB = 4
 MAX_PART_UNITS = 256
-# What a chart or a Kustomize root is guessed to cost, as bytes of YAML, to give out the heaviest parts first.
+# What a part is guessed to cost, as bytes of YAML, to give out the heaviest parts first: a file its
+# size and what reading and checking any file costs (on the corpus, 0.22 ms a file and 14 ms a MB);
+# a chart or a Kustomize root a fixed guess.
+FILE_WEIGHT = 16 * 1024
 FOLDER_WEIGHT = 64 * 1024
 
 # What the forked workers inherit: the units' loaders and how to start the run of a part.
@@ -96,15 +99,15 @@ def _ranges(places: list[str], jobs: int) -> list[tuple[int, int]]:
 
 
 def _weights(places: list[str], parts: list[tuple[int, int]]) -> list[int]:
-    """What each part is guessed to cost: the bytes of its files, a folder (chart, Kustomize root)
-    as FOLDER_WEIGHT, anything else (standard input, a walk's problems) nothing."""
+    """What each part is guessed to cost: the bytes of its files and FILE_WEIGHT each, a folder
+    (chart, Kustomize root) as FOLDER_WEIGHT, anything else (standard input, a walk's problems) nothing."""
 
     def weight(place: str) -> int:
         try:
             info = os.stat(place)
         except OSError:
             return 0
-        return info.st_size if stat.S_ISREG(info.st_mode) else FOLDER_WEIGHT if stat.S_ISDIR(info.st_mode) else 0
+        return info.st_size + FILE_WEIGHT if stat.S_ISREG(info.st_mode) else FOLDER_WEIGHT if stat.S_ISDIR(info.st_mode) else 0
 
     return [sum(weight(place) for place in places[start:end]) for start, end in parts]
 

@@ -180,12 +180,12 @@ def test_parts_cover_every_unit_once_in_order() -> None:
                 assert [i for start, end in parts for i in range(start, end)] == list(range(count))
 
 
-def test_parts_are_weighed_by_their_bytes_a_folder_as_a_fixed_guess(tmp_path: Path) -> None:
+def test_parts_are_weighed_by_their_bytes_and_files_a_folder_as_a_fixed_guess(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("x" * 100)
     (tmp_path / "b.yaml").write_text("x" * 20)
     (tmp_path / "chart").mkdir()
     places = [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), str(tmp_path / "chart"), str(tmp_path / "gone.yaml"), "-"]
-    assert parallel._weights(places, [(0, 2), (2, 5)]) == [120, parallel.FOLDER_WEIGHT]
+    assert parallel._weights(places, [(0, 2), (2, 5)]) == [120 + 2 * parallel.FILE_WEIGHT, parallel.FOLDER_WEIGHT]
 
 
 def test_reading_units_starts_their_builds_first_side_by_side() -> None:
