@@ -16,11 +16,12 @@ input order), units are read here in turn.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import stat
 import struct
-from typing import Callable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from kgen.findings import LintReport
 from kgen.inputs import InputStream, UnitLoader, available_cpus, read_units, unit_place
@@ -128,31 +129,36 @@ def _parts_in_processes(
 
     This process checks parts too: a part checked here is neither pickled nor read back, and what
     the report does after the parts (checks again, settled verdicts) finds its modules imported
-    and its validators compiled. Plain fork and pipes: multiprocessing costs 8 ms to import."""
+    and its validators compiled. Plain fork and pipes (multiprocessing costs 8 ms to import): the
+    parts wait in a pipe, heaviest first, one record each, and every process reads the next
+    record when it is free, without asking this one (whose threads wait for the GIL)."""
     if not hasattr(os, "fork"):
         yield from (None for _ in parts)
         return
     global _work
     # Each process builds Kustomize roots as it reads them: the CPUs shared between them.
     _work = (loaders, new_run, max(1, available_cpus() // jobs))
-    hand_out = _HandOut(sorted(range(len(parts)), key=lambda index: -weights[index]))
+    heaviest_first = sorted(range(len(parts)), key=lambda index: -weights[index])
+    to_take, handing_out_fd = os.pipe()
+    handing_out: int | None = handing_out_fd  # until the thread that writes the parts owns it
+    parts_left = open(to_take, "rb", buffering=0)
+    sent = _Sent()
     workers: list[_Worker] = []
     try:
         for _ in range(jobs - 1):
-            workers.append(_Worker(parts, hand_out))
-            workers[-1].start([fd for worker in workers[:-1] for fd in worker.fds])
-        for worker in workers:  # threads only once every worker is forked
+            workers.append(_Worker(parts, sent))
+            workers[-1].start(to_take, handing_out_fd, [fd for worker in workers[:-1] for fd in worker.fds])
+        # Threads only once every worker is forked: one writes the parts to take, one per worker reads what it sends.
+        _hand_out(handing_out_fd, heaviest_first)
+        handing_out = None
+        for worker in workers:
             worker.receive()
         here: dict[int, tuple[RunPart, list[bool]] | None] = {}
-        while (index := hand_out.next(_THIS_PROCESS)) is not None:
+        while (index := _next_part(parts_left)) is not None:
             here[index] = _part_checked(parts[index])
         forked()
         for index in range(len(parts)):
-            if index in here:
-                yield here.pop(index)
-            else:
-                taker = hand_out.taken_by.get(index)
-                yield taker.result(index) if isinstance(taker, _Worker) else None
+            yield here.pop(index) if index in here else sent.result(index, len(workers))
     except BaseException:  # Ctrl-C, or the lint ends early (a path with nothing to lint): stop now
         for worker in workers:
             worker.stop()
@@ -162,108 +168,131 @@ def _parts_in_processes(
             worker.wait()
     finally:
         _work = None
+        parts_left.close()
+        if handing_out is not None:
+            os.close(handing_out)
 
 
-class _HandOut:
-    """The parts not yet taken, heaviest first: taken here, by this process and for its workers
-    (whose requests its threads answer), each part by one taker."""
+# A part's place in its pipe: its index; a worker's part: its index and the size of the pickled part that follows.
+_RECORD = struct.Struct("<i")
+_HEADER = struct.Struct("<iQ")
 
-    def __init__(self, order: list[int]) -> None:
+
+def _hand_out(handing_out: int, order: list[int]) -> None:
+    """Write the parts to take into the pipe, then close it: a thread, should they not all fit
+    in the pipe at once (the write waits in the system, not for the GIL, while they are taken)."""
+    import threading
+
+    records = b"".join(_RECORD.pack(index) for index in order)
+
+    def write() -> None:
+        try:
+            view = memoryview(records)
+            while view:
+                view = view[os.write(handing_out, view) :]
+        except OSError:  # every reader has gone (an interrupted lint)
+            pass
+        finally:
+            os.close(handing_out)
+
+    threading.Thread(target=write, daemon=True).start()
+
+
+def _next_part(parts_left: BinaryIO) -> int | None:
+    """The next part to take (None: none is left). The pipe hands each record to one reader: a
+    read of a few bytes is atomic, and unbuffered, no process reads ahead of the others."""
+    record = parts_left.read(_RECORD.size)
+    return _RECORD.unpack(record)[0] if len(record) == _RECORD.size else None
+
+
+class _Sent:
+    """The parts the workers sent, by index, as threads here receive them."""
+
+    def __init__(self) -> None:
         import threading
 
-        self.order = order
-        self.taken_by: dict[int, object] = {}
-        self.lock = threading.Lock()
+        self.parts: dict[int, bytes] = {}
+        self.changed = threading.Condition()
+        self.workers_done = 0
 
-    def next(self, taker: object) -> int | None:
-        with self.lock:
-            if len(self.taken_by) == len(self.order):
-                return None
-            index = self.order[len(self.taken_by)]
-            self.taken_by[index] = taker
-            return index
+    def add(self, index: int, data: bytes) -> None:
+        with self.changed:
+            self.parts[index] = data
+            self.changed.notify_all()
 
+    def worker_done(self) -> None:
+        with self.changed:
+            self.workers_done += 1
+            self.changed.notify_all()
 
-_THIS_PROCESS = "this process"
-# A worker's message: the part's index (-1: asking for a part) and the size of the pickled part that follows.
-_HEADER = struct.Struct("<iQ")
-_NO_PART = -1
+    def result(self, index: int, workers: int) -> tuple[RunPart, list[bool]] | None:
+        """Part ``index`` as a worker sent it; None once every worker has ended (or died) without
+        sending it, or when its checks raised."""
+        import pickle
+
+        with self.changed:
+            self.changed.wait_for(lambda: index in self.parts or self.workers_done == workers)
+            data = self.parts.pop(index, None)
+        return pickle.loads(data) if data is not None else None
 
 
 class _Worker:
-    """A forked process that asks this one for parts and sends each back as it is done (pickled);
-    a thread here answers and receives, so that the worker never waits for this process."""
+    """A forked process that takes parts from the pipe of parts and sends each back as it is done
+    (pickled) on a pipe of its own, large enough for most parts: it seldom waits for a thread
+    here to read them."""
 
-    def __init__(self, parts: list[tuple[int, int]], hand_out: _HandOut) -> None:
+    PIPE_SIZE = 1024 * 1024  # Linux's limit for a process's own pipes (pipe-max-size)
+
+    def __init__(self, parts: list[tuple[int, int]], sent: _Sent) -> None:
         self.parts = parts
-        self.hand_out = hand_out
-        self.results, self.sending = os.pipe()  # worker -> here
-        self.orders, self.ordering = os.pipe()  # here -> worker
+        self.sent = sent
+        self.results, self.sending = os.pipe()
         self.pid: int | None = None
         self.status: int | None = None
-        self.sent: dict[int, bytes] = {}
-        import threading
-
-        self.ended = threading.Condition()
-        self.done = False
+        if hasattr(fcntl, "F_SETPIPE_SZ"):
+            try:
+                fcntl.fcntl(self.sending, fcntl.F_SETPIPE_SZ, self.PIPE_SIZE)
+            except OSError:  # a lower limit: the pipe stays as it is
+                pass
 
     @property
-    def fds(self) -> tuple[int, int]:
-        """This process's ends of the worker's pipes."""
-        return self.results, self.ordering
+    def fds(self) -> tuple[int]:
+        """This process's end of the worker's pipe."""
+        return (self.results,)
 
-    def start(self, others: list[int]) -> None:
+    def start(self, to_take: int, handing_out: int, others: list[int]) -> None:
         """Fork the worker; ``others``: this process's ends of earlier workers' pipes (closed in
         this one, so that each worker alone holds its own)."""
         pid = os.fork()
         if pid == 0:
             try:
-                for fd in (*self.fds, *others):
+                for fd in (handing_out, *self.fds, *others):
                     os.close(fd)
-                _work_on_parts(self.orders, self.sending, self.parts)
+                _work_on_parts(to_take, self.sending, self.parts)
             finally:
                 os._exit(0)
         self.pid = pid
         os.close(self.sending)
-        os.close(self.orders)
 
     def receive(self) -> None:
         import threading
 
-        threading.Thread(target=self._serve, daemon=True).start()
+        threading.Thread(target=self._receive, daemon=True).start()
 
-    def _serve(self) -> None:
-        """Answer each request for a part, keep each part sent, until the worker ends or dies."""
+    def _receive(self) -> None:
+        """Keep each part sent, until the worker ends or dies."""
         try:
-            with open(self.results, "rb") as results, open(self.ordering, "wb") as orders:
+            with open(self.results, "rb") as results:
                 while len(header := results.read(_HEADER.size)) == _HEADER.size:
                     index, size = _HEADER.unpack(header)
-                    if index == _NO_PART:
-                        given = self.hand_out.next(self)
-                        orders.write(_HEADER.pack(_NO_PART if given is None else given, 0))
-                        orders.flush()
-                        continue
                     data = results.read(size)
                     if len(data) < size:
                         break
-                    with self.ended:
-                        self.sent[index] = data
-                        self.ended.notify_all()
+                    self.sent.add(index, data)
         except OSError:
             pass
         finally:
-            with self.ended:
-                self.done = True
-                self.ended.notify_all()
-
-    def result(self, index: int) -> tuple[RunPart, list[bool]] | None:
-        """Part ``index`` as this worker sent it (None: it died first, or its checks raised)."""
-        import pickle
-
-        with self.ended:
-            self.ended.wait_for(lambda: index in self.sent or self.done)
-            data = self.sent.pop(index, None)
-        return pickle.loads(data) if data is not None else None
+            self.sent.worker_done()
 
     def stop(self) -> None:
         if self.pid is not None and self.status is None:
@@ -278,19 +307,14 @@ class _Worker:
             self.status = os.waitpid(self.pid, 0)[1]
 
 
-def _work_on_parts(orders: int, sending: int, parts: list[tuple[int, int]]) -> None:
-    """In a worker: ask for a part, check it, send it back, until none is left; it ends when the
-    parent has gone (its ends of the pipes closed), never waiting for a reader."""
+def _work_on_parts(to_take: int, sending: int, parts: list[tuple[int, int]]) -> None:
+    """In a worker: take a part, check it, send it back, until none is left; it ends when the
+    parent has gone (its end of the pipe closed), never waiting for a reader."""
     import pickle
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # an interrupt ends it at once, without a traceback
-    with open(orders, "rb") as given, open(sending, "wb") as results:
-        while True:
-            results.write(_HEADER.pack(_NO_PART, 0))
-            results.flush()
-            answer = given.read(_HEADER.size)
-            if len(answer) < _HEADER.size or (index := _HEADER.unpack(answer)[0]) == _NO_PART:
-                return
+    with open(to_take, "rb", buffering=0) as parts_left, open(sending, "wb") as results:
+        while (index := _next_part(parts_left)) is not None:
             checked = _part_checked(parts[index])
             try:
                 data = pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL)
@@ -298,6 +322,7 @@ def _work_on_parts(orders: int, sending: int, parts: list[tuple[int, int]]) -> N
                 data = pickle.dumps(None)
             results.write(_HEADER.pack(index, len(data)))
             results.write(data)
+            results.flush()
 
 
 def _check_part(

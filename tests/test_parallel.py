@@ -283,8 +283,8 @@ def test_an_interrupt_as_a_worker_starts_leaves_no_worker_behind(small_parts: No
     start = parallel._Worker.start
     started: list[parallel._Worker] = []
 
-    def interrupted(worker: parallel._Worker, others: list[int]) -> None:
-        start(worker, others)
+    def interrupted(worker: parallel._Worker, *fds: object) -> None:
+        start(worker, *fds)
         started.append(worker)
         raise KeyboardInterrupt
 
