@@ -626,11 +626,28 @@ def _null_pruned(schema: Any) -> Any:
     return schema
 
 
+# CRD schemas compiled in this process, by the schema's identity (the schema is kept: its identity is
+# not reused): a parallel lint's parent checks custom resources again, for the whole input, against
+# the CRDs of a part it checked itself. The most recent only (dicts keep insertion order).
+_COMPILED_CRDS: dict[tuple[int, bool, str], tuple[dict, CompiledSchema]] = {}
+_COMPILED_CRDS_KEPT = 64
+
+
 def compile_crd_schema(schema: dict, strict: bool, source: str) -> CompiledSchema:
+    """A CRD's schema as a validator (kgen.policies.schema names the CRD in ``source``); raises
+    ValueError when it does not compile."""
+    key = (id(schema), strict, source)
+    kept = _COMPILED_CRDS.get(key)
+    if kept is not None and kept[0] is schema:
+        return kept[1]
     import jsonschema_rs
 
     root = crd_to_json_schema(schema, strict)
-    return CompiledSchema(jsonschema_rs.validator_for(root, retriever=_no_retrieval), root, source=source)
+    compiled = CompiledSchema(jsonschema_rs.validator_for(root, retriever=_no_retrieval), root, source=source)
+    if len(_COMPILED_CRDS) >= _COMPILED_CRDS_KEPT:
+        del _COMPILED_CRDS[next(iter(_COMPILED_CRDS))]
+    _COMPILED_CRDS[key] = (schema, compiled)
+    return compiled
 
 
 def _no_retrieval(uri: str) -> dict:

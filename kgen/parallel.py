@@ -149,13 +149,17 @@ def _parts_in_processes(
             workers.append(_Worker(parts, sent))
             workers[-1].start(to_take, handing_out_fd, [fd for worker in workers[:-1] for fd in worker.fds])
         # Threads only once every worker is forked: one writes the parts to take, one per worker reads what it sends.
-        _hand_out(handing_out_fd, heaviest_first)
+        _hand_out(handing_out_fd, heaviest_first[1:])
         handing_out = None
         for worker in workers:
             worker.receive()
+        # This process takes the heaviest part: the CRDs are most projects' largest files, and the
+        # custom resources of other parts are checked again here, against their compiled schemas.
         here: dict[int, tuple[RunPart, list[bool]] | None] = {}
-        while (index := _next_part(parts_left)) is not None:
+        index = heaviest_first[0] if heaviest_first else None
+        while index is not None:
             here[index] = _part_checked(parts[index])
+            index = _next_part(parts_left)
         forked()
         for index in range(len(parts)):
             yield here.pop(index) if index in here else sent.result(index, len(workers))

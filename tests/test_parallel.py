@@ -256,8 +256,18 @@ def test_standard_input_read_in_a_worker_is_read_again_here(small_parts: None, t
 
 
 def test_the_parent_checks_parts_beside_its_workers(small_parts: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """--jobs 2 is this process and one worker: each checks parts, none is pickled here."""
+    """--jobs 2 is this process and one worker: each checks parts, none is pickled here; this
+    process takes the heaviest part (most often the one with the CRDs other parts ask about)."""
     import os
+
+    weights = parallel._weights
+    heaviest: list[tuple[int, int]] = []
+
+    def last_heaviest(places: list[str], parts: list[tuple[int, int]]) -> list[int]:
+        heaviest.append(parts[-1])
+        return [*[1] * (len(parts) - 1), 2] if weights(places, parts) else []
+
+    monkeypatch.setattr(parallel, "_weights", last_heaviest)
 
     checked = parallel._part_checked
 
@@ -272,6 +282,7 @@ def test_the_parent_checks_parts_beside_its_workers(small_parts: None, monkeypat
     by_process = {log.name: log.read_text().splitlines() for log in tmp_path.iterdir()}
     assert str(os.getpid()) in by_process and len(by_process) == 2, by_process
     assert all(by_process.values())
+    assert by_process[str(os.getpid())][0] == str(heaviest[0])
 
 
 def test_an_interrupt_as_a_worker_starts_leaves_no_worker_behind(small_parts: None, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,6 +154,20 @@ def test_crd_conversion_keeps_api_server_semantics() -> None:
     assert schema["additionalProperties"] is False and set(schema["properties"]) >= {"apiVersion", "kind", "metadata"}
 
 
+def test_a_crd_schema_is_compiled_once_per_process_by_identity_not_by_content() -> None:
+    """A parallel lint's parent checks custom resources again against the CRDs of a part it
+    checked: the same schema object is not compiled again; an equal one read elsewhere (maybe
+    changed since) is, and strict and lax validators are two."""
+    from kgen.kubeschemas import compile_crd_schema
+
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    first = compile_crd_schema(schema, True, "CustomResourceDefinition a.x.io")
+    assert compile_crd_schema(schema, True, "CustomResourceDefinition a.x.io") is first
+    assert compile_crd_schema(json.loads(json.dumps(schema)), True, "CustomResourceDefinition a.x.io") is not first
+    lax = compile_crd_schema(schema, False, "CustomResourceDefinition a.x.io")
+    assert lax is not first and lax.is_valid({"b": 1}) and not first.is_valid({"b": 1})
+
+
 def test_a_required_crd_field_with_a_default_may_be_left_out() -> None:
     """The API server defaults before it validates (KubeRay's samples leave out minReplicas)."""
     versions = CRD_V1_VERSIONS.replace(
