@@ -89,22 +89,7 @@ class Finding:
         return (self.rule, (self.file, self.line, self.column), _object_key(self.object), self.path, self.environment, self.message)
 
     def to_json(self) -> dict:
-        out = {
-            "rule": self.rule,
-            "category": self.category,
-            "severity": self.severity,
-            "message": self.message,
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "object": self.object,
-            "path": self.path,
-        }
-        if self.environment is not None:
-            out["environment"] = self.environment
-        if self.approximate:
-            out["approximate"] = True
-        return out
+        return row_json(finding_row(self))
 
 
 # A finding of a streaming lint as plain data (it refers to no object: no ``owner``, no
@@ -125,6 +110,16 @@ def row_finding(row: Row) -> Finding:
 def row_sort_key(row: Row) -> tuple:
     """``Finding.sort_key`` of the row's finding."""
     return (row[4], row[5], row[6], row[0], row[3], row[8], _object_key(row[7]), row[9] or "")
+
+
+def row_json(row: Row) -> dict:
+    """``Finding.to_json`` of the row's finding."""
+    out = {"rule": row[0], "category": row[1], "severity": row[2], "message": row[3], "file": row[4], "line": row[5], "column": row[6], "object": row[7], "path": row[8]}
+    if row[9] is not None:
+        out["environment"] = row[9]
+    if row[10]:
+        out["approximate"] = True
+    return out
 
 
 def row_identity(row: Row) -> tuple:
@@ -161,6 +156,48 @@ def decode_findings(data: bytes) -> list[Finding]:
     return findings
 
 
+class RowFindings(Sequence[Finding]):
+    """A report's findings in order, held as rows (a streaming lint's, as its parts sent them), a
+    Finding made only when one is read: a JSON report and the exit code read the rows and the
+    counts (making thousands of Findings cost a corpus lint 9 ms)."""
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.rows = rows
+        self.severities = {severity: 0 for severity in SEVERITIES}  # LintReport.counts, known without a Finding
+        for row in rows:
+            self.severities[row[2]] += 1
+
+    def iter_rows(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[Finding]:
+        return map(row_finding, self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Finding]: ...
+
+    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
+        if isinstance(index, slice):
+            return [row_finding(row) for row in self.rows[index]]
+        return row_finding(self.rows[index])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RowFindings({len(self)} findings)"
+
+
 class StoredFindings(Sequence[Finding]):
     """A report's findings in order, kept as encoded rows in blocks, decoded a block at a time
     as they are read: a monorepo's report holds tens of thousands of findings, which as objects
@@ -189,6 +226,10 @@ class StoredFindings(Sequence[Finding]):
     def __iter__(self) -> Iterator[Finding]:
         for data in self._blocks:
             yield from decode_findings(data)
+
+    def iter_rows(self) -> Iterator[Row]:
+        for data in self._blocks:
+            yield from decode_rows(data)[0]
 
     @overload
     def __getitem__(self, index: int) -> Finding: ...
@@ -224,7 +265,7 @@ def _object_key(ref: dict | None) -> tuple:
 
 @dataclass
 class LintReport:
-    findings: list[Finding] | StoredFindings  # stored: a streaming lint's too many to hold as objects
+    findings: list[Finding] | RowFindings | StoredFindings  # a streaming lint's as rows, stored when too many to hold
     files: int
     objects: int
     rules: list[RuleMeta]
@@ -240,7 +281,7 @@ class LintReport:
     notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        if isinstance(self.findings, StoredFindings):
+        if isinstance(self.findings, (RowFindings, StoredFindings)):
             return dict(self.findings.severities)
         counts = {severity: 0 for severity in SEVERITIES}
         for finding in self.findings:

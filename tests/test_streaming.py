@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kgen.findings import LintReport, StoredFindings
+from kgen.findings import LintReport, RowFindings, StoredFindings
 from kgen.inputs import stream_inputs
 from kgen.loader import LoadResult
 from kgen.policies import engine
@@ -157,8 +157,27 @@ def test_stored_findings_read_as_the_list_they_store(few_held: None) -> None:
         findings[len(listed)]
 
 
-def test_findings_encoded_while_checked_but_few_once_settled_come_as_a_list(monkeypatch: pytest.MonkeyPatch) -> None:
-    """More findings than HELD_FINDINGS wait (encoded), fewer remain once their verdicts are settled."""
+def test_findings_held_as_rows_read_and_render_as_the_findings_they_hold() -> None:
+    """A report of rows (RowFindings: the JSON report writes them with no Finding made) is the
+    report of the Findings the rows stand for, in every format, counts and exit code included."""
+    from dataclasses import replace
+
+    from kgen.findings import finding_row
+
+    report = engine.lint_stream(iter(_units(2)), load_policy(None), reread=lambda only: _units(2))
+    listed = list(report.findings)
+    assert len(listed) > 50
+    rows = replace(report, findings=RowFindings([finding_row(finding) for finding in listed]))
+    as_list = replace(report, findings=listed)
+    assert _rendered(rows) == _rendered(as_list)
+    assert rows.findings == listed and rows.findings[3:9] == listed[3:9] and rows.findings[-1] == listed[-1]
+    assert rows.counts() == as_list.counts()
+    assert [engine.fails(rows, level) for level in ("info", "warning", "error")] == [engine.fails(as_list, level) for level in ("info", "warning", "error")]
+
+
+def test_findings_encoded_while_checked_but_few_once_settled_come_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More findings than HELD_FINDINGS wait (encoded), fewer remain once their verdicts are
+    settled: held (as rows), not stored."""
     policy = load_policy(None)
     run = engine.LintRun(policy, reread=lambda only: _units(1))
     for unit in _units(1):
@@ -169,5 +188,5 @@ def test_findings_encoded_while_checked_but_few_once_settled_come_as_a_list(monk
     monkeypatch.setattr(engine, "HELD_FINDINGS", (waiting + len(expected.findings)) // 2)
     monkeypatch.setattr(engine.FindingLog, "BLOCK", 7)
     streamed = engine.lint_stream(iter(_units(1)), policy, reread=lambda only: _units(1))
-    assert isinstance(streamed.findings, list)
+    assert isinstance(streamed.findings, RowFindings)
     assert _rendered(streamed) == _rendered(expected)

@@ -18,6 +18,7 @@ from kgen.findings import (
     Finding,
     LintReport,
     Row,
+    RowFindings,
     StoredFindings,
     decode_rows,
     encode_findings,
@@ -197,11 +198,11 @@ class _ReportOrder:
         self.runs.append([encode_rows(keyed[start : start + block]) for start in range(0, len(keyed), block)])
         self.held = []
 
-    def findings(self) -> list[Finding] | StoredFindings:
+    def findings(self) -> list[Finding] | RowFindings | StoredFindings:
         if not self.runs:
             if self.as_rows:
                 unique_rows = {row_identity(row): row for row in self.held}
-                return [row_finding(row) for row in sorted(unique_rows.values(), key=row_sort_key)]
+                return RowFindings(sorted(unique_rows.values(), key=row_sort_key))
             unique = {f.identity(): f for f in self.held}
             return sorted(unique.values(), key=Finding.sort_key)
         if self.held:
@@ -764,4 +765,4 @@ def _unknown_suppressions(files: list[SourceFile], objects: list[KubeObject], in
 
 def fails(report: LintReport, fail_on: str) -> bool:
     threshold = SEVERITY_RANK[fail_on]
-    return any(SEVERITY_RANK[f.severity] >= threshold for f in report.findings)
+    return any(count and SEVERITY_RANK[severity] >= threshold for severity, count in report.counts().items())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Callable, Iterator
 
-from kgen.findings import LintReport
+from kgen.findings import LintReport, row_json
 
 
 def render(report: LintReport, *, color: bool = False) -> str:
@@ -19,8 +19,10 @@ def pieces(report: LintReport, *, color: bool = False) -> Iterator[str]:
     if report.findings:
         yield '{\n  "findings": [\n    '
         encode = _finding_encoder()
-        for index, finding in enumerate(report.findings):
-            yield (",\n    " if index else "") + encode(finding.to_json())
+        rows = getattr(report.findings, "iter_rows", None)  # a streaming lint's: no Finding made
+        documents = map(row_json, rows()) if rows is not None else (finding.to_json() for finding in report.findings)
+        for index, document in enumerate(documents):
+            yield (",\n    " if index else "") + encode(document)
         yield "\n  ],\n"
     else:
         yield '{\n  "findings": [],\n'
