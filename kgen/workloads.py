@@ -365,15 +365,16 @@ class Container:
     def long_running(self) -> bool:
         return self.field_name == "containers" or self.is_sidecar
 
-    @property
+    # Read once (cached): the resource rules ask some 50,000 times on a corpus of 900 pod templates.
+    @cached_property
     def resources(self) -> dict:
         return as_map(self.data.get("resources"))
 
-    @property
+    @cached_property
     def requests(self) -> dict:
         return as_map(self.resources.get("requests"))
 
-    @property
+    @cached_property
     def limits(self) -> dict:
         return as_map(self.resources.get("limits"))
 
@@ -415,7 +416,7 @@ class PodTemplate:
             return True
         return self.obj.kind == "Pod" and self.spec.get("restartPolicy") in ("Never", "OnFailure")
 
-    @property
+    @cached_property
     def metadata(self) -> dict:
         return as_map(get_path(self.obj.data, self.metadata_path)) if self.metadata_path else {}
 
