@@ -268,6 +268,7 @@ TOKEN_FORMATS: tuple[TokenFormat | PrivateJwkFormat, ...] = (
     TokenFormat("an Azure storage account key", r"(?:AccountKey|SharedAccessKey)=[A-Za-z0-9+/]{40,}={0,2}", ("AccountKey=", "SharedAccessKey=")),
     PrivateJwkFormat(),
 )
+_TOKEN_HINTS = tuple(hint for token in TOKEN_FORMATS for hint in token.hints)
 # Documented examples that every scanner ignores (AWS' own docs key).
 _EXAMPLE_MARKER = LazyPattern(r"EXAMPLE", re.IGNORECASE)
 
@@ -298,10 +299,11 @@ class Found(NamedTuple):
 
 def find_token(text: str) -> Found | None:
     """The first known credential ``text`` contains, or None."""
-    for token in TOKEN_FORMATS:
-        for match in token.search(text):
-            if not _EXAMPLE_MARKER.search(match.group(0)):
-                return Found(token.label, match.start())
+    if any(map(text.__contains__, _TOKEN_HINTS)):  # one pass for most values: no format's hint
+        for token in TOKEN_FORMATS:
+            for match in token.search(text):
+                if not _EXAMPLE_MARKER.search(match.group(0)):
+                    return Found(token.label, match.start())
     if "://" not in text or "@" not in text:
         return None
     for match in _URL_USERINFO.finditer(text):
