@@ -45,12 +45,31 @@ _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
     Finding, rule=_TEXT, category=_TEXT, severity=st.sampled_from(["error", "warning", "info"]), message=_TEXT, file=_TEXT,
     line=st.integers(1, 10**6), column=st.integers(1, 999), path=_TEXT, environment=st.none() | _TEXT, approximate=st.booleans(),
     object=st.none() | st.fixed_dictionaries({"apiVersion": _TEXT, "kind": _TEXT, "namespace": st.none() | _TEXT, "name": _TEXT}),
-), max_size=4))
+), max_size=7))
 def test_json_findings_are_written_as_json_dumps_writes_them(findings: list[Finding]) -> None:
+    """Whatever the texts (quotes, control characters, non-ASCII), objects shared or not, rows or
+    Findings, cut in pieces anywhere: each finding is the line json.dumps writes."""
+    from unittest import mock
+
+    from kgen.findings import RowFindings, finding_row
+    from kgen.report import json_report
+
+    findings += findings[:2]  # the same object reference again
     report = dataclasses.replace(_report(), findings=findings)
     written = render(report, "json")
     assert [json.dumps(finding.to_json()) for finding in findings] == [line.strip().rstrip(",") for line in written.splitlines()[2 : 2 + len(findings)]]
     assert json.loads(written)["findings"] == [finding.to_json() for finding in findings]
+    with mock.patch.object(json_report, "PIECE_FINDINGS", 2):
+        assert render(dataclasses.replace(report, findings=RowFindings([finding_row(f) for f in findings])), "json") == written
+
+
+def test_json_findings_of_other_types_are_written_as_json_dumps_writes_them() -> None:
+    """A row whose values are not a finding's types (a float line, a list as object) goes through json."""
+    from kgen.findings import RowFindings
+
+    rows = [("r", "c", "error", "m", "f", 1.5, 2, ["x"], "p", None, False, False), ("r", "c", "info", "m", "f", 1, 2, {"k": 1}, "p", "e", 1, False)]
+    written = render(dataclasses.replace(_report(), findings=RowFindings(rows)), "json")
+    assert json.loads(written)["findings"][0]["line"] == 1.5 and json.loads(written)["findings"][1]["approximate"] is True
 
 
 def test_sarif_validates_and_carries_regions_and_rule_metadata() -> None:
