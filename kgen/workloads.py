@@ -378,7 +378,7 @@ class Container:
     def limits(self) -> dict:
         return as_map(self.resources.get("limits"))
 
-    @property
+    @cached_property
     def security_context(self) -> dict:
         return as_map(self.data.get("securityContext"))
 
@@ -475,7 +475,7 @@ class PodTemplate:
             return int(value)
         return None
 
-    @property
+    @cached_property
     def security_context(self) -> dict:
         return as_map(self.spec.get("securityContext"))
 
