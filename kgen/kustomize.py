@@ -26,11 +26,12 @@ from kgen.loader import (
     LoadResult,
     SourceFile,
     SourcePoint,
-    compose_mapping,
+    Where,
     compose_yaml,
-    locate_node,
     node_position,
     parse_source,
+    position_in,
+    read_mapping,
     read_source,
     refuse_special_files,
 )
@@ -164,13 +165,14 @@ class KustomizeRoot:
 # a base once for itself, once for each root above it and once for each build's cache key, all
 # close together. The most recent ones only, so that a lint's memory does not grow with the
 # number of kustomizations in a monorepo (dicts keep insertion order: the first is the oldest).
-_KUSTOMIZATIONS: dict[tuple, tuple[SourceFile, dict | None, yaml.Node | None]] = {}
+_KUSTOMIZATIONS: dict[tuple, tuple[SourceFile, dict | None, Where | None]] = {}
 _KUSTOMIZATIONS_KEPT = 256
 
 
-def read_kustomization(path: str) -> tuple[SourceFile, dict | None, yaml.Node | None]:
-    """A kustomization file: its text, its document and node tree (None for both when it is
-    not a readable mapping). Raises InputError when the file cannot be read as text."""
+def read_kustomization(path: str) -> tuple[SourceFile, dict | None, Where | None]:
+    """A kustomization file: its text, its document and where its values are (loader.position_in;
+    None for both when it is not a readable mapping). Raises InputError when the file cannot be
+    read as text."""
     from kgen.buildcache import settled_signature
 
     signature = settled_signature(path)
@@ -178,14 +180,14 @@ def read_kustomization(path: str) -> tuple[SourceFile, dict | None, yaml.Node | 
         return _KUSTOMIZATIONS[signature]
     source = read_source(path)
     try:
-        document, node = compose_mapping(source, duplicate_keys=True)  # Kustomize builds such a file (aibrix)
+        document, positions = read_mapping(source, duplicate_keys=True)  # Kustomize builds such a file (aibrix)
     except InputError:
-        document, node = None, None
+        document, positions = None, None
     if signature is not None:
         if len(_KUSTOMIZATIONS) >= _KUSTOMIZATIONS_KEPT:
             del _KUSTOMIZATIONS[next(iter(_KUSTOMIZATIONS))]
-        _KUSTOMIZATIONS[signature] = (source, document, node)
-    return source, document, node
+        _KUSTOMIZATIONS[signature] = (source, document, positions)
+    return source, document, positions
 
 
 # Folders (real paths) already searched for FIFOs and devices, their subfolders with them: a
@@ -260,8 +262,8 @@ def _own_reading(directory: str, real: str) -> _OwnReading | None:
     if kustomization is None:
         return None
     _refuse_special_files_once(directory, real)  # kustomize would block reading a FIFO forever
-    source, document, node = read_kustomization(kustomization)
-    if document is None or node is None:
+    source, document, positions = read_kustomization(kustomization)
+    if document is None or positions is None:
         return None
     own = _OwnReading(document.get("kind") == "Component", [], [], set(), set(), [])
     for entry in [*(document.get("resources") or []), *(document.get("bases") or []), *(document.get("components") or [])]:
@@ -272,12 +274,12 @@ def _own_reading(directory: str, real: str) -> _OwnReading | None:
             own.entries.append((target, True))
         elif os.path.isfile(target) and target.endswith(YAML_SUFFIXES):
             own.entries.append((target, False))
-    _read_patches(directory, document, source, node, own)
+    _read_patches(directory, document, source, positions, own)
     own.non_object_files |= _config_files(directory, document)
     own.disabled_files |= _patches_switched_off(directory, source.text)
     for index, image in enumerate(document.get("images") or []):
         if isinstance(image, dict) and image.get("name"):
-            line, column = node_position(locate_node(node, ("images", index)))
+            line, column = position_in(positions, ("images", index))
             names = tuple(str(image[key]) for key in ("name", "newName") if image.get(key))
             own.images.append((names, SourcePoint(source.name, line, column)))
     return own
@@ -322,7 +324,7 @@ def _patches_switched_off(directory: str, text: str) -> set[str]:
     return {path for path in named if os.path.isfile(path)}
 
 
-def _read_patches(directory: str, document: dict, source: SourceFile, node: yaml.Node, root: _OwnReading) -> None:
+def _read_patches(directory: str, document: dict, source: SourceFile, positions: Where, root: _OwnReading) -> None:
     entries: list[tuple[dict, JsonPath]] = []
     for field_name in ("patches", "patchesJson6902"):
         for index, entry in enumerate(document.get(field_name) or []):
@@ -338,7 +340,7 @@ def _read_patches(directory: str, document: dict, source: SourceFile, node: yaml
             root.patch_texts.append(_PatchText(target, path=path))
         elif isinstance(entry.get("patch"), str):
             # An inline patch: positions inside the kustomization, below the `patch:` key.
-            patch_line, _ = node_position(locate_node(node, (*where, "patch")))
+            patch_line, _ = position_in(positions, (*where, "patch"))
             root.patch_texts.append(_PatchText(target, inline=entry["patch"], kustomization=source, line_offset=patch_line))
 
 

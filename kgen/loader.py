@@ -724,6 +724,31 @@ def compose_mapping(source: SourceFile, duplicate_keys: bool = False) -> tuple[d
     return data, node
 
 
+def read_mapping(source: SourceFile, duplicate_keys: bool = False) -> tuple[dict, Where | None]:
+    """:func:`compose_mapping` by the C reader where it reads the file: the document, and what
+    answers :func:`position_in` it (a position table, else PyYAML's node tree)."""
+    if _fast is not None:
+        try:
+            documents = _fast.load(source.text)
+        except _fast.Fallback:
+            pass  # duplicate keys, anchors, tags, errors: PyYAML, below
+        else:
+            if not documents:
+                return {}, None
+            data, positions = documents[0]
+            if data is None:
+                return {}, positions
+            if not isinstance(data, dict):
+                raise InputError("expected a mapping", source.name, positions.locate(())[0])
+            return data, positions
+    return compose_mapping(source, duplicate_keys)
+
+
+def position_in(where: Where, path: JsonPath = ()) -> tuple[int, int]:
+    """1-based line and column of ``path`` below ``where`` (:func:`read_mapping`'s), or of its nearest existing parent."""
+    return _locate(where, path)
+
+
 def _add_document(node: yaml.Node | None, source: SourceFile, doc_index: int, result: LoadResult) -> None:
     if node is None:
         return

@@ -218,6 +218,48 @@ def test_every_corpus_file_is_read_alike() -> None:
     assert read_by_c > 1500  # the C reader reads nearly all of it (22 files fall back today)
 
 
+def _assert_same_mapping(text: str) -> None:
+    """loader.read_mapping (the C reader, where it reads the file) gives compose_mapping's mapping,
+    positions and errors (a kustomization: duplicate keys allowed)."""
+    from kgen.errors import InputError
+    from kgen.loader import compose_mapping, position_in, read_mapping
+
+    source = SourceFile("kustomization.yaml", text)
+    try:
+        expected, tree = compose_mapping(source, duplicate_keys=True)
+    except InputError as error:
+        with pytest.raises(InputError) as raised:
+            read_mapping(source, duplicate_keys=True)
+        assert (raised.value.message, raised.value.line) == (error.message, error.line)
+        return
+    data, where = read_mapping(source, duplicate_keys=True)
+    assert repr(data) == repr(expected) and (where is None) == (tree is None)
+    for path in _paths(data) if tree is not None else ():
+        assert position_in(where, path) == position_in(tree, path), path
+
+
+@needs_c
+@pytest.mark.parametrize(
+    "text",
+    ["", "# only a comment\n", "---\n", "resources: [a.yaml]\nimages:\n- name: app\n  newTag: '2'\n", "- a list\n", "plain\n",
+     "a: 1\na: 2\n", "resources: &r [x.yaml]\nbases: *r\n", "patches:\n- patch: |-\n    - op: add\n      path: /x\n  target: {kind: Deployment}\n",
+     "a: [\n", "a: 1\n---\nb: [\n"],
+)  # fmt: skip
+def test_a_kustomization_is_read_by_c_as_compose_mapping_reads_it(text: str) -> None:
+    _assert_same_mapping(text)
+
+
+@needs_c
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not beside the project")
+def test_every_corpus_kustomization_is_read_alike() -> None:
+    from kgen.fsutil import KUSTOMIZATION_FILES
+
+    kustomizations = [path for path in _corpus_files() if os.path.basename(path) in KUSTOMIZATION_FILES]
+    assert len(kustomizations) > 100
+    for path in kustomizations:
+        _assert_same_mapping(read_source(path).text)
+
+
 def test_ci_builds_the_c_reader() -> None:
     """The install goes on without a C compiler or libyaml's headers; CI must not (every test
     above would skip)."""
