@@ -17,8 +17,10 @@ Every figure is the median of N runs of a new process, start-up included, with i
               main, say), run in alternation with `python -c pass` (paired, as start-up figures
               on a shared machine need);
 - peers:      kube-score, kubeconform, kube-linter, Polaris, Pluto and checkov on the same
-              corpus and file when found on PATH (medians of N runs as for kgen, and kgen/peer
-              ratios; skipped and said so otherwise). kubeconform gets offline schemas made from
+              corpus and file when found on PATH, each run in turn with kgen (default jobs), N
+              rounds (at least 11 on the file): medians of each, and kgen/peer as the median of
+              the rounds' ratios, so that load from other users of a shared machine weighs on
+              both alike; skipped and said so otherwise. kubeconform gets offline schemas made from
               kgen's own (kubeconform_schemas.py); kube-score is given the files it can decode;
 - --scale K:  also lint K copies of the corpus (made in a temporary directory), M times
               (default 1): CPU and peak RSS against the 1x run (monorepo scale; the goal is
@@ -74,13 +76,37 @@ def _time(cmd: list[str], runs: int, before_each: Callable[[], None] = lambda: N
     walls, cpus, rss = [], [], 0
     for _ in range(runs):
         before_each()
-        start = time.perf_counter()
-        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, _, usage = os.wait4(process.pid, 0)
-        walls.append(time.perf_counter() - start)
-        cpus.append(usage.ru_utime + usage.ru_stime)
-        rss = max(rss, usage.ru_maxrss)
+        wall, cpu, peak = _run_once(cmd)
+        walls.append(wall)
+        cpus.append(cpu)
+        rss = max(rss, peak)
     return Measure(statistics.median(walls), statistics.median(cpus), rss / 1024)
+
+
+def _run_once(cmd: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system, children included) and peak RSS (KiB) of one run."""
+    start = time.perf_counter()
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+@dataclass
+class Paired:
+    kgen: Measure
+    peer: Measure
+    ratio: float  # median of the rounds' kgen/peer wall-time ratios
+
+
+def _paired(kgen: list[str], peer: list[str], runs: int) -> Paired:
+    """kgen and a peer run in turn, ``runs`` rounds: on a shared machine, load from other users
+    then weighs on both alike, and each round's ratio compares runs made side by side."""
+    rounds = [(_run_once(kgen), _run_once(peer)) for _ in range(runs)]
+
+    def measure(runs_of: list[tuple[float, float, int]]) -> Measure:
+        return Measure(statistics.median(r[0] for r in runs_of), statistics.median(r[1] for r in runs_of), max(r[2] for r in runs_of) / 1024)
+
+    return Paired(measure([k for k, _ in rounds]), measure([p for _, p in rounds]), statistics.median(k[0] / p[0] for k, p in rounds))
 
 
 def _small_file_rounds(installs: list[str], runs: int) -> None:
@@ -155,16 +181,18 @@ def _kubeconform_flags() -> list[str]:
     return ["-summary", "-ignore-missing-schemas", "-schema-location", _KUBECONFORM_SCHEMAS[0]]
 
 
-def _peer_figures(corpus: str, small: str, runs: int) -> list[tuple[str, Measure, Measure] | str]:
-    """Each peer found on PATH timed as kgen is (medians of ``runs``), or why it was skipped."""
-    lines: list[tuple[str, Measure, Measure] | str] = []
+def _peer_figures(kgen_corpus: list[str], kgen_file: list[str], corpus: str, small: str, runs: int) -> list[tuple[str, Paired, Paired] | str]:
+    """Each peer found on PATH run in turn with kgen on the same input (``runs`` rounds on the
+    corpus, at least 11 on the file), or why it was skipped."""
+    lines: list[tuple[str, Paired, Paired] | str] = []
     for name, version_args, corpus_args, file_args in PEERS:
         exe = shutil.which(name)
         if exe is None:
             lines.append(f"{name}: skipped, not on PATH")
             continue
         version = subprocess.run([exe, *version_args], capture_output=True, text=True).stdout.strip().splitlines()
-        on_corpus, on_file = _time([exe, *corpus_args(corpus)], runs), _time([exe, *file_args(small)], max(runs, 11))
+        on_corpus = _paired(kgen_corpus, [exe, *corpus_args(corpus)], runs)
+        on_file = _paired(kgen_file, [exe, *file_args(small)], max(runs, 11))
         lines.append((f"{name} {version[0] if version else '?'}", on_corpus, on_file))
     return lines
 
@@ -226,22 +254,23 @@ def main() -> None:
                 shutil.copytree(args.corpus, copies / f"copy{index}")
             _time([*lint, str(copies), "--jobs", "1"], 1)  # fills the build cache for the copies' paths:
             scaled = _time([*lint, str(copies), "--jobs", "1"], args.scale_runs)  # warm, as the 1x run it is compared with
-        peers = _peer_figures(args.corpus, str(SMALL_FILE), args.runs)
+        peers = _peer_figures([*lint, args.corpus], [*kgen, "lint", str(SMALL_FILE)], args.corpus, str(SMALL_FILE), args.runs)
     print(f"corpus: {args.corpus}; medians of {args.runs} runs")
     print(f"{'measure':<34}{'wall s':>9}{'/parse':>8}{'/nogc':>8}{'cpu s':>9}{'/parse':>8}{'MiB':>9}")
     for name, measure in rows.items():
         print(_row(name, measure, parse, parse_nogc))
     if scaled is not None:
         print(f"{args.scale}x corpus, --jobs 1: cpu {scaled.cpu:.3f} s = {scaled.cpu / one.cpu:.2f}x the 1x; peak {scaled.rss:.0f} MiB = {scaled.rss / one.rss:.2f}x the 1x")
-    corpus_lint, small_lint = rows["kgen lint, all rules, default jobs"], rows["kgen lint, 60-line Deployment"]
+    print("peers, each run in turn with kgen (default jobs) on the same input; kgen/peer: the median of the rounds' ratios")
     for peer in peers:
         if isinstance(peer, str):
             print(peer)
             continue
         name, on_corpus, on_file = peer
         print(
-            f"{name}: corpus {on_corpus.wall:.3f} s (cpu {on_corpus.cpu:.3f} s, {on_corpus.rss:.0f} MiB), kgen/peer {corpus_lint.wall / on_corpus.wall:.2f} wall "
-            f"{corpus_lint.cpu / on_corpus.cpu:.2f} cpu; one file {on_file.wall:.3f} s ({on_file.rss:.0f} MiB), kgen/peer {small_lint.wall / on_file.wall:.2f} wall"
+            f"{name}: corpus {on_corpus.peer.wall:.3f} s (cpu {on_corpus.peer.cpu:.3f} s, {on_corpus.peer.rss:.0f} MiB), kgen {on_corpus.kgen.wall:.3f} s, "
+            f"kgen/peer {on_corpus.ratio:.2f} wall {on_corpus.kgen.cpu / on_corpus.peer.cpu:.2f} cpu; "
+            f"one file {on_file.peer.wall:.3f} s ({on_file.peer.rss:.0f} MiB), kgen {on_file.kgen.wall:.3f} s, kgen/peer {on_file.ratio:.2f} wall"
         )
 
 
