@@ -155,13 +155,19 @@ def _parts_in_processes(
             worker.receive()
         # This process takes the heaviest part: the CRDs are most projects' largest files, and the
         # custom resources of other parts are checked again here, against their compiled schemas.
+        # Between its parts it takes in, in input order, those that are done (memory stays that of
+        # the parts not yet taken in, as for a single process, and less is left for the end).
         here: dict[int, tuple[RunPart, list[bool]] | None] = {}
+        taken_in = 0
         index = heaviest_first[0] if heaviest_first else None
         while index is not None:
             here[index] = _part_checked(parts[index])
+            while taken_in < len(parts) and (taken_in in here or sent.has(taken_in)):
+                yield here.pop(taken_in) if taken_in in here else sent.result(taken_in, len(workers))
+                taken_in += 1
             index = _next_part(parts_left)
         forked()
-        for index in range(len(parts)):
+        for index in range(taken_in, len(parts)):
             yield here.pop(index) if index in here else sent.result(index, len(workers))
     except BaseException:  # Ctrl-C, or the lint ends early (a path with nothing to lint): stop now
         for worker in workers:
@@ -223,6 +229,11 @@ class _Sent:
         with self.changed:
             self.parts[index] = data
             self.changed.notify_all()
+
+    def has(self, index: int) -> bool:
+        """Whether part ``index`` was sent (not waiting for it)."""
+        with self.changed:
+            return index in self.parts
 
     def worker_done(self) -> None:
         with self.changed:
