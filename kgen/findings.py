@@ -147,34 +147,20 @@ def decode_rows(data: bytes) -> tuple[list[Row], dict[int, Any]]:
     return rows, dict(pickle.loads(settles)) if settles else {}
 
 
-def decode_findings(data: bytes) -> list[Finding]:
-    """The findings :func:`encode_findings` (or rows :func:`encode_rows`) encoded, in order."""
-    rows, settles = decode_rows(data)
-    findings = [row_finding(row) for row in rows]
-    for index, settle in settles.items():
-        object.__setattr__(findings[index], "settle", settle)
-    return findings
+class FindingRows(Sequence[Finding]):
+    """A report's findings kept as rows (:data:`Row`), a Finding made only when one is read: a
+    JSON report reads the rows (:meth:`iter_rows`), the exit code the counts (``severities``)."""
 
-
-class RowFindings(Sequence[Finding]):
-    """A report's findings in order, held as rows (a streaming lint's, as its parts sent them), a
-    Finding made only when one is read: a JSON report and the exit code read the rows and the
-    counts (making thousands of Findings cost a corpus lint 9 ms)."""
-
-    def __init__(self, rows: list[Row]) -> None:
-        self.rows = rows
-        self.severities = {severity: 0 for severity in SEVERITIES}  # LintReport.counts, known without a Finding
-        for row in rows:
-            self.severities[row[2]] += 1
+    severities: dict[str, int]  # LintReport.counts, known without a Finding
 
     def iter_rows(self) -> Iterator[Row]:
-        return iter(self.rows)
+        raise NotImplementedError
 
-    def __len__(self) -> int:
-        return len(self.rows)
+    def _row(self, index: int) -> Row:
+        raise NotImplementedError
 
     def __iter__(self) -> Iterator[Finding]:
-        return map(row_finding, self.rows)
+        return map(row_finding, self.iter_rows())
 
     @overload
     def __getitem__(self, index: int) -> Finding: ...
@@ -184,8 +170,10 @@ class RowFindings(Sequence[Finding]):
 
     def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
         if isinstance(index, slice):
-            return [row_finding(row) for row in self.rows[index]]
-        return row_finding(self.rows[index])
+            return [row_finding(row) for row in list(self.iter_rows())[index]]
+        if not -len(self) <= index < len(self):
+            raise IndexError("finding index out of range")
+        return row_finding(self._row(index % len(self)))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
@@ -195,11 +183,31 @@ class RowFindings(Sequence[Finding]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"RowFindings({len(self)} findings)"
+        return f"{type(self).__name__}({len(self)} findings)"
 
 
-class StoredFindings(Sequence[Finding]):
-    """A report's findings in order, kept as encoded rows in blocks, decoded a block at a time
+class RowFindings(FindingRows):
+    """The findings of a streaming lint held as the rows its parts sent (making thousands of
+    Findings cost a corpus lint 9 ms)."""
+
+    def __init__(self, rows: list[Row]) -> None:
+        self.rows = rows
+        self.severities = {severity: 0 for severity in SEVERITIES}
+        for row in rows:
+            self.severities[row[2]] += 1
+
+    def iter_rows(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    def _row(self, index: int) -> Row:
+        return self.rows[index]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class StoredFindings(FindingRows):
+    """The findings of a streaming lint kept as encoded rows in blocks, decoded a block at a time
     as they are read: a monorepo's report holds tens of thousands of findings, which as objects
     would take some 600 bytes each."""
 
@@ -207,8 +215,7 @@ class StoredFindings(Sequence[Finding]):
 
     def __init__(self, rows: Iterable[Row]) -> None:
         self._blocks: list[bytes] = []
-        self._count = 0
-        self.severities = {severity: 0 for severity in SEVERITIES}  # LintReport.counts, known without a read
+        self.severities = {severity: 0 for severity in SEVERITIES}
         block: list[Row] = []
         for row in rows:
             block.append(row)
@@ -220,40 +227,15 @@ class StoredFindings(Sequence[Finding]):
             self._blocks.append(encode_rows(block))
         self._count = sum(self.severities.values())
 
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[Finding]:
-        for data in self._blocks:
-            yield from decode_findings(data)
-
     def iter_rows(self) -> Iterator[Row]:
         for data in self._blocks:
             yield from decode_rows(data)[0]
 
-    @overload
-    def __getitem__(self, index: int) -> Finding: ...
+    def _row(self, index: int) -> Row:
+        return decode_rows(self._blocks[index // self.BLOCK])[0][index % self.BLOCK]
 
-    @overload
-    def __getitem__(self, index: slice) -> list[Finding]: ...
-
-    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
-        if isinstance(index, slice):
-            return list(self)[index]
-        if not -self._count <= index < self._count:
-            raise IndexError("finding index out of range")
-        index %= self._count
-        return decode_findings(self._blocks[index // self.BLOCK])[index % self.BLOCK]
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"StoredFindings({len(self)} findings)"
+    def __len__(self) -> int:
+        return self._count
 
 
 def _object_key(ref: dict | None) -> tuple:
@@ -265,7 +247,7 @@ def _object_key(ref: dict | None) -> tuple:
 
 @dataclass
 class LintReport:
-    findings: list[Finding] | RowFindings | StoredFindings  # a streaming lint's as rows, stored when too many to hold
+    findings: list[Finding] | FindingRows  # a streaming lint's as rows (RowFindings), stored when too many to hold (StoredFindings)
     files: int
     objects: int
     rules: list[RuleMeta]
@@ -281,7 +263,7 @@ class LintReport:
     notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        if isinstance(self.findings, (RowFindings, StoredFindings)):
+        if isinstance(self.findings, FindingRows):
             return dict(self.findings.severities)
         counts = {severity: 0 for severity in SEVERITIES}
         for finding in self.findings:

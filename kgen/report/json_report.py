@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Callable, Iterator
 
-from kgen.findings import LintReport, Row, finding_row, row_json
+from kgen.findings import FindingRows, LintReport, Row, finding_row, row_json
 
 # Findings written at a time: a piece of the report (a monorepo's report is tens of megabytes).
 PIECE_FINDINGS = 512
@@ -20,8 +20,8 @@ def pieces(report: LintReport, *, color: bool = False) -> Iterator[str]:
     """The report in pieces of PIECE_FINDINGS findings."""
     if report.findings:
         yield '{\n  "findings": [\n    '
-        iter_rows = getattr(report.findings, "iter_rows", None)  # a streaming lint's: no Finding made
-        rows = iter_rows() if iter_rows is not None else map(finding_row, report.findings)
+        found = report.findings  # a streaming lint's as rows: no Finding made
+        rows = found.iter_rows() if isinstance(found, FindingRows) else map(finding_row, found)
         encode = _row_encoder()
         piece: list[str] = []
         separator = ""
