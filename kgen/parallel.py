@@ -5,8 +5,9 @@ The input is walked here, without reading any unit (kgen.inputs.InputStream.plan
 contiguous parts where projects meet; this process and N - 1 forked workers read and check the
 parts, each taking the heaviest part left, each part a streaming LintRun of its own that knows
 only its part (and checks again a unit whose questions a later unit of the part answers
-otherwise: a custom resource before its CRD); a worker sends back its facts, findings (verdicts that wait for the whole input still waiting: their
-settles are plain data), notes and the questions its checks asked. The parts are taken here in
+otherwise: a custom resource before its CRD); a worker sends back its facts, findings (verdicts
+that wait for the whole input still waiting: their settles are plain data), notes and the
+questions its checks asked. The parts are taken here in
 input order, so the run of the whole input is the one a single process would have made, then
 it settles as a single process does: a unit whose questions another part answers otherwise is
 read again here, and waiting verdicts are decided. Without fork, for small inputs, or when a
@@ -16,7 +17,6 @@ input order), units are read here in turn.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import stat
@@ -147,7 +147,7 @@ def _parts_in_processes(
     try:
         for _ in range(jobs - 1):
             workers.append(_Worker(parts, sent))
-            workers[-1].start(to_take, handing_out_fd, [fd for worker in workers[:-1] for fd in worker.fds])
+            workers[-1].start(to_take, handing_out_fd, [worker.results for worker in workers[:-1]])
         # Threads only once every worker is forked: one writes the parts to take, one per worker reads what it sends.
         _hand_out(handing_out_fd, heaviest_first[1:])
         handing_out = None
@@ -264,16 +264,13 @@ class _Worker:
         self.results, self.sending = os.pipe()
         self.pid: int | None = None
         self.status: int | None = None
+        import fcntl  # where there is fork
+
         if hasattr(fcntl, "F_SETPIPE_SZ"):
             try:
                 fcntl.fcntl(self.sending, fcntl.F_SETPIPE_SZ, self.PIPE_SIZE)
             except OSError:  # a lower limit: the pipe stays as it is
                 pass
-
-    @property
-    def fds(self) -> tuple[int]:
-        """This process's end of the worker's pipe."""
-        return (self.results,)
 
     def start(self, to_take: int, handing_out: int, others: list[int]) -> None:
         """Fork the worker; ``others``: this process's ends of earlier workers' pipes (closed in
@@ -281,7 +278,7 @@ class _Worker:
         pid = os.fork()
         if pid == 0:
             try:
-                for fd in (handing_out, *self.fds, *others):
+                for fd in (handing_out, self.results, *others):
                     os.close(fd)
                 _work_on_parts(to_take, self.sending, self.parts)
             finally:
