@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from kgen.helmchart import ChartOptions
-    from kgen.kustomize import KustomizeBuild, KustomizeRoot
+    from kgen.kustomize import KustomizeBuild, KustomizeRoot, Readings
 
 SPEC_API_VERSION = "kgen.dev/v1alpha1"
 # What `kgen build -o DIR` writes below DIR, in the order a walk prefers them: each holds every
@@ -260,7 +260,7 @@ class _KustomizeSearch:
         self._roots: dict[str, KustomizeRoot | None] = {}
         self._resources: dict[str, set[str]] = {}
         self._searched: dict[str, list[str]] = {}
-        self._readings: dict = {}  # kgen.kustomize.Readings: each folder's kustomization read once
+        self._readings: Readings = {}  # each folder's kustomization read once
 
     def kustomization(self, directory: str) -> str | None:
         if directory not in self._kustomizations:
@@ -562,7 +562,7 @@ def _tree_units(top: str, options: InputOptions, say: Callable[[str], None], fir
     real_top = os.path.realpath(top)
     real_folders: dict[str, str] = {}
     links: dict[str, frozenset[str]] = {}  # each folder's entries that are links
-    readings: dict = {}  # of kustomizations (kgen.kustomize.Readings): a base is read once
+    readings: Readings = {}  # of kustomizations: a base is read once
     for current, dirs, names, linked in walk(top, onerror=lambda error: walked.problems.append(walk_problem(error))):
         links[current] = linked
         below = current[len(top) :].lstrip(os.sep)

@@ -324,7 +324,7 @@ def _patches_switched_off(directory: str, text: str) -> set[str]:
     return {path for path in named if os.path.isfile(path)}
 
 
-def _read_patches(directory: str, document: dict, source: SourceFile, positions: Where, root: _OwnReading) -> None:
+def _read_patches(directory: str, document: dict, source: SourceFile, positions: Where, own: _OwnReading) -> None:
     entries: list[tuple[dict, JsonPath]] = []
     for field_name in ("patches", "patchesJson6902"):
         for index, entry in enumerate(document.get(field_name) or []):
@@ -336,12 +336,12 @@ def _read_patches(directory: str, document: dict, source: SourceFile, positions:
         target = entry.get("target") if isinstance(entry.get("target"), dict) else {}
         if isinstance(entry.get("path"), str):
             path = os.path.normpath(os.path.join(directory, entry["path"]))
-            root.non_object_files.add(os.path.realpath(path))
-            root.patch_texts.append(_PatchText(target, path=path))
+            own.non_object_files.add(os.path.realpath(path))
+            own.patch_texts.append(_PatchText(target, path=path))
         elif isinstance(entry.get("patch"), str):
             # An inline patch: positions inside the kustomization, below the `patch:` key.
             patch_line, _ = position_in(positions, (*where, "patch"))
-            root.patch_texts.append(_PatchText(target, inline=entry["patch"], kustomization=source, line_offset=patch_line))
+            own.patch_texts.append(_PatchText(target, inline=entry["patch"], kustomization=source, line_offset=patch_line))
 
 
 def _patches(patch_source: SourceFile, target: dict, line_offset: int, shown: SourceFile) -> list[_Patch]:

@@ -297,7 +297,7 @@ class KubeObject:
 
     def locate(self, path: Iterable[PathPart]) -> tuple[int, int]:
         """1-based line and column of ``path`` in ``source``, or of its nearest existing parent."""
-        return _locate(self._where(), path)
+        return position_in(self._where(), path)
 
     def node_at(self, path: Iterable[PathPart]) -> yaml.Node | None:
         """The exact node at ``path`` (the value, not the key), or None if absent."""
@@ -744,11 +744,6 @@ def read_mapping(source: SourceFile, duplicate_keys: bool = False) -> tuple[dict
     return compose_mapping(source, duplicate_keys)
 
 
-def position_in(where: Where, path: JsonPath = ()) -> tuple[int, int]:
-    """1-based line and column of ``path`` below ``where`` (:func:`read_mapping`'s), or of its nearest existing parent."""
-    return _locate(where, path)
-
-
 def _add_document(node: yaml.Node | None, source: SourceFile, doc_index: int, result: LoadResult) -> None:
     if node is None:
         return
@@ -764,7 +759,9 @@ def _add_document(node: yaml.Node | None, source: SourceFile, doc_index: int, re
     _add_value(data, node, source, doc_index, result)
 
 
-def _locate(where: Where, path: JsonPath = ()) -> tuple[int, int]:
+def position_in(where: Where, path: JsonPath = ()) -> tuple[int, int]:
+    """1-based line and column of ``path`` below ``where`` (a node tree or a position table: a
+    document's, :func:`read_mapping`'s), or of its nearest existing parent."""
     return node_position(locate_node(where, path)) if isinstance(where, yaml.Node) else where.locate(path)
 
 
@@ -773,7 +770,7 @@ def _add_value(data: Any, where: Where, source: SourceFile, doc_index: int, resu
     if data is None:
         return
     if not isinstance(data, dict):
-        line, column = _locate(where)
+        line, column = position_in(where)
         what = "a list" if isinstance(data, list) else "a plain value"
         result.problems.append(
             LoadProblem(source.name, line, column, f"document is {what}, not a Kubernetes object (a mapping)")
@@ -796,7 +793,7 @@ def _add_mapping(data: dict, where: Where, source: SourceFile, doc_index: int, r
     problem = _shape_problem(data)
     if problem:
         field_name, message = problem
-        line, column = _locate(where, field_name)
+        line, column = position_in(where, field_name)
         result.problems.append(LoadProblem(source.name, line, column, message))
         return
     if data["kind"].endswith("List") and isinstance(data.get("items"), list):
@@ -805,7 +802,7 @@ def _add_mapping(data: dict, where: Where, source: SourceFile, doc_index: int, r
             if isinstance(item, dict):
                 _add_mapping(item, item_where, source, doc_index, result)
             else:
-                line, column = _locate(item_where)
+                line, column = position_in(item_where)
                 result.problems.append(
                     LoadProblem(source.name, line, column, "List item is not a Kubernetes object (a mapping)")
                 )

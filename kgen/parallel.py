@@ -7,10 +7,10 @@ parts, each taking the heaviest part left, each part a streaming LintRun of its 
 only its part (and checks again a unit whose questions a later unit of the part answers
 otherwise: a custom resource before its CRD); a worker sends back its facts, findings (verdicts
 that wait for the whole input still waiting: their settles are plain data), notes and the
-questions its checks asked. The parts are taken here in
-input order, so the run of the whole input is the one a single process would have made, then
-it settles as a single process does: a unit whose questions another part answers otherwise is
-read again here, and waiting verdicts are decided. Without fork, for small inputs, or when a
+questions its checks asked. The parts are taken here in input order, so the run of the whole
+input is the one a single process would have made, then it settles as a single process does: a
+unit whose questions another part answers otherwise is read again here, and waiting verdicts
+are decided. Without fork, for small inputs, or when a
 part's checks fail or its worker dies (so that an error is raised as one process raises it, in
 input order), units are read here in turn.
 """
@@ -142,7 +142,7 @@ def _parts_in_processes(
     to_take, handing_out_fd = os.pipe()
     handing_out: int | None = handing_out_fd  # until the thread that writes the parts owns it
     parts_left = open(to_take, "rb", buffering=0)
-    sent = _Sent()
+    sent = _Sent(jobs - 1)
     workers: list[_Worker] = []
     try:
         for _ in range(jobs - 1):
@@ -163,12 +163,12 @@ def _parts_in_processes(
         while index is not None:
             here[index] = _part_checked(parts[index])
             while taken_in < len(parts) and (taken_in in here or sent.has(taken_in)):
-                yield here.pop(taken_in) if taken_in in here else sent.result(taken_in, len(workers))
+                yield here.pop(taken_in) if taken_in in here else sent.result(taken_in)
                 taken_in += 1
             index = _next_part(parts_left)
         forked()
         for index in range(taken_in, len(parts)):
-            yield here.pop(index) if index in here else sent.result(index, len(workers))
+            yield here.pop(index) if index in here else sent.result(index)
     except BaseException:  # Ctrl-C, or the lint ends early (a path with nothing to lint): stop now
         for worker in workers:
             worker.stop()
@@ -216,11 +216,12 @@ def _next_part(parts_left: BinaryIO) -> int | None:
 
 
 class _Sent:
-    """The parts the workers sent, by index, as threads here receive them."""
+    """The parts ``workers`` workers sent, by index, as threads here receive them."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int) -> None:
         import threading
 
+        self.workers = workers
         self.parts: dict[int, bytes] = {}
         self.changed = threading.Condition()
         self.workers_done = 0
@@ -240,13 +241,13 @@ class _Sent:
             self.workers_done += 1
             self.changed.notify_all()
 
-    def result(self, index: int, workers: int) -> tuple[RunPart, list[bool]] | None:
+    def result(self, index: int) -> tuple[RunPart, list[bool]] | None:
         """Part ``index`` as a worker sent it; None once every worker has ended (or died) without
         sending it, or when its checks raised."""
         import pickle
 
         with self.changed:
-            self.changed.wait_for(lambda: index in self.parts or self.workers_done == workers)
+            self.changed.wait_for(lambda: index in self.parts or self.workers_done == self.workers)
             data = self.parts.pop(index, None)
         return pickle.loads(data) if data is not None else None
 

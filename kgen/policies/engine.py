@@ -16,6 +16,7 @@ from kgen.errors import RuleCrash
 from kgen.findings import (
     SEVERITY_RANK,
     Finding,
+    FindingRows,
     LintReport,
     Row,
     RowFindings,
@@ -198,7 +199,7 @@ class _ReportOrder:
         self.runs.append([encode_rows(keyed[start : start + block]) for start in range(0, len(keyed), block)])
         self.held = []
 
-    def findings(self) -> list[Finding] | RowFindings | StoredFindings:
+    def findings(self) -> list[Finding] | FindingRows:
         if not self.runs:
             if self.as_rows:
                 unique_rows = {row_identity(row): row for row in self.held}
